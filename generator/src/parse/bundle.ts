@@ -1,0 +1,226 @@
+import { dirname, resolve } from 'node:path';
+import { SpecError } from './errors.js';
+import { loadFile } from './load.js';
+import { escapeToken, getAtPointer, joinPointer } from './pointer.js';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type JsonObject = { [key: string]: Json };
+
+const COMPONENT_POINTER = /^\/components\/([^/]+)\/([^/]+)$/;
+
+function isObject(value: unknown): value is JsonObject {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** Keys whose values are data, not OpenAPI structure: never look for `$ref` inside them. */
+function isDataKey(key: string, parentKey: string | undefined): boolean {
+  return (
+    key === 'example' ||
+    key === 'default' ||
+    key === 'enum' ||
+    key === 'const' ||
+    (key === 'value' && parentKey === 'examples')
+  );
+}
+
+/**
+ * Pulls every external `$ref` (`other.yaml#/components/schemas/X`) into the
+ * root document, keeping component names (a clash gets a numeric suffix), and
+ * checks that every internal `$ref` resolves. Returns a new document; the
+ * loaded file is left as parsed.
+ */
+export async function bundle(
+  rootFile: string,
+  display: (path: string) => string = (path) => path,
+): Promise<{ document: JsonObject; files: string[] }> {
+  const rootPath = resolve(rootFile);
+  const loaded = await loadAs(rootPath);
+  if (!isObject(loaded)) throw new SpecError(display(rootPath), '', 'the document must be an object');
+  const files = new Map<string, Json>([[rootPath, loaded]]);
+  const placed = new Map<string, string>();
+  const inlining = new Set<string>();
+  async function loadAs(path: string): Promise<unknown> {
+    try {
+      return await loadFile(path);
+    } catch (error) {
+      if (error instanceof SpecError) throw new SpecError(display(path), error.pointer, error.detail);
+      throw error;
+    }
+  }
+  // Components pulled in from other files, merged into the root's `components` at the end.
+  const imported: Record<string, JsonObject> = {};
+
+  // Phase 1: load every file reachable through external refs (I/O is async, the walk below is not).
+  const queue: { path: string; content: Json }[] = [{ path: rootPath, content: loaded }];
+  for (let item = queue.shift(); item; item = queue.shift()) {
+    for (const site of externalRefSites(item.content, item.path)) {
+      if (files.has(site.target)) continue;
+      let content: Json;
+      try {
+        content = (await loadAs(site.target)) as Json;
+      } catch (error) {
+        if (error instanceof SpecError && error.detail === 'file not found') {
+          throw new SpecError(
+            display(item.path),
+            site.pointer,
+            `unresolvable $ref "${site.ref}": file not found`,
+          );
+        }
+        throw error;
+      }
+      files.set(site.target, content);
+      queue.push({ path: site.target, content });
+    }
+  }
+
+  function fileContent(path: string): Json {
+    return files.get(path) as Json;
+  }
+
+  function uniqueComponentName(kind: string, name: string): string {
+    const own = getAtPointer(loaded, joinPointer('/components', kind));
+    imported[kind] ??= {};
+    const section = imported[kind];
+    const taken = (n: string) => Object.hasOwn(section, n) || (isObject(own) && Object.hasOwn(own, n));
+    let candidate = name;
+    for (let n = 2; taken(candidate); n++) candidate = `${name}${n}`;
+    section[candidate] = null; // reserve the name before recursing (cycles)
+    return candidate;
+  }
+
+  /** Returns the internal ref for an external target, or the copied value to inline. */
+  function importTarget(
+    path: string,
+    pointer: string,
+    site: { file: string; pointer: string },
+    ref: string,
+  ): { ref: string } | { inline: Json } {
+    if (path === rootPath) {
+      if (getAtPointer(loaded, pointer) === undefined) {
+        throw new SpecError(display(site.file), site.pointer, `unresolvable $ref "${ref}"`);
+      }
+      return { ref: `#${pointer}` };
+    }
+    const key = `${path}#${pointer}`;
+    const known = placed.get(key);
+    if (known) return { ref: known };
+    const content = fileContent(path);
+    const target = getAtPointer(content, pointer) as Json | undefined;
+    if (target === undefined)
+      throw new SpecError(display(site.file), site.pointer, `unresolvable $ref "${ref}"`);
+    const component = COMPONENT_POINTER.exec(pointer);
+    if (component) {
+      const [, kind = '', rawName = ''] = component;
+      const name = uniqueComponentName(kind, rawName.replace(/~1/g, '/').replace(/~0/g, '~'));
+      const internal = `#/components/${kind}/${escapeToken(name)}`;
+      placed.set(key, internal);
+      const copy = walk(target, path, pointer, undefined);
+      (imported[kind] as JsonObject)[name] = copy;
+      return { ref: internal };
+    }
+    if (inlining.has(key)) {
+      throw new SpecError(
+        display(site.file),
+        site.pointer,
+        `unsupported: recursive $ref "${ref}" outside components`,
+      );
+    }
+    inlining.add(key);
+    const copy = walk(target, path, pointer, undefined);
+    inlining.delete(key);
+    return { inline: copy };
+  }
+
+  function resolveRef(ref: string, file: string, pointer: string): { ref: string } | { inline: Json } {
+    const hash = ref.indexOf('#');
+    const filePart = hash === -1 ? ref : ref.slice(0, hash);
+    const fragment = hash === -1 ? '' : decodeURIComponent(ref.slice(hash + 1));
+    if (fragment !== '' && !fragment.startsWith('/')) {
+      throw new SpecError(
+        display(file),
+        pointer,
+        `unsupported $ref "${ref}": only JSON pointer fragments are supported`,
+      );
+    }
+    if (/^[a-z][a-z0-9+.-]*:/i.test(filePart)) {
+      throw new SpecError(
+        display(file),
+        pointer,
+        `unsupported $ref "${ref}": remote references are not fetched`,
+      );
+    }
+    const targetPath = filePart === '' ? file : refTarget(file, filePart);
+    return importTarget(targetPath, fragment, { file, pointer }, ref);
+  }
+
+  function walk(node: Json, file: string, pointer: string, parentKey: string | undefined): Json {
+    if (Array.isArray(node)) {
+      const out: Json[] = [];
+      for (let i = 0; i < node.length; i++)
+        out.push(walk(node[i] as Json, file, joinPointer(pointer, i), parentKey));
+      return out;
+    }
+    if (!isObject(node)) return node;
+    const out: JsonObject = {};
+    let inline: Json | undefined;
+    for (const [key, value] of Object.entries(node)) {
+      const here = joinPointer(pointer, key);
+      if (key === '$ref' && typeof value === 'string') {
+        const result = resolveRef(value, file, here);
+        if ('inline' in result) inline = result.inline;
+        else out[key] = result.ref;
+      } else if (isDataKey(key, parentKey)) {
+        out[key] = value;
+      } else {
+        out[key] = walk(value, file, here, key);
+      }
+    }
+    if (inline !== undefined) return isObject(inline) ? { ...inline, ...omitRef(out) } : inline;
+    return out;
+  }
+
+  const root = walk(loaded, rootPath, '', undefined) as JsonObject;
+  if (Object.keys(imported).length > 0) {
+    const components: JsonObject = isObject(root.components) ? { ...root.components } : {};
+    for (const [kind, entries] of Object.entries(imported)) {
+      const own = components[kind];
+      components[kind] = { ...(isObject(own) ? own : {}), ...entries };
+    }
+    root.components = components;
+  }
+  return { document: root, files: [...files.keys()] };
+}
+
+function omitRef(object: JsonObject): JsonObject {
+  const { $ref: _ref, ...rest } = object;
+  return rest;
+}
+
+function refTarget(file: string, filePart: string): string {
+  return resolve(dirname(file), decodeURIComponent(filePart));
+}
+
+/** Every `$ref` in `node` that names another file, with the file's absolute path. */
+function externalRefSites(node: Json, file: string): { target: string; ref: string; pointer: string }[] {
+  const sites: { target: string; ref: string; pointer: string }[] = [];
+  const visit = (value: Json, pointer: string, parentKey: string | undefined): void => {
+    if (Array.isArray(value)) {
+      value.forEach((item, i) => {
+        visit(item, joinPointer(pointer, i), parentKey);
+      });
+    } else if (isObject(value)) {
+      for (const [key, child] of Object.entries(value)) {
+        if (key === '$ref' && typeof child === 'string') {
+          const filePart = child.split('#')[0] ?? '';
+          if (filePart !== '' && !/^[a-z][a-z0-9+.-]*:/i.test(filePart)) {
+            sites.push({ target: refTarget(file, filePart), ref: child, pointer: joinPointer(pointer, key) });
+          }
+        } else if (!isDataKey(key, parentKey)) {
+          visit(child, joinPointer(pointer, key), key);
+        }
+      }
+    }
+  };
+  visit(node, '', undefined);
+  return sites;
+}

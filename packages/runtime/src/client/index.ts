@@ -1,0 +1,10 @@
+export { bindOperations, type OperationRoute } from './bind.js';
+export { NetworkError } from './errors.js';
+export { CORRELATOR_HEADER, createClientMiddleware } from './middleware.js';
+export {
+  type ApiRootClientOptions,
+  type BaseUrlClientOptions,
+  type ClientOptions,
+  resolveBaseUrl,
+  type TokenSource,
+} from './options.js';
