@@ -1,4 +1,5 @@
 import ts from 'typescript';
+import type { Operation } from '../../ir/types.js';
 import { camelCase } from '../../parse/build-ir.js';
 import type { EmitDocument, EmitOptions, Emitter, GeneratedFile } from '../emitter.js';
 import { generatedHeader } from '../header.js';
@@ -42,6 +43,45 @@ function constDeclaration(name: string, initializer: ts.Expression): ts.Variable
   );
 }
 
+/** Whether a call must pass an argument: a path parameter, a required parameter or a required body. */
+export function initRequired(op: Operation): boolean {
+  const { path, query, header, cookie } = op.parameters;
+  return (
+    path.length > 0 ||
+    [...query, ...header, ...cookie].some((p) => p.required) ||
+    op.requestBody?.required === true
+  );
+}
+
+/** `createRegistration(init: OperationInit<paths["/sessions"]["post"]>): Promise<OperationResult<...>>` */
+function operationMethod(op: Operation): ts.MethodSignature {
+  const opType = indexedAccess('paths', op.path, op.method);
+  return f.createMethodSignature(
+    undefined,
+    op.id,
+    undefined,
+    undefined,
+    [
+      f.createParameterDeclaration(
+        undefined,
+        undefined,
+        'init',
+        initRequired(op) ? undefined : f.createToken(ts.SyntaxKind.QuestionToken),
+        typeRef('OperationInit', opType),
+      ),
+    ],
+    typeRef('Promise', typeRef('OperationResult', opType)),
+  );
+}
+
+function operationDoc(op: Operation): (string | undefined)[] {
+  return [
+    op.summary ?? `${op.method.toUpperCase()} ${op.path}`,
+    `\`${op.method.toUpperCase()} ${op.path}\``,
+    op.deprecated ? '@deprecated' : undefined,
+  ];
+}
+
 function emitDocument(doc: EmitDocument, options: EmitOptions): GeneratedFile {
   const { ir } = doc;
   const names = clientNames(doc);
@@ -58,18 +98,15 @@ function emitDocument(doc: EmitDocument, options: EmitOptions): GeneratedFile {
   ]);
 
   const nodes: ts.Node[] = [
-    importDeclaration(
-      'openapi-fetch',
-      [
-        { name: 'Client', typeOnly: true },
-        { name: 'ClientForPath', typeOnly: true },
-      ],
-      { defaultName: 'createFetchClient' },
-    ),
+    importDeclaration('openapi-fetch', [{ name: 'Client', typeOnly: true }], {
+      defaultName: 'createFetchClient',
+    }),
     importDeclaration(`${options.runtimePackage}/client`, [
       { name: 'bindOperations' },
       { name: 'ClientOptions', typeOnly: true },
       { name: 'createClientMiddleware' },
+      { name: 'OperationInit', typeOnly: true },
+      { name: 'OperationResult', typeOnly: true },
       { name: 'resolveBaseUrl' },
     ]),
     importDeclaration(`./${typesFileName(doc).replace(/\.ts$/, '.js')}`, [{ name: 'paths' }], {
@@ -102,22 +139,7 @@ function emitDocument(doc: EmitDocument, options: EmitOptions): GeneratedFile {
     ),
     withJsDoc(
       exportInterface(names.interface, [
-        ...ir.operations.map((op) =>
-          withJsDoc(
-            property(
-              op.id,
-              f.createIndexedAccessTypeNode(
-                typeRef('ClientForPath', indexedAccess('paths', op.path), typeRef('MediaType')),
-                literalKey(op.method.toUpperCase()),
-              ),
-            ),
-            [
-              op.summary ?? `${op.method.toUpperCase()} ${op.path}`,
-              `\`${op.method.toUpperCase()} ${op.path}\``,
-              op.deprecated ? '@deprecated' : undefined,
-            ],
-          ),
-        ),
+        ...ir.operations.map((op) => withJsDoc(operationMethod(op), operationDoc(op))),
         withJsDoc(
           property('fetchClient', typeRef('Client', typeRef('paths'), typeRef('MediaType')), false, true),
           ['The openapi-fetch client the methods call: add middleware or make raw requests with it.'],

@@ -3,9 +3,9 @@
  * Do not edit: run `telegate generate` again instead.
  */
 
-import createFetchClient, { type Client, type ClientForPath } from "openapi-fetch";
+import createFetchClient, { type Client } from "openapi-fetch";
 
-import { bindOperations, type ClientOptions, createClientMiddleware, resolveBaseUrl } from "@telegate/runtime/client";
+import { bindOperations, type ClientOptions, createClientMiddleware, type OperationInit, type OperationResult, resolveBaseUrl } from "@telegate/runtime/client";
 
 import type { paths } from "./webhooks-3.1.types.gen.js";
 
@@ -32,7 +32,7 @@ export interface Webhooks31Client {
      *
      * `GET /parcels/{parcelId}`
      */
-    getParcel: ClientForPath<paths["/parcels/{parcelId}"], MediaType>["GET"];
+    getParcel(init: OperationInit<paths["/parcels/{parcelId}"]["get"]>): Promise<OperationResult<paths["/parcels/{parcelId}"]["get"]>>;
     /**
      * The openapi-fetch client the methods call: add middleware or make raw requests with it.
      */

@@ -1,4 +1,4 @@
-import type { Client } from 'openapi-fetch';
+import type { Client, FetchOptions, FetchResponse } from 'openapi-fetch';
 
 export type OperationRoute = readonly [
   method: 'GET' | 'PUT' | 'POST' | 'DELETE' | 'PATCH' | 'HEAD' | 'OPTIONS' | 'TRACE',
@@ -21,3 +21,20 @@ export function bindOperations<Api>(client: object, routes: Record<string, Opera
   }
   return api as Api;
 }
+
+type MediaType = `${string}/${string}`;
+
+/**
+ * The argument of a generated client method for operation type `Op`: params,
+ * body and fetch options. Not generic in the argument, so object literals get
+ * excess-property checks (an unknown body field is a compile error).
+ */
+export type OperationInit<Op> = FetchOptions<Op>;
+
+/** What a generated client method resolves to: `{ data, error, response }`, typed from the documented responses. */
+// biome-ignore lint/suspicious/noExplicitAny: the same constraint openapi-fetch puts on operation types
+export type OperationResult<Op extends Record<string | number, any>> = FetchResponse<
+  Op,
+  FetchOptions<Op>,
+  MediaType
+>;

@@ -1,4 +1,4 @@
-export { bindOperations, type OperationRoute } from './bind.js';
+export { bindOperations, type OperationInit, type OperationResult, type OperationRoute } from './bind.js';
 export { NetworkError } from './errors.js';
 export { CORRELATOR_HEADER, createClientMiddleware } from './middleware.js';
 export {

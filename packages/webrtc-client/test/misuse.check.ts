@@ -1,0 +1,56 @@
+/**
+ * Compile-time checks: every `@ts-expect-error` below must be an error, or
+ * this file fails to type-check (see types.test.ts). Never executed.
+ */
+import { createCallHandlingClient, createEventsClient, createRegistrationClient } from '../src/index.js';
+
+const registration = createRegistrationClient({ apiRoot: 'http://127.0.0.1:1' });
+const calls = createCallHandlingClient({ apiRoot: 'http://127.0.0.1:1' });
+const events = createEventsClient({ apiRoot: 'http://127.0.0.1:1' });
+
+export async function misuse(): Promise<void> {
+  // A correct call compiles.
+  await registration.createRegistration({ body: { deviceId: '4a6f0b0e-8d2c-4f37-9e53-2c1b9a7d5e10' } });
+
+  // @ts-expect-error: wrong body field (`device` is not in RegSessionRequest)
+  await registration.createRegistration({ body: { device: 'x' } });
+
+  await registration.createRegistration({
+    // @ts-expect-error: an extra, undocumented body field
+    body: { deviceId: '4a6f0b0e-8d2c-4f37-9e53-2c1b9a7d5e10', phone: '+1' },
+  });
+
+  // @ts-expect-error: the required body is missing
+  await registration.createRegistration({});
+
+  // @ts-expect-error: wrong type for a body field
+  await registration.createRegistration({ body: { deviceId: 42 } });
+
+  // @ts-expect-error: the required path parameter is missing
+  await registration.getRegistrationById({ params: { path: {} } });
+
+  // @ts-expect-error: the required params object is missing
+  await calls.getSessionDetailsById();
+
+  // @ts-expect-error: the required query parameter is missing
+  await registration.getRegistrationsByDeviceId({ params: { query: {} } });
+
+  await calls.updateSessionStatus({
+    params: { path: { mediaSessionId: 'm' } },
+    // @ts-expect-error: not a value of the `status` enum
+    body: { status: 'Answered' },
+  });
+
+  await events.createNotificationChannelSubscription({
+    body: {
+      // @ts-expect-error: not an event type the events API knows
+      types: ['org.example.unknown'],
+      protocol: 'HTTP',
+      sink: 'https://a.example',
+      config: { subscriptionDetail: { deviceId: 'd' } },
+    },
+  });
+
+  // @ts-expect-error: no such operation
+  await registration.createSession();
+}
