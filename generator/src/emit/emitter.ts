@@ -13,10 +13,12 @@ export interface GeneratedFile {
   /** Path relative to the output folder. */
   path: string;
   contents: string;
-  /** Names this file exports at the top level, for `index.ts`. */
+  /** Names this file exports at the top level (a file with no values is re-exported with `export type`). */
   exports?: { values: string[]; types: string[] };
-  /** When set, `index.ts` re-exports the file's types under this namespace instead of flat. */
-  typeNamespace?: string;
+  /** With several documents, `index.ts` re-exports this file under this namespace instead of flat. */
+  namespace?: string;
+  /** With one document, `index.ts` also exports these short names (`createClient` for `createRegistrationClient`). */
+  aliases?: { name: string; alias: string; typeOnly?: boolean }[];
 }
 
 export interface EmitOptions {

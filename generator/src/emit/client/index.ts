@@ -234,6 +234,7 @@ function emitDocument(doc: EmitDocument, options: EmitOptions): GeneratedFile {
     path: clientFileName(doc),
     contents: `${generatedHeader([ir.source])}\n${printNodes(nodes)}`,
     exports: { values: [names.factory, names.routes, names.basePath], types: [names.interface] },
+    aliases: [{ name: names.factory, alias: 'createClient' }],
   };
 }
 

@@ -92,7 +92,7 @@ function emitDocument(doc: EmitDocument): GeneratedFile {
     path: typesFileName(doc),
     contents: `${generatedHeader([ir.source])}\n${printNodes(out)}`,
     exports: { values: [], types },
-    typeNamespace: doc.apiName,
+    namespace: doc.apiName,
   };
 }
 
