@@ -22,7 +22,7 @@ export function createOpenApiTsContext(document: OpenAPI3): GlobalContext {
     alphabetize: false,
     arrayLength: false,
     defaultNonNullable: true,
-    discriminators: scanDiscriminators(document, {}),
+    discriminators: scanDiscriminators(document, { silent: true }),
     emptyObjectsUnknown: false,
     enum: false,
     enumValues: false,

@@ -1,0 +1,137 @@
+/**
+ * `npm run bench [name...]`: runs the benchmarks (all, or the named ones) and
+ * rewrites their sections of BENCHMARKS.md. Sections of benchmarks not run
+ * are kept as they were.
+ */
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { bundleSizeBench } from './bundle-size.ts';
+import { clientOverheadBench } from './client-overhead.ts';
+import { generationBench } from './generation.ts';
+import { type BenchResult, errorMessage, repoRoot } from './util.ts';
+
+const BENCHMARKS: { id: string; title: string; run: () => Promise<BenchResult> }[] = [
+  { id: 'generation', title: 'Generation time', run: generationBench },
+  { id: 'client-overhead', title: 'Client per-call overhead', run: clientOverheadBench },
+  { id: 'bundle-size', title: 'Bundle size', run: bundleSizeBench },
+];
+
+const OUTPUT = join(repoRoot, 'BENCHMARKS.md');
+
+const INTRO = `# Benchmarks
+
+Measured by \`npm run bench\` (\`tsx test/bench/run.ts\`), which runs every benchmark and rewrites this
+file. \`npm run bench -- generation\` (or \`client-overhead\`, \`bundle-size\`) runs only the named ones and
+rewrites only their sections. Every figure is a ratio against a named peer measured in the same run on the
+same machine, so the ratios, not the absolute numbers, are what to compare across machines.
+
+| benchmark | telegate | peer | goal |
+|---|---|---|---|
+| Generation time | \`telegate generate --emit types,client\` (library: \`generateFiles\`) | \`openapi-typescript\` alone (its API) | ≤ 1.5× the peer's time |
+| Client per-call overhead | generated client, \`createRegistration\` | raw \`fetch\` of the same request | ≤ 1.2× the peer's time per call |
+| Bundle size | browser bundle using one generated client factory | bundle using \`openapi-fetch\` alone | ≤ 4 kB min+gz beyond the peer |
+
+The generation benchmark also uses GitHub's REST API description (~13 MB, from the \`@octokit/openapi\` npm
+package). It is not a dependency: the first run fetches it with \`npm pack\` into \`$TELEGATE_BENCH_CACHE\`
+(default \`~/.cache/telegate-bench\`) and extracts only that file; without network the row says
+\`skipped\`. Set \`TELEGATE_BENCH_SKIP_GITHUB=1\` to skip it. The whole run takes under ~3 minutes on 2 cores.
+`;
+
+function environment(): string {
+  const cpu = cpus();
+  const date = new Date()
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace('T', ' ');
+  return `${date} · ${cpu[0]?.model.trim() ?? 'unknown CPU'} · ${cpu.length} cores · Node ${process.version}`;
+}
+
+function escapeCell(text: string): string {
+  return text.replace(/\|/g, '\\|');
+}
+
+function table(columns: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.map(escapeCell).join(' | ')} |`;
+  return [line(columns), `|${columns.map(() => '---').join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+function section(result: BenchResult, env: string): string {
+  const notes = result.notes.map((note) => `- ${note}`).join('\n');
+  return [
+    `<!-- bench:${result.id} -->`,
+    `## ${result.title}`,
+    '',
+    result.description,
+    '',
+    `Measured ${env}.`,
+    '',
+    table(result.columns, result.rows),
+    '',
+    notes,
+    `<!-- /bench:${result.id} -->`,
+  ].join('\n');
+}
+
+function failed(id: string, title: string, error: unknown): BenchResult {
+  return {
+    id,
+    title,
+    description: 'The benchmark failed in this run.',
+    columns: ['error'],
+    rows: [[errorMessage(error)]],
+    notes: [],
+  };
+}
+
+/** The sections of the current BENCHMARKS.md, by benchmark id. */
+async function previousSections(): Promise<Map<string, string>> {
+  const sections = new Map<string, string>();
+  if (!existsSync(OUTPUT)) return sections;
+  const text = await readFile(OUTPUT, 'utf8');
+  for (const match of text.matchAll(/<!-- bench:([\w-]+) -->[\s\S]*?<!-- \/bench:\1 -->/g)) {
+    sections.set(match[1]!, match[0]);
+  }
+  return sections;
+}
+
+async function main(): Promise<void> {
+  const names = process.argv.slice(2);
+  const unknown = names.filter((name) => !BENCHMARKS.some((b) => b.id === name));
+  if (unknown.length > 0) {
+    console.error(
+      `unknown benchmark ${unknown.join(', ')}; choose from ${BENCHMARKS.map((b) => b.id).join(', ')}`,
+    );
+    process.exitCode = 2;
+    return;
+  }
+  const selected = names.length > 0 ? BENCHMARKS.filter((b) => names.includes(b.id)) : BENCHMARKS;
+  const env = environment();
+  console.log(`telegate bench · ${env}`);
+
+  const sections = await previousSections();
+  let failures = 0;
+  for (const bench of selected) {
+    console.log(`\n${bench.title}`);
+    const started = performance.now();
+    let result: BenchResult;
+    try {
+      result = await bench.run();
+    } catch (error) {
+      failures++;
+      console.error(error);
+      result = failed(bench.id, bench.title, error);
+    }
+    console.log(table(result.columns, result.rows));
+    console.log(`  (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+    sections.set(bench.id, section(result, env));
+  }
+
+  const body = BENCHMARKS.map((b) => sections.get(b.id)).filter((s): s is string => s !== undefined);
+  await writeFile(OUTPUT, `${INTRO}\n${body.join('\n\n')}\n`);
+  console.log(`\nwrote ${OUTPUT}`);
+  if (failures > 0) process.exitCode = 1;
+}
+
+await main();
