@@ -43,7 +43,10 @@ export async function generateFiles(options: GenerateOptions): Promise<GenerateR
     usedBases.add(fileBase);
     return { ir, fileBase, apiName: specs[i]!.name ?? pascalCase(fileBase) };
   });
-  const emitOptions = { runtimePackage: options.runtimePackage ?? '@telegate/runtime' };
+  const emitOptions = {
+    runtimePackage: options.runtimePackage ?? '@telegate/runtime',
+    emitters: emitters.map((e) => e.name),
+  };
   const files = emitters.flatMap((emitter) => emitter.emit(documents, emitOptions));
   files.push(indexFile(documents, files));
   return { files, warnings: parsed.flatMap((p) => p.warnings) };

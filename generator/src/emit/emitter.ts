@@ -24,6 +24,8 @@ export interface GeneratedFile {
 export interface EmitOptions {
   /** Package the generated code imports its runtime from. */
   runtimePackage: string;
+  /** Names of every emitter in this run, so an emitter can use another's files when present. */
+  emitters: readonly string[];
 }
 
 /** An output kind. Emitters read only the IR (`EmitDocument.ir`), never the raw files. */

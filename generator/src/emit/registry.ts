@@ -2,9 +2,10 @@ import { ConfigError } from '../config.js';
 import { clientEmitter } from './client/index.js';
 import type { Emitter } from './emitter.js';
 import { typesEmitter } from './types/index.js';
+import { validatorsEmitter } from './validators/index.js';
 
 /** Every output kind, in the order their files are written and re-exported. */
-export const EMITTERS: readonly Emitter[] = [typesEmitter, clientEmitter];
+export const EMITTERS: readonly Emitter[] = [typesEmitter, validatorsEmitter, clientEmitter];
 
 export const DEFAULT_EMIT = ['types', 'client'];
 

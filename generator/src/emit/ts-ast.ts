@@ -110,3 +110,42 @@ export function printNodes(nodes: readonly ts.Node[]): string {
   const file = ts.createSourceFile('out.ts', '', ts.ScriptTarget.ESNext, false, ts.ScriptKind.TS);
   return `${nodes.map((node) => printer.printNode(ts.EmitHint.Unspecified, node, file)).join('\n\n')}\n`;
 }
+
+/** A JSON value as an expression (`{ "a": [1, null] }`). */
+export function jsonExpression(value: unknown): ts.Expression {
+  if (value === null || value === undefined) return f.createNull();
+  if (typeof value === 'string') return f.createStringLiteral(value);
+  if (typeof value === 'number') {
+    return value < 0
+      ? f.createPrefixUnaryExpression(ts.SyntaxKind.MinusToken, f.createNumericLiteral(-value))
+      : f.createNumericLiteral(value);
+  }
+  if (typeof value === 'boolean') return value ? f.createTrue() : f.createFalse();
+  if (Array.isArray(value)) return f.createArrayLiteralExpression(value.map(jsonExpression), false);
+  return f.createObjectLiteralExpression(
+    Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .map(([key, v]) => f.createPropertyAssignment(propertyName(key), jsonExpression(v))),
+    false,
+  );
+}
+
+/** `export const name: type = initializer;` */
+export function exportConst(
+  name: string,
+  type: ts.TypeNode | undefined,
+  initializer: ts.Expression,
+): ts.VariableStatement {
+  return f.createVariableStatement(
+    EXPORT,
+    f.createVariableDeclarationList(
+      [f.createVariableDeclaration(name, undefined, type, initializer)],
+      ts.NodeFlags.Const,
+    ),
+  );
+}
+
+/** `callee(args...)` with an identifier callee. */
+export function call(callee: string, args: ts.Expression[], typeArgs?: ts.TypeNode[]): ts.CallExpression {
+  return f.createCallExpression(f.createIdentifier(callee), typeArgs, args);
+}

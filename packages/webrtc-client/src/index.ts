@@ -11,6 +11,9 @@ export {
   type ClientOptions,
   CORRELATOR_HEADER,
   NetworkError,
+  RequestValidationError,
+  ResponseValidationError,
   type TokenSource,
+  type ValidateOption,
 } from '@telegate/runtime/client';
 export * from './gen/index.js';

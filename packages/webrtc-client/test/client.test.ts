@@ -7,6 +7,8 @@ import {
   createRegistrationClient,
   NetworkError,
   type Registration,
+  RequestValidationError,
+  ResponseValidationError,
 } from '../src/index.js';
 import { startRecordingServer } from './server.js';
 
@@ -129,6 +131,47 @@ describe('createRegistrationClient against a real HTTP server', () => {
   it('rejects options without a base URL', () => {
     // @ts-expect-error: baseUrl or apiRoot is required
     expect(() => createRegistrationClient({ token: 't' })).toThrow(/pass `baseUrl`/);
+  });
+});
+
+describe('validate: true', () => {
+  it('refuses an invalid request before sending it, with the ErrorInfo a server would answer', async () => {
+    const api = createRegistrationClient({ apiRoot: server.origin, validate: true });
+    const failure = await api
+      .createRegistration({ body: { deviceId: 'not-a-uuid' } })
+      .catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(RequestValidationError);
+    expect((failure as RequestValidationError).error).toEqual({
+      status: 400,
+      code: 'INVALID_ARGUMENT',
+      message: 'body/deviceId must match format "uuid"',
+    });
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('sends a valid request and accepts a valid response', async () => {
+    const api = createRegistrationClient({ apiRoot: server.origin, validate: true });
+    server.reply({ status: 200, body: [created] });
+    const { data } = await api.getRegistrationsByDeviceId({ params: { query: { deviceId } } });
+    expect(data).toEqual([created]);
+  });
+
+  it('rejects a response that does not match the API description', async () => {
+    const api = createRegistrationClient({
+      apiRoot: server.origin,
+      validate: { response: true, request: false },
+    });
+    server.reply({ status: 201, body: { regInfo: { phoneNumber: 'not a number' } } });
+    const failure = await api.createRegistration({ body: { deviceId } }).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(ResponseValidationError);
+    expect((failure as ResponseValidationError).violations).toContain('body/registrationId is required');
+  });
+
+  it('is off by default', async () => {
+    const api = createRegistrationClient({ apiRoot: server.origin });
+    server.reply({ status: 201, body: { unexpected: true } });
+    const { data } = await api.createRegistration({ body: { deviceId: 'not-a-uuid' } });
+    expect(data).toEqual({ unexpected: true });
   });
 });
 

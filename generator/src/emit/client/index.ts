@@ -4,16 +4,18 @@ import { camelCase } from '../../parse/build-ir.js';
 import type { EmitDocument, EmitOptions, Emitter, GeneratedFile } from '../emitter.js';
 import { generatedHeader } from '../header.js';
 import {
+  call,
   exportInterface,
   importDeclaration,
   indexedAccess,
-  literalKey,
   printNodes,
   property,
+  typeLiteral,
   typeRef,
   withJsDoc,
 } from '../ts-ast.js';
 import { typesFileName } from '../types/index.js';
+import { validatorsFileName } from '../validators/index.js';
 
 const f = ts.factory;
 const EXPORT = [f.createModifier(ts.SyntaxKind.ExportKeyword)];
@@ -97,17 +99,25 @@ function emitDocument(doc: EmitDocument, options: EmitOptions): GeneratedFile {
     ),
   ]);
 
+  const validating = options.emitters.includes('validators');
+  const optionsType = validating
+    ? f.createIntersectionTypeNode([
+        typeRef('ClientOptions'),
+        typeLiteral([
+          withJsDoc(property('validate', typeRef('ValidateOption'), true), [
+            'Validate requests and/or responses (off by default).',
+          ]),
+        ]),
+      ])
+    : typeRef('ClientOptions');
   const nodes: ts.Node[] = [
-    importDeclaration('openapi-fetch', [{ name: 'Client', typeOnly: true }], {
-      defaultName: 'createFetchClient',
-    }),
+    importDeclaration('openapi-fetch', [{ name: 'Client' }], { typeOnly: true }),
     importDeclaration(`${options.runtimePackage}/client`, [
-      { name: 'bindOperations' },
       { name: 'ClientOptions', typeOnly: true },
-      { name: 'createClientMiddleware' },
+      { name: 'createOperationClient' },
       { name: 'OperationInit', typeOnly: true },
       { name: 'OperationResult', typeOnly: true },
-      { name: 'resolveBaseUrl' },
+      ...(validating ? [{ name: 'ValidateOption', typeOnly: true }] : []),
     ]),
     importDeclaration(`./${typesFileName(doc).replace(/\.ts$/, '.js')}`, [{ name: 'paths' }], {
       typeOnly: true,
@@ -153,70 +163,47 @@ function emitDocument(doc: EmitDocument, options: EmitOptions): GeneratedFile {
         undefined,
         names.factory,
         undefined,
-        [f.createParameterDeclaration(undefined, undefined, 'options', undefined, typeRef('ClientOptions'))],
+        [f.createParameterDeclaration(undefined, undefined, 'options', undefined, optionsType)],
         typeRef(names.interface),
         f.createBlock(
           [
-            f.createVariableStatement(
-              undefined,
-              f.createVariableDeclarationList(
+            f.createReturnStatement(
+              call(
+                'createOperationClient',
                 [
-                  f.createVariableDeclaration(
-                    'fetchClient',
-                    undefined,
-                    undefined,
-                    f.createCallExpression(
-                      f.createIdentifier('createFetchClient'),
-                      [typeRef('paths'), typeRef('MediaType')],
-                      [
-                        f.createObjectLiteralExpression([
-                          f.createPropertyAssignment(
-                            'baseUrl',
-                            f.createCallExpression(f.createIdentifier('resolveBaseUrl'), undefined, [
-                              f.createIdentifier('options'),
-                              f.createIdentifier(names.basePath),
-                            ]),
-                          ),
-                          f.createSpreadAssignment(
-                            f.createParenthesizedExpression(
-                              f.createConditionalExpression(
-                                f.createPropertyAccessExpression(f.createIdentifier('options'), 'fetch'),
+                  f.createIdentifier('options'),
+                  f.createObjectLiteralExpression(
+                    [
+                      f.createPropertyAssignment('basePath', f.createIdentifier(names.basePath)),
+                      f.createPropertyAssignment('routes', f.createIdentifier(names.routes)),
+                      ...(validating
+                        ? [
+                            f.createPropertyAssignment(
+                              'validators',
+                              f.createArrowFunction(
                                 undefined,
-                                f.createObjectLiteralExpression([
-                                  f.createPropertyAssignment(
-                                    'fetch',
-                                    f.createPropertyAccessExpression(f.createIdentifier('options'), 'fetch'),
-                                  ),
-                                ]),
                                 undefined,
-                                f.createObjectLiteralExpression([]),
+                                [],
+                                undefined,
+                                undefined,
+                                f.createCallExpression(
+                                  f.createToken(ts.SyntaxKind.ImportKeyword) as ts.Expression,
+                                  undefined,
+                                  [
+                                    f.createStringLiteral(
+                                      `./${validatorsFileName(doc).replace(/\.ts$/, '.js')}`,
+                                    ),
+                                  ],
+                                ),
                               ),
                             ),
-                          ),
-                        ]),
-                      ],
-                    ),
+                          ]
+                        : []),
+                    ],
+                    true,
                   ),
                 ],
-                CONST,
-              ),
-            ),
-            f.createExpressionStatement(
-              f.createCallExpression(
-                f.createPropertyAccessExpression(f.createIdentifier('fetchClient'), 'use'),
-                undefined,
-                [
-                  f.createCallExpression(f.createIdentifier('createClientMiddleware'), undefined, [
-                    f.createIdentifier('options'),
-                  ]),
-                ],
-              ),
-            ),
-            f.createReturnStatement(
-              f.createCallExpression(
-                f.createIdentifier('bindOperations'),
                 [typeRef(names.interface)],
-                [f.createIdentifier('fetchClient'), f.createIdentifier(names.routes)],
               ),
             ),
           ],
@@ -225,7 +212,10 @@ function emitDocument(doc: EmitDocument, options: EmitOptions): GeneratedFile {
       ),
       [
         `Creates a client for ${ir.title}.`,
-        `Pass \`baseUrl\` (full URL, base path included) or \`apiRoot\` (scheme and host; \`${basePath}\` is appended), and optionally \`token\`, \`fetch\`, \`correlator\`, \`headers\`.`,
+        `Pass \`baseUrl\` (full URL, base path included) or \`apiRoot\` (scheme and host; \`${basePath}\` is appended), and optionally \`token\`, \`fetch\`, \`correlator\`, \`headers\`${validating ? '' : ''}.`,
+        validating
+          ? '`validate: true` checks each request before sending and each response on receipt against the API description.'
+          : undefined,
       ],
     ),
   ];

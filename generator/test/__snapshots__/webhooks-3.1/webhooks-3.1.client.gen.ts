@@ -3,9 +3,9 @@
  * Do not edit: run `telegate generate` again instead.
  */
 
-import createFetchClient, { type Client } from "openapi-fetch";
+import type { Client } from "openapi-fetch";
 
-import { bindOperations, type ClientOptions, createClientMiddleware, type OperationInit, type OperationResult, resolveBaseUrl } from "@telegate/runtime/client";
+import { type ClientOptions, createOperationClient, type OperationInit, type OperationResult } from "@telegate/runtime/client";
 
 import type { paths } from "./webhooks-3.1.types.gen.js";
 
@@ -45,7 +45,8 @@ export interface Webhooks31Client {
  * Pass `baseUrl` (full URL, base path included) or `apiRoot` (scheme and host; `/parcels/v1` is appended), and optionally `token`, `fetch`, `correlator`, `headers`.
  */
 export function createWebhooks31Client(options: ClientOptions): Webhooks31Client {
-    const fetchClient = createFetchClient<paths, MediaType>({ baseUrl: resolveBaseUrl(options, webhooks31BasePath), ...(options.fetch ? { fetch: options.fetch } : {}) });
-    fetchClient.use(createClientMiddleware(options));
-    return bindOperations<Webhooks31Client>(fetchClient, webhooks31Routes);
+    return createOperationClient<Webhooks31Client>(options, {
+        basePath: webhooks31BasePath,
+        routes: webhooks31Routes
+    });
 }

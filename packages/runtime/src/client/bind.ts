@@ -1,4 +1,7 @@
-import type { Client, FetchOptions, FetchResponse } from 'openapi-fetch';
+import createFetchClient, { type Client, type FetchOptions, type FetchResponse } from 'openapi-fetch';
+import { createClientMiddleware } from './middleware.js';
+import { type ClientOptions, resolveBaseUrl } from './options.js';
+import { type ClientValidators, createValidationMiddleware, type ValidateOption } from './validation.js';
 
 export type OperationRoute = readonly [
   method: 'GET' | 'PUT' | 'POST' | 'DELETE' | 'PATCH' | 'HEAD' | 'OPTIONS' | 'TRACE',
@@ -38,3 +41,32 @@ export type OperationResult<Op extends Record<string | number, any>> = FetchResp
   FetchOptions<Op>,
   MediaType
 >;
+
+export interface OperationClientSpec {
+  /** The API's base path, appended to `apiRoot`. */
+  basePath: string;
+  routes: Record<string, OperationRoute>;
+  /** Loads the generated validators (only when a caller asks for `validate`). */
+  validators?: () => Promise<ClientValidators>;
+}
+
+/**
+ * What every generated `createXxxClient` does: an openapi-fetch client with
+ * the auth/correlator middleware (and validation when asked for), and one
+ * method per operation.
+ */
+export function createOperationClient<Api>(
+  options: ClientOptions & { validate?: ValidateOption },
+  spec: OperationClientSpec,
+): Api {
+  const fetchClient = createFetchClient({
+    baseUrl: resolveBaseUrl(options, spec.basePath),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  });
+  fetchClient.use(createClientMiddleware(options));
+  if (options.validate) {
+    if (!spec.validators) throw new TypeError('validate: this client was generated without validators');
+    fetchClient.use(createValidationMiddleware(spec.routes, spec.validators, options.validate));
+  }
+  return bindOperations<Api>(fetchClient, spec.routes);
+}

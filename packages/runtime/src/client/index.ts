@@ -1,4 +1,11 @@
-export { bindOperations, type OperationInit, type OperationResult, type OperationRoute } from './bind.js';
+export {
+  bindOperations,
+  createOperationClient,
+  type OperationClientSpec,
+  type OperationInit,
+  type OperationResult,
+  type OperationRoute,
+} from './bind.js';
 export { NetworkError } from './errors.js';
 export { CORRELATOR_HEADER, createClientMiddleware } from './middleware.js';
 export {
@@ -8,3 +15,10 @@ export {
   resolveBaseUrl,
   type TokenSource,
 } from './options.js';
+export {
+  type ClientValidators,
+  createValidationMiddleware,
+  RequestValidationError,
+  ResponseValidationError,
+  type ValidateOption,
+} from './validation.js';

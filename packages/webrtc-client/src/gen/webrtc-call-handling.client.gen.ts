@@ -3,9 +3,9 @@
  * Do not edit: run `telegate generate` again instead.
  */
 
-import createFetchClient, { type Client } from "openapi-fetch";
+import type { Client } from "openapi-fetch";
 
-import { bindOperations, type ClientOptions, createClientMiddleware, type OperationInit, type OperationResult, resolveBaseUrl } from "@telegate/runtime/client";
+import { type ClientOptions, createOperationClient, type OperationInit, type OperationResult, type ValidateOption } from "@telegate/runtime/client";
 
 import type { paths } from "./webrtc-call-handling.types.gen.js";
 
@@ -64,9 +64,18 @@ export interface CallHandlingClient {
  * Creates a client for WebRTC Call Handling.
  *
  * Pass `baseUrl` (full URL, base path included) or `apiRoot` (scheme and host; `/webrtc-call-handling/vwip` is appended), and optionally `token`, `fetch`, `correlator`, `headers`.
+ *
+ * `validate: true` checks each request before sending and each response on receipt against the API description.
  */
-export function createCallHandlingClient(options: ClientOptions): CallHandlingClient {
-    const fetchClient = createFetchClient<paths, MediaType>({ baseUrl: resolveBaseUrl(options, callHandlingBasePath), ...(options.fetch ? { fetch: options.fetch } : {}) });
-    fetchClient.use(createClientMiddleware(options));
-    return bindOperations<CallHandlingClient>(fetchClient, callHandlingRoutes);
+export function createCallHandlingClient(options: ClientOptions & {
+    /**
+     * Validate requests and/or responses (off by default).
+     */
+    validate?: ValidateOption;
+}): CallHandlingClient {
+    return createOperationClient<CallHandlingClient>(options, {
+        basePath: callHandlingBasePath,
+        routes: callHandlingRoutes,
+        validators: () => import("./webrtc-call-handling.validators.gen.js")
+    });
 }

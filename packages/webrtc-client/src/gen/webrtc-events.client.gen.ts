@@ -3,9 +3,9 @@
  * Do not edit: run `telegate generate` again instead.
  */
 
-import createFetchClient, { type Client } from "openapi-fetch";
+import type { Client } from "openapi-fetch";
 
-import { bindOperations, type ClientOptions, createClientMiddleware, type OperationInit, type OperationResult, resolveBaseUrl } from "@telegate/runtime/client";
+import { type ClientOptions, createOperationClient, type OperationInit, type OperationResult, type ValidateOption } from "@telegate/runtime/client";
 
 import type { paths } from "./webrtc-events.types.gen.js";
 
@@ -71,9 +71,18 @@ export interface EventsClient {
  * Creates a client for WebRTC Events.
  *
  * Pass `baseUrl` (full URL, base path included) or `apiRoot` (scheme and host; `/webrtc-events/vwip` is appended), and optionally `token`, `fetch`, `correlator`, `headers`.
+ *
+ * `validate: true` checks each request before sending and each response on receipt against the API description.
  */
-export function createEventsClient(options: ClientOptions): EventsClient {
-    const fetchClient = createFetchClient<paths, MediaType>({ baseUrl: resolveBaseUrl(options, eventsBasePath), ...(options.fetch ? { fetch: options.fetch } : {}) });
-    fetchClient.use(createClientMiddleware(options));
-    return bindOperations<EventsClient>(fetchClient, eventsRoutes);
+export function createEventsClient(options: ClientOptions & {
+    /**
+     * Validate requests and/or responses (off by default).
+     */
+    validate?: ValidateOption;
+}): EventsClient {
+    return createOperationClient<EventsClient>(options, {
+        basePath: eventsBasePath,
+        routes: eventsRoutes,
+        validators: () => import("./webrtc-events.validators.gen.js")
+    });
 }

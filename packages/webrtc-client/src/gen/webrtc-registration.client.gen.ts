@@ -3,9 +3,9 @@
  * Do not edit: run `telegate generate` again instead.
  */
 
-import createFetchClient, { type Client } from "openapi-fetch";
+import type { Client } from "openapi-fetch";
 
-import { bindOperations, type ClientOptions, createClientMiddleware, type OperationInit, type OperationResult, resolveBaseUrl } from "@telegate/runtime/client";
+import { type ClientOptions, createOperationClient, type OperationInit, type OperationResult, type ValidateOption } from "@telegate/runtime/client";
 
 import type { paths } from "./webrtc-registration.types.gen.js";
 
@@ -71,9 +71,18 @@ export interface RegistrationClient {
  * Creates a client for WebRTC Registration.
  *
  * Pass `baseUrl` (full URL, base path included) or `apiRoot` (scheme and host; `/webrtc-registration/vwip` is appended), and optionally `token`, `fetch`, `correlator`, `headers`.
+ *
+ * `validate: true` checks each request before sending and each response on receipt against the API description.
  */
-export function createRegistrationClient(options: ClientOptions): RegistrationClient {
-    const fetchClient = createFetchClient<paths, MediaType>({ baseUrl: resolveBaseUrl(options, registrationBasePath), ...(options.fetch ? { fetch: options.fetch } : {}) });
-    fetchClient.use(createClientMiddleware(options));
-    return bindOperations<RegistrationClient>(fetchClient, registrationRoutes);
+export function createRegistrationClient(options: ClientOptions & {
+    /**
+     * Validate requests and/or responses (off by default).
+     */
+    validate?: ValidateOption;
+}): RegistrationClient {
+    return createOperationClient<RegistrationClient>(options, {
+        basePath: registrationBasePath,
+        routes: registrationRoutes,
+        validators: () => import("./webrtc-registration.validators.gen.js")
+    });
 }

@@ -1,0 +1,243 @@
+import type { AnySchema } from 'ajv';
+import AjvDraft7 from 'ajv';
+import Ajv2020 from 'ajv/dist/2020.js';
+import standaloneCode from 'ajv/dist/standalone/index.js';
+import addFormats from 'ajv-formats';
+import type {
+  ApiDocument,
+  CallbackOperation,
+  MediaContent,
+  Operation,
+  Parameter,
+  Schema,
+} from '../../ir/types.js';
+import { headerPlan, type ParameterPlan, parameterPlan } from './plan.js';
+import { type ConvertContext, convertSchema, type Direction, discriminatorOf } from './schema.js';
+
+/** Modules Ajv's standalone code may load; `@telegate/runtime/validation` provides the same map. */
+export const AJV_RUNTIME_MODULES = [
+  'ajv/dist/runtime/equal',
+  'ajv/dist/runtime/ucs2length',
+  'ajv/dist/runtime/uri',
+  'ajv/dist/runtime/validation_error',
+  'ajv-formats/dist/formats',
+];
+
+const JSON_MEDIA = /^application\/(?:[\w.+-]*\+)?json(?:;|$)/i;
+
+/** The schema of the JSON media type (or the only one) of a body. */
+export function jsonContent(content: readonly MediaContent[]): MediaContent | undefined {
+  return (
+    content.find((c) => JSON_MEDIA.test(c.mediaType) && c.schema) ??
+    (content.length === 1 ? content[0] : undefined)
+  );
+}
+
+function usesReadWrite(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(usesReadWrite);
+  if (value === null || typeof value !== 'object') return false;
+  const object = value as Record<string, unknown>;
+  if (object.readOnly === true || object.writeOnly === true) return true;
+  return Object.values(object).some(usesReadWrite);
+}
+
+export interface RequestEntry {
+  op: Operation;
+  validator: string;
+  bodyValidator?: string;
+  plan: { path: ParameterPlan[]; query: ParameterPlan[]; header: ParameterPlan[] };
+}
+
+export interface ResponseEntry {
+  status: string;
+  validator: string;
+  header: ParameterPlan[];
+  hasBody: boolean;
+}
+
+export interface CompiledValidators {
+  /** Ajv standalone code (ESM, `require` rewritten to `ajvRuntime[...]`, nothing exported). */
+  code: string;
+  requests: RequestEntry[];
+  responses: Map<string, ResponseEntry[]>;
+  callbacks: { callback: CallbackOperation; validator: string | undefined }[];
+}
+
+/**
+ * Compiles every validator of a document with Ajv at generation time and
+ * returns its standalone code; nothing is compiled at run time.
+ */
+export function compileValidators(ir: ApiDocument): CompiledValidators {
+  const AjvClass = (ir.openapiVersion === '3.1' ? Ajv2020 : AjvDraft7) as unknown as typeof AjvDraft7.default;
+  const ajv = new AjvClass({
+    code: { source: true, esm: true, lines: false },
+    // Shared definitions become shared functions instead of being inlined at every use.
+    inlineRefs: false,
+    allErrors: true,
+    strict: false,
+    logger: false,
+    // The OpenAPI `format`s CAMARA uses are all in ajv-formats' full set.
+    validateFormats: true,
+  });
+  (addFormats as unknown as (a: unknown) => void)(ajv);
+
+  const directions: Direction[] = usesReadWrite(ir) ? ['request', 'response'] : ['request'];
+  const defsId = (direction: Direction) => `telegate:${directions.length === 1 ? 'defs' : direction}`;
+
+  // Discriminators on a base schema (the `allOf` inheritance pattern): the
+  // mapped schemas extend the base, so they refer to a copy without the
+  // dispatch, or validation would loop.
+  const bases = new Map<string, Set<string>>();
+  for (const [name, schema] of Object.entries(ir.schemas)) {
+    const info = discriminatorOf(schema);
+    if (!info || Array.isArray(schema.oneOf) || Array.isArray(schema.anyOf)) continue;
+    for (const target of Object.values(info.mapping)) {
+      if (target === name) continue;
+      if (!bases.has(target)) bases.set(target, new Set());
+      bases.get(target)!.add(name);
+    }
+  }
+  const baseCopyName = (name: string) => `${name}__base`;
+
+  for (const direction of directions) {
+    const id = defsId(direction);
+    const refFor = (name: string) => `${id}#/definitions/${encodeURIComponent(name)}`;
+    const ctx: ConvertContext = { openapiVersion: ir.openapiVersion, direction, refFor };
+    const definitions: Record<string, unknown> = {};
+    for (const [name, schema] of Object.entries(ir.schemas)) {
+      const parents = bases.get(name);
+      const local: ConvertContext = parents
+        ? { ...ctx, refFor: (ref) => (parents.has(ref) ? refFor(baseCopyName(ref)) : refFor(ref)) }
+        : ctx;
+      definitions[name] = convertSchema(schema, local, name);
+    }
+    for (const parents of bases.values()) {
+      for (const parent of parents) {
+        const { discriminator: _dropped, ...plain } = ir.schemas[parent]!;
+        definitions[baseCopyName(parent)] = convertSchema(plain, ctx, parent);
+      }
+    }
+    ajv.addSchema({ $id: id, definitions } as AnySchema);
+  }
+
+  const contextFor = (direction: Direction): ConvertContext => {
+    const id = defsId(directions.includes(direction) ? direction : 'request');
+    return {
+      openapiVersion: ir.openapiVersion,
+      direction,
+      refFor: (name) => `${id}#/definitions/${encodeURIComponent(name)}`,
+    };
+  };
+  const requestCtx = contextFor('request');
+  const responseCtx = contextFor('response');
+
+  const exportsMap: Record<string, string> = {};
+  let counter = 0;
+  const add = (schema: Record<string, unknown>, id: string): string => {
+    const exportName = `v${counter++}`;
+    ajv.addSchema({ ...schema, $id: id } as AnySchema);
+    exportsMap[exportName] = id;
+    return exportName;
+  };
+
+  const location = (parameters: readonly Parameter[], lowerCase: boolean) => ({
+    type: 'object',
+    properties: Object.fromEntries(
+      parameters.map((p) => [lowerCase ? p.name.toLowerCase() : p.name, convertSchema(p.schema, requestCtx)]),
+    ),
+    required: parameters.filter((p) => p.required).map((p) => (lowerCase ? p.name.toLowerCase() : p.name)),
+  });
+
+  const requests: RequestEntry[] = [];
+  const responses = new Map<string, ResponseEntry[]>();
+  for (const op of [...ir.operations, ...ir.callbacks]) {
+    const body = op.requestBody ? jsonContent(op.requestBody.content) : undefined;
+    const bodySchema = body?.schema ? convertSchema(body.schema, requestCtx) : {};
+    const required = ['path', 'query', 'header'];
+    if (op.requestBody?.required) required.push('body');
+    const validator = add(
+      {
+        type: 'object',
+        properties: {
+          path: location(op.parameters.path, false),
+          query: location(op.parameters.query, false),
+          header: location(op.parameters.header, true),
+          body: bodySchema,
+        },
+        required,
+      },
+      `telegate:request/${op.id}`,
+    );
+    const entry: RequestEntry = {
+      op,
+      validator,
+      plan: {
+        path: op.parameters.path.map((p) => parameterPlan(p, ir.schemas)),
+        query: op.parameters.query.map((p) => parameterPlan(p, ir.schemas)),
+        header: op.parameters.header.map((p) => parameterPlan(p, ir.schemas)),
+      },
+    };
+    if (body?.schema)
+      entry.bodyValidator = add(bodySchema as Record<string, unknown>, `telegate:body/${op.id}`);
+    requests.push(entry);
+
+    responses.set(
+      op.id,
+      op.responses.map((response) => {
+        const content = jsonContent(response.content);
+        const hasBody = response.content.length > 0;
+        const headers = response.headers.filter((h) => h.name.toLowerCase() !== 'content-type');
+        const properties: Record<string, unknown> = {
+          header: {
+            type: 'object',
+            properties: Object.fromEntries(
+              headers.map((h) => [h.name.toLowerCase(), convertSchema(h.schema, responseCtx)]),
+            ),
+            required: headers.filter((h) => h.required).map((h) => h.name.toLowerCase()),
+          },
+        };
+        const responseRequired = ['header'];
+        if (content?.schema) {
+          properties.body = convertSchema(content.schema, responseCtx);
+          responseRequired.push('body');
+        }
+        return {
+          status: response.status,
+          validator: add(
+            { type: 'object', properties, required: responseRequired },
+            `telegate:response/${op.id}/${response.status}`,
+          ),
+          header: headers.map((h) => headerPlan(h, ir.schemas)),
+          hasBody,
+        };
+      }),
+    );
+  }
+
+  const callbacks = ir.callbacks.map((callback) => ({
+    callback,
+    validator: requests.find((r) => r.op === callback)?.bodyValidator,
+  }));
+
+  const raw = (standaloneCode as unknown as (ajv: unknown, refs: Record<string, string>) => string)(
+    ajv,
+    exportsMap,
+  );
+  return { code: rewriteStandalone(raw), requests, responses, callbacks };
+}
+
+/**
+ * Makes Ajv's ESM standalone output self-contained ES module code:
+ * `require("m")` → `ajvRuntime["m"]` (and an unknown module is an error),
+ * and the exports become module-local constants.
+ */
+export function rewriteStandalone(code: string): string {
+  return code
+    .replace(/^"use strict";/, '')
+    .replace(/require\("([^"]+)"\)/g, (_, module: string) => {
+      if (!AJV_RUNTIME_MODULES.includes(module))
+        throw new Error(`validators: unsupported Ajv runtime module "${module}"`);
+      return `ajvRuntime[${JSON.stringify(module)}]`;
+    })
+    .replace(/export const (v\d+) = /g, 'const $1 = ');
+}

@@ -1,0 +1,197 @@
+import ts from 'typescript';
+import type { EmitDocument, EmitOptions, Emitter, GeneratedFile } from '../emitter.js';
+import { generatedHeader } from '../header.js';
+import {
+  call,
+  exportConst,
+  importDeclaration,
+  jsonExpression,
+  printNodes,
+  property,
+  propertyName,
+  typeLiteral,
+  typeRef,
+  withJsDoc,
+} from '../ts-ast.js';
+import { operationTypeNames, typesFileName } from '../types/index.js';
+import { compileValidators } from './compile.js';
+
+const f = ts.factory;
+
+export function validatorsFileName(doc: EmitDocument): string {
+  return `${doc.fileBase}.validators.gen.ts`;
+}
+
+function table(entries: [string, ts.Expression][]): ts.ObjectLiteralExpression {
+  return f.createObjectLiteralExpression(
+    entries.map(([key, value]) => f.createPropertyAssignment(propertyName(key), value)),
+    true,
+  );
+}
+
+function tableType(keys: string[], type: (key: string) => ts.TypeNode): ts.TypeLiteralNode {
+  return typeLiteral(keys.map((key) => property(key, type(key), false, true)));
+}
+
+function emitDocument(doc: EmitDocument, options: EmitOptions): GeneratedFile {
+  const { ir } = doc;
+  const compiled = compileValidators(ir);
+  const names = operationTypeNames(doc);
+  const operationIds = ir.operations.map((op) => op.id);
+  const requestEntries = compiled.requests.filter((entry) => !('kind' in entry.op));
+  const bodyEntries = requestEntries.filter((entry) => entry.bodyValidator);
+
+  const imports = [
+    importDeclaration(`${options.runtimePackage}/validation`, [
+      { name: 'ajvRuntime' },
+      { name: 'createPayloadValidator' },
+      { name: 'createRequestParser' },
+      { name: 'createRequestValidator' },
+      { name: 'createResponseValidator' },
+      { name: 'PayloadValidator', typeOnly: true },
+      { name: 'RequestParser', typeOnly: true },
+      { name: 'RequestValidator', typeOnly: true },
+      { name: 'ResponseValidator', typeOnly: true },
+    ]),
+  ];
+  const requestTypeNames = requestEntries.map((entry) => names.get(entry.op.id)!.request);
+  if (requestTypeNames.length > 0) {
+    imports.push(
+      importDeclaration(
+        `./${typesFileName(doc).replace(/\.ts$/, '.js')}`,
+        requestTypeNames.map((name) => ({ name })),
+        { typeOnly: true },
+      ),
+    );
+  }
+
+  const exported = [
+    withJsDoc(
+      exportConst(
+        'requestParsers',
+        tableType(operationIds, (id) => typeRef('RequestParser', typeRef(names.get(id)!.request))),
+        table(
+          requestEntries.map((entry) => [
+            entry.op.id,
+            call('createRequestParser', [f.createIdentifier(entry.validator), jsonExpression(entry.plan)]),
+          ]),
+        ),
+      ),
+      [
+        'Per operation: converts path, query and header strings per their schemas, validates the request, and returns',
+        '`{ ok: true, value }` with the converted copy, or `{ ok: false, error }` with a CAMARA `400 INVALID_ARGUMENT`.',
+      ],
+    ),
+    withJsDoc(
+      exportConst(
+        'requestValidators',
+        tableType(operationIds, () => typeRef('RequestValidator')),
+        table(
+          operationIds.map((id) => [
+            id,
+            call('createRequestValidator', [
+              f.createPropertyAccessExpression(f.createIdentifier('requestParsers'), id),
+            ]),
+          ]),
+        ),
+      ),
+      [
+        'Per operation: `null` when the request is valid, else a CAMARA `ErrorInfo` naming the failing field.',
+      ],
+    ),
+    withJsDoc(
+      exportConst(
+        'requestBodyValidators',
+        tableType(
+          bodyEntries.map((entry) => entry.op.id),
+          () => typeRef('PayloadValidator'),
+        ),
+        table(
+          bodyEntries.map((entry) => [
+            entry.op.id,
+            call('createPayloadValidator', [f.createIdentifier(entry.bodyValidator!)]),
+          ]),
+        ),
+      ),
+      ['Per operation with a JSON body: `null` when the body is valid, else every violation.'],
+    ),
+    withJsDoc(
+      exportConst(
+        'responseValidators',
+        tableType(operationIds, () => typeRef('ResponseValidator')),
+        table(
+          operationIds.map((id) => [
+            id,
+            call('createResponseValidator', [
+              table(
+                (compiled.responses.get(id) ?? []).map((response) => [
+                  response.status,
+                  f.createObjectLiteralExpression([
+                    f.createPropertyAssignment('validate', f.createIdentifier(response.validator)),
+                    f.createPropertyAssignment('header', jsonExpression(response.header)),
+                    f.createPropertyAssignment(
+                      'hasBody',
+                      response.hasBody ? f.createTrue() : f.createFalse(),
+                    ),
+                  ]),
+                ]),
+              ),
+            ]),
+          ]),
+        ),
+      ),
+      [
+        'Per operation: `(status, body, headers)` → `null` when the response is documented and valid, else every violation.',
+      ],
+    ),
+    withJsDoc(
+      exportConst(
+        'callbackValidators',
+        tableType(
+          compiled.callbacks.filter((c) => c.validator).map((c) => c.callback.id),
+          () => typeRef('PayloadValidator'),
+        ),
+        table(
+          compiled.callbacks
+            .filter((c) => c.validator)
+            .map((c) => [c.callback.id, call('createPayloadValidator', [f.createIdentifier(c.validator!)])]),
+        ),
+      ),
+      ['Per callback/webhook: `null` when the payload is valid, else every violation.'],
+    ),
+  ];
+
+  const contents = [
+    generatedHeader([ir.source]),
+    '// @ts-nocheck: the validator functions below are Ajv standalone output (plain JavaScript);',
+    '// the exports at the end carry explicit types.',
+    '',
+    printNodes(imports),
+    compiled.code,
+    '',
+    printNodes(exported),
+  ].join('\n');
+  return {
+    path: validatorsFileName(doc),
+    contents,
+    exports: {
+      values: [
+        'requestParsers',
+        'requestValidators',
+        'requestBodyValidators',
+        'responseValidators',
+        'callbackValidators',
+      ],
+      types: [],
+    },
+    namespace: `${doc.apiName}Validators`,
+  };
+}
+
+export const validatorsEmitter: Emitter = {
+  name: 'validators',
+  requires: ['types'],
+  emit(documents, options) {
+    return documents.map((doc) => emitDocument(doc, options));
+  },
+};

@@ -1,0 +1,124 @@
+import type { Middleware } from 'openapi-fetch';
+import type { RequestInput } from '../validation/validators.js';
+import type { OperationRoute } from './bind.js';
+
+/** `true` validates both ways; or pick. Off by default. */
+export type ValidateOption = boolean | { request?: boolean; response?: boolean };
+
+interface ErrorInfo {
+  status: number;
+  code: string;
+  message: string;
+}
+
+/** What a generated `*.validators.gen.ts` module provides to the client. */
+export interface ClientValidators {
+  requestValidators: Record<
+    string,
+    (input: {
+      params?: Record<string, string>;
+      query?: Record<string, unknown>;
+      headers?: Record<string, unknown>;
+      body?: unknown;
+    }) => ErrorInfo | null
+  >;
+  responseValidators: Record<
+    string,
+    (status: number, body: unknown, headers?: Record<string, string>) => string[] | null
+  >;
+}
+
+/** The request did not match the API description; it was not sent. `error` is the CAMARA ErrorInfo a server would answer. */
+export class RequestValidationError extends Error {
+  override readonly name = 'RequestValidationError';
+  constructor(
+    readonly operationId: string,
+    readonly error: ErrorInfo,
+  ) {
+    super(`${operationId}: ${error.message}`);
+  }
+}
+
+/** The server's response did not match the API description. */
+export class ResponseValidationError extends Error {
+  override readonly name = 'ResponseValidationError';
+  constructor(
+    readonly operationId: string,
+    readonly status: number,
+    readonly violations: string[],
+  ) {
+    super(`${operationId}: response ${status} does not match the API description: ${violations.join('; ')}`);
+  }
+}
+
+function stringRecord(value: Record<string, unknown> | undefined): Record<string, string> | undefined {
+  if (!value) return undefined;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, String(v)]));
+}
+
+async function readJson(message: Request | Response): Promise<unknown> {
+  const text = await message.clone().text();
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * Validates requests before they are sent and responses on receipt with the
+ * generated validators, loaded on first use so clients that never validate
+ * do not pay for them.
+ */
+export function createValidationMiddleware(
+  routes: Record<string, OperationRoute>,
+  load: () => Promise<ClientValidators>,
+  option: ValidateOption,
+): Middleware {
+  const checkRequests = option === true || (typeof option === 'object' && option.request !== false);
+  const checkResponses = option === true || (typeof option === 'object' && option.response !== false);
+  const byRoute = new Map(Object.entries(routes).map(([id, [method, path]]) => [`${method} ${path}`, id]));
+  let validators: Promise<ClientValidators> | undefined;
+  const operationOf = (request: Request, schemaPath: string) =>
+    byRoute.get(`${request.method} ${schemaPath}`);
+  return {
+    async onRequest({ request, schemaPath, params }) {
+      const operationId = operationOf(request, schemaPath);
+      if (!checkRequests || !operationId) return undefined;
+      validators ??= load();
+      const { requestValidators } = await validators;
+      const headers: Record<string, string> = {};
+      request.headers.forEach((value, name) => {
+        headers[name] = value;
+      });
+      const input: Parameters<ClientValidators['requestValidators'][string]>[0] = {
+        headers,
+        query: params.query ?? {},
+      };
+      const path = stringRecord(params.path);
+      if (path) input.params = path;
+      if (request.body !== null) input.body = await readJson(request);
+      const error = requestValidators[operationId]?.(input);
+      if (error) throw new RequestValidationError(operationId, error);
+      return undefined;
+    },
+    async onResponse({ request, response, schemaPath }) {
+      const operationId = operationOf(request, schemaPath);
+      if (!checkResponses || !operationId) return undefined;
+      validators ??= load();
+      const { responseValidators } = await validators;
+      const headers: Record<string, string> = {};
+      response.headers.forEach((value, name) => {
+        headers[name] = value;
+      });
+      const violations = responseValidators[operationId]?.(
+        response.status,
+        await readJson(response),
+        headers,
+      );
+      if (violations) throw new ResponseValidationError(operationId, response.status, violations);
+      return undefined;
+    },
+  };
+}

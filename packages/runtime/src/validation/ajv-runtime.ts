@@ -1,0 +1,29 @@
+// Ajv's standalone code loads a few helpers with `require(...)` even in ESM
+// output; the validators emitter rewrites each `require("x")` to
+// `ajvRuntime["x"]`, and this module supplies them as ES imports.
+
+import equal from 'ajv/dist/runtime/equal.js';
+import ucs2length from 'ajv/dist/runtime/ucs2length.js';
+import uri from 'ajv/dist/runtime/uri.js';
+import validationError from 'ajv/dist/runtime/validation_error.js';
+import formats from 'ajv-formats/dist/formats.js';
+
+/**
+ * The CommonJS module object standalone code expects (`.default` for the
+ * helpers): Node hands an ES import `module.exports`, bundlers and Vite may
+ * hand over its `default` export instead.
+ */
+function commonJs(imported: unknown): unknown {
+  return typeof imported === 'function' ? { default: imported } : imported;
+}
+
+export const ajvRuntime: Record<string, unknown> = {
+  'ajv/dist/runtime/equal': commonJs(equal),
+  'ajv/dist/runtime/ucs2length': commonJs(ucs2length),
+  'ajv/dist/runtime/uri': commonJs(uri),
+  'ajv/dist/runtime/validation_error': commonJs(validationError),
+  'ajv-formats/dist/formats': commonJs(formats),
+};
+
+/** Module names standalone code may require; the emitter refuses anything else. */
+export const AJV_RUNTIME_MODULES = Object.keys(ajvRuntime);

@@ -1,0 +1,33 @@
+export { AJV_RUNTIME_MODULES, ajvRuntime } from './ajv-runtime.js';
+export {
+  coerceLocation,
+  coerceParameter,
+  coercePrimitive,
+  type ParameterPlan,
+  type PrimitiveType,
+  type RawValue,
+} from './coerce.js';
+export {
+  type AjvError,
+  type AjvValidate,
+  describeError,
+  describeErrors,
+  type ErrorInfo,
+  invalidArgument,
+} from './errors.js';
+export {
+  createPayloadValidator,
+  createRequestParser,
+  createRequestValidator,
+  createResponseValidator,
+  type ParsedRequest,
+  type ParseResult,
+  type PayloadValidator,
+  type RequestInput,
+  type RequestParser,
+  type RequestPlan,
+  type RequestValidator,
+  type ResponsePlan,
+  type ResponsePlanEntry,
+  type ResponseValidator,
+} from './validators.js';
