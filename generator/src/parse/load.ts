@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
+import yaml from 'js-yaml';
 import { SpecError } from './errors.js';
 
 /** Reads and parses one YAML or JSON file; every failure is a `SpecError` naming the file. */
@@ -28,14 +28,14 @@ export function parseText(file: string, text: string): unknown {
       throw new SpecError(file, '', `invalid JSON: ${(error as Error).message}`);
     }
   }
-  // YAML 1.2 core schema, as OpenAPI requires; duplicate keys are errors.
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  const first = doc.errors[0];
-  if (first) {
-    const at = first.linePos?.[0];
-    const where = at ? ` at line ${at.line}, column ${at.col}` : '';
-    const reason = (first.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
-    throw new SpecError(file, '', `invalid YAML${where}: ${reason}`);
+  // YAML 1.2 core schema, as OpenAPI requires (no timestamps: dates stay strings); duplicate keys are errors.
+  try {
+    return yaml.load(text, { schema: yaml.CORE_SCHEMA, filename: file });
+  } catch (error) {
+    if (error instanceof yaml.YAMLException) {
+      const where = error.mark ? ` at line ${error.mark.line + 1}, column ${error.mark.column + 1}` : '';
+      throw new SpecError(file, '', `invalid YAML${where}: ${error.reason}`);
+    }
+    throw error;
   }
-  return doc.toJS({ maxAliasCount: 1000 });
 }
