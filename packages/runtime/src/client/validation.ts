@@ -13,15 +13,7 @@ interface ErrorInfo {
 
 /** What a generated `*.validators.gen.ts` module provides to the client. */
 export interface ClientValidators {
-  requestValidators: Record<
-    string,
-    (input: {
-      params?: Record<string, string>;
-      query?: Record<string, unknown>;
-      headers?: Record<string, unknown>;
-      body?: unknown;
-    }) => ErrorInfo | null
-  >;
+  requestValidators: Record<string, (input: RequestInput) => ErrorInfo | null>;
   responseValidators: Record<
     string,
     (status: number, body: unknown, headers?: Record<string, string>) => string[] | null
@@ -92,7 +84,7 @@ export function createValidationMiddleware(
       request.headers.forEach((value, name) => {
         headers[name] = value;
       });
-      const input: Parameters<ClientValidators['requestValidators'][string]>[0] = {
+      const input: RequestInput = {
         headers,
         query: params.query ?? {},
       };
