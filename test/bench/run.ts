@@ -11,11 +11,13 @@ import { bundleSizeBench } from './bundle-size.ts';
 import { clientOverheadBench } from './client-overhead.ts';
 import { generationBench } from './generation.ts';
 import { type BenchResult, errorMessage, repoRoot } from './util.ts';
+import { validatorsBench } from './validators.ts';
 
 const BENCHMARKS: { id: string; title: string; run: () => Promise<BenchResult> }[] = [
   { id: 'generation', title: 'Generation time', run: generationBench },
   { id: 'client-overhead', title: 'Client per-call overhead', run: clientOverheadBench },
   { id: 'bundle-size', title: 'Bundle size', run: bundleSizeBench },
+  { id: 'validators', title: 'Validators', run: validatorsBench },
 ];
 
 const OUTPUT = join(repoRoot, 'BENCHMARKS.md');
@@ -23,7 +25,7 @@ const OUTPUT = join(repoRoot, 'BENCHMARKS.md');
 const INTRO = `# Benchmarks
 
 Measured by \`npm run bench\` (\`tsx test/bench/run.ts\`), which runs every benchmark and rewrites this
-file. \`npm run bench -- generation\` (or \`client-overhead\`, \`bundle-size\`) runs only the named ones and
+file. \`npm run bench -- generation\` (or \`client-overhead\`, \`bundle-size\`, \`validators\`) runs only the named ones and
 rewrites only their sections. Every figure is a ratio against a named peer measured in the same run on the
 same machine, so the ratios, not the absolute numbers, are what to compare across machines.
 
@@ -32,6 +34,7 @@ same machine, so the ratios, not the absolute numbers, are what to compare acros
 | Generation time | \`telegate generate --emit types,client\` (library: \`generateFiles\`) | \`openapi-typescript\` alone (its API) | ≤ 1.5× the peer's time |
 | Client per-call overhead | generated client, \`createRegistration\` | raw \`fetch\` of the same request | ≤ 1.2× the peer's time per call |
 | Bundle size | browser bundle using one generated client factory | bundle using \`openapi-fetch\` alone | ≤ 4 kB min+gz beyond the peer |
+| Validators | generated validators (Ajv standalone, compiled at generation time), \`createSession\` | (a) Ajv compiling at run time; (b) express-openapi-validator, openapi-backend | steady state ≥ (a); cold start ≥ 10× faster than (a) and (b) |
 
 The generation benchmark also uses GitHub's REST API description (~13 MB, from the \`@octokit/openapi\` npm
 package). It is not a dependency: the first run fetches it with \`npm pack\` into \`$TELEGATE_BENCH_CACHE\`

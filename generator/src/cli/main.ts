@@ -109,6 +109,54 @@ export function createProgram(io: CliIo = defaultIo): { program: Command; exitCo
       },
     );
 
+  program
+    .command('scaffold')
+    .description(
+      'write implementer-owned handler classes and server.ts once; later runs add methods for new operations',
+    )
+    .argument('<specs...>', 'OpenAPI 3.0/3.1 documents (YAML or JSON)')
+    .requiredOption('-o, --out <dir>', 'folder of the implementer-owned files')
+    .option('-g, --generated <dir>', 'folder of the generated code (default <out>/gen)')
+    .option('-f, --framework <name>', 'fastify or express', 'fastify')
+    .option('--no-generate', 'do not run generate into the generated folder')
+    .option('--dry-run', 'write nothing; print the planned files and edits')
+    .option(
+      '--runtime-package <name>',
+      'package the generated code imports its runtime from',
+      '@telegate/runtime',
+    )
+    .action(
+      async (
+        specs: string[],
+        opts: {
+          out: string;
+          generated?: string;
+          framework: string;
+          generate: boolean;
+          dryRun?: boolean;
+          runtimePackage: string;
+        },
+      ) => {
+        if (opts.framework !== 'fastify' && opts.framework !== 'express') {
+          throw new ConfigError(`--framework must be fastify or express, not "${opts.framework}"`);
+        }
+        const { runScaffold } = await import('../scaffold/report.js');
+        code = await runScaffold(
+          {
+            specs,
+            out: resolve(io.cwd, opts.out),
+            ...(opts.generated ? { generated: resolve(io.cwd, opts.generated) } : {}),
+            framework: opts.framework,
+            generate: opts.generate,
+            dryRun: opts.dryRun === true,
+            runtimePackage: opts.runtimePackage,
+            cwd: io.cwd,
+          },
+          io,
+        );
+      },
+    );
+
   return { program, exitCode: () => code };
 }
 

@@ -1,11 +1,23 @@
 import { ConfigError } from '../config.js';
+import { callbacksEmitter } from './callbacks/index.js';
 import { clientEmitter } from './client/index.js';
 import type { Emitter } from './emitter.js';
+import { expressEmitter } from './express/index.js';
+import { fastifyEmitter } from './fastify/index.js';
+import { handlersEmitter } from './handlers/index.js';
 import { typesEmitter } from './types/index.js';
 import { validatorsEmitter } from './validators/index.js';
 
 /** Every output kind, in the order their files are written and re-exported. */
-export const EMITTERS: readonly Emitter[] = [typesEmitter, validatorsEmitter, clientEmitter];
+export const EMITTERS: readonly Emitter[] = [
+  typesEmitter,
+  validatorsEmitter,
+  clientEmitter,
+  callbacksEmitter,
+  handlersEmitter,
+  expressEmitter,
+  fastifyEmitter,
+];
 
 export const DEFAULT_EMIT = ['types', 'client'];
 

@@ -23,7 +23,8 @@ export function createOpenApiTsContext(document: OpenAPI3): GlobalContext {
     arrayLength: false,
     defaultNonNullable: true,
     discriminators: scanDiscriminators(document, { silent: true }),
-    emptyObjectsUnknown: false,
+    // An object schema without properties accepts any object, not none.
+    emptyObjectsUnknown: true,
     enum: false,
     enumValues: false,
     conditionalEnums: false,

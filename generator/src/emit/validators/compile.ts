@@ -3,14 +3,7 @@ import AjvDraft7 from 'ajv';
 import Ajv2020 from 'ajv/dist/2020.js';
 import standaloneCode from 'ajv/dist/standalone/index.js';
 import addFormats from 'ajv-formats';
-import type {
-  ApiDocument,
-  CallbackOperation,
-  MediaContent,
-  Operation,
-  Parameter,
-  Schema,
-} from '../../ir/types.js';
+import type { ApiDocument, CallbackOperation, MediaContent, Operation, Parameter } from '../../ir/types.js';
 import { headerPlan, type ParameterPlan, parameterPlan } from './plan.js';
 import { type ConvertContext, convertSchema, type Direction, discriminatorOf } from './schema.js';
 

@@ -122,7 +122,7 @@ export interface components {
             locationDetails?: components["schemas"]["LocationDetails"];
         };
         /** @description Body of `POST /sessions`; the parties and the caller's SDP offer are mandatory. */
-        MediaSessionCreate: components["schemas"]["MediaSessionInformation"] & Record<string, never>;
+        MediaSessionCreate: components["schemas"]["MediaSessionInformation"] & Record<string, unknown>;
         /** @description A media session as returned by the server. */
         MediaSessionResponse: WithRequired<components["schemas"]["MediaSessionInformation"], "originatorAddress" | "receiverAddress" | "status" | "offer"> & {
             /**

@@ -276,7 +276,7 @@ export interface components {
              */
             datacontenttype?: "application/json";
             /** @description Event payload; its schema depends on `type`. */
-            data?: Record<string, never>;
+            data?: Record<string, unknown>;
             time: components["schemas"]["DateTime"];
         };
         /**
@@ -367,9 +367,9 @@ export interface components {
             locationDetails?: components["schemas"]["LocationDetails"];
         };
         /** @description `data` of a `session-status` event; `status` is always present. */
-        MediaSessionStatusUpdate: components["schemas"]["MediaSession"] & Record<string, never>;
+        MediaSessionStatusUpdate: components["schemas"]["MediaSession"] & Record<string, unknown>;
         /** @description `data` of a `session-invitation` event; both parties and `status` are always present. */
-        MediaSessionInvite: components["schemas"]["MediaSession"] & Record<string, never>;
+        MediaSessionInvite: components["schemas"]["MediaSession"] & Record<string, unknown>;
         /** @description An SDP offer or answer (RFC 4566). */
         WrtcSdpDescriptor: {
             /** @description The complete SDP text, lines separated by CRLF. */

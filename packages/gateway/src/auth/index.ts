@@ -1,0 +1,11 @@
+export {
+  type Auth,
+  type AuthContext,
+  assertSubscriber,
+  bearerToken,
+  OPERATION_SCOPES,
+  requireScopes,
+  subscriptionCreateScope,
+} from './auth.js';
+export { ALL_SCOPES, DevAuth, type DevTokenClaims } from './dev-auth.js';
+export { JwtAuth, type JwtAuthOptions } from './jwt-auth.js';

@@ -1,0 +1,4 @@
+/** Anything the gateway owns and must release on shutdown. */
+export interface Closable {
+  close(): Promise<void>;
+}

@@ -1,0 +1,255 @@
+import type { TerminationReason } from '../api-types.js';
+import { EVENT_TYPES } from '../api-types.js';
+import type { Clock } from '../core/clock.js';
+import { TypedEmitter } from '../core/emitter.js';
+import type { IdGenerator } from '../core/ids.js';
+import type { Logger } from '../core/logger.js';
+import { SerialQueue } from '../core/serial-queue.js';
+import type { StoredSinkCredential, SubscriptionRecord } from '../store/records.js';
+import type { Store } from '../store/store.js';
+import {
+  registrationEndsEvent,
+  sessionInvitationEvent,
+  sessionStatusEvent,
+  subscriptionEndedEvent,
+  type WebRtcCloudEvent,
+} from './cloud-events.js';
+import type { DomainEvent } from './domain-events.js';
+
+/** Where and how one event goes: the subscription's sink and credential. */
+export interface DeliveryTarget {
+  subscriptionId: string;
+  sink: string;
+  sinkCredential?: StoredSinkCredential;
+}
+
+/**
+ * The outcome of one delivery (retries included). `reason: 'gone'` (the sink
+ * answered 410) ends the subscription; `credential-expired` ends it with
+ * `ACCESS_TOKEN_EXPIRED`. The shape matches the runtime callback sender's
+ * `DeliveryResult`, so its `postNotification` can be passed as it is.
+ */
+export type DeliveryOutcome = { ok: true } | { ok: false; reason: string; message?: string };
+
+/** Sends one CloudEvent to a sink (the generated callback sender with its SSRF guard, in production). */
+export type DeliverFunction = (target: DeliveryTarget, event: WebRtcCloudEvent) => Promise<DeliveryOutcome>;
+
+export interface EventBusOptions {
+  /** CloudEvents `source` of every event (a URI reference), e.g. `https://webrtc-gw.operator.com`. */
+  source: string;
+  /**
+   * What `sequenceNumber` counts. `subscription` (default): the position in
+   * the subscription's stream of session events, from 1, as webrtc-events
+   * defines it. `session`: the media session's own counter, as the call-flow
+   * examples number it (identical for a subscription that sees one call).
+   */
+  sequenceScope: 'subscription' | 'session';
+}
+
+export interface EventBusDeps {
+  store: Store;
+  clock: Clock;
+  ids: IdGenerator;
+  logger: Logger;
+  deliver: DeliverFunction;
+  /** Ends a subscription the bus found finished (max events, sink gone, credential expired). */
+  endSubscription: (subscriptionId: string, reason: TerminationReason, deliver: boolean) => Promise<void>;
+}
+
+export interface EventBusEvents {
+  /** Every domain event, as published. */
+  published: DomainEvent;
+  /** A CloudEvent queued for a subscription, in per-subscription order. */
+  queued: { target: DeliveryTarget; event: WebRtcCloudEvent };
+  delivered: { target: DeliveryTarget; event: WebRtcCloudEvent };
+  failed: { target: DeliveryTarget; event: WebRtcCloudEvent; reason: string };
+}
+
+const SESSION_EVENT_TYPE = {
+  'session-invitation': EVENT_TYPES.sessionInvitation,
+  'session-status': EVENT_TYPES.sessionStatus,
+} as const;
+
+/**
+ * Routes domain events to the subscriptions that asked for them and delivers
+ * them as CloudEvents, one subscription at a time in publication order.
+ * Matching is serial too (one event after the other), so a subscription that
+ * ends is never sent anything after its `subscription-ended`.
+ */
+export class EventBus extends TypedEmitter<EventBusEvents> {
+  readonly #deps: EventBusDeps;
+  readonly #options: EventBusOptions;
+  readonly #dispatch = new SerialQueue();
+  readonly #queues = new Map<string, SerialQueue>();
+  /** Subscriptions whose sink answered 410: what is still queued for them is dropped. */
+  readonly #gone = new Set<string>();
+  #closed = false;
+
+  constructor(deps: EventBusDeps, options: EventBusOptions) {
+    super(deps.logger);
+    this.#deps = deps;
+    this.#options = options;
+  }
+
+  /** Queues a domain event for matching and delivery; never throws. */
+  publish(event: DomainEvent): void {
+    if (this.#closed) {
+      this.#deps.logger.warn({ type: event.type }, 'event published after the event bus closed; dropped');
+      return;
+    }
+    this.emit('published', event);
+    this.#dispatch
+      .run(() => this.#route(event))
+      .catch((error: unknown) => {
+        this.#deps.logger.error({ err: error, type: event.type }, 'routing an event failed');
+      });
+  }
+
+  /** Resolves once every published event has been delivered (or has failed). */
+  async flush(): Promise<void> {
+    for (;;) {
+      await this.#dispatch.idle();
+      await Promise.all([...this.#queues.values()].map((q) => q.idle()));
+      if (this.#dispatch.pending === 0 && [...this.#queues.values()].every((q) => q.pending === 0)) return;
+    }
+  }
+
+  /** Flushes, then refuses further events. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.#closed = true;
+    this.removeAllListeners();
+  }
+
+  async #matching(event: DomainEvent): Promise<SubscriptionRecord[]> {
+    const now = this.#deps.clock.now();
+    const live = (s: SubscriptionRecord) => s.expiresAt === undefined || s.expiresAt > now;
+    switch (event.type) {
+      case 'session-invitation':
+      case 'session-status': {
+        const type = SESSION_EVENT_TYPE[event.type];
+        const all = await this.#deps.store.findSubscriptions({ phoneNumber: event.session.phoneNumber });
+        return all.filter(
+          (s) => live(s) && s.types.includes(type) && event.session.deviceIds.includes(s.deviceId),
+        );
+      }
+      case 'registration-ends': {
+        const { phoneNumber, deviceId } = event.registration;
+        const all = await this.#deps.store.findSubscriptions({ phoneNumber, deviceId });
+        return all.filter((s) => live(s) && s.types.includes(EVENT_TYPES.registrationEnds));
+      }
+      case 'subscription-ended':
+        return event.deliver ? [event.subscription] : [];
+    }
+  }
+
+  async #route(event: DomainEvent): Promise<void> {
+    for (const subscription of await this.#matching(event)) {
+      const cloudEvent = await this.#build(event, subscription);
+      const target: DeliveryTarget = {
+        subscriptionId: subscription.id,
+        sink: subscription.sink,
+        ...(subscription.sinkCredential === undefined ? {} : { sinkCredential: subscription.sinkCredential }),
+      };
+      this.#enqueue(target, cloudEvent, event.type === 'subscription-ended');
+      const max = subscription.config.subscriptionMaxEvents;
+      if (max !== undefined && event.type !== 'subscription-ended') {
+        const count = await this.#deps.store.nextSequence(`events:${subscription.id}`);
+        if (count >= max) await this.#deps.endSubscription(subscription.id, 'MAX_EVENTS_REACHED', true);
+      }
+    }
+  }
+
+  async #build(event: DomainEvent, subscription: SubscriptionRecord): Promise<WebRtcCloudEvent> {
+    const fields = {
+      id: this.#deps.ids.eventId(),
+      source: this.#options.source,
+      at: event.at,
+      subscriptionId: subscription.id,
+    };
+    switch (event.type) {
+      case 'session-invitation':
+      case 'session-status': {
+        const sequenceNumber =
+          this.#options.sequenceScope === 'session'
+            ? event.sequenceNumber
+            : await this.#deps.store.nextSequence(`subscription:${subscription.id}`);
+        return event.type === 'session-invitation'
+          ? sessionInvitationEvent({
+              ...fields,
+              session: event.session,
+              sequenceNumber,
+              ...(event.reason === undefined ? {} : { reason: event.reason }),
+            })
+          : sessionStatusEvent({
+              ...fields,
+              session: event.session,
+              sequenceNumber,
+              reason: event.reason,
+              includeSdp: event.includeSdp,
+            });
+      }
+      case 'registration-ends':
+        return registrationEndsEvent({
+          ...fields,
+          registrationId: event.registration.registrationId,
+          terminationReason: event.terminationReason,
+          terminationDescription: event.terminationDescription,
+        });
+      case 'subscription-ended':
+        return subscriptionEndedEvent({
+          ...fields,
+          terminationReason: event.terminationReason,
+          terminationDescription: event.terminationDescription,
+        });
+    }
+  }
+
+  #enqueue(target: DeliveryTarget, event: WebRtcCloudEvent, last: boolean): void {
+    let queue = this.#queues.get(target.subscriptionId);
+    if (queue === undefined) {
+      queue = new SerialQueue();
+      this.#queues.set(target.subscriptionId, queue);
+    }
+    this.emit('queued', { target, event });
+    const owned = queue;
+    owned
+      .run(async () => {
+        if (this.#gone.has(target.subscriptionId)) {
+          this.emit('failed', { target, event, reason: 'gone' });
+          return;
+        }
+        let outcome: DeliveryOutcome;
+        try {
+          outcome = await this.#deps.deliver(target, event);
+        } catch (error) {
+          outcome = {
+            ok: false,
+            reason: 'exception',
+            message: error instanceof Error ? error.message : String(error),
+          };
+        }
+        if (outcome.ok) this.emit('delivered', { target, event });
+        else {
+          this.emit('failed', { target, event, reason: outcome.reason });
+          this.#deps.logger.warn(
+            {
+              subscriptionId: target.subscriptionId,
+              eventId: event.id,
+              type: event.type,
+              reason: outcome.reason,
+            },
+            'event delivery failed',
+          );
+          if (!last && outcome.reason === 'gone') {
+            this.#gone.add(target.subscriptionId);
+            await this.#deps.endSubscription(target.subscriptionId, 'NETWORK_TERMINATED', false);
+          } else if (!last && outcome.reason === 'credential-expired') {
+            await this.#deps.endSubscription(target.subscriptionId, 'ACCESS_TOKEN_EXPIRED', true);
+          }
+        }
+        if (last && owned.pending <= 1) this.#queues.delete(target.subscriptionId);
+      })
+      .catch((error: unknown) => this.#deps.logger.error({ err: error }, 'event delivery task failed'));
+  }
+}

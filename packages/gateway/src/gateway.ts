@@ -1,0 +1,279 @@
+import { EVENT_TYPES } from './api-types.js';
+import { type Auth, type AuthContext, bearerToken, requireScopes } from './auth/auth.js';
+import { DevAuth } from './auth/dev-auth.js';
+import { CallService, type EmergencyOptions } from './calls/call-service.js';
+import { type Clock, systemClock } from './core/clock.js';
+import { type IdGenerator, randomIds } from './core/ids.js';
+import { type Logger, silentLogger } from './core/logger.js';
+import { unavailable } from './errors.js';
+import type { DomainEvent } from './events/domain-events.js';
+import { type DeliverFunction, EventBus, type EventBusOptions } from './events/event-bus.js';
+import { type SubscriptionOptions, SubscriptionService } from './events/subscription-service.js';
+import type { Location } from './location/location.js';
+import { LoopbackNetwork, type LoopbackNetworkOptions } from './network/loopback/loopback-network.js';
+import type { MediaBackend } from './network/media-backend.js';
+import type { SipBackend } from './network/sip-backend.js';
+import { type RegistrationEndReason, RegistrationService } from './registrations/registration-service.js';
+import { DEFAULT_SDP_LIMITS, type SdpLimits } from './sdp/parse.js';
+import { sipHost } from './sip/uri.js';
+import { MemoryStore } from './store/memory-store.js';
+import type { Store } from './store/store.js';
+
+export interface GatewayOptions {
+  /** Shared state (default: a `MemoryStore`). */
+  store?: Store;
+  /** Access-token verification (default: a `DevAuth` issuing local tokens). */
+  auth?: Auth;
+  /** SIP and media backends; when either is missing, a `LoopbackNetwork` provides both. */
+  sip?: SipBackend;
+  media?: MediaBackend;
+  /** Options of the loopback network created when `sip`/`media` are not given. */
+  loopback?: LoopbackNetworkOptions;
+  /** Sends a CloudEvent to a subscription's sink (default: drop, logged at debug level). */
+  deliver?: DeliverFunction;
+  clock?: Clock;
+  ids?: IdGenerator;
+  logger?: Logger;
+  /** Host of the gateway's SIP URIs (default `operator.com`). */
+  sipDomain?: string;
+  /** Host of the network's numbers in Request-URIs (default `tn.operator.com`). */
+  networkDomain?: string;
+  /** CloudEvents `source` (default `urn:telegate:gateway`). */
+  eventSource?: string;
+  registrations?: {
+    defaultLifetimeMs?: number;
+    minLifetimeMs?: number;
+    maxLifetimeMs?: number;
+    maxPerUser?: number;
+    maxPerMsisdn?: number;
+    maxDevicesPerUser?: number;
+    sipRegister?: boolean;
+    /** Registered emergency address of a subscriber; with `requireEmergencyAddress`, registration needs one. */
+    requireEmergencyAddress?: boolean;
+  };
+  calls?: {
+    noAnswerTimeoutMs?: number;
+    inboundAnswerTimeoutMs?: number;
+    cancelTimeoutMs?: number;
+    endedSessionRetentionMs?: number;
+    maxActiveSessionsPerNumber?: number;
+    /** Reject (480) incoming calls nobody subscribed to `session-invitation` for (default true). */
+    requireInvitationSubscriber?: boolean;
+  };
+  emergency?: {
+    supported?: boolean;
+    /** A subscriber's registered emergency address (dispatchable location). */
+    lookupAddress?: (phoneNumber: string) => Promise<Location | undefined>;
+  };
+  subscriptions?: Partial<SubscriptionOptions>;
+  events?: Partial<Pick<EventBusOptions, 'sequenceScope'>>;
+  sdpLimits?: Partial<SdpLimits>;
+}
+
+const REASON_TEXT: Record<RegistrationEndReason, string> = {
+  REGISTRATION_EXPIRED: 'Registration expired',
+  NETWORK_TERMINATED: 'Registration terminated by the network',
+  DELETED: 'Registration deleted',
+};
+
+/**
+ * The reference gateway's domain core: owns the store, auth, event bus,
+ * SIP and media backends and the three services, and closes them in order.
+ * The HTTP layer authenticates with `authenticate()` and calls the services.
+ */
+export class Gateway {
+  readonly store: Store;
+  readonly auth: Auth;
+  readonly sip: SipBackend;
+  readonly media: MediaBackend;
+  /** The loopback network, when the gateway created one (no `sip`/`media` given). */
+  readonly network: LoopbackNetwork | undefined;
+  readonly events: EventBus;
+  readonly registrations: RegistrationService;
+  readonly calls: CallService;
+  readonly subscriptions: SubscriptionService;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  #closed: Promise<void> | undefined;
+
+  constructor(options: GatewayOptions = {}) {
+    const clock = options.clock ?? systemClock;
+    const ids = options.ids ?? randomIds;
+    const logger = options.logger ?? silentLogger;
+    this.clock = clock;
+    this.logger = logger;
+    this.store = options.store ?? new MemoryStore();
+    this.auth = options.auth ?? new DevAuth({ now: () => clock.now() });
+    if (options.sip !== undefined && options.media !== undefined) {
+      this.sip = options.sip;
+      this.media = options.media;
+      this.network = undefined;
+    } else {
+      this.network = new LoopbackNetwork({ clock, ...options.loopback });
+      this.sip = options.sip ?? this.network.sip;
+      this.media = options.media ?? this.network.media;
+    }
+    const sipDomain = sipHost(options.sipDomain ?? 'operator.com');
+    const networkDomain = sipHost(options.networkDomain ?? 'tn.operator.com');
+    const sdpLimits: SdpLimits = { ...DEFAULT_SDP_LIMITS, ...options.sdpLimits };
+    const store = this.store;
+    const deliver: DeliverFunction =
+      options.deliver ??
+      (async (target, event) => {
+        logger.debug(
+          { subscriptionId: target.subscriptionId, type: event.type },
+          'no deliver function; event dropped',
+        );
+        return { ok: true };
+      });
+
+    // The services reference each other only through these closures.
+    let subscriptions: SubscriptionService | undefined;
+    let calls: CallService | undefined;
+    this.events = new EventBus(
+      {
+        store,
+        clock,
+        ids,
+        logger,
+        deliver,
+        endSubscription: async (id, reason, send) => {
+          await subscriptions?.end(id, reason, send);
+        },
+      },
+      {
+        source: options.eventSource ?? 'urn:telegate:gateway',
+        sequenceScope: options.events?.sequenceScope ?? 'subscription',
+      },
+    );
+    const publish = (event: DomainEvent) => this.events.publish(event);
+
+    const emergencyLookup = options.emergency?.lookupAddress;
+    const r = options.registrations ?? {};
+    this.registrations = new RegistrationService(
+      { store, sip: this.sip, clock, ids, logger, publish },
+      {
+        defaultLifetimeMs: r.defaultLifetimeMs ?? 3_600_000,
+        minLifetimeMs: r.minLifetimeMs ?? 60_000,
+        maxLifetimeMs: r.maxLifetimeMs ?? 86_400_000,
+        limits: {
+          ...(r.maxPerUser === undefined ? {} : { maxPerUser: r.maxPerUser }),
+          ...(r.maxPerMsisdn === undefined ? {} : { maxPerMsisdn: r.maxPerMsisdn }),
+          ...(r.maxDevicesPerUser === undefined ? {} : { maxDevicesPerUser: r.maxDevicesPerUser }),
+        },
+        sipRegister: r.sipRegister ?? false,
+        sipDomain,
+        ...(r.requireEmergencyAddress
+          ? { requireEmergencyAddress: async (phone: string) => emergencyLookup?.(phone) }
+          : {}),
+      },
+      {
+        onEnding: async (record, reason) => {
+          await calls?.registrationEnded(record.registrationId, REASON_TEXT[reason]);
+        },
+        afterEnded: async (record) => {
+          await subscriptions?.registrationEnded(record);
+        },
+      },
+    );
+
+    subscriptions = new SubscriptionService(
+      { store, clock, ids, logger, publish },
+      {
+        allowInsecureSinks: false,
+        multiEvent: true,
+        checkScopes: true,
+        endWithRegistration: false,
+        ...options.subscriptions,
+      },
+    );
+    this.subscriptions = subscriptions;
+
+    const c = options.calls ?? {};
+    const emergency: EmergencyOptions = {
+      supported: options.emergency?.supported ?? false,
+      ...(emergencyLookup === undefined ? {} : { lookupAddress: emergencyLookup }),
+    };
+    const subscriptionService = subscriptions;
+    calls = new CallService(
+      {
+        store,
+        sip: this.sip,
+        media: this.media,
+        clock,
+        ids,
+        logger,
+        publish,
+        registrations: this.registrations,
+      },
+      {
+        sipDomain,
+        networkDomain,
+        emergency,
+        timings: {
+          noAnswerTimeoutMs: c.noAnswerTimeoutMs ?? 120_000,
+          inboundAnswerTimeoutMs: c.inboundAnswerTimeoutMs ?? 120_000,
+          cancelTimeoutMs: c.cancelTimeoutMs ?? 32_000,
+        },
+        endedSessionRetentionMs: c.endedSessionRetentionMs ?? 60_000,
+        maxActiveSessionsPerNumber: c.maxActiveSessionsPerNumber ?? 10,
+        sdpLimits,
+        ...((c.requireInvitationSubscriber ?? true)
+          ? {
+              acceptInbound: (target: { phoneNumber: string; deviceIds: string[] }) =>
+                subscriptionService.hasSubscriber(target, EVENT_TYPES.sessionInvitation),
+            }
+          : {}),
+      },
+    );
+    this.calls = calls;
+  }
+
+  /**
+   * For the HTTP layer's `authenticate` hook: verifies the bearer token of an
+   * `Authorization` header and requires `scopes` (pass `[]` for
+   * `createNotificationChannelSubscription`, whose per-type scopes the
+   * subscription service checks).
+   */
+  async authenticate(authorization: string | undefined, scopes: readonly string[]): Promise<AuthContext> {
+    if (this.#closed) throw unavailable('The gateway is shutting down.');
+    const context = await this.auth.authenticate(bearerToken(authorization));
+    requireScopes(context, scopes);
+    return context;
+  }
+
+  /** Re-arms registration and subscription expiry timers from the store (a node restart with Redis). */
+  async resume(): Promise<void> {
+    await this.registrations.resume();
+    await this.subscriptions.resume();
+  }
+
+  /** Resolves once calls, timers' work and event deliveries in progress have settled (tests). */
+  async idle(): Promise<void> {
+    for (let round = 0; round < 10; round++) {
+      await this.calls.idle();
+      await this.registrations.idle();
+      await this.subscriptions.idle();
+      await this.events.flush();
+    }
+  }
+
+  /**
+   * Ends every call (BYE / CANCEL / 480), stops all timers, delivers the
+   * events that produced, then closes the backends and the store.
+   */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      await this.calls.close();
+      await this.registrations.close();
+      await this.subscriptions.close();
+      await this.events.close();
+      await this.sip.close();
+      await this.media.close();
+      await this.network?.close();
+      await this.auth.close?.();
+      await this.store.close();
+    })();
+    return this.#closed;
+  }
+}

@@ -1,0 +1,9 @@
+export * from './loopback/index.js';
+export type { MediaBackend, MediaEndpoint } from './media-backend.js';
+export type {
+  IncomingInvite,
+  OutgoingInvite,
+  ProvisionalStatus,
+  SipBackend,
+  SipBackendEvents,
+} from './sip-backend.js';

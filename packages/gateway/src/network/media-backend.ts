@@ -1,0 +1,34 @@
+import type { Closable } from '../core/closable.js';
+import type { CheckedRtpSdp } from '../sdp/rtp.js';
+import type { CheckedWebRtcSdp } from '../sdp/webrtc.js';
+
+/**
+ * One call's media: the WebRTC leg (ICE + DTLS-SRTP towards the device) and
+ * the plain RTP leg towards the SIP side, relayed into each other. Owned by
+ * its `CallSession`.
+ */
+export interface MediaEndpoint extends Closable {
+  readonly id: string;
+  /** Outgoing call: the far end's RTP answer (from 183 or 200). */
+  setRtpAnswer(answer: CheckedRtpSdp): Promise<void>;
+  /** Incoming call: the device's WebRTC answer to the gateway's offer. */
+  setWebRtcAnswer(answer: CheckedWebRtcSdp): Promise<void>;
+  /** A new WebRTC offer from the device (ICE restart, hold from the browser); returns the gateway's answer. */
+  renegotiateWebRtc(offer: CheckedWebRtcSdp): Promise<string>;
+  /** Local hold (`true`) or resume: the RTP offer for the re-INVITE. */
+  hold(held: boolean): Promise<string>;
+  /** A re-INVITE offer from the far end (remote hold/resume): returns the RTP answer. */
+  updateRtp(offer: CheckedRtpSdp): Promise<string>;
+}
+
+/** Creates media endpoints; terminates ICE/DTLS-SRTP and relays RTP (G.711/Opus). */
+export interface MediaBackend extends Closable {
+  /** Outgoing call: endpoint for the device's WebRTC offer, the gateway's WebRTC answer and the RTP offer for the INVITE. */
+  createFromWebRtcOffer(
+    offer: CheckedWebRtcSdp,
+  ): Promise<{ endpoint: MediaEndpoint; webrtcAnswer: string; rtpOffer: string }>;
+  /** Incoming call: endpoint for the network's RTP offer, the RTP answer (18x/200) and a WebRTC offer for the device. */
+  createFromRtpOffer(
+    offer: CheckedRtpSdp,
+  ): Promise<{ endpoint: MediaEndpoint; rtpAnswer: string; webrtcOffer: string }>;
+}

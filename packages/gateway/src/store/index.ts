@@ -1,0 +1,3 @@
+export { MemoryStore } from './memory-store.js';
+export * from './records.js';
+export type { Store } from './store.js';

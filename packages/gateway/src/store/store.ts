@@ -1,0 +1,66 @@
+import type { Closable } from '../core/closable.js';
+import type {
+  CreateRegistrationOutcome,
+  CreateSubscriptionOutcome,
+  MediaSessionRecord,
+  RegistrationLimits,
+  RegistrationRecord,
+  SubscriptionRecord,
+} from './records.js';
+
+/**
+ * Shared state of the gateway: registrations, media sessions, subscriptions
+ * and event sequence counters. Async throughout so that a Redis implementation
+ * (several gateway nodes) fits the same interface; every method that decides
+ * uniqueness or a limit does so atomically (a Lua script / MULTI in Redis).
+ * Records returned are copies: changing one changes nothing stored.
+ */
+export interface Store extends Closable {
+  /**
+   * Stores `record` unless an active registration (`expiresAt > now`) for the
+   * same deviceId + phoneNumber exists or a limit would be exceeded; checked and
+   * inserted atomically.
+   */
+  createRegistration(
+    record: RegistrationRecord,
+    limits: RegistrationLimits,
+    now: number,
+  ): Promise<CreateRegistrationOutcome>;
+  getRegistration(registrationId: string): Promise<RegistrationRecord | undefined>;
+  /** Registrations matching every given field (active or not: callers compare `expiresAt`). */
+  findRegistrations(query: { phoneNumber?: string; deviceId?: string }): Promise<RegistrationRecord[]>;
+  /** Sets a new expiry; `undefined` when the registration no longer exists. */
+  refreshRegistration(registrationId: string, expiresAt: number): Promise<RegistrationRecord | undefined>;
+  /** Removes and returns a registration; of concurrent callers exactly one gets it. */
+  takeRegistration(registrationId: string): Promise<RegistrationRecord | undefined>;
+
+  createSession(record: MediaSessionRecord): Promise<void>;
+  getSession(mediaSessionId: string): Promise<MediaSessionRecord | undefined>;
+  /** Replaces a stored session (its owning `CallSession` is the only writer). */
+  saveSession(record: MediaSessionRecord): Promise<void>;
+  findSessions(query: { registrationId?: string; phoneNumber?: string }): Promise<MediaSessionRecord[]>;
+  deleteSession(mediaSessionId: string): Promise<void>;
+
+  /**
+   * Stores `record` unless the owner already has an identical subscription
+   * (same device, sink and types) or `maxPerOwner` subscriptions; atomically.
+   */
+  createSubscription(
+    record: SubscriptionRecord,
+    limits: { maxPerOwner?: number },
+  ): Promise<CreateSubscriptionOutcome>;
+  getSubscription(id: string): Promise<SubscriptionRecord | undefined>;
+  findSubscriptions(query: {
+    ownerKey?: string;
+    phoneNumber?: string;
+    deviceId?: string;
+  }): Promise<SubscriptionRecord[]>;
+  /** Replaces a stored subscription; `false` when it no longer exists. */
+  saveSubscription(record: SubscriptionRecord): Promise<boolean>;
+  /** Removes and returns a subscription; of concurrent callers exactly one gets it. */
+  takeSubscription(id: string): Promise<SubscriptionRecord | undefined>;
+
+  /** Next value (from 1) of a named counter, e.g. `session:<id>`, atomically. */
+  nextSequence(key: string): Promise<number>;
+  deleteSequence(key: string): Promise<void>;
+}

@@ -1,0 +1,194 @@
+/** The Gateway as a whole: authentication, ownership and shutdown. */
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DevAuth, EVENT_TYPES, Gateway, JwtAuth, MemoryStore, OPERATION_SCOPES } from '../src/index.js';
+import { createRecordingSink } from '../src/testing/index.js';
+import {
+  ALICE,
+  auth,
+  BOB,
+  createBody,
+  DEVICE,
+  expectError,
+  harness,
+  onboard,
+  settle,
+  summary,
+} from './helpers.js';
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: new Date('2025-02-05T10:30:00.000Z') });
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('authenticate', () => {
+  it('dev mode: issues local tokens; the phone number and scopes come from the token', async () => {
+    const dev = new DevAuth();
+    const gw = new Gateway({ auth: dev });
+    const token = await dev.issue({ phoneNumber: ALICE, clientId: 'asp-webrtc-app-001' });
+    const context = await gw.authenticate(`Bearer ${token}`, [OPERATION_SCOPES.createRegistration]);
+    expect(context).toMatchObject({
+      phoneNumber: ALICE,
+      clientId: 'asp-webrtc-app-001',
+      subject: `tel:${ALICE}`,
+    });
+    expect(context.scopes).toContain(
+      'webrtc-events:org.camaraproject.webrtc-events.v0.session-invitation:create',
+    );
+    await gw.close();
+  });
+
+  it('401 without, with a malformed or an expired token; 403 PERMISSION_DENIED without the scope', async () => {
+    const dev = new DevAuth();
+    const gw = new Gateway({ auth: dev });
+    await expectError(gw.authenticate(undefined, []), 401, 'UNAUTHENTICATED');
+    await expectError(gw.authenticate('Basic abc', []), 401, 'UNAUTHENTICATED');
+    await expectError(gw.authenticate('Bearer not.a.jwt', []), 401, 'UNAUTHENTICATED');
+    await expectError(gw.authenticate('Bearer a\r\nb', []), 401, 'UNAUTHENTICATED');
+    const short = await dev.issue({ phoneNumber: ALICE, ttlSeconds: 60 });
+    const narrow = await dev.issue({ phoneNumber: ALICE, scopes: [OPERATION_SCOPES.getRegistrationById] });
+    await expectError(
+      gw.authenticate(`Bearer ${narrow}`, [OPERATION_SCOPES.createRegistration]),
+      403,
+      'PERMISSION_DENIED',
+    );
+    await vi.advanceTimersByTimeAsync(120_000);
+    await expectError(gw.authenticate(`Bearer ${short}`, []), 401, 'UNAUTHENTICATED');
+    await gw.close();
+  });
+
+  it('JWT access tokens from an identity provider (jose): issuer, audience, phone_number claim', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('ES256');
+    const jwt = new JwtAuth({
+      key: await exportJWK(publicKey),
+      issuer: 'https://auth.operator.com',
+      audience: 'webrtc-gw',
+      algorithms: ['ES256'],
+    });
+    const sign = (claims: Record<string, unknown>, audience = 'webrtc-gw') =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: 'ES256' })
+        .setIssuer('https://auth.operator.com')
+        .setAudience(audience)
+        .setIssuedAt()
+        .setExpirationTime('1h')
+        .sign(privateKey);
+    const context = await jwt.authenticate(
+      await sign({ phone_number: ALICE, scope: 'openid webrtc-registration:sessions:create', azp: 'app' }),
+    );
+    expect(context).toEqual({
+      phoneNumber: ALICE,
+      scopes: ['openid', 'webrtc-registration:sessions:create'],
+      clientId: 'app',
+    });
+    await expectError(
+      jwt.authenticate(await sign({ phone_number: ALICE }, 'someone-else')),
+      401,
+      'UNAUTHENTICATED',
+    );
+    // A two-legged token (no subscriber) cannot use these APIs.
+    await expectError(jwt.authenticate(await sign({ scope: 'x' })), 403, 'INVALID_TOKEN_CONTEXT');
+    await expectError(
+      jwt.authenticate(await sign({ phone_number: '0800 123' })),
+      403,
+      'INVALID_TOKEN_CONTEXT',
+    );
+  });
+});
+
+describe('ownership and shutdown', () => {
+  it('close() ends every call with BYE/CANCEL/480, delivers the resulting events, then refuses requests', async () => {
+    const h = harness();
+    const alice = await onboard(h.gw, ALICE);
+    await onboard(h.gw, BOB);
+    h.net.setBehaviour('+818000000009', { kind: 'ring-forever' });
+    await h.gw.calls.create(auth(ALICE), alice.registrationId, createBody());
+    await settle(h.gw, 1000);
+    await h.gw.calls.create(
+      auth(ALICE),
+      alice.registrationId,
+      createBody({ receiverAddress: 'tel:+818000000009' }),
+    );
+    const inbound = h.net.callIn({ from: '+818000000005', to: BOB });
+    await settle(h.gw, 500);
+    expect(h.gw.calls.live).toHaveLength(3);
+
+    await h.gw.close();
+    const answered = h.net.outgoingCallId(0)!;
+    const ringing = h.net.outgoingCallId(1)!;
+    expect(h.net.flow(answered).slice(-2)).toEqual(['>BYE', '<200/BYE']);
+    expect(h.net.flow(ringing)).toEqual(expect.arrayContaining(['>CANCEL', '<487']));
+    expect(inbound.flow().slice(-2)).toEqual(['>480', '<ACK']);
+    expect(summary(h.sink, alice.subscriptionId).slice(-2)).toEqual([
+      expect.objectContaining({
+        status: expect.stringMatching(/^(Terminated|SessionCancelled)$/),
+        reason: 'Gateway shutting down',
+      }),
+      expect.objectContaining({
+        status: expect.stringMatching(/^(Terminated|SessionCancelled)$/),
+        reason: 'Gateway shutting down',
+      }),
+    ]);
+    expect(h.gw.calls.live).toHaveLength(0);
+    expect(h.net.media.endpoints.size).toBe(0);
+    await expectError(h.gw.calls.create(auth(ALICE), alice.registrationId, createBody()), 503, 'UNAVAILABLE');
+    await expectError(h.gw.registrations.create(auth(ALICE), { deviceId: DEVICE }), 503, 'UNAVAILABLE');
+    await expectError(h.gw.authenticate('Bearer x', []), 503, 'UNAVAILABLE');
+    // Registrations and subscriptions stay in the store for another node or a restart.
+    expect(h.store.counts()).toMatchObject({ registrations: 2, subscriptions: 2 });
+    await h.gw.close();
+  });
+
+  it('resume() re-arms expiry timers from a shared store', async () => {
+    const store = new MemoryStore();
+    const first = harness({ store });
+    const { subscriptionId } = await onboard(first.gw);
+    await first.gw.close();
+
+    const sink = createRecordingSink();
+    const second = new Gateway({ store, deliver: sink.deliver });
+    await second.resume();
+    await settle(second, 3_600_000);
+    expect(summary(sink, subscriptionId)).toEqual([
+      { type: 'registration-ends', terminationReason: 'REGISTRATION_EXPIRED' },
+    ]);
+    await second.close();
+  });
+
+  it('services and sessions emit typed events for observers', async () => {
+    const h = harness();
+    const seen: string[] = [];
+    h.gw.registrations.on('created', ({ registration }) =>
+      seen.push(`registration ${registration.phoneNumber}`),
+    );
+    h.gw.subscriptions.on('created', ({ subscription }) =>
+      seen.push(`subscription ${subscription.types.length}`),
+    );
+    h.gw.calls.on('status', ({ session, previous, cause }) =>
+      seen.push(`${previous}->${session.status} (${cause})`),
+    );
+    h.gw.events.on('queued', ({ event }) =>
+      seen.push(event.type.replace('org.camaraproject.webrtc-events.v0.', 'queued ')),
+    );
+    h.gw.calls.on('status', () => {
+      throw new Error('a broken observer must not break the call');
+    });
+    const { registrationId } = await onboard(h.gw, ALICE, [EVENT_TYPES.sessionStatus]);
+    await h.gw.calls.create(auth(ALICE), registrationId, createBody());
+    await settle(h.gw, 1000);
+    expect(seen).toEqual([
+      `registration ${ALICE}`,
+      'subscription 1',
+      'Initial->InProgress (network)',
+      'queued session-status',
+      'InProgress->Ringing (network)',
+      'queued session-status',
+      'Ringing->Connected (network)',
+      'queued session-status',
+    ]);
+    await h.gw.close();
+  });
+});

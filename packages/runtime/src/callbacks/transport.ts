@@ -1,0 +1,95 @@
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { LookupFunction } from 'node:net';
+import type { VettedSink } from './sink-guard.js';
+
+export interface TransportRequest {
+  sink: VettedSink;
+  method: string;
+  headers: Record<string, string>;
+  body: Uint8Array | undefined;
+  /** Aborts the attempt (timeout or `close()`). */
+  signal: AbortSignal;
+}
+
+export interface TransportResponse {
+  status: number;
+  headers: { get(name: string): string | null };
+}
+
+/** Sends one HTTP request to a vetted sink; rejects on network errors. */
+export type CallbackTransport = (request: TransportRequest) => Promise<TransportResponse>;
+
+/** A transport that is closed with the sender (keep-alive sockets). */
+export interface ClosableTransport {
+  send: CallbackTransport;
+  close(): void;
+}
+
+/**
+ * A `lookup` that answers only with the vetted addresses, so the socket goes
+ * to an address the guard checked rather than to whatever a second DNS
+ * query returns (DNS rebinding).
+ */
+function pinnedLookup(sink: VettedSink): LookupFunction {
+  return (_hostname, options, callback) => {
+    const wanted = options.family === 4 || options.family === 6 ? options.family : undefined;
+    const candidates = sink.addresses.filter((a) => wanted === undefined || a.family === wanted);
+    const done = callback as (error: Error | null, address: unknown, family?: number) => void;
+    if (candidates.length === 0) {
+      done(Object.assign(new Error('no vetted address of the requested family'), { code: 'ENOTFOUND' }), '');
+    } else if (options.all === true) {
+      done(null, candidates);
+    } else {
+      done(null, candidates[0]!.address, candidates[0]!.family);
+    }
+  };
+}
+
+function headerReader(message: IncomingMessage): TransportResponse['headers'] {
+  return {
+    get(name) {
+      const value = message.headers[name.toLowerCase()];
+      if (value === undefined) return null;
+      return Array.isArray(value) ? value.join(', ') : value;
+    },
+  };
+}
+
+/**
+ * The default transport: `node:http`/`node:https` with keep-alive agents and a
+ * pinned `lookup`. (Node's built-in fetch does not expose undici's `Agent`
+ * without installing undici, and a `lookup` hook is all the pinning needs.)
+ * Redirects are not followed. The response body is drained and discarded.
+ */
+export function createNodeTransport(): ClosableTransport {
+  const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+  const send: CallbackTransport = ({ sink, method, headers, body, signal }) =>
+    new Promise<TransportResponse>((resolve, reject) => {
+      const secure = sink.url.protocol === 'https:';
+      const request = (secure ? httpsRequest : httpRequest)(sink.url, {
+        method,
+        headers: body === undefined ? headers : { ...headers, 'content-length': String(body.byteLength) },
+        agent: secure ? agents.https : agents.http,
+        lookup: pinnedLookup(sink),
+        signal,
+      });
+      request.on('error', reject);
+      request.on('response', (response) => {
+        // Only status and headers matter; drain the body so the socket can be reused.
+        response.on('error', () => {});
+        response.resume();
+        resolve({ status: response.statusCode ?? 0, headers: headerReader(response) });
+      });
+      request.end(
+        body === undefined ? undefined : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+      );
+    });
+  return {
+    send,
+    close() {
+      agents.http.destroy();
+      agents.https.destroy();
+    },
+  };
+}

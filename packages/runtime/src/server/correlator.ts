@@ -1,0 +1,29 @@
+import { type ErrorResponse, errorResponse } from './errors.js';
+
+export const CORRELATOR_HEADER = 'x-correlator';
+
+/** The `pattern` of `XCorrelator` in CAMARA_common.yaml (the same in every WebRTC API), as written there. */
+const PATTERN = '^[a-zA-Z0-9-_:;.\\/<>{}]{0,256}$';
+export const X_CORRELATOR_PATTERN = new RegExp(PATTERN);
+
+export type CorrelatorResult =
+  | { ok: true; correlator: string }
+  | { ok: false; correlator: string; error: ErrorResponse };
+
+/**
+ * The `x-correlator` to answer with: the request's when it is valid, a new one
+ * when it is absent or empty. An invalid one is refused (400) and never echoed,
+ * so the response carries a fresh value instead.
+ */
+export function resolveCorrelator(
+  value: string | string[] | undefined,
+  generate: () => string = () => crypto.randomUUID(),
+): CorrelatorResult {
+  if (value === undefined || value === '') return { ok: true, correlator: generate() };
+  if (typeof value === 'string' && X_CORRELATOR_PATTERN.test(value)) return { ok: true, correlator: value };
+  return {
+    ok: false,
+    correlator: generate(),
+    error: errorResponse(400, 'INVALID_ARGUMENT', `header/x-correlator must match pattern "${PATTERN}"`),
+  };
+}

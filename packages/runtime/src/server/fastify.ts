@@ -1,0 +1,123 @@
+// Type-only imports: the runtime loads without Fastify installed.
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
+import type { ApiDefinition } from './operations.js';
+import { documentParams, routePath } from './paths.js';
+import {
+  allowedMethods,
+  createOperationRunner,
+  frameworkErrorResponse,
+  hasRequestBody,
+  resolveHandlers,
+  resolveServerOptions,
+  type ServerOptions,
+  type ServerResponse,
+  unmatchedResponse,
+} from './pipeline.js';
+
+/** Methods a 405 route answers for; HEAD is left to Fastify's automatic HEAD route where GET exists. */
+const ANSWERED_METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+
+/** find-my-way matches `/sessions/` to `/sessions/:id` with an empty `id`; Express (and the document) do not. */
+function hasEmptyParam(params: unknown): boolean {
+  return Object.values(params as Record<string, string>).some((value) => value === '');
+}
+
+function write(reply: FastifyReply, response: ServerResponse): FastifyReply {
+  reply.code(response.status).headers(response.headers);
+  return response.body === undefined ? reply.send() : reply.send(response.body);
+}
+
+/**
+ * JSON only, in this plugin's scope: an empty body counts as none (as with
+ * Express), other media types get `415` from Fastify.
+ */
+function useJsonParser(fastify: FastifyInstance, bodyLimit: number): void {
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.removeAllContentTypeParsers();
+  for (const type of ['application/json', /^[a-z0-9!#$&^_.-]+\/[a-z0-9!#$&^_.+-]+\+json$/i]) {
+    fastify.addContentTypeParser(type, { parseAs: 'string', bodyLimit }, (request, body, done) => {
+      if (body.length === 0) done(null, undefined);
+      else parseJson(request, body.toString(), done);
+    });
+  }
+}
+
+/**
+ * A Fastify 5 plugin serving the operations of `api` with `handlers`; register
+ * it with `{ prefix: <mount path> }`. Encapsulated: its JSON parser, error and
+ * not-found handlers apply to its routes only. Throws at once when a handler
+ * method is missing (unless `allowPartial`).
+ *
+ * Create the Fastify instance with `routerOptions.maxParamLength` above the
+ * longest path parameter the document allows: Fastify answers longer ones with
+ * 404 before any plugin runs (its default is 100).
+ */
+export function createFastifyPlugin<Auth, Req extends FastifyRequest = FastifyRequest>(
+  api: ApiDefinition,
+  handlers: object,
+  options: ServerOptions<Auth, Req> = {},
+  factory = 'createPlugin',
+): FastifyPluginAsync {
+  const resolved = resolveServerOptions(options);
+  const handlerFunctions = resolveHandlers(api, handlers, resolved, factory);
+  const generate = resolved.generateCorrelator;
+  const allow = allowedMethods(api);
+
+  return async function telegatePlugin(fastify) {
+    useJsonParser(fastify, resolved.bodyLimit);
+    fastify.setErrorHandler((error, request, reply) =>
+      write(reply, frameworkErrorResponse(error, request.headers, resolved.logger ?? request.log, generate)),
+    );
+    fastify.setNotFoundHandler((request, reply) =>
+      write(reply, unmatchedResponse(request.headers, undefined, generate)),
+    );
+
+    for (const [operationId, operation] of Object.entries(api.operations)) {
+      const route = routePath(operation.path, 'fastify');
+      const run = createOperationRunner<Auth, Req>({
+        operationId,
+        operation,
+        handler: handlerFunctions.get(operationId)!,
+        parser: api.requestParsers?.[operationId],
+        responseValidator: api.responseValidators?.[operationId],
+        options: resolved,
+        logger: (request) => request.log,
+      });
+      fastify.route({
+        method: operation.method,
+        url: route.path,
+        bodyLimit: resolved.bodyLimit,
+        handler: async (request, reply) => {
+          if (hasEmptyParam(request.params)) {
+            return write(reply, unmatchedResponse(request.headers, undefined, generate));
+          }
+          const response = await run(
+            {
+              params: documentParams(route, request.params as Record<string, string>),
+              query: request.query as Record<string, string | string[] | undefined>,
+              headers: request.headers,
+              body: request.body,
+              hasBody: hasRequestBody(request.headers),
+            },
+            request as Req,
+          );
+          return write(reply, response);
+        },
+      });
+    }
+
+    for (const [template, methods] of allow) {
+      const others = ANSWERED_METHODS.filter((method) => !methods.includes(method));
+      if (others.length === 0) continue;
+      fastify.route({
+        method: others,
+        url: routePath(template, 'fastify').path,
+        handler: (request, reply) =>
+          write(
+            reply,
+            unmatchedResponse(request.headers, hasEmptyParam(request.params) ? undefined : methods, generate),
+          ),
+      });
+    }
+  };
+}
