@@ -13,6 +13,10 @@ import {
 /** Goal: one generated client costs at most this many min+gz bytes beyond openapi-fetch. */
 const GOAL_BYTES = 4 * 1024;
 
+/**
+ * The entry chunk only: code splitting is on, as in any app bundler, so the
+ * validators a client loads lazily (`validate: true`) land in their own chunk.
+ */
 async function bundle(contents: string): Promise<{ min: number; gz: number }> {
   const result = await build({
     stdin: { contents, resolveDir: repoRoot, loader: 'ts', sourcefile: 'entry.ts' },
@@ -20,12 +24,14 @@ async function bundle(contents: string): Promise<{ min: number; gz: number }> {
     minify: true,
     format: 'esm',
     platform: 'browser',
+    splitting: true,
+    outdir: 'bundle-out',
     write: false,
     logLevel: 'silent',
     plugins: [runtimeFromSource()],
     nodePaths,
   });
-  const code = result.outputFiles[0]!.contents;
+  const code = result.outputFiles.find((file) => /bundle-out\/stdin\.js$/.test(file.path))!.contents;
   return { min: code.byteLength, gz: gzipSync(code, { level: 9 }).byteLength };
 }
 

@@ -12,3 +12,4 @@ export * as EventsValidators from './webrtc-events.validators.gen.js';
 export * from './webrtc-registration.client.gen.js';
 export * from './webrtc-call-handling.client.gen.js';
 export * from './webrtc-events.client.gen.js';
+export * from './webrtc-events.callbacks.gen.js';
