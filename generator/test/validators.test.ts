@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { describeErrors } from '../../packages/runtime/src/validation/errors.js';
 import { repoTempDir, typecheck } from '../../test/support/typecheck.js';
 import { rewriteStandalone } from '../src/emit/validators/compile.js';
 import {
@@ -320,5 +321,46 @@ describe('generated validators: OpenAPI 3.1', () => {
     expect(
       v.responseValidators.getParcel!(200, { id: payload.parcelId, status: 'lost', owner: null }),
     ).toBeNull();
+  });
+});
+
+describe('describeErrors', () => {
+  const err = (
+    instancePath: string,
+    keyword: string,
+    params: Record<string, unknown> = {},
+    message?: string,
+  ) => ({
+    instancePath,
+    keyword,
+    params,
+    ...(message ? { message } : {}),
+  });
+  it.each([
+    [
+      'a summary alone is kept',
+      [err('/a', 'oneOf', {}, 'must match exactly one schema in oneOf')],
+      ['a must match exactly one schema in oneOf'],
+    ],
+    [
+      'if/then summaries are dropped when the cause is known',
+      [err('/a', 'required', { missingProperty: 'b' }), err('/a', 'if', {}, 'must match "then" schema')],
+      ['a/b is required'],
+    ],
+    [
+      "a failed oneOf lists its alternatives' errors instead of naming one branch",
+      [
+        err('/c', 'required', { missingProperty: 'radius' }),
+        err('/c', 'required', { missingProperty: 'orientation' }),
+        err('/c', 'oneOf', {}, 'must match exactly one schema in oneOf'),
+        err('/d', 'type', {}, 'must be string'),
+      ],
+      [
+        'c matches none of its alternatives: c/radius is required; or c/orientation is required',
+        'd must be string',
+      ],
+    ],
+  ])('%s', (_, errors, expected) => {
+    expect(describeErrors(errors)).toEqual(expected);
   });
 });

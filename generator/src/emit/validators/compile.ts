@@ -64,8 +64,8 @@ export function compileValidators(ir: ApiDocument): CompiledValidators {
   const AjvClass = (ir.openapiVersion === '3.1' ? Ajv2020 : AjvDraft7) as unknown as typeof AjvDraft7.default;
   const ajv = new AjvClass({
     code: { source: true, esm: true, lines: false },
-    // Shared definitions become shared functions instead of being inlined at every use.
-    inlineRefs: false,
+    // Small definitions are inlined (one call less); larger ones become shared functions.
+    inlineRefs: 12,
     allErrors: true,
     strict: false,
     logger: false,
@@ -126,10 +126,16 @@ export function compileValidators(ir: ApiDocument): CompiledValidators {
 
   const exportsMap: Record<string, string> = {};
   let counter = 0;
+  // Identical schemas (the same error response on every operation) compile once.
+  const byContent = new Map<string, string>();
   const add = (schema: Record<string, unknown>, id: string): string => {
+    const key = JSON.stringify(schema);
+    const known = byContent.get(key);
+    if (known) return known;
     const exportName = `v${counter++}`;
     ajv.addSchema({ ...schema, $id: id } as AnySchema);
     exportsMap[exportName] = id;
+    byContent.set(key, exportName);
     return exportName;
   };
 

@@ -40,16 +40,52 @@ export function describeError(error: AjvError, prefix = ''): string {
 }
 
 const SUMMARIES = new Set(['if', 'anyOf', 'oneOf', 'allOf']);
+const CHOICES = new Set(['anyOf', 'oneOf']);
+
+const within = (path: string, parent: string) => path === parent || path.startsWith(`${parent}/`);
 
 /**
  * Every violation. Ajv follows the errors that made an `if/then`, `anyOf` or
  * `oneOf` fail with a summary ("must match \"then\" schema"); a summary is
- * kept only when it is all there is.
+ * kept only when it is all there is. The errors of the alternatives of a
+ * failed `oneOf`/`anyOf` become one message listing them, since no single
+ * alternative's error is the client's mistake.
  */
 export function describeErrors(errors: readonly AjvError[] | null | undefined, prefix = ''): string[] {
   if (!errors || errors.length === 0) return [];
   const specific = errors.filter((e) => !SUMMARIES.has(e.keyword));
-  return [...new Set((specific.length > 0 ? specific : errors).map((e) => describeError(e, prefix)))];
+  if (specific.length === 0) return [...new Set(errors.map((e) => describeError(e, prefix)))];
+  const choices = errors
+    .filter((e) => CHOICES.has(e.keyword))
+    .sort((a, b) => a.instancePath.length - b.instancePath.length);
+  // Each specific error belongs to the outermost failed choice containing it, if any.
+  const groupOf = new Map<AjvError, AjvError>();
+  for (const choice of choices) {
+    for (const error of specific) {
+      if (!groupOf.has(error) && within(error.instancePath, choice.instancePath)) groupOf.set(error, choice);
+    }
+  }
+  const messages: string[] = [];
+  const emitted = new Set<AjvError>();
+  for (const error of specific) {
+    const choice = groupOf.get(error);
+    if (!choice) {
+      messages.push(describeError(error, prefix));
+      continue;
+    }
+    if (emitted.has(choice)) continue;
+    emitted.add(choice);
+    const alternatives = [
+      ...new Set(specific.filter((e) => groupOf.get(e) === choice).map((e) => describeError(e, prefix))),
+    ];
+    const where = (prefix + choice.instancePath).replace(/^\//, '') || 'value';
+    messages.push(
+      alternatives.length === 1
+        ? alternatives[0]!
+        : `${where} matches none of its alternatives: ${alternatives.join('; or ')}`,
+    );
+  }
+  return [...new Set(messages)];
 }
 
 export function invalidArgument(message: string): ErrorInfo {
