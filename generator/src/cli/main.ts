@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { CONFIG_FILE, ConfigError, loadConfig } from '../config.js';
+import { DEFAULT_EMIT, EMITTERS } from '../emit/registry.js';
 import { checkFiles, type GenerateOptions, generateFiles, writeFiles } from '../generate.js';
 import { SpecError } from '../parse/errors.js';
 
@@ -71,7 +72,11 @@ export function createProgram(io: CliIo = defaultIo): { program: Command; exitCo
     .description(`generate code from OpenAPI documents (no arguments: read ${CONFIG_FILE})`)
     .argument('[specs...]', 'OpenAPI 3.0/3.1 documents (YAML or JSON)')
     .option('-o, --out <dir>', 'output folder')
-    .option('-e, --emit <kinds>', 'comma-separated output kinds: types,client', parseEmit)
+    .option(
+      '-e, --emit <kinds>',
+      `comma-separated output kinds: ${EMITTERS.map((e) => e.name).join(',')} (default ${DEFAULT_EMIT.join(',')})`,
+      parseEmit,
+    )
     .option('-c, --config <file>', `config file (default ./${CONFIG_FILE} when no specs are given)`)
     .option(
       '--runtime-package <name>',
