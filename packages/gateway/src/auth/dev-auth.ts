@@ -35,7 +35,7 @@ export class DevAuth implements Auth {
   readonly #verifier: JwtAuth;
   readonly #now: () => number;
 
-  constructor(options: { secret?: Uint8Array; now?: () => number } = {}) {
+  constructor(options: { secret?: Uint8Array; now?: () => number; clockToleranceSeconds?: number } = {}) {
     this.#secret = options.secret ?? new Uint8Array(randomBytes(32));
     this.#now = options.now ?? Date.now;
     this.#verifier = new JwtAuth({
@@ -44,6 +44,9 @@ export class DevAuth implements Auth {
       algorithms: ['HS256'],
       deviceIdClaim: 'device_id',
       now: this.#now,
+      ...(options.clockToleranceSeconds === undefined
+        ? {}
+        : { clockToleranceSeconds: options.clockToleranceSeconds }),
     });
   }
 

@@ -1,13 +1,15 @@
 import {
   type CryptoKey,
   createRemoteJWKSet,
+  errors,
   type JWK,
   type JWTPayload,
   type JWTVerifyGetKey,
   jwtVerify,
   type KeyObject,
 } from 'jose';
-import { PermissionDeniedError, UnauthenticatedError } from '../errors.js';
+import type { Logger } from '../core/logger.js';
+import { PermissionDeniedError, ServiceUnavailableError, UnauthenticatedError } from '../errors.js';
 import { PHONE_NUMBER_PATTERN } from '../sip/address.js';
 import type { Auth, AuthContext } from './auth.js';
 
@@ -27,7 +29,12 @@ export interface JwtAuthOptions {
   clockToleranceSeconds?: number;
   /** Time source (epoch ms), shared with the gateway clock. */
   now?: () => number;
+  /** Where failures to fetch the JWKS are reported. */
+  logger?: Logger;
 }
+
+/** Codes of jose errors that say the key set could not be had, not that the token is bad. */
+const KEY_SET_UNAVAILABLE = new Set(['ERR_JOSE_GENERIC', 'ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID']);
 
 function scopesOf(payload: JWTPayload): string[] {
   const scope = payload.scope ?? payload.scp;
@@ -65,7 +72,18 @@ export class JwtAuth implements Auth {
         requiredClaims: ['exp'],
       });
       payload = verified.payload;
-    } catch {
+    } catch (error) {
+      // An unreachable JWKS makes no token invalid: 503, so clients retry rather than drop the token.
+      if (
+        this.#options.jwksUrl !== undefined &&
+        (!(error instanceof errors.JOSEError) || KEY_SET_UNAVAILABLE.has(error.code))
+      ) {
+        this.#options.logger?.warn(
+          { error: error instanceof Error ? error.message : String(error) },
+          'fetching the JWKS failed',
+        );
+        throw new ServiceUnavailableError('The authorization server could not be reached; try again later.');
+      }
       // Never echo jose's message: it may describe the token.
       throw new UnauthenticatedError();
     }

@@ -78,6 +78,7 @@ export {
   type CallbackTransport,
   type ClosableTransport,
   createNodeTransport,
+  type NodeTransportOptions,
   type TransportRequest,
   type TransportResponse,
 } from './transport.js';

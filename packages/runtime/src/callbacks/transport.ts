@@ -1,6 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
+import type { SecureContextOptions } from 'node:tls';
 import type { VettedSink } from './sink-guard.js';
 
 export interface TransportRequest {
@@ -56,14 +57,26 @@ function headerReader(message: IncomingMessage): TransportResponse['headers'] {
   };
 }
 
+export interface NodeTransportOptions {
+  /**
+   * Certificate authorities trusted for `https` sinks, as `https.Agent` takes
+   * them: they replace Node's default roots, so pass
+   * `[...tls.rootCertificates, ownCa]` to trust a private CA as well.
+   */
+  ca?: SecureContextOptions['ca'];
+}
+
 /**
  * The default transport: `node:http`/`node:https` with keep-alive agents and a
  * pinned `lookup`. (Node's built-in fetch does not expose undici's `Agent`
  * without installing undici, and a `lookup` hook is all the pinning needs.)
  * Redirects are not followed. The response body is drained and discarded.
  */
-export function createNodeTransport(): ClosableTransport {
-  const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+export function createNodeTransport(options: NodeTransportOptions = {}): ClosableTransport {
+  const agents = {
+    http: new HttpAgent({ keepAlive: true }),
+    https: new HttpsAgent({ keepAlive: true, ...(options.ca === undefined ? {} : { ca: options.ca }) }),
+  };
   const send: CallbackTransport = ({ sink, method, headers, body, signal }) =>
     new Promise<TransportResponse>((resolve, reject) => {
       const secure = sink.url.protocol === 'https:';

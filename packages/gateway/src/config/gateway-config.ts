@@ -1,0 +1,331 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { createSinkGuard } from '@telegate/runtime/callbacks';
+
+export type AuthMode = 'dev' | 'jwt' | 'introspection';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/**
+ * Everything the reference gateway's HTTP server is configured with. The CLI
+ * reads it from the environment and flags (`loadConfig`); `buildGateway`
+ * takes any part of it and fills in the embedded defaults (`resolveConfig`).
+ */
+export interface GatewayConfig {
+  /** `PORT`: TCP port to listen on; 0 picks a free one. */
+  port: number;
+  /** `HOST`: address to listen on. */
+  host: string;
+  /** `LOG_LEVEL`: pino level. */
+  logLevel: LogLevel;
+  /** `AUTH_MODE`: `dev` (local tokens), `jwt` (JWKS) or `introspection` (RFC 7662). */
+  authMode: AuthMode;
+  /** `JWKS_URL`: the issuer's key set (jwt mode). */
+  jwksUrl: string | undefined;
+  /** `ISSUER`: required `iss` (jwt mode; checked in introspection mode when set). */
+  issuer: string | undefined;
+  /** `AUDIENCE`: required `aud` (jwt and introspection modes, when set). */
+  audience: string | undefined;
+  /** `JWT_ALGORITHMS`: accepted JWS `alg` values (jwt mode). */
+  jwtAlgorithms: string[];
+  /** `INTROSPECTION_URL`: the RFC 7662 endpoint (introspection mode). */
+  introspectionUrl: string | undefined;
+  /** `INTROSPECTION_CLIENT_ID` / `INTROSPECTION_CLIENT_SECRET`: HTTP Basic credentials for the endpoint. */
+  introspectionClientId: string | undefined;
+  introspectionClientSecret: string | undefined;
+  /** `PHONE_NUMBER_CLAIM`: the claim carrying the subscriber's E.164 number. */
+  phoneNumberClaim: string;
+  /** `DEV_TOKEN_SECRET`: the HS256 secret of dev tokens (at least 32 characters). */
+  devTokenSecret: string | undefined;
+  /**
+   * `DEV_KEY_FILE`: where the dev token key is kept (created on first use,
+   * mode 0600), so `telegate-gateway token` and a gateway started later agree.
+   * Neither set: a random key per process (`buildGateway` in tests).
+   */
+  devKeyFile: string | undefined;
+  /** `STORE`: `memory`; `redis://…` is not implemented yet. */
+  store: string;
+  /** `SINK_ALLOWLIST`: IPs, CIDR ranges and host names webhook sinks may use although not public. */
+  sinkAllowlist: string[];
+  /** `SINK_CA_FILE`: PEM file of a CA trusted for `https` sinks, besides the public roots. */
+  sinkCaFile: string | undefined;
+  /** `SINK_ALLOW_HTTP`: accept `http:` sinks (tests, closed networks). */
+  sinkAllowHttp: boolean;
+  /** `REGISTRATION_TTL_MIN` / `_DEFAULT` / `_MAX`: registration lifetimes in seconds. */
+  registrationTtlMinSeconds: number;
+  registrationTtlDefaultSeconds: number;
+  registrationTtlMaxSeconds: number;
+  /** `MAX_REGISTRATIONS_PER_USER`: active registrations per user (0: no limit). */
+  maxRegistrationsPerUser: number;
+  /** `EMERGENCY_CALLS`: accept `callType: EMERGENCY` (else 501 `CALLTYPE_EMERGENCY_NOT_SUPPORTED`). */
+  emergencyCalls: boolean;
+  /** `EVENT_SOURCE`: CloudEvents `source` of every event. */
+  eventSource: string;
+  /** `VALIDATE_RESPONSES`: check every response against the spec (default: unless `NODE_ENV=production`). */
+  validateResponses: boolean;
+  /**
+   * `SHUTDOWN_TIMEOUT`: seconds a shutdown waits for event deliveries still
+   * being retried before it abandons them (calls are ended either way).
+   */
+  shutdownTimeoutSeconds: number;
+}
+
+/** A setting is missing or wrong; the message names it and says what is expected. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export const DEFAULT_JWT_ALGORITHMS: readonly string[] = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+];
+
+const isProduction = (env: Readonly<Record<string, string | undefined>>) => env.NODE_ENV === 'production';
+
+/** The embedded defaults: what `npm start` runs with. */
+export function defaultConfig(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): GatewayConfig {
+  return {
+    port: 8080,
+    host: '127.0.0.1',
+    // Tests build many gateways; keep them quiet unless something goes wrong.
+    logLevel: env.NODE_ENV === 'test' ? 'warn' : 'info',
+    authMode: 'dev',
+    jwksUrl: undefined,
+    issuer: undefined,
+    audience: undefined,
+    jwtAlgorithms: [...DEFAULT_JWT_ALGORITHMS],
+    introspectionUrl: undefined,
+    introspectionClientId: undefined,
+    introspectionClientSecret: undefined,
+    phoneNumberClaim: 'phone_number',
+    devTokenSecret: undefined,
+    devKeyFile: undefined,
+    store: 'memory',
+    sinkAllowlist: [],
+    sinkCaFile: undefined,
+    sinkAllowHttp: false,
+    registrationTtlMinSeconds: 60,
+    registrationTtlDefaultSeconds: 3600,
+    registrationTtlMaxSeconds: 86_400,
+    maxRegistrationsPerUser: 20,
+    emergencyCalls: false,
+    eventSource: 'urn:telegate:gateway',
+    validateResponses: !isProduction(env),
+    shutdownTimeoutSeconds: 10,
+  };
+}
+
+/** Where the CLI keeps the dev token key: the user's cache folder. */
+export function defaultDevKeyFile(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  const cache =
+    env.XDG_CACHE_HOME ||
+    (process.platform === 'win32' ? env.LOCALAPPDATA : undefined) ||
+    join(homedir(), '.cache');
+  return join(cache, 'telegate', 'dev-token.key');
+}
+
+// ------------------------------------------------------------------ parsing one value
+
+type Parse<T> = (raw: string, name: string) => T;
+
+const integer =
+  (min: number, max: number): Parse<number> =>
+  (raw, name) => {
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+      throw new ConfigError(`${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`);
+    }
+    return value;
+  };
+
+const boolean: Parse<boolean> = (raw, name) => {
+  const value = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+  if (['0', 'false', 'no', 'off'].includes(value)) return false;
+  throw new ConfigError(`${name} must be true or false (got ${JSON.stringify(raw)})`);
+};
+
+const oneOf =
+  <T extends string>(values: readonly T[]): Parse<T> =>
+  (raw, name) => {
+    const value = raw.trim() as T;
+    if (!values.includes(value)) {
+      throw new ConfigError(`${name} must be one of ${values.join(', ')} (got ${JSON.stringify(raw)})`);
+    }
+    return value;
+  };
+
+const text: Parse<string> = (raw, name) => {
+  const value = raw.trim();
+  if (value === '') throw new ConfigError(`${name} must not be empty`);
+  return value;
+};
+
+const list: Parse<string[]> = (raw) =>
+  raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+
+/** Each setting: its environment variable and how to read it. */
+const SETTINGS: { [K in keyof GatewayConfig]: { env: string; parse: Parse<GatewayConfig[K]> } } = {
+  port: { env: 'PORT', parse: integer(0, 65_535) },
+  host: { env: 'HOST', parse: text },
+  logLevel: {
+    env: 'LOG_LEVEL',
+    parse: oneOf<LogLevel>(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  },
+  authMode: { env: 'AUTH_MODE', parse: oneOf<AuthMode>(['dev', 'jwt', 'introspection']) },
+  jwksUrl: { env: 'JWKS_URL', parse: text },
+  issuer: { env: 'ISSUER', parse: text },
+  audience: { env: 'AUDIENCE', parse: text },
+  jwtAlgorithms: { env: 'JWT_ALGORITHMS', parse: list },
+  introspectionUrl: { env: 'INTROSPECTION_URL', parse: text },
+  introspectionClientId: { env: 'INTROSPECTION_CLIENT_ID', parse: text },
+  introspectionClientSecret: { env: 'INTROSPECTION_CLIENT_SECRET', parse: text },
+  phoneNumberClaim: { env: 'PHONE_NUMBER_CLAIM', parse: text },
+  devTokenSecret: { env: 'DEV_TOKEN_SECRET', parse: (raw) => raw },
+  devKeyFile: { env: 'DEV_KEY_FILE', parse: text },
+  store: { env: 'STORE', parse: text },
+  sinkAllowlist: { env: 'SINK_ALLOWLIST', parse: list },
+  sinkCaFile: { env: 'SINK_CA_FILE', parse: text },
+  sinkAllowHttp: { env: 'SINK_ALLOW_HTTP', parse: boolean },
+  registrationTtlMinSeconds: { env: 'REGISTRATION_TTL_MIN', parse: integer(1, 31_536_000) },
+  registrationTtlDefaultSeconds: { env: 'REGISTRATION_TTL_DEFAULT', parse: integer(1, 31_536_000) },
+  registrationTtlMaxSeconds: { env: 'REGISTRATION_TTL_MAX', parse: integer(1, 31_536_000) },
+  maxRegistrationsPerUser: { env: 'MAX_REGISTRATIONS_PER_USER', parse: integer(0, 1_000_000) },
+  emergencyCalls: { env: 'EMERGENCY_CALLS', parse: boolean },
+  eventSource: { env: 'EVENT_SOURCE', parse: text },
+  validateResponses: { env: 'VALIDATE_RESPONSES', parse: boolean },
+  shutdownTimeoutSeconds: { env: 'SHUTDOWN_TIMEOUT', parse: integer(0, 3600) },
+};
+
+/** The environment variable of each setting, e.g. `port` → `PORT`. */
+export const CONFIG_ENV_NAMES: { readonly [K in keyof GatewayConfig]: string } = Object.fromEntries(
+  Object.entries(SETTINGS).map(([key, { env }]) => [key, env]),
+) as { [K in keyof GatewayConfig]: string };
+
+// ------------------------------------------------------------------ checks across settings
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** `https:` anywhere; `http:` only to this machine (a local identity provider in development). */
+function checkEndpoint(value: string | undefined, name: string): void {
+  if (value === undefined) return;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${name} must be an absolute URL (got ${JSON.stringify(value)})`);
+  }
+  const local = LOOPBACK_HOSTS.has(url.hostname);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && local)) {
+    throw new ConfigError(`${name} must be an https URL (http is accepted for localhost only)`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new ConfigError(`${name} must not contain credentials; use the CLIENT_ID/CLIENT_SECRET settings`);
+  }
+}
+
+/** Checks what one setting alone cannot tell; throws `ConfigError` with one line. */
+export function validateConfig(config: GatewayConfig, options: { production: boolean }): void {
+  if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65_535) {
+    throw new ConfigError('PORT must be an integer from 0 to 65535');
+  }
+  if (config.store !== 'memory') {
+    if (/^rediss?:\/\//i.test(config.store)) {
+      throw new ConfigError(
+        'STORE=redis://… is not implemented yet; use STORE=memory (one gateway node, state lost on restart)',
+      );
+    }
+    throw new ConfigError(`STORE must be "memory" (got ${JSON.stringify(config.store)})`);
+  }
+  switch (config.authMode) {
+    case 'dev':
+      if (options.production) {
+        throw new ConfigError(
+          'AUTH_MODE=dev accepts tokens anyone on this machine can mint and is refused when NODE_ENV=production; set AUTH_MODE=jwt or AUTH_MODE=introspection',
+        );
+      }
+      if (config.devTokenSecret !== undefined && config.devTokenSecret.length < 32) {
+        throw new ConfigError('DEV_TOKEN_SECRET must be at least 32 characters long');
+      }
+      break;
+    case 'jwt':
+      if (config.jwksUrl === undefined) throw new ConfigError('AUTH_MODE=jwt needs JWKS_URL');
+      if (config.issuer === undefined) throw new ConfigError('AUTH_MODE=jwt needs ISSUER');
+      checkEndpoint(config.jwksUrl, 'JWKS_URL');
+      if (config.jwtAlgorithms.length === 0 || config.jwtAlgorithms.some((a) => /^(none|HS\d+)$/i.test(a))) {
+        throw new ConfigError('JWT_ALGORITHMS must list asymmetric algorithms (RS256, ES256, EdDSA, ...)');
+      }
+      break;
+    case 'introspection':
+      if (config.introspectionUrl === undefined) {
+        throw new ConfigError('AUTH_MODE=introspection needs INTROSPECTION_URL');
+      }
+      checkEndpoint(config.introspectionUrl, 'INTROSPECTION_URL');
+      if ((config.introspectionClientId === undefined) !== (config.introspectionClientSecret === undefined)) {
+        throw new ConfigError('set both INTROSPECTION_CLIENT_ID and INTROSPECTION_CLIENT_SECRET, or neither');
+      }
+      break;
+  }
+  if (!/^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$/.test(config.phoneNumberClaim)) {
+    throw new ConfigError('PHONE_NUMBER_CLAIM must be a claim name');
+  }
+  const min = config.registrationTtlMinSeconds;
+  const def = config.registrationTtlDefaultSeconds;
+  const max = config.registrationTtlMaxSeconds;
+  if (!(min > 0 && min <= def && def <= max)) {
+    throw new ConfigError(
+      `need 0 < REGISTRATION_TTL_MIN <= REGISTRATION_TTL_DEFAULT <= REGISTRATION_TTL_MAX (got ${min}, ${def}, ${max})`,
+    );
+  }
+  try {
+    createSinkGuard({ allowlist: config.sinkAllowlist });
+  } catch (error) {
+    throw new ConfigError(`SINK_ALLOWLIST: ${(error as Error).message.replace(/^sink allowlist: /, '')}`);
+  }
+}
+
+/** The defaults with `options` applied, checked: what `buildGateway` runs with. */
+export function resolveConfig(
+  options: Partial<GatewayConfig> = {},
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): GatewayConfig {
+  const config = defaultConfig(env);
+  for (const [key, value] of Object.entries(options)) {
+    if (value !== undefined) (config as unknown as Record<string, unknown>)[key] = value;
+  }
+  validateConfig(config, { production: isProduction(env) });
+  return config;
+}
+
+/**
+ * The configuration from environment variables (flags are passed in as their
+ * variables): unset or empty variables keep the default. The dev token key is
+ * kept in the user's cache folder unless `DEV_KEY_FILE`/`DEV_TOKEN_SECRET` say otherwise.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): GatewayConfig {
+  const options: Partial<Record<keyof GatewayConfig, unknown>> = {};
+  for (const [key, setting] of Object.entries(SETTINGS) as [
+    keyof GatewayConfig,
+    { env: string; parse: Parse<unknown> },
+  ][]) {
+    const raw = env[setting.env];
+    if (raw === undefined || raw === '') continue;
+    options[key] = setting.parse(raw, setting.env);
+  }
+  if (options.devTokenSecret === undefined && options.devKeyFile === undefined) {
+    options.devKeyFile = defaultDevKeyFile(env);
+  }
+  return resolveConfig(options as Partial<GatewayConfig>, env);
+}

@@ -1,0 +1,237 @@
+import { readFile } from 'node:fs/promises';
+import { rootCertificates } from 'node:tls';
+import { assertSafeSink, createNodeTransport, type SinkPolicy } from '@telegate/runtime/callbacks';
+import type { AuthenticateHook } from '@telegate/runtime/server';
+import {
+  callHandlingMountPath,
+  createCallHandlingPlugin,
+  createEventsCallbackSender,
+  createEventsPlugin,
+  createRegistrationPlugin,
+  eventsMountPath,
+  registrationMountPath,
+} from '@telegate/webrtc-server';
+import {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+  fastify,
+  LogController,
+} from 'fastify';
+import type { Auth, AuthContext } from '../auth/auth.js';
+import { DevAuth } from '../auth/dev-auth.js';
+import { IntrospectionAuth } from '../auth/introspection-auth.js';
+import { JwtAuth } from '../auth/jwt-auth.js';
+import { demoBehaviours } from '../config/demo-numbers.js';
+import { devTokenKey } from '../config/dev-key.js';
+import { ConfigError, type GatewayConfig, resolveConfig } from '../config/gateway-config.js';
+import type { Logger } from '../core/logger.js';
+import { Gateway } from '../gateway.js';
+import type { LoopbackNetwork } from '../network/loopback/loopback-network.js';
+import { createLogger, type PinoLogger } from '../observability/logger.js';
+import { GatewayMetrics } from '../observability/metrics.js';
+import { createHandlers } from './handlers.js';
+import { registerHealthRoutes } from './health.js';
+import { registerRequestObservers, requestIdOf } from './observers.js';
+
+export interface IssueTokenOptions {
+  /** Granted scopes (default: every scope of the three APIs). */
+  scopes?: string[];
+  /** Lifetime in seconds (default 3600); 0 gives a token that has already expired. */
+  ttlSeconds?: number;
+}
+
+/** A reference gateway ready to `app.listen()` (or to `app.inject()` in tests). */
+export interface GatewayServer {
+  /** The Fastify instance serving the three APIs and `/healthz`, `/readyz`, `/metrics`; not listening yet. */
+  app: FastifyInstance;
+  gateway: Gateway;
+  /** The embedded loopback SIP network (numbers, behaviours, incoming calls). */
+  network: LoopbackNetwork | undefined;
+  config: GatewayConfig;
+  /** A dev-mode access token for `phoneNumber`; throws unless `authMode` is `dev`. */
+  issueToken(phoneNumber: string, opts?: IssueTokenOptions): Promise<string>;
+  /** Stops accepting requests, finishes those in flight, ends every call (BYE), delivers the last events. */
+  close(): Promise<void>;
+}
+
+/** Operations whose scopes the handler checks itself (one per requested event type). */
+const SCOPES_CHECKED_BY_SERVICE = new Set(['createNotificationChannelSubscription']);
+
+async function createAuth(
+  config: GatewayConfig,
+  logger: Logger,
+): Promise<{ auth: Auth; devAuth: DevAuth | undefined }> {
+  switch (config.authMode) {
+    case 'dev': {
+      const secret = await devTokenKey(config);
+      // No clock tolerance: issuer and verifier share the clock, and `ttl 0` must mean expired.
+      const devAuth = new DevAuth({ ...(secret === undefined ? {} : { secret }), clockToleranceSeconds: 0 });
+      return { auth: devAuth, devAuth };
+    }
+    case 'jwt':
+      return {
+        auth: new JwtAuth({
+          jwksUrl: config.jwksUrl!,
+          issuer: config.issuer!,
+          ...(config.audience === undefined ? {} : { audience: config.audience }),
+          algorithms: config.jwtAlgorithms,
+          phoneNumberClaim: config.phoneNumberClaim,
+          logger,
+        }),
+        devAuth: undefined,
+      };
+    case 'introspection':
+      return {
+        auth: new IntrospectionAuth({
+          url: config.introspectionUrl!,
+          ...(config.introspectionClientId === undefined
+            ? {}
+            : { clientId: config.introspectionClientId, clientSecret: config.introspectionClientSecret! }),
+          ...(config.issuer === undefined ? {} : { issuer: config.issuer }),
+          ...(config.audience === undefined ? {} : { audience: config.audience }),
+          phoneNumberClaim: config.phoneNumberClaim,
+          logger,
+        }),
+        devAuth: undefined,
+      };
+  }
+}
+
+async function readCa(path: string): Promise<string> {
+  try {
+    const pem = await readFile(path, 'utf8');
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate in it');
+    return pem;
+  } catch (error) {
+    const why = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new ConfigError(`SINK_CA_FILE ${path} cannot be used (${why})`);
+  }
+}
+
+/**
+ * Builds the reference gateway: the domain core on the loopback network, the
+ * three generated Fastify plugins at their mount paths, the CloudEvents sender
+ * with its SSRF guard, health and metrics routes. Does not listen.
+ *
+ * `options` override the embedded defaults (`defaultConfig()`); a wrong
+ * setting throws `ConfigError`.
+ */
+export async function buildGateway(options: Partial<GatewayConfig> = {}): Promise<GatewayServer> {
+  const config = resolveConfig(options);
+  const logger: PinoLogger = createLogger(config.logLevel);
+  const coreLogger: Logger = logger.child({ component: 'gateway' });
+  const ca =
+    config.sinkCaFile === undefined ? undefined : [...rootCertificates, await readCa(config.sinkCaFile)];
+  const { auth, devAuth } = await createAuth(config, coreLogger);
+
+  const sinkPolicy: SinkPolicy = { allowHttp: config.sinkAllowHttp, allowlist: config.sinkAllowlist };
+  const transport = createNodeTransport(ca === undefined ? {} : { ca });
+  const sender = createEventsCallbackSender({
+    sinkPolicy,
+    transport: transport.send,
+    source: config.eventSource,
+    logger: logger.child({ component: 'events' }),
+  });
+  const gateway = new Gateway({
+    auth,
+    logger: coreLogger,
+    eventSource: config.eventSource,
+    loopback: { behaviours: demoBehaviours() },
+    deliver: (target, event) =>
+      sender.postNotification(target.sink, event, {
+        ...(target.sinkCredential === undefined ? {} : { sinkCredential: target.sinkCredential }),
+        orderingKey: target.subscriptionId,
+      }),
+    registrations: {
+      minLifetimeMs: config.registrationTtlMinSeconds * 1000,
+      defaultLifetimeMs: config.registrationTtlDefaultSeconds * 1000,
+      maxLifetimeMs: config.registrationTtlMaxSeconds * 1000,
+      ...(config.maxRegistrationsPerUser > 0 ? { maxPerUser: config.maxRegistrationsPerUser } : {}),
+    },
+    emergency: { supported: config.emergencyCalls },
+    subscriptions: {
+      allowInsecureSinks: config.sinkAllowHttp,
+      checkSink: (sink) => assertSafeSink(sink, sinkPolicy),
+    },
+  });
+
+  let closing = false;
+  const shutDownCore = async () => {
+    // Calls end and their events are delivered; a sink that keeps failing is given up on
+    // after the grace time (closing the sender ends its retries).
+    const grace = setTimeout(() => void sender.close(), config.shutdownTimeoutSeconds * 1000);
+    try {
+      await gateway.close();
+    } finally {
+      clearTimeout(grace);
+      await sender.close();
+      transport.close();
+    }
+  };
+
+  try {
+    const app = fastify({
+      // pino's Logger is a FastifyBaseLogger; the cast keeps the app's type the default one.
+      loggerInstance: logger as FastifyBaseLogger,
+      // One line per request, written on response by `registerRequestObservers`.
+      logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'correlator' }),
+      genReqId: requestIdOf,
+      routerOptions: { maxParamLength: 1024 },
+      return503OnClosing: true,
+    });
+    const metrics = new GatewayMetrics(gateway);
+    registerRequestObservers(app, metrics);
+    registerHealthRoutes(app, { gateway, metrics, closing: () => closing });
+
+    const authenticate: AuthenticateHook<AuthContext, FastifyRequest> = (request, scopes, context) =>
+      gateway.authenticate(
+        request.headers.authorization,
+        SCOPES_CHECKED_BY_SERVICE.has(context.operationId) ? [] : scopes,
+      );
+    const pluginOptions = { authenticate, validateResponses: config.validateResponses };
+    const handlers = createHandlers(gateway);
+    await app.register(createRegistrationPlugin(handlers.registration, pluginOptions), {
+      prefix: registrationMountPath,
+    });
+    await app.register(createCallHandlingPlugin(handlers.callHandling, pluginOptions), {
+      prefix: callHandlingMountPath,
+    });
+    await app.register(createEventsPlugin(handlers.events, pluginOptions), { prefix: eventsMountPath });
+    let closed: Promise<void> | undefined;
+
+    app.addHook('preClose', async () => {
+      closing = true;
+    });
+    // Runs once the listener has stopped and the requests in flight are answered.
+    app.addHook('onClose', async () => {
+      await shutDownCore();
+      logger.info({}, 'gateway closed');
+    });
+
+    return {
+      app,
+      gateway,
+      network: gateway.network,
+      config,
+      async issueToken(phoneNumber, opts = {}) {
+        if (devAuth === undefined) {
+          throw new Error(`issueToken needs authMode "dev"; this gateway verifies ${config.authMode} tokens`);
+        }
+        return devAuth.issue({
+          phoneNumber,
+          ...(opts.scopes === undefined ? {} : { scopes: opts.scopes }),
+          ...(opts.ttlSeconds === undefined ? {} : { ttlSeconds: opts.ttlSeconds }),
+        });
+      },
+      close: () => {
+        closing = true;
+        closed ??= app.close();
+        return closed;
+      },
+    };
+  } catch (error) {
+    await shutDownCore().catch(() => {});
+    throw error;
+  }
+}

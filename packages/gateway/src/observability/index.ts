@@ -1,0 +1,2 @@
+export { createLogger, type PinoLogger } from './logger.js';
+export { GatewayMetrics } from './metrics.js';

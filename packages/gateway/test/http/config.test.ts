@@ -1,0 +1,211 @@
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  ConfigError,
+  DEFAULT_JWT_ALGORITHMS,
+  defaultDevKeyFile,
+  devTokenKey,
+  loadConfig,
+  resolveConfig,
+} from '../../src/index.js';
+
+const KEY_FILE = '/tmp/telegate-test/dev.key';
+
+describe('loadConfig: settings from the environment', () => {
+  it('embedded defaults: 127.0.0.1:8080, dev auth, memory store; the dev key in the user cache', () => {
+    const config = loadConfig({ XDG_CACHE_HOME: '/home/u/.cache' });
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '127.0.0.1',
+      authMode: 'dev',
+      store: 'memory',
+      phoneNumberClaim: 'phone_number',
+      sinkAllowlist: [],
+      sinkAllowHttp: false,
+      registrationTtlMinSeconds: 60,
+      registrationTtlDefaultSeconds: 3600,
+      registrationTtlMaxSeconds: 86_400,
+      maxRegistrationsPerUser: 20,
+      emergencyCalls: false,
+      validateResponses: true,
+      jwtAlgorithms: [...DEFAULT_JWT_ALGORITHMS],
+      devKeyFile: '/home/u/.cache/telegate/dev-token.key',
+    });
+    expect(defaultDevKeyFile({ XDG_CACHE_HOME: '/c' })).toBe('/c/telegate/dev-token.key');
+  });
+
+  it('reads every documented variable', () => {
+    const config = loadConfig({
+      PORT: '0',
+      HOST: '0.0.0.0',
+      LOG_LEVEL: 'debug',
+      AUTH_MODE: 'jwt',
+      JWKS_URL: 'https://idp.example/jwks',
+      ISSUER: 'https://idp.example/',
+      AUDIENCE: 'gw',
+      JWT_ALGORITHMS: 'ES256, RS256',
+      PHONE_NUMBER_CLAIM: 'msisdn',
+      SINK_ALLOWLIST: '10.0.0.0/8, sink.internal ,::1',
+      SINK_CA_FILE: '/etc/ca.pem',
+      SINK_ALLOW_HTTP: 'yes',
+      REGISTRATION_TTL_MIN: '30',
+      REGISTRATION_TTL_DEFAULT: '600',
+      REGISTRATION_TTL_MAX: '7200',
+      MAX_REGISTRATIONS_PER_USER: '0',
+      EMERGENCY_CALLS: 'true',
+      EVENT_SOURCE: 'https://gw.example',
+      VALIDATE_RESPONSES: 'false',
+      SHUTDOWN_TIMEOUT: '3',
+      DEV_KEY_FILE: KEY_FILE,
+    });
+    expect(config).toMatchObject({
+      port: 0,
+      host: '0.0.0.0',
+      logLevel: 'debug',
+      authMode: 'jwt',
+      jwksUrl: 'https://idp.example/jwks',
+      issuer: 'https://idp.example/',
+      audience: 'gw',
+      jwtAlgorithms: ['ES256', 'RS256'],
+      phoneNumberClaim: 'msisdn',
+      sinkAllowlist: ['10.0.0.0/8', 'sink.internal', '::1'],
+      sinkCaFile: '/etc/ca.pem',
+      sinkAllowHttp: true,
+      registrationTtlMinSeconds: 30,
+      registrationTtlDefaultSeconds: 600,
+      registrationTtlMaxSeconds: 7200,
+      maxRegistrationsPerUser: 0,
+      emergencyCalls: true,
+      eventSource: 'https://gw.example',
+      validateResponses: false,
+      shutdownTimeoutSeconds: 3,
+    });
+  });
+
+  it('introspection mode with client credentials; empty variables keep the default', () => {
+    const config = loadConfig({
+      AUTH_MODE: 'introspection',
+      INTROSPECTION_URL: 'http://localhost:9000/introspect',
+      INTROSPECTION_CLIENT_ID: 'gw',
+      INTROSPECTION_CLIENT_SECRET: 'secret',
+      PORT: '',
+    });
+    expect(config).toMatchObject({ authMode: 'introspection', introspectionClientId: 'gw', port: 8080 });
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT must be an integer from 0 to 65535 (got "abc")'],
+    [{ PORT: '70000' }, 'PORT must be an integer from 0 to 65535 (got "70000")'],
+    [{ AUTH_MODE: 'oauth' }, 'AUTH_MODE must be one of dev, jwt, introspection (got "oauth")'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of'],
+    [{ SINK_ALLOW_HTTP: 'maybe' }, 'SINK_ALLOW_HTTP must be true or false (got "maybe")'],
+    [{ STORE: 'redis://cache:6379' }, 'STORE=redis://… is not implemented yet; use STORE=memory'],
+    [{ STORE: 'postgres://db' }, 'STORE must be "memory"'],
+    [{ AUTH_MODE: 'jwt', ISSUER: 'x' }, 'AUTH_MODE=jwt needs JWKS_URL'],
+    [{ AUTH_MODE: 'jwt', JWKS_URL: 'https://idp/jwks' }, 'AUTH_MODE=jwt needs ISSUER'],
+    [{ AUTH_MODE: 'jwt', JWKS_URL: 'http://idp.example/jwks', ISSUER: 'x' }, 'JWKS_URL must be an https URL'],
+    [{ AUTH_MODE: 'jwt', JWKS_URL: 'not a url', ISSUER: 'x' }, 'JWKS_URL must be an absolute URL'],
+    [
+      { AUTH_MODE: 'jwt', JWKS_URL: 'https://idp/jwks', ISSUER: 'x', JWT_ALGORITHMS: 'HS256' },
+      'JWT_ALGORITHMS must list asymmetric algorithms',
+    ],
+    [{ AUTH_MODE: 'introspection' }, 'AUTH_MODE=introspection needs INTROSPECTION_URL'],
+    [
+      { AUTH_MODE: 'introspection', INTROSPECTION_URL: 'https://as/i', INTROSPECTION_CLIENT_ID: 'id' },
+      'set both INTROSPECTION_CLIENT_ID and INTROSPECTION_CLIENT_SECRET, or neither',
+    ],
+    [{ REGISTRATION_TTL_MIN: '600', REGISTRATION_TTL_DEFAULT: '60' }, 'need 0 < REGISTRATION_TTL_MIN'],
+    [{ REGISTRATION_TTL_MIN: '0' }, 'REGISTRATION_TTL_MIN must be an integer from 1'],
+    [{ SINK_ALLOWLIST: '10.0.0.0/99' }, 'SINK_ALLOWLIST: bad prefix length'],
+    [{ SINK_ALLOWLIST: 'http://x' }, 'SINK_ALLOWLIST: "http://x" is not an IP address'],
+    [{ DEV_TOKEN_SECRET: 'short' }, 'DEV_TOKEN_SECRET must be at least 32 characters long'],
+    [{ PHONE_NUMBER_CLAIM: 'a b' }, 'PHONE_NUMBER_CLAIM must be a claim name'],
+    [
+      { NODE_ENV: 'production' },
+      'AUTH_MODE=dev accepts tokens anyone on this machine can mint and is refused',
+    ],
+  ])('%j → ConfigError "%s…"', (env, message) => {
+    let error: unknown;
+    try {
+      loadConfig({ DEV_KEY_FILE: KEY_FILE, ...env });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toContain(message);
+    expect((error as Error).message).not.toContain('\n');
+  });
+
+  it('production is fine with jwt auth, and turns response validation off', () => {
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      AUTH_MODE: 'jwt',
+      JWKS_URL: 'https://idp/jwks',
+      ISSUER: 'https://idp/',
+    });
+    expect(config.validateResponses).toBe(false);
+  });
+});
+
+describe('resolveConfig: what buildGateway takes', () => {
+  it('defaults with overrides, no dev key file (a random key per gateway)', () => {
+    const config = resolveConfig({ port: 0, emergencyCalls: true }, {});
+    expect(config).toMatchObject({ port: 0, emergencyCalls: true, devKeyFile: undefined, logLevel: 'info' });
+    expect(resolveConfig({}, { NODE_ENV: 'test' }).logLevel).toBe('warn');
+  });
+
+  it('checks the result', () => {
+    expect(() => resolveConfig({ authMode: 'jwt' }, {})).toThrow(ConfigError);
+    expect(() => resolveConfig({}, { NODE_ENV: 'production' })).toThrow(/refused when NODE_ENV=production/);
+  });
+});
+
+describe('devTokenKey', () => {
+  it('creates the key file once (mode 0600) and reads the same key after', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'telegate-key-'));
+    const path = join(dir, 'nested', 'dev.key');
+    const [first, second] = await Promise.all([
+      devTokenKey({ devKeyFile: path, devTokenSecret: undefined }),
+      devTokenKey({ devKeyFile: path, devTokenSecret: undefined }),
+    ]);
+    expect(first).toHaveLength(32);
+    expect(second).toEqual(first);
+    expect(await devTokenKey({ devKeyFile: path, devTokenSecret: undefined })).toEqual(first);
+    if (process.platform !== 'win32') expect((await stat(path)).mode & 0o777).toBe(0o600);
+    expect((await readFile(path, 'utf8')).trim()).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('prefers DEV_TOKEN_SECRET; undefined when neither is set', async () => {
+    const secret = 'x'.repeat(32);
+    expect(await devTokenKey({ devKeyFile: '/nonexistent/k', devTokenSecret: secret })).toEqual(
+      new TextEncoder().encode(secret),
+    );
+    expect(await devTokenKey({ devKeyFile: undefined, devTokenSecret: undefined })).toBeUndefined();
+  });
+
+  it.skipIf(process.platform === 'win32')(
+    'refuses a key file other users can read, or a damaged one',
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'telegate-key-'));
+      const open = join(dir, 'open.key');
+      await writeFile(open, `${Buffer.alloc(32, 1).toString('base64url')}\n`, { mode: 0o644 });
+      await expect(devTokenKey({ devKeyFile: open, devTokenSecret: undefined })).rejects.toThrow(/chmod 600/);
+      const damaged = join(dir, 'damaged.key');
+      await writeFile(damaged, 'short\n', { mode: 0o600 });
+      await expect(devTokenKey({ devKeyFile: damaged, devTokenSecret: undefined })).rejects.toThrow(
+        /does not hold a 32-byte key/,
+      );
+    },
+  );
+
+  it('says what to do when the key file cannot be created', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'telegate-key-'));
+    const blocker = join(dir, 'file');
+    await writeFile(blocker, '');
+    await expect(
+      devTokenKey({ devKeyFile: join(blocker, 'dev.key'), devTokenSecret: undefined }),
+    ).rejects.toThrow(/set DEV_KEY_FILE to a writable path or DEV_TOKEN_SECRET/);
+  });
+});
