@@ -59,14 +59,18 @@ export function requireScopes(context: AuthContext, required: readonly string[])
   }
 }
 
-/** Services call this first: the context must name a valid subscriber number. */
-export function assertSubscriber(context: AuthContext): void {
+/**
+ * Services call this first: the context must name a valid subscriber number.
+ * `code` is the 403 code the API documents for it.
+ */
+export function assertSubscriber(
+  context: AuthContext,
+  code: 'INVALID_TOKEN_CONTEXT' | 'PERMISSION_DENIED' = 'INVALID_TOKEN_CONTEXT',
+): void {
   if (!PHONE_NUMBER_PATTERN.test(context.phoneNumber)) {
     throw new PermissionDeniedError(
       'The access token identifies no subscriber phone number (a three-legged token is required).',
-      {
-        code: 'INVALID_TOKEN_CONTEXT',
-      },
+      { code },
     );
   }
 }

@@ -246,7 +246,7 @@ export class SubscriptionService extends TypedEmitter<SubscriptionServiceEvents>
   /** `POST /subscriptions` (201). */
   async create(auth: AuthContext, body: unknown): Promise<Subscription> {
     if (this.#closing) throw unavailable('The gateway is shutting down.');
-    assertSubscriber(auth);
+    assertSubscriber(auth, 'PERMISSION_DENIED');
     // 400: the request itself.
     if (!isObject(body)) throw invalidArgument('The request body must be a SubscriptionRequest object.');
     if (body.protocol === undefined) throw invalidArgument('protocol is required');
@@ -347,7 +347,7 @@ export class SubscriptionService extends TypedEmitter<SubscriptionServiceEvents>
   }
 
   async #owned(auth: AuthContext, idParam: unknown): Promise<SubscriptionRecord> {
-    assertSubscriber(auth);
+    assertSubscriber(auth, 'PERMISSION_DENIED');
     if (typeof idParam !== 'string' || idParam === '')
       throw invalidArgument('Expected property is missing: subscriptionId');
     if (idParam.length > 256 || !isPlainText(idParam))
@@ -359,7 +359,7 @@ export class SubscriptionService extends TypedEmitter<SubscriptionServiceEvents>
 
   /** `GET /subscriptions` (200): the caller's subscriptions. */
   async list(auth: AuthContext): Promise<Subscription[]> {
-    assertSubscriber(auth);
+    assertSubscriber(auth, 'PERMISSION_DENIED');
     const records = await this.#deps.store.findSubscriptions({ ownerKey: ownerKeyOf(auth) });
     return records
       .sort((a, b) => a.startsAt - b.startsAt)

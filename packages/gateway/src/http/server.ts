@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
 import { assertSafeSink, createNodeTransport, type SinkPolicy } from '@telegate/runtime/callbacks';
-import type { AuthenticateHook } from '@telegate/runtime/server';
+import { ApiError, type AuthenticateHook, PermissionDeniedError } from '@telegate/runtime/server';
 import {
   callHandlingMountPath,
   createCallHandlingPlugin,
@@ -14,6 +14,7 @@ import {
 import {
   type FastifyBaseLogger,
   type FastifyInstance,
+  type FastifyReply,
   type FastifyRequest,
   fastify,
   LogController,
@@ -141,6 +142,8 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
     deliver: (target, event) =>
       sender.postNotification(target.sink, event, {
         ...(target.sinkCredential === undefined ? {} : { sinkCredential: target.sinkCredential }),
+        // The notice that the sink's token expired still carries it, so the sink can tell whose it is.
+        ...(announcesExpiredToken(event) ? { allowExpiredCredential: true } : {}),
         orderingKey: target.subscriptionId,
       }),
     registrations: {
@@ -179,6 +182,15 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
       genReqId: requestIdOf,
       routerOptions: { maxParamLength: 1024 },
       return503OnClosing: true,
+      // Errors Fastify raises before routing (a path with broken percent-encoding): still a CAMARA ErrorInfo.
+      frameworkErrors: (error, request, reply) => {
+        const body = {
+          status: 400,
+          code: 'INVALID_ARGUMENT',
+          message: `The request URL is malformed (${error.code}).`,
+        };
+        void (reply as FastifyReply).code(400).header('x-correlator', request.id).send(body);
+      },
     });
     const metrics = new GatewayMetrics(gateway);
     registerRequestObservers(app, metrics);
@@ -190,6 +202,18 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
         SCOPES_CHECKED_BY_SERVICE.has(context.operationId) ? [] : scopes,
       );
     const pluginOptions = { authenticate, validateResponses: config.validateResponses };
+    // webrtc-events documents no INVALID_TOKEN_CONTEXT: a token without a subscriber is PERMISSION_DENIED there.
+    const eventsAuthenticate: AuthenticateHook<AuthContext, FastifyRequest> = async (
+      request,
+      scopes,
+      context,
+    ) => {
+      try {
+        return await authenticate(request, scopes, context);
+      } catch (error) {
+        throw withoutTokenContextCode(error);
+      }
+    };
     const handlers = createHandlers(gateway);
     await app.register(createRegistrationPlugin(handlers.registration, pluginOptions), {
       prefix: registrationMountPath,
@@ -197,7 +221,12 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
     await app.register(createCallHandlingPlugin(handlers.callHandling, pluginOptions), {
       prefix: callHandlingMountPath,
     });
-    await app.register(createEventsPlugin(handlers.events, pluginOptions), { prefix: eventsMountPath });
+    await app.register(
+      createEventsPlugin(handlers.events, { ...pluginOptions, authenticate: eventsAuthenticate }),
+      {
+        prefix: eventsMountPath,
+      },
+    );
     let closed: Promise<void> | undefined;
 
     app.addHook('preClose', async () => {
@@ -234,4 +263,15 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
     await shutDownCore().catch(() => {});
     throw error;
   }
+}
+
+function withoutTokenContextCode(error: unknown): unknown {
+  return error instanceof ApiError && error.code === 'INVALID_TOKEN_CONTEXT'
+    ? new PermissionDeniedError(error.message)
+    : error;
+}
+
+function announcesExpiredToken(event: { type: string; data?: unknown }): boolean {
+  const data = event.data as { terminationReason?: unknown } | undefined;
+  return event.type.endsWith('.subscription-ended') && data?.terminationReason === 'ACCESS_TOKEN_EXPIRED';
 }

@@ -290,7 +290,7 @@ describe('health, readiness and metrics', () => {
 });
 
 describe('event delivery over https to a sink with a private CA (SINK_CA_FILE)', () => {
-  it('without the CA every delivery fails the certificate check; shutdown gives up after its grace time', async () => {
+  it('without the CA every delivery fails the certificate check, is not retried, and shutdown does not wait', async () => {
     const sink = await startSink({ tls: true });
     const server = await buildGateway({
       logLevel: 'silent',
@@ -315,7 +315,7 @@ describe('event delivery over https to a sink with a private CA (SINK_CA_FILE)',
       const started = Date.now();
       await server.close();
       expect(Date.now() - started).toBeLessThan(5000);
-      expect(await failed).toMatch(/exhausted|closed/);
+      expect(await failed).toBe('rejected');
       expect(sink.events).toHaveLength(0);
     } finally {
       await server.close();

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { completeCloudEvent, envelopeViolations } from './cloudevents.js';
 import {
   type CallbackDefinition,
@@ -45,6 +46,12 @@ export interface CallbackSendOptions {
   orderingKey?: string;
   /** Extra request headers (e.g. HTTP delivery settings agreed with the consumer). */
   headers?: Record<string, string>;
+  /**
+   * Send with `sinkCredential` even when its `accessTokenExpiresUtc` has passed
+   * (for the notice that ends a subscription because the token expired);
+   * otherwise an expired credential fails with `credential-expired`.
+   */
+  allowExpiredCredential?: boolean;
 }
 
 /** Why a delivery did not happen. */
@@ -175,6 +182,7 @@ interface Job {
   body: Uint8Array | undefined;
   headers: Record<string, string>;
   credential: SinkCredentialInput | undefined;
+  allowExpiredCredential: boolean;
   /** Strings that must never appear in a message (the access token). */
   secrets: string[];
   started: number;
@@ -192,6 +200,7 @@ function scrub(text: string, secrets: readonly string[]): string {
 function credentialProblem(
   credential: SinkCredentialInput | undefined,
   now: number,
+  allowExpired = false,
 ): { reason: 'invalid-credential' | 'credential-expired'; message: string } | undefined {
   if (credential === undefined) return undefined;
   if (credential.credentialType !== 'ACCESSTOKEN') {
@@ -206,7 +215,7 @@ function credentialProblem(
   if (credential.accessTokenType !== undefined && credential.accessTokenType.toLowerCase() !== 'bearer') {
     return { reason: 'invalid-credential', message: 'sinkCredential accessTokenType must be "bearer"' };
   }
-  if (credential.accessTokenExpiresUtc !== undefined) {
+  if (credential.accessTokenExpiresUtc !== undefined && !allowExpired) {
     const expires = Date.parse(credential.accessTokenExpiresUtc);
     if (!Number.isNaN(expires) && expires <= now) {
       return { reason: 'credential-expired', message: 'sinkCredential accessToken has expired' };
@@ -214,6 +223,21 @@ function credentialProblem(
   }
   return undefined;
 }
+
+/** TLS errors that mean the sink's certificate is not trusted (Node's codes). */
+const UNTRUSTED_CERTIFICATE = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REVOKED',
+  'CERT_SIGNATURE_FAILURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
 
 /**
  * The engine behind a generated `create<Api>CallbackSender`: one method per
@@ -225,6 +249,7 @@ function credentialProblem(
  * previous one was acknowledged or dropped. Each attempt re-checks the sink
  * with the SSRF guard and connects only to the checked addresses.
  */
+
 export function createCallbackSender<Sender>(
   definitions: CallbackDefinitions,
   options: CallbackSenderOptions = {},
@@ -241,6 +266,8 @@ export function createCallbackSender<Sender>(
   const userAgent = options.userAgent ?? 'telegate-callbacks';
   const logger = options.logger;
   const closing = new AbortController();
+  // Every delivery in flight listens for close(); there can be many.
+  setMaxListeners(0, closing.signal);
   const queues = new Map<string, Job[]>();
   const running = new Set<Promise<void>>();
   let idleWaiters: (() => void)[] = [];
@@ -378,6 +405,10 @@ export function createCallbackSender<Sender>(
       let problem = cause instanceof Error ? cause.message : String(cause);
       const code = (error as { code?: unknown } | null)?.code;
       if (typeof code === 'string' && !problem.includes(code)) problem += ` (${code})`;
+      // A certificate that does not verify will not verify on the next attempt either.
+      if (typeof code === 'string' && UNTRUSTED_CERTIFICATE.has(code)) {
+        return fail(job, attempt, 'rejected', `sink certificate not trusted: ${problem}`);
+      }
       return { problem };
     } finally {
       clearTimeout(timer);
@@ -389,7 +420,7 @@ export function createCallbackSender<Sender>(
   async function attemptAll(job: Job): Promise<DeliveryResult> {
     for (let attempt = 1; ; attempt++) {
       if (closing.signal.aborted) return fail(job, attempt - 1, 'closed', 'sender closed');
-      const credential = credentialProblem(job.credential, clock.now());
+      const credential = credentialProblem(job.credential, clock.now(), job.allowExpiredCredential);
       if (credential) return fail(job, attempt - 1, credential.reason, credential.message);
       const result = await attemptOnce(job, attempt);
       if ('ok' in result) return result;
@@ -507,7 +538,11 @@ export function createCallbackSender<Sender>(
       if (violations !== null && violations.length > 0) {
         return refuse('invalid-payload', `invalid payload: ${violations.join('; ')}`, violations);
       }
-      const credential = credentialProblem(sendOptions.sinkCredential, started);
+      const credential = credentialProblem(
+        sendOptions.sinkCredential,
+        started,
+        sendOptions.allowExpiredCredential === true,
+      );
       if (credential) return refuse(credential.reason, credential.message);
 
       const headers: Record<string, string> = {
@@ -544,6 +579,7 @@ export function createCallbackSender<Sender>(
           body: bytes,
           headers,
           credential: sendOptions.sinkCredential,
+          allowExpiredCredential: sendOptions.allowExpiredCredential === true,
           secrets,
           started,
           finish,

@@ -2,7 +2,7 @@ import type { Middleware } from 'openapi-fetch';
 import type { RequestInput } from '../validation/validators.js';
 import type { OperationRoute } from './bind.js';
 
-/** `true` validates both ways; or pick. Off by default. */
+/** `true` validates both ways; `{ request: true }` or `{ response: true }` only one. Off by default. */
 export type ValidateOption = boolean | { request?: boolean; response?: boolean };
 
 interface ErrorInfo {
@@ -68,8 +68,8 @@ export function createValidationMiddleware(
   load: () => Promise<ClientValidators>,
   option: ValidateOption,
 ): Middleware {
-  const checkRequests = option === true || (typeof option === 'object' && option.request !== false);
-  const checkResponses = option === true || (typeof option === 'object' && option.response !== false);
+  const checkRequests = option === true || (typeof option === 'object' && option.request === true);
+  const checkResponses = option === true || (typeof option === 'object' && option.response === true);
   const byRoute = new Map(Object.entries(routes).map(([id, [method, path]]) => [`${method} ${path}`, id]));
   let validators: Promise<ClientValidators> | undefined;
   const operationOf = (request: Request, schemaPath: string) =>

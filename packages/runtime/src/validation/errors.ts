@@ -32,6 +32,11 @@ export function describeError(error: AjvError, prefix = ''): string {
       return `${at(error.params.additionalProperty)} is not allowed`;
     case 'not':
       return `${where} is not allowed`;
+    case 'pattern':
+      // A long pattern (CAMARA's Address) would drown the message; name it only when short.
+      return String(error.params.pattern).length > 80
+        ? `${where} does not match the required pattern`
+        : `${where} ${error.message ?? 'does not match the pattern'}`;
     case 'enum':
       return `${where} must be one of ${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
     default:
@@ -88,6 +93,11 @@ export function describeErrors(errors: readonly AjvError[] | null | undefined, p
   return [...new Set(messages)];
 }
 
+/** CAMARA's `ErrorInfo.message` holds at most 512 characters. */
+export const MAX_MESSAGE_LENGTH = 512;
+
 export function invalidArgument(message: string): ErrorInfo {
-  return { status: 400, code: 'INVALID_ARGUMENT', message };
+  const fitted =
+    message.length > MAX_MESSAGE_LENGTH ? `${message.slice(0, MAX_MESSAGE_LENGTH - 1)}…` : message;
+  return { status: 400, code: 'INVALID_ARGUMENT', message: fitted };
 }
