@@ -19,6 +19,38 @@ const sameTypes = (a: readonly string[], b: readonly string[]): boolean =>
  */
 export class MemoryStore implements Store {
   readonly #registrations = new Map<string, RegistrationRecord>();
+  // Registration ids by phone number and by user, so the uniqueness and limit
+  // checks of a create look at that caller's registrations only.
+  readonly #byPhone = new Map<string, Set<string>>();
+  readonly #byUser = new Map<string, Set<string>>();
+
+  #index(record: RegistrationRecord): void {
+    for (const [map, key] of [
+      [this.#byPhone, record.phoneNumber],
+      [this.#byUser, record.userKey],
+    ] as const) {
+      const ids = map.get(key) ?? new Set<string>();
+      ids.add(record.registrationId);
+      map.set(key, ids);
+    }
+  }
+
+  #unindex(record: RegistrationRecord): void {
+    for (const [map, key] of [
+      [this.#byPhone, record.phoneNumber],
+      [this.#byUser, record.userKey],
+    ] as const) {
+      const ids = map.get(key);
+      ids?.delete(record.registrationId);
+      if (ids?.size === 0) map.delete(key);
+    }
+  }
+
+  #recordsOf(...idSets: (Set<string> | undefined)[]): RegistrationRecord[] {
+    const ids = new Set<string>();
+    for (const set of idSets) for (const id of set ?? []) ids.add(id);
+    return [...ids].map((id) => this.#registrations.get(id)!);
+  }
   readonly #sessions = new Map<string, MediaSessionRecord>();
   readonly #subscriptions = new Map<string, SubscriptionRecord>();
   readonly #sequences = new Map<string, number>();
@@ -28,7 +60,8 @@ export class MemoryStore implements Store {
     limits: RegistrationLimits,
     now: number,
   ): Promise<CreateRegistrationOutcome> {
-    const active = [...this.#registrations.values()].filter((r) => r.expiresAt > now);
+    const related = this.#recordsOf(this.#byUser.get(record.userKey), this.#byPhone.get(record.phoneNumber));
+    const active = related.filter((r) => r.expiresAt > now);
     const existing = active.find(
       (r) => r.deviceId === record.deviceId && r.phoneNumber === record.phoneNumber,
     );
@@ -50,11 +83,14 @@ export class MemoryStore implements Store {
       return { ok: false, reason: 'MAX_DEVICES_PER_USER' };
     }
     // A lapsed record of the same pair whose timer has not fired yet is replaced.
-    for (const r of this.#registrations.values()) {
-      if (r.deviceId === record.deviceId && r.phoneNumber === record.phoneNumber)
+    for (const r of related) {
+      if (r.deviceId === record.deviceId && r.phoneNumber === record.phoneNumber) {
         this.#registrations.delete(r.registrationId);
+        this.#unindex(r);
+      }
     }
     this.#registrations.set(record.registrationId, copy(record));
+    this.#index(record);
     return { ok: true };
   }
 
@@ -64,7 +100,11 @@ export class MemoryStore implements Store {
   }
 
   async findRegistrations(query: { phoneNumber?: string; deviceId?: string }): Promise<RegistrationRecord[]> {
-    return [...this.#registrations.values()]
+    const candidates =
+      query.phoneNumber === undefined
+        ? [...this.#registrations.values()]
+        : this.#recordsOf(this.#byPhone.get(query.phoneNumber));
+    return candidates
       .filter(
         (r) =>
           (query.phoneNumber === undefined || r.phoneNumber === query.phoneNumber) &&
@@ -86,6 +126,7 @@ export class MemoryStore implements Store {
   async takeRegistration(registrationId: string): Promise<RegistrationRecord | undefined> {
     const record = this.#registrations.get(registrationId);
     this.#registrations.delete(registrationId);
+    if (record) this.#unindex(record);
     return record;
   }
 
