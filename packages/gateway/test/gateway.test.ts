@@ -60,6 +60,27 @@ describe('authenticate', () => {
     await gw.close();
   });
 
+  it('a verified JWT is served from a cache until its exp, and refused after it', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('ES256');
+    let now = Date.parse('2026-11-26T10:00:00Z');
+    const jwt = new JwtAuth({
+      key: await exportJWK(publicKey),
+      algorithms: ['ES256'],
+      now: () => now,
+      clockToleranceSeconds: 0,
+    });
+    const token = await new SignJWT({ phone_number: ALICE, scope: 's' })
+      .setProtectedHeader({ alg: 'ES256' })
+      .setIssuedAt(now / 1000)
+      .setExpirationTime(now / 1000 + 60)
+      .sign(privateKey);
+    const first = await jwt.authenticate(token);
+    expect(await jwt.authenticate(token)).toBe(first); // the cached context, no second verification
+    now += 61_000;
+    await expect(jwt.authenticate(token)).rejects.toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
+    await expect(jwt.authenticate(`${token.slice(0, -2)}xx`)).rejects.toMatchObject({ status: 401 });
+  });
+
   it('JWT access tokens from an identity provider (jose): issuer, audience, phone_number claim', async () => {
     const { publicKey, privateKey } = await generateKeyPair('ES256');
     const jwt = new JwtAuth({

@@ -51,6 +51,13 @@ function scopesOf(payload: JWTPayload): string[] {
 export class JwtAuth implements Auth {
   readonly #key: JWTVerifyGetKey | CryptoKey | KeyObject | JWK | Uint8Array;
   readonly #options: JwtAuthOptions;
+  /**
+   * Tokens already verified, with their context and `exp`: a client sends the
+   * same token on every request, and a signature check costs more than the
+   * request. Bounded; the oldest entry goes first.
+   */
+  readonly #verified = new Map<string, { context: AuthContext; expiresAtMs: number }>();
+  static readonly #MAX_CACHED = 10_000;
 
   constructor(options: JwtAuthOptions) {
     if ((options.jwksUrl === undefined) === (options.key === undefined)) {
@@ -61,6 +68,15 @@ export class JwtAuth implements Auth {
   }
 
   async authenticate(token: string): Promise<AuthContext> {
+    const now = this.#options.now?.() ?? Date.now();
+    const cached = this.#verified.get(token);
+    if (cached && now < cached.expiresAtMs) return cached.context;
+    if (cached) this.#verified.delete(token);
+    const context = await this.#verify(token);
+    return context;
+  }
+
+  async #verify(token: string): Promise<AuthContext> {
     let payload: JWTPayload;
     try {
       const verified = await jwtVerify(token, this.#key as Uint8Array, {
@@ -107,12 +123,24 @@ export class JwtAuth implements Auth {
           : undefined;
     const deviceClaim =
       this.#options.deviceIdClaim === undefined ? undefined : payload[this.#options.deviceIdClaim];
-    return {
+    const context: AuthContext = {
       phoneNumber,
       scopes: scopesOf(payload),
       ...(clientId === undefined ? {} : { clientId }),
       ...(typeof payload.sub === 'string' ? { subject: payload.sub } : {}),
       ...(typeof deviceClaim === 'string' ? { deviceId: deviceClaim } : {}),
     };
+    // Cached without the clock tolerance: a cached token is never used past its `exp`.
+    if (
+      typeof payload.exp === 'number' &&
+      (payload.nbf === undefined || payload.nbf * 1000 <= (this.#options.now?.() ?? Date.now()))
+    ) {
+      if (this.#verified.size >= JwtAuth.#MAX_CACHED) {
+        const oldest = this.#verified.keys().next().value;
+        if (oldest !== undefined) this.#verified.delete(oldest);
+      }
+      this.#verified.set(token, { context, expiresAtMs: payload.exp * 1000 });
+    }
+    return context;
   }
 }
