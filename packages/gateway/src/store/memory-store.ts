@@ -23,8 +23,15 @@ export class MemoryStore implements Store {
   // checks of a create look at that caller's registrations only.
   readonly #byPhone = new Map<string, Set<string>>();
   readonly #byUser = new Map<string, Set<string>>();
+  /** The registration id of each (phoneNumber, deviceId) pair. */
+  readonly #byPair = new Map<string, string>();
+
+  static #pairKey(record: { phoneNumber: string; deviceId: string }): string {
+    return `${record.phoneNumber}\n${record.deviceId}`;
+  }
 
   #index(record: RegistrationRecord): void {
+    this.#byPair.set(MemoryStore.#pairKey(record), record.registrationId);
     for (const [map, key] of [
       [this.#byPhone, record.phoneNumber],
       [this.#byUser, record.userKey],
@@ -36,6 +43,9 @@ export class MemoryStore implements Store {
   }
 
   #unindex(record: RegistrationRecord): void {
+    if (this.#byPair.get(MemoryStore.#pairKey(record)) === record.registrationId) {
+      this.#byPair.delete(MemoryStore.#pairKey(record));
+    }
     for (const [map, key] of [
       [this.#byPhone, record.phoneNumber],
       [this.#byUser, record.userKey],
@@ -60,34 +70,37 @@ export class MemoryStore implements Store {
     limits: RegistrationLimits,
     now: number,
   ): Promise<CreateRegistrationOutcome> {
-    const related = this.#recordsOf(this.#byUser.get(record.userKey), this.#byPhone.get(record.phoneNumber));
-    const active = related.filter((r) => r.expiresAt > now);
-    const existing = active.find(
-      (r) => r.deviceId === record.deviceId && r.phoneNumber === record.phoneNumber,
-    );
-    if (existing) return { ok: false, reason: 'ALREADY_EXISTS', existing: copy(existing) };
-    const ofUser = active.filter((r) => r.userKey === record.userKey);
-    if (limits.maxPerUser !== undefined && ofUser.length >= limits.maxPerUser) {
-      return { ok: false, reason: 'MAX_REGISTRATION_PER_USER' };
+    // The same (deviceId, phoneNumber): at most one record, active or lapsed.
+    const pairId = this.#byPair.get(MemoryStore.#pairKey(record));
+    const samePair = pairId === undefined ? undefined : this.#registrations.get(pairId);
+    if (samePair && samePair.expiresAt > now) {
+      return { ok: false, reason: 'ALREADY_EXISTS', existing: copy(samePair) };
     }
-    const ofNumber = active.filter((r) => r.phoneNumber === record.phoneNumber);
-    if (limits.maxPerMsisdn !== undefined && ofNumber.length >= limits.maxPerMsisdn) {
-      return { ok: false, reason: 'MAX_REGISTRATION_PER_MSISDN' };
+    // The limits look at the caller's active registrations, only when a limit is set.
+    if (limits.maxPerUser !== undefined || limits.maxDevicesPerUser !== undefined) {
+      const ofUser = this.#recordsOf(this.#byUser.get(record.userKey)).filter((r) => r.expiresAt > now);
+      if (limits.maxPerUser !== undefined && ofUser.length >= limits.maxPerUser) {
+        return { ok: false, reason: 'MAX_REGISTRATION_PER_USER' };
+      }
+      const devices = new Set(ofUser.map((r) => r.deviceId));
+      if (
+        limits.maxDevicesPerUser !== undefined &&
+        !devices.has(record.deviceId) &&
+        devices.size >= limits.maxDevicesPerUser
+      ) {
+        return { ok: false, reason: 'MAX_DEVICES_PER_USER' };
+      }
     }
-    const devices = new Set(ofUser.map((r) => r.deviceId));
-    if (
-      limits.maxDevicesPerUser !== undefined &&
-      !devices.has(record.deviceId) &&
-      devices.size >= limits.maxDevicesPerUser
-    ) {
-      return { ok: false, reason: 'MAX_DEVICES_PER_USER' };
+    if (limits.maxPerMsisdn !== undefined) {
+      const ofNumber = this.#recordsOf(this.#byPhone.get(record.phoneNumber)).filter(
+        (r) => r.expiresAt > now,
+      );
+      if (ofNumber.length >= limits.maxPerMsisdn) return { ok: false, reason: 'MAX_REGISTRATION_PER_MSISDN' };
     }
     // A lapsed record of the same pair whose timer has not fired yet is replaced.
-    for (const r of related) {
-      if (r.deviceId === record.deviceId && r.phoneNumber === record.phoneNumber) {
-        this.#registrations.delete(r.registrationId);
-        this.#unindex(r);
-      }
+    if (samePair) {
+      this.#registrations.delete(samePair.registrationId);
+      this.#unindex(samePair);
     }
     this.#registrations.set(record.registrationId, copy(record));
     this.#index(record);

@@ -1,7 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
-import type { SecureContextOptions } from 'node:tls';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import type { VettedSink } from './sink-guard.js';
 
 export interface TransportRequest {
@@ -75,7 +75,12 @@ export interface NodeTransportOptions {
 export function createNodeTransport(options: NodeTransportOptions = {}): ClosableTransport {
   const agents = {
     http: new HttpAgent({ keepAlive: true }),
-    https: new HttpsAgent({ keepAlive: true, ...(options.ca === undefined ? {} : { ca: options.ca }) }),
+    // The CAs go in as one secure context built here: given as `ca`, Node would fold the whole
+    // certificate list into the agent's pool key on every request.
+    https: new HttpsAgent({
+      keepAlive: true,
+      ...(options.ca === undefined ? {} : { secureContext: createSecureContext({ ca: options.ca }) }),
+    }),
   };
   const send: CallbackTransport = ({ sink, method, headers, body, signal }) =>
     new Promise<TransportResponse>((resolve, reject) => {
