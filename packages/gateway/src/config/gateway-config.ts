@@ -42,8 +42,14 @@ export interface GatewayConfig {
    * Neither set: a random key per process (`buildGateway` in tests).
    */
   devKeyFile: string | undefined;
-  /** `STORE`: `memory`; `redis://…` is not implemented yet. */
+  /**
+   * `STORE`: `memory` (one gateway node, state lost on restart) or
+   * `redis://[user:password@]host:port[/db]` (`rediss://` for TLS): state shared
+   * by every gateway node using the same Redis database and key prefix.
+   */
   store: string;
+  /** `STORE_KEY_PREFIX`: prefix of every Redis key (Redis store only). */
+  storeKeyPrefix: string;
   /** `SINK_ALLOWLIST`: IPs, CIDR ranges and host names webhook sinks may use although not public. */
   sinkAllowlist: string[];
   /** `SINK_CA_FILE`: PEM file of a CA trusted for `https` sinks, besides the public roots. */
@@ -110,6 +116,7 @@ export function defaultConfig(
     devTokenSecret: undefined,
     devKeyFile: undefined,
     store: 'memory',
+    storeKeyPrefix: 'telegate:',
     sinkAllowlist: [],
     sinkCaFile: undefined,
     sinkAllowHttp: false,
@@ -196,6 +203,7 @@ const SETTINGS: { [K in keyof GatewayConfig]: { env: string; parse: Parse<Gatewa
   devTokenSecret: { env: 'DEV_TOKEN_SECRET', parse: (raw) => raw },
   devKeyFile: { env: 'DEV_KEY_FILE', parse: text },
   store: { env: 'STORE', parse: text },
+  storeKeyPrefix: { env: 'STORE_KEY_PREFIX', parse: text },
   sinkAllowlist: { env: 'SINK_ALLOWLIST', parse: list },
   sinkCaFile: { env: 'SINK_CA_FILE', parse: text },
   sinkAllowHttp: { env: 'SINK_ALLOW_HTTP', parse: boolean },
@@ -236,19 +244,33 @@ function checkEndpoint(value: string | undefined, name: string): void {
   }
 }
 
+/** `memory`, or a Redis URL `redis[s]://[user:password@]host[:port][/db]` (the password never echoed). */
+function checkStore(config: GatewayConfig): void {
+  if (config.store === 'memory') return;
+  if (!/^rediss?:\/\//i.test(config.store)) {
+    throw new ConfigError(
+      `STORE must be "memory" or a redis://host:port[/db] URL (got ${JSON.stringify(config.store.replace(/\/\/[^@/]*@/, '//…@'))})`,
+    );
+  }
+  let url: URL | undefined;
+  try {
+    url = new URL(config.store);
+  } catch {}
+  const db = url?.pathname.replace(/^\//, '') ?? '';
+  if (url === undefined || url.hostname === '' || !/^\d{0,5}$/.test(db) || url.hash !== '') {
+    throw new ConfigError('STORE must be a redis://host:port[/db] URL (db a number)');
+  }
+  if (config.storeKeyPrefix === '' || /\s/.test(config.storeKeyPrefix)) {
+    throw new ConfigError('STORE_KEY_PREFIX must be non-empty, without spaces');
+  }
+}
+
 /** Checks what one setting alone cannot tell; throws `ConfigError` with one line. */
 export function validateConfig(config: GatewayConfig, options: { production: boolean }): void {
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65_535) {
     throw new ConfigError('PORT must be an integer from 0 to 65535');
   }
-  if (config.store !== 'memory') {
-    if (/^rediss?:\/\//i.test(config.store)) {
-      throw new ConfigError(
-        'STORE=redis://… is not implemented yet; use STORE=memory (one gateway node, state lost on restart)',
-      );
-    }
-    throw new ConfigError(`STORE must be "memory" (got ${JSON.stringify(config.store)})`);
-  }
+  checkStore(config);
   switch (config.authMode) {
     case 'dev':
       if (options.production) {

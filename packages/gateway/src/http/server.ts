@@ -31,6 +31,8 @@ import { Gateway } from '../gateway.js';
 import type { LoopbackNetwork } from '../network/loopback/loopback-network.js';
 import { createLogger, type PinoLogger } from '../observability/logger.js';
 import { GatewayMetrics } from '../observability/metrics.js';
+import { RedisConnectError, RedisStore } from '../store/redis-store.js';
+import type { Store } from '../store/store.js';
 import { createHandlers } from './handlers.js';
 import { registerHealthRoutes } from './health.js';
 import { registerRequestObservers, requestIdOf } from './observers.js';
@@ -99,6 +101,24 @@ async function createAuth(
   }
 }
 
+/**
+ * The store `STORE` names: `undefined` for `memory` (the `Gateway` makes its
+ * `MemoryStore`), else a connected `RedisStore`; an unreachable Redis is a
+ * `ConfigError` (one line from the CLI).
+ */
+async function createStore(config: GatewayConfig, logger: PinoLogger): Promise<Store | undefined> {
+  if (config.store === 'memory') return undefined;
+  try {
+    return await RedisStore.connect(config.store, {
+      keyPrefix: config.storeKeyPrefix,
+      logger: logger.child({ component: 'store' }),
+    });
+  } catch (error) {
+    if (error instanceof RedisConnectError) throw new ConfigError(`STORE: ${error.message}`);
+    throw error;
+  }
+}
+
 async function readCa(path: string): Promise<string> {
   try {
     const pem = await readFile(path, 'utf8');
@@ -125,6 +145,10 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
   const ca =
     config.sinkCaFile === undefined ? undefined : [...rootCertificates, await readCa(config.sinkCaFile)];
   const { auth, devAuth } = await createAuth(config, coreLogger);
+  const store = await createStore(config, logger).catch(async (error: unknown) => {
+    await auth.close?.();
+    throw error;
+  });
 
   const sinkPolicy: SinkPolicy = { allowHttp: config.sinkAllowHttp, allowlist: config.sinkAllowlist };
   const transport = createNodeTransport(ca === undefined ? {} : { ca });
@@ -135,6 +159,7 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
     logger: logger.child({ component: 'events' }),
   });
   const gateway = new Gateway({
+    ...(store === undefined ? {} : { store }),
     auth,
     logger: coreLogger,
     eventSource: config.eventSource,
@@ -158,6 +183,9 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
       checkSink: (sink) => assertSafeSink(sink, sinkPolicy),
     },
   });
+  // With a shared store, registrations and subscriptions of other (or earlier) nodes get their
+  // expiry timers here too; ending one is a take from the store, so only one node ends it.
+  if (store !== undefined) await gateway.resume();
 
   let closing = false;
   const shutDownCore = async () => {

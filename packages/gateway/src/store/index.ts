@@ -1,3 +1,11 @@
 export { MemoryStore } from './memory-store.js';
 export * from './records.js';
+export {
+  DEFAULT_KEY_PREFIX,
+  RedisConnectError,
+  type RedisConnectOptions,
+  RedisStore,
+  type RedisStoreOptions,
+  redactRedisUrl,
+} from './redis-store.js';
 export type { Store } from './store.js';

@@ -149,7 +149,10 @@ describe('telegate-gateway as a process (built with `npx tsc -b`)', () => {
   it('exits 1 with one line for a bad setting', async () => {
     for (const [extra, message] of [
       [{ PORT: 'abc' }, 'telegate-gateway: PORT must be an integer from 0 to 65535 (got "abc")'],
-      [{ STORE: 'redis://localhost:6379' }, 'telegate-gateway: STORE=redis://… is not implemented yet'],
+      [
+        { STORE: 'redis://127.0.0.1:1' },
+        'telegate-gateway: STORE: cannot connect to Redis at redis://127.0.0.1:1 (ECONNREFUSED)',
+      ],
       [{ NODE_ENV: 'production' }, 'telegate-gateway: AUTH_MODE=dev accepts tokens'],
     ] as const) {
       const spawned = run(['start'], { ...env, ...extra });

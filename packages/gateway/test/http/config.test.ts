@@ -58,6 +58,8 @@ describe('loadConfig: settings from the environment', () => {
       EVENT_SOURCE: 'https://gw.example',
       VALIDATE_RESPONSES: 'false',
       SHUTDOWN_TIMEOUT: '3',
+      STORE: 'redis://:secret@cache.internal:6380/2',
+      STORE_KEY_PREFIX: 'gw-eu:',
       DEV_KEY_FILE: KEY_FILE,
     });
     expect(config).toMatchObject({
@@ -81,6 +83,8 @@ describe('loadConfig: settings from the environment', () => {
       eventSource: 'https://gw.example',
       validateResponses: false,
       shutdownTimeoutSeconds: 3,
+      store: 'redis://:secret@cache.internal:6380/2',
+      storeKeyPrefix: 'gw-eu:',
     });
   });
 
@@ -101,8 +105,16 @@ describe('loadConfig: settings from the environment', () => {
     [{ AUTH_MODE: 'oauth' }, 'AUTH_MODE must be one of dev, jwt, introspection (got "oauth")'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of'],
     [{ SINK_ALLOW_HTTP: 'maybe' }, 'SINK_ALLOW_HTTP must be true or false (got "maybe")'],
-    [{ STORE: 'redis://cache:6379' }, 'STORE=redis://… is not implemented yet; use STORE=memory'],
-    [{ STORE: 'postgres://db' }, 'STORE must be "memory"'],
+    [{ STORE: 'redis://' }, 'STORE must be a redis://host:port[/db] URL'],
+    [{ STORE: 'redis://cache:6379/zero' }, 'STORE must be a redis://host:port[/db] URL (db a number)'],
+    [
+      { STORE: 'postgres://u:secret@db' },
+      'STORE must be "memory" or a redis://host:port[/db] URL (got "postgres://…@db")',
+    ],
+    [
+      { STORE: 'redis://cache', STORE_KEY_PREFIX: 'a b' },
+      'STORE_KEY_PREFIX must be non-empty, without spaces',
+    ],
     [{ AUTH_MODE: 'jwt', ISSUER: 'x' }, 'AUTH_MODE=jwt needs JWKS_URL'],
     [{ AUTH_MODE: 'jwt', JWKS_URL: 'https://idp/jwks' }, 'AUTH_MODE=jwt needs ISSUER'],
     [{ AUTH_MODE: 'jwt', JWKS_URL: 'http://idp.example/jwks', ISSUER: 'x' }, 'JWKS_URL must be an https URL'],

@@ -1,0 +1,116 @@
+import { createServer } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { useRedis } from '../../../../test/support/redis.js';
+import { buildGateway, ConfigError, type GatewayServer } from '../../src/index.js';
+
+const ALICE = '+818000000001';
+const DEVICE = '7d444840-9dc0-11d1-b245-5ffdce74fad2';
+const REGISTRATION = '/webrtc-registration/vwip/sessions';
+/** Both nodes accept each other's dev tokens. */
+const SHARED_SECRET = 'shared-dev-token-secret-0123456789abcdef';
+
+const redis = useRedis();
+let serial = 0;
+
+describe('two gateway nodes sharing one Redis (STORE=redis://…)', () => {
+  let nodeA: GatewayServer;
+  let nodeB: GatewayServer;
+  let token: string;
+  beforeEach(async () => {
+    const options = {
+      logLevel: 'silent' as const,
+      store: redis().url,
+      storeKeyPrefix: `gw${++serial}:`,
+      devTokenSecret: SHARED_SECRET,
+    };
+    nodeA = await buildGateway(options);
+    nodeB = await buildGateway(options);
+    token = await nodeA.issueToken(ALICE);
+  });
+  afterEach(async () => {
+    await nodeA.close();
+    await nodeB.close();
+  });
+
+  const request = (node: GatewayServer, method: 'GET' | 'POST' | 'DELETE', url: string, payload?: object) =>
+    node.app.inject({
+      method,
+      url,
+      headers: { authorization: `Bearer ${token}` },
+      ...(payload === undefined ? {} : { payload }),
+    });
+
+  it('a node started later expires the registrations a stopped node created', async () => {
+    const shortLived = {
+      logLevel: 'silent' as const,
+      store: redis().url,
+      storeKeyPrefix: `gw-expiry${serial}:`,
+      devTokenSecret: SHARED_SECRET,
+      registrationTtlMinSeconds: 1,
+    };
+    const first = await buildGateway(shortLived);
+    const created = await first.app.inject({
+      method: 'POST',
+      url: REGISTRATION,
+      headers: { authorization: `Bearer ${token}` },
+      payload: { deviceId: DEVICE, registrationExpireTime: new Date(Date.now() + 1_500).toISOString() },
+    });
+    expect(created.statusCode).toBe(201);
+    await first.close(); // its expiry timer goes with it
+    const later = await buildGateway(shortLived);
+    try {
+      const path = `${REGISTRATION}/${created.json().registrationId}`;
+      const get = () =>
+        later.app.inject({ method: 'GET', url: path, headers: { authorization: `Bearer ${token}` } });
+      const { registrationId } = created.json();
+      expect((await get()).statusCode).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      expect((await get()).statusCode).toBe(404);
+      // Ended by the later node's timer (not just hidden as lapsed): the record is gone from the store.
+      expect(await later.gateway.store.getRegistration(registrationId)).toBeUndefined();
+    } finally {
+      await later.close();
+    }
+  });
+
+  it('a registration created on A is visible on B, and a duplicate on B is 409', async () => {
+    const created = await request(nodeA, 'POST', REGISTRATION, { deviceId: DEVICE });
+    expect(created.statusCode).toBe(201);
+    const registration = created.json();
+    const path = `${REGISTRATION}/${registration.registrationId}`;
+
+    const seen = await request(nodeB, 'GET', path);
+    expect(seen.statusCode).toBe(200);
+    expect(seen.json()).toEqual(registration);
+
+    const duplicate = await request(nodeB, 'POST', REGISTRATION, { deviceId: DEVICE });
+    expect(duplicate.statusCode).toBe(409);
+    expect(duplicate.json()).toMatchObject({ status: 409, code: 'ALREADY_EXISTS' });
+
+    // Deleted on B: gone on A too, and the pair is free again.
+    expect((await request(nodeB, 'DELETE', path)).statusCode).toBe(204);
+    expect((await request(nodeA, 'GET', path)).statusCode).toBe(404);
+    expect((await request(nodeA, 'POST', REGISTRATION, { deviceId: DEVICE })).statusCode).toBe(201);
+  });
+
+  it('both nodes are ready (/readyz asks the store)', async () => {
+    for (const node of [nodeA, nodeB]) {
+      expect((await node.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+    }
+  });
+});
+
+describe('buildGateway with an unreachable Redis', () => {
+  it('fails with a ConfigError naming the server and the reason', async () => {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', () => resolve()));
+    const address = probe.address();
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const port = typeof address === 'object' && address !== null ? address.port : 1;
+    const failure = buildGateway({ logLevel: 'silent', store: `redis://127.0.0.1:${port}` });
+    await expect(failure).rejects.toBeInstanceOf(ConfigError);
+    await expect(failure).rejects.toThrow(
+      `STORE: cannot connect to Redis at redis://127.0.0.1:${port} (ECONNREFUSED)`,
+    );
+  });
+});

@@ -1,0 +1,223 @@
+import { createServer, type Socket } from 'node:net';
+import { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { useRedis } from '../../../../test/support/redis.js';
+import {
+  EVENT_TYPES,
+  RedisConnectError,
+  RedisStore,
+  type RegistrationRecord,
+  type SubscriptionRecord,
+} from '../../src/index.js';
+
+const NOW = 1_700_000_000_000;
+const HOUR = 3_600_000;
+const ALICE = '+818000000001';
+const DEVICE = '7d444840-9dc0-11d1-b245-5ffdce74fad2';
+
+let serial = 0;
+const registration = (over: Partial<RegistrationRecord> = {}): RegistrationRecord => ({
+  registrationId: `reg-${++serial}`,
+  deviceId: DEVICE,
+  phoneNumber: ALICE,
+  userKey: ALICE,
+  createdAt: NOW,
+  expiresAt: NOW + HOUR,
+  ...over,
+});
+const subscription = (over: Partial<SubscriptionRecord> = {}): SubscriptionRecord => ({
+  id: `sub-${++serial}`,
+  ownerKey: ALICE,
+  phoneNumber: ALICE,
+  protocol: 'HTTP',
+  sink: 'https://asp.example.com/hook',
+  types: [EVENT_TYPES.sessionStatus],
+  deviceId: DEVICE,
+  config: {},
+  startsAt: NOW,
+  ...over,
+});
+
+/** A local port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (typeof address !== 'object' || address === null) throw new Error('no port');
+  return address.port;
+}
+
+const redis = useRedis();
+
+describe('RedisStore on a real redis-server: two gateway nodes', () => {
+  let nodeA: RedisStore;
+  let nodeB: RedisStore;
+  let prefix: string;
+  beforeEach(async () => {
+    prefix = `nodes${++serial}:`;
+    nodeA = await RedisStore.connect(redis().url, { keyPrefix: prefix });
+    nodeB = await RedisStore.connect(redis().url, { keyPrefix: prefix });
+  });
+  afterEach(async () => {
+    await nodeA.close();
+    await nodeB.close();
+  });
+
+  it('50 parallel creates of the same deviceId + phone number from two nodes: exactly one ok', async () => {
+    const outcomes = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        (i % 2 === 0 ? nodeA : nodeB).createRegistration(registration(), {}, NOW),
+      ),
+    );
+    const ok = outcomes.filter((o) => o.ok);
+    expect(ok).toHaveLength(1);
+    const stored = await nodeA.findRegistrations({});
+    expect(stored).toHaveLength(1);
+    for (const outcome of outcomes.filter((o) => !o.ok)) {
+      expect(outcome).toEqual({ ok: false, reason: 'ALREADY_EXISTS', existing: stored[0] });
+    }
+    expect(await nodeB.findRegistrations({ phoneNumber: ALICE, deviceId: DEVICE })).toEqual(stored);
+  });
+
+  it('limits hold under a race: 50 devices, maxPerUser 3 → exactly 3 stored', async () => {
+    const outcomes = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        (i % 2 === 0 ? nodeA : nodeB).createRegistration(
+          registration({ deviceId: `device-${i}` }),
+          { maxPerUser: 3 },
+          NOW,
+        ),
+      ),
+    );
+    expect(outcomes.filter((o) => o.ok)).toHaveLength(3);
+    expect(outcomes.filter((o) => !o.ok && o.reason === 'MAX_REGISTRATION_PER_USER')).toHaveLength(47);
+    expect(await nodeB.findRegistrations({ phoneNumber: ALICE })).toHaveLength(3);
+  });
+
+  it('subscriptions: identical creates race to one; the quota holds; one node gets each take', async () => {
+    const same = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        (i % 2 === 0 ? nodeA : nodeB).createSubscription(subscription(), {}),
+      ),
+    );
+    expect(same.filter((o) => o.ok)).toHaveLength(1);
+    const quota = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        (i % 2 === 0 ? nodeA : nodeB).createSubscription(
+          subscription({ sink: `https://asp.example.com/hook/${i}` }),
+          { maxPerOwner: 4 },
+        ),
+      ),
+    );
+    expect(quota.filter((o) => o.ok)).toHaveLength(3);
+    const [stored] = await nodeA.findSubscriptions({ ownerKey: ALICE });
+    const taken = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? nodeA : nodeB).takeSubscription(stored!.id)),
+    );
+    expect(taken.filter((s) => s !== undefined)).toEqual([stored]);
+  });
+
+  it('a registration taken on one node is gone for the other; sequence numbers are shared', async () => {
+    const record = registration();
+    await nodeA.createRegistration(record, {}, NOW);
+    expect(await nodeB.getRegistration(record.registrationId)).toEqual(record);
+    const taken = await Promise.all([
+      nodeA.takeRegistration(record.registrationId),
+      nodeB.takeRegistration(record.registrationId),
+    ]);
+    expect(taken.filter((r) => r !== undefined)).toEqual([record]);
+    expect(await nodeA.refreshRegistration(record.registrationId, NOW + 2 * HOUR)).toBeUndefined();
+    expect(await nodeB.getRegistration(record.registrationId)).toBeUndefined();
+
+    const numbers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? nodeA : nodeB).nextSequence('session:s1')),
+    );
+    expect([...numbers].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+  });
+});
+
+describe('RedisStore keys and connection', () => {
+  let raw: Redis;
+  beforeEach(() => {
+    raw = new Redis(redis().url, { lazyConnect: true });
+  });
+  afterEach(async () => {
+    await raw.quit();
+  });
+
+  it('keeps records as JSON under telegate:… keys, with index sets and INCR counters', async () => {
+    const store = await RedisStore.connect(redis().url);
+    expect(store.keyPrefix).toBe('telegate:');
+    const record = registration();
+    await store.createRegistration(record, {}, NOW);
+    const sub = subscription();
+    await store.createSubscription(sub, {});
+    await store.nextSequence('session:abc');
+    expect(JSON.parse((await raw.get(`telegate:reg:${record.registrationId}`)) ?? 'null')).toEqual(record);
+    expect(JSON.parse((await raw.get(`telegate:sub:${sub.id}`)) ?? 'null')).toEqual(sub);
+    expect(await raw.smembers(`telegate:regidx:phone:${ALICE}`)).toEqual([record.registrationId]);
+    expect(await raw.smembers(`telegate:regidx:user:${ALICE}`)).toEqual([record.registrationId]);
+    expect(await raw.smembers(`telegate:regidx:device:${DEVICE}`)).toEqual([record.registrationId]);
+    expect(await raw.smembers(`telegate:subidx:owner:${ALICE}`)).toEqual([sub.id]);
+    expect(await raw.get('telegate:seq:session:abc')).toBe('1');
+    await store.takeRegistration(record.registrationId);
+    await store.takeSubscription(sub.id);
+    await store.deleteSequence('session:abc');
+    // Nothing is left behind: no record, no empty index.
+    expect((await raw.keys('telegate:*')).sort()).toEqual([]);
+    await store.close();
+  });
+
+  it('another key prefix or database is another store', async () => {
+    const a = await RedisStore.connect(redis().url, { keyPrefix: 'tenant-a:' });
+    const b = await RedisStore.connect(redis().url, { keyPrefix: 'tenant-b:' });
+    const db5 = await RedisStore.connect(`${redis().url}/5`, { keyPrefix: 'tenant-a:' });
+    const record = registration();
+    expect(await a.createRegistration(record, {}, NOW)).toEqual({ ok: true });
+    expect(await b.getRegistration(record.registrationId)).toBeUndefined();
+    expect(await db5.getRegistration(record.registrationId)).toBeUndefined();
+    expect(await b.createRegistration(registration(), {}, NOW)).toEqual({ ok: true });
+    expect(await db5.createRegistration(registration(), {}, NOW)).toEqual({ ok: true });
+    await raw.select(5);
+    expect(await raw.exists(`tenant-a:reg:reg-${serial}`)).toBe(1);
+    for (const store of [a, b, db5]) await store.close();
+  });
+
+  it('close() quits the connection; closing again is harmless; later calls fail', async () => {
+    const store = await RedisStore.connect(redis().url, { keyPrefix: 'closing:' });
+    const clients = async () => (await raw.client('LIST')) as string;
+    const before = (await clients()).split('\n').filter(Boolean).length;
+    await store.close();
+    await store.close();
+    await expect.poll(async () => (await clients()).split('\n').filter(Boolean).length).toBe(before - 1);
+    await expect(store.getRegistration('x')).rejects.toThrow();
+  });
+
+  it('a refused connection: RedisConnectError naming the server and why, without the password', async () => {
+    const port = await closedPort();
+    const started = Date.now();
+    const failure = RedisStore.connect(`redis://:s3cret@127.0.0.1:${port}/2`);
+    await expect(failure).rejects.toBeInstanceOf(RedisConnectError);
+    await expect(failure).rejects.toThrow(
+      `cannot connect to Redis at redis://:***@127.0.0.1:${port}/2 (ECONNREFUSED)`,
+    );
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('a server that accepts and never answers: RedisConnectError after connectTimeoutMs', async () => {
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
+    const address = silent.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    try {
+      await expect(
+        RedisStore.connect(`redis://127.0.0.1:${port}`, { connectTimeoutMs: 300 }),
+      ).rejects.toThrow(`cannot connect to Redis at redis://127.0.0.1:${port} (no answer within 300 ms)`);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+});
