@@ -86,16 +86,8 @@ const UNREACHABLE: Record<string, string> = {
   //     gateway served over HTTP can be configured to produce them. See the report: either expose them or drop them.
   'createRegistration 400 EMERGENCY_ADDRESS_MISSING':
     'registrations.requireEmergencyAddress / emergency.lookupAddress are not GatewayConfig settings',
-  'createRegistration 403 MAX_REGISTRATION_PER_MSISDN':
-    'registrations.maxPerMsisdn is not a GatewayConfig setting (only maxRegistrationsPerUser)',
-  'createRegistration 403 MAX_DEVICES_PER_USER':
-    'registrations.maxDevicesPerUser is not a GatewayConfig setting',
-  'createNotificationChannelSubscription 422 MULTIEVENT_SUBSCRIPTION_NOT_SUPPORTED':
-    'the gateway always accepts several types (subscriptions.multiEvent is not a GatewayConfig setting)',
   'createNotificationChannelSubscription 422 MULTIEVENT_COMBINATION_TEMPORARILY_NOT_SUPPORTED':
     'subscriptions.unavailableCombinations is not a GatewayConfig setting',
-  'createNotificationChannelSubscription 429 QUOTA_EXCEEDED':
-    'subscriptions.maxPerOwner is not a GatewayConfig setting (no per-owner subscription quota)',
 
   // --- an update may change only sinkCredential and config.subscriptionExpireTime (additionalProperties: false)
   'updateNotificationChannelSubscription 400 INVALID_PROTOCOL': 'protocol cannot be updated',
@@ -119,6 +111,10 @@ const UNREACHABLE: Record<string, string> = {
 /** Gateways with the configuration some documented errors need. */
 const SPECIAL: Record<string, Partial<GatewayConfig>> = {
   perUser: { maxRegistrationsPerUser: 1 },
+  perMsisdn: { maxRegistrationsPerUser: 0, maxRegistrationsPerMsisdn: 1 },
+  devicesPerUser: { maxRegistrationsPerUser: 0, maxDevicesPerUser: 1 },
+  singleEvent: { multiEventSubscriptions: false },
+  subscriptionQuota: { maxSubscriptionsPerUser: 1 },
 };
 
 interface CaseContext {
@@ -290,6 +286,24 @@ const CASES: Record<string, Case> = {
   },
   async 'createRegistration 403 MAX_REGISTRATION_PER_USER'(t) {
     const gw = await t.special('perUser');
+    await register(gw, t.phone);
+    return fromClient(
+      await gw
+        .registration(t.as(await gw.token(t.phone)))
+        .createRegistration({ body: { deviceId: randomUUID() } }),
+    );
+  },
+  async 'createRegistration 403 MAX_REGISTRATION_PER_MSISDN'(t) {
+    const gw = await t.special('perMsisdn');
+    await register(gw, t.phone);
+    return fromClient(
+      await gw
+        .registration(t.as(await gw.token(t.phone)))
+        .createRegistration({ body: { deviceId: randomUUID() } }),
+    );
+  },
+  async 'createRegistration 403 MAX_DEVICES_PER_USER'(t) {
+    const gw = await t.special('devicesPerUser');
     await register(gw, t.phone);
     return fromClient(
       await gw
@@ -494,6 +508,38 @@ const CASES: Record<string, Case> = {
     return fromClient(
       await t.gw.events(t.as(await t.token())).createNotificationChannelSubscription({
         body: subscriptionBody(t.fx.receiver.sink(), deviceId, { accessToken: t.fx.receiver.token }),
+      }),
+    );
+  },
+  async 'createNotificationChannelSubscription 422 MULTIEVENT_SUBSCRIPTION_NOT_SUPPORTED'(t) {
+    const gw = await t.special('singleEvent');
+    const { deviceId } = await register(gw, t.phone);
+    return fromClient(
+      await gw.events(t.as(await gw.token(t.phone))).createNotificationChannelSubscription({
+        body: subscriptionBody(t.fx.receiver.sink(), deviceId, {
+          accessToken: t.fx.receiver.token,
+          types: [TYPES.invitation, TYPES.status],
+        }),
+      }),
+    );
+  },
+  async 'createNotificationChannelSubscription 429 QUOTA_EXCEEDED'(t) {
+    const gw = await t.special('subscriptionQuota');
+    const { deviceId } = await register(gw, t.phone);
+    const events = gw.events(t.as(await gw.token(t.phone)));
+    const first = await events.createNotificationChannelSubscription({
+      body: subscriptionBody(t.fx.receiver.sink(), deviceId, {
+        accessToken: t.fx.receiver.token,
+        types: [TYPES.invitation],
+      }),
+    });
+    expect(first.response.status).toBe(201);
+    return fromClient(
+      await events.createNotificationChannelSubscription({
+        body: subscriptionBody(t.fx.receiver.sink(), deviceId, {
+          accessToken: t.fx.receiver.token,
+          types: [TYPES.status],
+        }),
       }),
     );
   },

@@ -62,6 +62,14 @@ export interface GatewayConfig {
   registrationTtlMaxSeconds: number;
   /** `MAX_REGISTRATIONS_PER_USER`: active registrations per user (0: no limit). */
   maxRegistrationsPerUser: number;
+  /** `MAX_REGISTRATIONS_PER_MSISDN`: active registrations per phone number (0: no limit; 403 `MAX_REGISTRATION_PER_MSISDN`). */
+  maxRegistrationsPerMsisdn: number;
+  /** `MAX_DEVICES_PER_USER`: distinct devices per user (0: no limit; 403 `MAX_DEVICES_PER_USER`). */
+  maxDevicesPerUser: number;
+  /** `MAX_SUBSCRIPTIONS_PER_USER`: subscriptions per user (0: no limit; 429 `QUOTA_EXCEEDED`). */
+  maxSubscriptionsPerUser: number;
+  /** `MULTIEVENT_SUBSCRIPTIONS`: several event types in one subscription (else 422 `MULTIEVENT_SUBSCRIPTION_NOT_SUPPORTED`). */
+  multiEventSubscriptions: boolean;
   /** `EMERGENCY_CALLS`: accept `callType: EMERGENCY` (else 501 `CALLTYPE_EMERGENCY_NOT_SUPPORTED`). */
   emergencyCalls: boolean;
   /** `EVENT_SOURCE`: CloudEvents `source` of every event. */
@@ -124,6 +132,10 @@ export function defaultConfig(
     registrationTtlDefaultSeconds: 3600,
     registrationTtlMaxSeconds: 86_400,
     maxRegistrationsPerUser: 20,
+    maxRegistrationsPerMsisdn: 0,
+    maxDevicesPerUser: 0,
+    maxSubscriptionsPerUser: 0,
+    multiEventSubscriptions: true,
     emergencyCalls: false,
     eventSource: 'urn:telegate:gateway',
     validateResponses: !isProduction(env),
@@ -211,6 +223,10 @@ const SETTINGS: { [K in keyof GatewayConfig]: { env: string; parse: Parse<Gatewa
   registrationTtlDefaultSeconds: { env: 'REGISTRATION_TTL_DEFAULT', parse: integer(1, 31_536_000) },
   registrationTtlMaxSeconds: { env: 'REGISTRATION_TTL_MAX', parse: integer(1, 31_536_000) },
   maxRegistrationsPerUser: { env: 'MAX_REGISTRATIONS_PER_USER', parse: integer(0, 1_000_000) },
+  maxRegistrationsPerMsisdn: { env: 'MAX_REGISTRATIONS_PER_MSISDN', parse: integer(0, 1_000_000) },
+  maxDevicesPerUser: { env: 'MAX_DEVICES_PER_USER', parse: integer(0, 1_000_000) },
+  maxSubscriptionsPerUser: { env: 'MAX_SUBSCRIPTIONS_PER_USER', parse: integer(0, 1_000_000) },
+  multiEventSubscriptions: { env: 'MULTIEVENT_SUBSCRIPTIONS', parse: boolean },
   emergencyCalls: { env: 'EMERGENCY_CALLS', parse: boolean },
   eventSource: { env: 'EVENT_SOURCE', parse: text },
   validateResponses: { env: 'VALIDATE_RESPONSES', parse: boolean },

@@ -176,11 +176,15 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
       defaultLifetimeMs: config.registrationTtlDefaultSeconds * 1000,
       maxLifetimeMs: config.registrationTtlMaxSeconds * 1000,
       ...(config.maxRegistrationsPerUser > 0 ? { maxPerUser: config.maxRegistrationsPerUser } : {}),
+      ...(config.maxRegistrationsPerMsisdn > 0 ? { maxPerMsisdn: config.maxRegistrationsPerMsisdn } : {}),
+      ...(config.maxDevicesPerUser > 0 ? { maxDevicesPerUser: config.maxDevicesPerUser } : {}),
     },
     emergency: { supported: config.emergencyCalls },
     subscriptions: {
       allowInsecureSinks: config.sinkAllowHttp,
       checkSink: (sink) => assertSafeSink(sink, sinkPolicy),
+      multiEvent: config.multiEventSubscriptions,
+      ...(config.maxSubscriptionsPerUser > 0 ? { maxPerOwner: config.maxSubscriptionsPerUser } : {}),
     },
   });
   // With a shared store, registrations and subscriptions of other (or earlier) nodes get their
