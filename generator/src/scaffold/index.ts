@@ -1,12 +1,10 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { basename, dirname, extname, join, relative, sep } from 'node:path';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import type { EmitDocument } from '../emit/emitter.js';
 import { expressFactoryName } from '../emit/express/index.js';
 import { fastifyFactoryName } from '../emit/fastify/index.js';
 import { handlersNames } from '../emit/handlers/index.js';
-import { checkFiles, generateFiles, type SpecInput, writeFiles } from '../generate.js';
-import { pascalCase } from '../parse/build-ir.js';
-import { parseDocument } from '../parse/index.js';
+import { checkFiles, generateFiles, loadDocuments, type SpecInput, writeFiles } from '../generate.js';
 import { syncHandlerClass } from './handler-class.js';
 import { renderTemplate } from './templates.js';
 
@@ -42,20 +40,6 @@ export interface ScaffoldResult {
   warnings: string[];
   /** What `generate` wrote (or would write, with `dryRun`). */
   generated: { out: string; files: number; changed: string[]; removed: string[] } | undefined;
-}
-
-/** The documents as the emitters name them (same rules as `generateFiles`). */
-async function loadDocuments(specs: (string | SpecInput)[], cwd: string): Promise<EmitDocument[]> {
-  const inputs = specs.map((spec) => (typeof spec === 'string' ? { path: spec } : spec));
-  const parsed = await Promise.all(inputs.map((spec) => parseDocument(spec.path, cwd)));
-  const used = new Set<string>();
-  return parsed.map(({ ir }, i) => {
-    const stem = basename(ir.source, extname(ir.source));
-    let fileBase = stem;
-    for (let n = 2; used.has(fileBase); n++) fileBase = `${stem}-${n}`;
-    used.add(fileBase);
-    return { ir, fileBase, apiName: inputs[i]!.name ?? pascalCase(fileBase) };
-  });
 }
 
 /** `./gen/index.js` from `out` to `generated`. */
@@ -137,7 +121,7 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
   const runtimePackage = options.runtimePackage ?? '@telegate/runtime';
   const generatedDir = options.generated ?? join(options.out, 'gen');
   const generatedImport = importPath(options.out, generatedDir);
-  const documents = await loadDocuments(options.specs, cwd);
+  const { documents } = await loadDocuments(options.specs, cwd);
   const show = (path: string) => relative(cwd, path) || '.';
   const changes: ScaffoldChange[] = [];
   const warnings: string[] = [];
