@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { AJV_RUNTIME_MODULES as RUNTIME_MODULES } from '../../packages/runtime/src/validation/ajv-runtime.js';
 import { describeErrors } from '../../packages/runtime/src/validation/errors.js';
 import { repoTempDir, typecheck } from '../../test/support/typecheck.js';
-import { rewriteStandalone } from '../src/emit/validators/compile.js';
+import { AJV_RUNTIME_MODULES, rewriteStandalone } from '../src/emit/validators/compile.js';
 import {
   applyExclusiveBounds,
   applyNullable,
@@ -139,6 +140,10 @@ describe('schema conversion', () => {
       ),
     ).toBe('const v0 = validate1;const f = ajvRuntime["ajv/dist/runtime/equal"].default;');
     expect(() => rewriteStandalone('require("fs")')).toThrow(/unsupported Ajv runtime module "fs"/);
+  });
+
+  it('the modules the emitter allows are exactly the ones the runtime supplies', () => {
+    expect([...AJV_RUNTIME_MODULES].sort()).toEqual([...RUNTIME_MODULES].sort());
   });
 });
 
