@@ -1,9 +1,11 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AJV_RUNTIME_MODULES as RUNTIME_MODULES } from '../../packages/runtime/src/validation/ajv-runtime.js';
+import { AJV_RUNTIME_MODULES as RUNTIME_MODULES } from '../../packages/runtime/src/ajv-runtime/index.js';
 import { describeErrors } from '../../packages/runtime/src/validation/errors.js';
+import { formatCheckers } from '../../packages/runtime/src/validation/helpers.js';
 import { repoTempDir, typecheck } from '../../test/support/typecheck.js';
-import { AJV_RUNTIME_MODULES, rewriteStandalone } from '../src/emit/validators/compile.js';
+import { AJV_RUNTIME_MODULES, RUNTIME_FORMATS, rewriteStandalone } from '../src/emit/validators/compile.js';
 import {
   applyExclusiveBounds,
   applyNullable,
@@ -133,13 +135,75 @@ describe('schema conversion', () => {
     });
   });
 
-  it('standalone output: require() becomes the runtime map; an unknown module is refused', () => {
-    expect(
-      rewriteStandalone(
-        '"use strict";export const v0 = validate1;const f = require("ajv/dist/runtime/equal").default;',
-      ),
-    ).toBe('const v0 = validate1;const f = ajvRuntime["ajv/dist/runtime/equal"].default;');
+  it.each([
+    [
+      'the code-point counter becomes the ES helper, and maxLength counts only past the UTF-16 length',
+      'const func2 = require("ajv/dist/runtime/ucs2length").default;if(func2(data0) > 256){}if(func2(data) < 2){}',
+      'const func2 = ucs2length;if((data0.length > 256 && func2(data0) > 256)){}if(func2(data) < 2){}',
+      ['ucs2length'],
+    ],
+    [
+      'deep equality becomes the ES helper',
+      '"use strict";export const v0 = validate1;const f = require("ajv/dist/runtime/equal").default;',
+      'const v0 = validate1;const f = deepEqual;',
+      ['deepEqual'],
+    ],
+    [
+      'a regular-expression format becomes its expression, taken from ajv-formats',
+      'const formats0 = require("ajv-formats/dist/formats").fullFormats.uuid;',
+      'const formats0 = new RegExp("^(?:urn:uuid:)?[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$", "i");',
+      [],
+    ],
+    [
+      'a format checked by code becomes the runtime checker (quoted or dotted name)',
+      'const a = require("ajv-formats/dist/formats").fullFormats["date-time"];const b = require("ajv-formats/dist/formats").fullFormats.int32;',
+      'const a = formatCheckers["date-time"];const b = formatCheckers["int32"];',
+      ['formatCheckers'],
+    ],
+    [
+      'anything else falls back to the Ajv modules map',
+      'const u = require("ajv/dist/runtime/uri").default;const f = require("ajv-formats/dist/formats").fullFormats.unheard;',
+      'const u = ajvRuntime["ajv/dist/runtime/uri"].default;const f = ajvRuntime["ajv-formats/dist/formats"].fullFormats.unheard;',
+      ['ajvRuntime'],
+    ],
+  ])('standalone output: %s', (_, input, code, imports) => {
+    const rewritten = rewriteStandalone(input);
+    expect(rewritten.code).toBe(code);
+    expect([...rewritten.imports].sort()).toEqual(imports);
+  });
+
+  it('standalone output: an unknown module is refused', () => {
     expect(() => rewriteStandalone('require("fs")')).toThrow(/unsupported Ajv runtime module "fs"/);
+  });
+
+  it('the formats the emitter hands to the runtime are exactly the ones it checks with code', () => {
+    expect([...RUNTIME_FORMATS].sort()).toEqual(Object.keys(formatCheckers).sort());
+  });
+
+  it('validators generated for our specs load no CommonJS: only ES modules of the runtime', () => {
+    const root = join(import.meta.dirname, '../..');
+    const bareImports = (file: string) =>
+      [...readFileSync(file, 'utf8').matchAll(/^import\s[^;]*?from\s+"([^"]+)"/gm)]
+        .map((m) => m[1]!)
+        .filter((specifier) => !specifier.startsWith('.'));
+    const generated = ['packages/webrtc-client/src/gen', 'packages/webrtc-server/src/gen'].flatMap((dir) =>
+      readdirSync(join(root, dir))
+        .filter((name) => name.endsWith('.validators.gen.ts'))
+        .map((name) => join(root, dir, name)),
+    );
+    expect(generated).toHaveLength(6);
+    for (const file of generated) expect(bareImports(file), file).toEqual(['@telegate/runtime/validation']);
+    // …and that runtime entry point imports no package either.
+    const validation = join(root, 'packages/runtime/src/validation');
+    for (const name of readdirSync(validation)) {
+      const imports = [...readFileSync(join(validation, name), 'utf8').matchAll(/from\s+'([^']+)'/g)].map(
+        (m) => m[1]!,
+      );
+      expect(
+        imports.filter((specifier) => !specifier.startsWith('./')),
+        name,
+      ).toEqual([]);
+    }
   });
 
   it('the modules the emitter allows are exactly the ones the runtime supplies', () => {

@@ -3,11 +3,12 @@ import AjvDraft7 from 'ajv';
 import Ajv2020 from 'ajv/dist/2020.js';
 import standaloneCode from 'ajv/dist/standalone/index.js';
 import addFormats from 'ajv-formats';
+import ajvFormats from 'ajv-formats/dist/formats.js';
 import type { ApiDocument, CallbackOperation, MediaContent, Operation, Parameter } from '../../ir/types.js';
 import { headerPlan, type ParameterPlan, parameterPlan } from './plan.js';
 import { type ConvertContext, convertSchema, type Direction, discriminatorOf } from './schema.js';
 
-/** Modules Ajv's standalone code may load; `@telegate/runtime/validation` provides the same map. */
+/** Modules Ajv's standalone code may load; `@telegate/runtime/ajv-runtime` provides the same map. */
 export const AJV_RUNTIME_MODULES = [
   'ajv/dist/runtime/equal',
   'ajv/dist/runtime/ucs2length',
@@ -15,6 +16,25 @@ export const AJV_RUNTIME_MODULES = [
   'ajv/dist/runtime/validation_error',
   'ajv-formats/dist/formats',
 ];
+
+/** Formats `@telegate/runtime/validation` checks with code (`formatCheckers`); the rest are regular expressions. */
+export const RUNTIME_FORMATS = [
+  'date',
+  'time',
+  'date-time',
+  'iso-time',
+  'iso-date-time',
+  'uri',
+  'byte',
+  'regex',
+  'int32',
+  'int64',
+  'float',
+  'double',
+];
+
+/** What the rewritten standalone code needs from `@telegate/runtime`. */
+export type RuntimeImport = 'ucs2length' | 'deepEqual' | 'formatCheckers' | 'ajvRuntime';
 
 const JSON_MEDIA = /^application\/(?:[\w.+-]*\+)?json(?:;|$)/i;
 
@@ -49,8 +69,10 @@ export interface ResponseEntry {
 }
 
 export interface CompiledValidators {
-  /** Ajv standalone code (ESM, `require` rewritten to `ajvRuntime[...]`, nothing exported). */
+  /** Ajv standalone code (ESM, `require`s rewritten, see `rewriteStandalone`; nothing exported). */
   code: string;
+  /** Runtime helpers `code` uses. */
+  imports: Set<RuntimeImport>;
   requests: RequestEntry[];
   responses: Map<string, ResponseEntry[]>;
   callbacks: { callback: CallbackOperation; validator: string | undefined }[];
@@ -222,21 +244,67 @@ export function compileValidators(ir: ApiDocument): CompiledValidators {
     ajv,
     exportsMap,
   );
-  return { code: rewriteStandalone(raw), requests, responses, callbacks };
+  return { ...rewriteStandalone(raw), requests, responses, callbacks };
 }
 
+const FULL_FORMATS = (ajvFormats as unknown as { fullFormats: Record<string, unknown> }).fullFormats;
+const REQUIRE =
+  /require\("([^"]+)"\)(?:(\.default)|(\.fullFormats)(?:\.([A-Za-z_$][\w$]*)|\["([^"\\]+)"\])?)?/g;
+
 /**
- * Makes Ajv's ESM standalone output self-contained ES module code:
- * `require("m")` → `ajvRuntime["m"]` (and an unknown module is an error),
- * and the exports become module-local constants.
+ * Makes Ajv's ESM standalone output self-contained ES module code with no
+ * CommonJS to load: the string-length and deep-equality helpers become the
+ * runtime's ES helpers, a regular-expression format becomes its expression
+ * (taken from ajv-formats now, at generation time), a format checked by code
+ * becomes `formatCheckers[name]`, and only anything else falls back to Ajv's
+ * own modules (`ajvRuntime["m"]`; an unknown module is an error). The
+ * exports become module-local constants.
  */
-export function rewriteStandalone(code: string): string {
-  return code
-    .replace(/^"use strict";/, '')
-    .replace(/require\("([^"]+)"\)/g, (_, module: string) => {
+export function rewriteStandalone(source: string): { code: string; imports: Set<RuntimeImport> } {
+  const imports = new Set<RuntimeImport>();
+  let code = source.replace(/^"use strict";/, '').replace(/export const (v\d+) = /g, 'const $1 = ');
+  code = code.replace(
+    REQUIRE,
+    (
+      whole,
+      module: string,
+      dotDefault?: string,
+      dotFormats?: string,
+      plainName?: string,
+      quotedName?: string,
+    ) => {
+      if (module === 'ajv/dist/runtime/ucs2length' && dotDefault) {
+        imports.add('ucs2length');
+        return 'ucs2length';
+      }
+      if (module === 'ajv/dist/runtime/equal' && dotDefault) {
+        imports.add('deepEqual');
+        return 'deepEqual';
+      }
+      const name = plainName ?? quotedName;
+      if (module === 'ajv-formats/dist/formats' && dotFormats && name !== undefined) {
+        const format = FULL_FORMATS[name];
+        if (format instanceof RegExp)
+          return `new RegExp(${JSON.stringify(format.source)}, ${JSON.stringify(format.flags)})`;
+        if (RUNTIME_FORMATS.includes(name)) {
+          imports.add('formatCheckers');
+          return `formatCheckers[${JSON.stringify(name)}]`;
+        }
+      }
       if (!AJV_RUNTIME_MODULES.includes(module))
         throw new Error(`validators: unsupported Ajv runtime module "${module}"`);
-      return `ajvRuntime[${JSON.stringify(module)}]`;
-    })
-    .replace(/export const (v\d+) = /g, 'const $1 = ');
+      imports.add('ajvRuntime');
+      return `ajvRuntime[${JSON.stringify(module)}]${whole.slice(`require("${module}")`.length)}`;
+    },
+  );
+  // maxLength: a string no longer in UTF-16 units than the limit is within it
+  // in code points too, so count code points only past that.
+  const counters = [...code.matchAll(/const (func\d+) = ucs2length;/g)].map((m) => m[1]!);
+  for (const counter of counters) {
+    code = code.replace(
+      new RegExp(`\\b${counter}\\((data\\d*)\\) > (\\d+)`, 'g'),
+      (_, data: string, limit: string) => `(${data}.length > ${limit} && ${counter}(${data}) > ${limit})`,
+    );
+  }
+  return { code, imports };
 }

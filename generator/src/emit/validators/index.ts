@@ -41,9 +41,11 @@ function emitDocument(doc: EmitDocument, options: EmitOptions): GeneratedFile {
   const requestEntries = compiled.requests.filter((entry) => !('kind' in entry.op));
   const bodyEntries = requestEntries.filter((entry) => entry.bodyValidator);
 
+  const helpers = (['deepEqual', 'formatCheckers', 'ucs2length'] as const).filter((name) =>
+    compiled.imports.has(name),
+  );
   const imports = [
     importDeclaration(`${options.runtimePackage}/validation`, [
-      { name: 'ajvRuntime' },
       { name: 'createPayloadValidator' },
       { name: 'createRequestParser' },
       { name: 'createRequestValidator' },
@@ -52,8 +54,12 @@ function emitDocument(doc: EmitDocument, options: EmitOptions): GeneratedFile {
       { name: 'RequestParser', typeOnly: true },
       { name: 'RequestValidator', typeOnly: true },
       { name: 'ResponseValidator', typeOnly: true },
+      ...helpers.map((name) => ({ name })),
     ]),
   ];
+  // Ajv's own CommonJS helpers, only for the rare schema that needs one.
+  if (compiled.imports.has('ajvRuntime'))
+    imports.push(importDeclaration(`${options.runtimePackage}/ajv-runtime`, [{ name: 'ajvRuntime' }]));
   const requestTypeNames = requestEntries.map((entry) => names.get(entry.op.id)!.request);
   if (requestTypeNames.length > 0) {
     imports.push(

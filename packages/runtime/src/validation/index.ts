@@ -1,4 +1,3 @@
-export { AJV_RUNTIME_MODULES, ajvRuntime } from './ajv-runtime.js';
 export {
   coerceLocation,
   coerceParameter,
@@ -15,6 +14,7 @@ export {
   type ErrorInfo,
   invalidArgument,
 } from './errors.js';
+export { deepEqual, formatCheckers, ucs2length } from './helpers.js';
 export {
   createPayloadValidator,
   createRequestParser,

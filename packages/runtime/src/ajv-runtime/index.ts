@@ -1,6 +1,9 @@
 // Ajv's standalone code loads a few helpers with `require(...)` even in ESM
-// output; the validators emitter rewrites each `require("x")` to
-// `ajvRuntime["x"]`, and this module supplies them as ES imports.
+// output. The validators emitter replaces the common ones with the plain ES
+// helpers of `@telegate/runtime/validation`; anything else becomes
+// `ajvRuntime["x"]`, supplied here as ES imports of Ajv's own CommonJS
+// modules. Generated code imports this module only when it needs it, so
+// most validators load no CommonJS at all.
 
 import equal from 'ajv/dist/runtime/equal.js';
 import ucs2length from 'ajv/dist/runtime/ucs2length.js';
