@@ -88,8 +88,8 @@ export function createExpressRouter<Auth, Req extends Request = Request>(
         options: resolved,
         logger: () => logger,
       });
-      const handle: RequestHandler = async (req, res) => {
-        const response = await run(
+      const handle: RequestHandler = (req, res) => {
+        const response = run(
           {
             params: documentParams(route, req.params as Record<string, string>),
             query: req.query as Record<string, string | string[] | undefined>,
@@ -99,7 +99,9 @@ export function createExpressRouter<Auth, Req extends Request = Request>(
           },
           req as Req,
         );
+        if (response instanceof Promise) return response.then((settled) => write(res, settled));
         write(res, response);
+        return undefined;
       };
       const method = operation.method.toLowerCase() as RouteMethod;
       if (operation.hasBody) expressRoute[method](json, handle);

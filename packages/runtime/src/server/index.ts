@@ -1,6 +1,7 @@
 export {
   CORRELATOR_HEADER,
   type CorrelatorResult,
+  newCorrelator,
   resolveCorrelator,
   X_CORRELATOR_PATTERN,
 } from './correlator.js';

@@ -1,4 +1,4 @@
-import { CORRELATOR_HEADER, resolveCorrelator } from './correlator.js';
+import { CORRELATOR_HEADER, newCorrelator, resolveCorrelator, X_CORRELATOR_PATTERN } from './correlator.js';
 import { type ErrorResponse, errorResponse, NotImplementedError, toErrorResponse } from './errors.js';
 import type {
   ApiDefinition,
@@ -46,7 +46,7 @@ export interface ServerOptions<Auth = unknown, Req = unknown> {
   bodyLimit?: number;
   /** Where internal errors and response violations go (default: the framework's logger or `console`). */
   logger?: ServerLogger;
-  /** Makes the `x-correlator` of a request that has none (default `crypto.randomUUID`). */
+  /** Makes the `x-correlator` of a request that has none (default: UUID-shaped, unique per process). */
   generateCorrelator?: () => string;
 }
 
@@ -68,14 +68,47 @@ export interface RawRequest {
   hasBody: boolean;
 }
 
-/** A response ready to write: `body` is serialized JSON or absent. */
+/**
+ * A response ready to write: `body` is the serialized payload, or `json` a
+ * JSON value for a framework that serializes itself (then without a
+ * `content-type` header: the framework sets its JSON one), or neither.
+ */
 export interface ServerResponse {
   status: number;
   headers: Record<string, string>;
   body?: string;
+  json?: unknown;
 }
 
-export type OperationRunner<Req> = (raw: RawRequest, request: Req) => Promise<ServerResponse>;
+/** A plain object or array: what a framework serializes as JSON, never mistaking it for a stream or buffer. */
+function isJsonValue(value: unknown): value is object {
+  if (Array.isArray(value)) return true;
+  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype)
+    return false;
+  const shape = value as { pipe?: unknown; getReader?: unknown; buffer?: unknown };
+  return (
+    typeof shape.pipe !== 'function' &&
+    typeof shape.getReader !== 'function' &&
+    !(shape.buffer instanceof ArrayBuffer)
+  );
+}
+
+/**
+ * Runs one request through an operation. The response comes back at once when
+ * `authenticate` and the handler answered synchronously, else as a promise.
+ */
+export type OperationRunner<Req> = (
+  raw: RawRequest,
+  request: Req,
+) => ServerResponse | Promise<ServerResponse>;
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
 
 /** Thrown at construction when handler methods are missing. */
 export class MissingHandlerError extends Error {
@@ -138,7 +171,7 @@ export function resolveServerOptions<Auth, Req>(
     allowPartial: options.allowPartial ?? false,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     logger: options.logger,
-    generateCorrelator: options.generateCorrelator ?? (() => crypto.randomUUID()),
+    generateCorrelator: options.generateCorrelator ?? newCorrelator,
   };
 }
 
@@ -250,8 +283,14 @@ export function createOperationRunner<Auth, Req>(config: {
   responseValidator: ResponseValidator | undefined;
   options: ResolvedServerOptions<Auth, Req>;
   logger: (request: Req) => ServerLogger;
+  /**
+   * Hand JSON bodies over unserialized (`ServerResponse.json`) when the
+   * handler set no `content-type`, for a framework that serializes itself.
+   */
+  frameworkSerializesJson?: boolean;
 }): OperationRunner<Req> {
   const { operationId, operation, handler, responseValidator, options } = config;
+  const frameworkSerializesJson = config.frameworkSerializesJson ?? false;
   const parse = config.parser ?? passThroughParser;
   const documentedHeaders = operation.headers.map((name) => [name, name.toLowerCase()] as const);
   const mediaTypes = new Set(operation.mediaTypes);
@@ -275,14 +314,17 @@ export function createOperationRunner<Auth, Req>(config: {
       return invalidResult([`status must be an integer HTTP status, got ${JSON.stringify(status)}`]);
     }
     const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(shape?.headers ?? {})) {
-      const text = headerValue(value);
-      if (text === undefined) continue;
-      // Never hand the framework a header it would throw on (or a CRLF it would have to refuse).
-      if (!HEADER_NAME.test(name) || !HEADER_VALUE.test(text)) {
-        return invalidResult([`headers/${name} is not a valid HTTP header`]);
+    const resultHeaders = shape?.headers;
+    if (resultHeaders !== undefined && resultHeaders !== null) {
+      for (const name of Object.keys(resultHeaders)) {
+        const text = headerValue(resultHeaders[name]);
+        if (text === undefined) continue;
+        // Never hand the framework a header it would throw on (or a CRLF it would have to refuse).
+        if (!HEADER_NAME.test(name) || !HEADER_VALUE.test(text)) {
+          return invalidResult([`headers/${name} is not a valid HTTP header`]);
+        }
+        headers[name.toLowerCase()] = text;
       }
-      headers[name.toLowerCase()] = text;
     }
     headers[CORRELATOR_HEADER] = correlator;
     if (options.validateResponses && responseValidator) {
@@ -290,6 +332,9 @@ export function createOperationRunner<Auth, Req>(config: {
       if (violations && violations.length > 0) return invalidResult(violations);
     }
     if (shape?.body === undefined || status === 204 || status === 304) return { status, headers };
+    if (frameworkSerializesJson && headers['content-type'] === undefined && isJsonValue(shape.body)) {
+      return { status, headers, json: shape.body };
+    }
     headers['content-type'] ??= JSON_TYPE;
     return { status, headers, body: JSON.stringify(shape.body) };
 
@@ -302,15 +347,64 @@ export function createOperationRunner<Auth, Req>(config: {
     }
   }
 
-  return async (raw, request) => {
-    const resolved = resolveCorrelator(raw.headers[CORRELATOR_HEADER], options.generateCorrelator);
-    const { correlator } = resolved;
-    if (!resolved.ok) return sendError(resolved.error, correlator);
+  /** The handler's result as a response; a throw (an unserializable body, say) becomes an error response. */
+  function finish(result: unknown, correlator: string, request: Req): ServerResponse {
+    try {
+      return serialize(result, correlator, request);
+    } catch (error) {
+      return fail(error, correlator, request);
+    }
+  }
+
+  function callHandler(
+    auth: unknown,
+    input: ParsedRequest,
+    correlator: string,
+    request: Req,
+  ): ServerResponse | Promise<ServerResponse> {
+    const headers: Record<string, unknown> = {};
+    for (const [name, lower] of documentedHeaders) {
+      const value = input.headers[lower] ?? input.headers[name];
+      if (value !== undefined) headers[name] = value;
+    }
+    const result = handler({
+      params: input.params,
+      query: input.query,
+      headers,
+      body: input.body,
+      correlator,
+      auth,
+      request,
+    });
+    if (!isThenable(result)) return finish(result, correlator, request);
+    return Promise.resolve(result).then(
+      (value) => finish(value, correlator, request),
+      (error: unknown) => fail(error, correlator, request),
+    );
+  }
+
+  // Synchronous until something answers with a promise: a sync `authenticate`
+  // and handler cost no extra turns of the event loop.
+  return (raw, request) => {
+    const given = raw.headers[CORRELATOR_HEADER];
+    let correlator: string;
+    if (typeof given === 'string' && given !== '' && X_CORRELATOR_PATTERN.test(given)) correlator = given;
+    else {
+      const resolved = resolveCorrelator(given, options.generateCorrelator);
+      correlator = resolved.correlator;
+      if (!resolved.ok) return sendError(resolved.error, correlator);
+    }
     try {
       let body = raw.body;
       if (!operation.hasBody || !raw.hasBody) body = undefined;
-      else if (!mediaTypes.has(mediaTypeOf(raw.headers['content-type']))) {
-        return sendError(errorResponse(415), correlator);
+      else {
+        const contentType = raw.headers['content-type'];
+        if (
+          !(typeof contentType === 'string' && mediaTypes.has(contentType)) &&
+          !mediaTypes.has(mediaTypeOf(contentType))
+        ) {
+          return sendError(errorResponse(415), correlator);
+        }
       }
       if (operation.bodyRequired && body === undefined) {
         return sendError(errorResponse(400, 'INVALID_ARGUMENT', 'request body is required'), correlator);
@@ -321,29 +415,25 @@ export function createOperationRunner<Auth, Req>(config: {
         return sendError(errorResponse(status, code, message), correlator);
       }
       const input = parsed.value as ParsedRequest;
-      const headers: Record<string, unknown> = {};
-      for (const [name, lower] of documentedHeaders) {
-        const value = input.headers[lower] ?? input.headers[name];
-        if (value !== undefined) headers[name] = value;
+      if (operation.auth === 'none' || !options.authenticate) {
+        return callHandler(undefined, input, correlator, request);
       }
-      const auth =
-        operation.auth !== 'none' && options.authenticate
-          ? await options.authenticate(request, scopes, {
-              operationId,
-              required: operation.auth === 'required',
-              input,
-            })
-          : undefined;
-      const result = await handler({
-        params: input.params,
-        query: input.query,
-        headers,
-        body: input.body,
-        correlator,
-        auth,
-        request,
+      const auth = options.authenticate(request, scopes, {
+        operationId,
+        required: operation.auth === 'required',
+        input,
       });
-      return serialize(result, correlator, request);
+      if (!isThenable(auth)) return callHandler(auth, input, correlator, request);
+      return Promise.resolve(auth).then(
+        (value) => {
+          try {
+            return callHandler(value, input, correlator, request);
+          } catch (error) {
+            return fail(error, correlator, request);
+          }
+        },
+        (error: unknown) => fail(error, correlator, request),
+      );
     } catch (error) {
       return fail(error, correlator, request);
     }

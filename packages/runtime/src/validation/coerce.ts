@@ -64,22 +64,32 @@ export function coerceParameter(raw: RawValue, plan: ParameterPlan): unknown {
   return coercePrimitive(single, plan.type);
 }
 
-/** A new object holding the documented parameters of one location, converted. */
+/** The value of header `lowerName` in `source` whose keys may have any case (first match). */
+function findCaseInsensitive(source: Record<string, RawValue>, lowerName: string): RawValue {
+  for (const key in source) {
+    if (key.length === lowerName.length && key.toLowerCase() === lowerName) return source[key];
+  }
+  return undefined;
+}
+
+/**
+ * A new object holding the documented parameters of one location, converted.
+ * With `lowerCaseNames` (headers) names match in any case and come out in
+ * lower case; a lower-case key (as Node delivers headers) is found directly.
+ */
 export function coerceLocation(
   source: Record<string, RawValue> | undefined,
   plans: readonly ParameterPlan[],
   lowerCaseNames: boolean,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  if (!source) return out;
-  let lookup = source;
-  if (lowerCaseNames) {
-    lookup = {};
-    for (const [key, value] of Object.entries(source)) lookup[key.toLowerCase()] = value;
-  }
+  if (!source || plans.length === 0) return out;
   for (const plan of plans) {
-    const value = coerceParameter(lookup[lowerCaseNames ? plan.name.toLowerCase() : plan.name], plan);
-    if (value !== undefined) out[lowerCaseNames ? plan.name.toLowerCase() : plan.name] = value;
+    const key = lowerCaseNames ? plan.name.toLowerCase() : plan.name;
+    let raw = source[key];
+    if (raw === undefined && lowerCaseNames) raw = findCaseInsensitive(source, key);
+    const value = coerceParameter(raw, plan);
+    if (value !== undefined) out[key] = value;
   }
   return out;
 }

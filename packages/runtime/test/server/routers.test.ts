@@ -140,15 +140,24 @@ interface Auth {
   scopes: string[];
 }
 
-function authenticate(
+function checkToken(
   request: { headers: Record<string, string | string[] | undefined> },
   scopes: readonly string[],
-) {
+): Auth {
   const header = request.headers.authorization;
   if (typeof header !== 'string' || !header.startsWith('Bearer ')) throw new UnauthenticatedError();
   const granted = header.slice('Bearer '.length).split('+');
   if (!scopes.every((scope) => granted.includes(scope))) throw new PermissionDeniedError();
-  return { subject: 'alice', scopes: granted } satisfies Auth;
+  return { subject: 'alice', scopes: granted };
+}
+
+/** Synchronous, unless the request asks for a promise (`x-auth: async`) to cover both paths. */
+function authenticate(
+  request: { headers: Record<string, string | string[] | undefined> },
+  scopes: readonly string[],
+): Auth | Promise<Auth> {
+  if (request.headers['x-auth'] !== 'async') return checkToken(request, scopes);
+  return new Promise((resolve) => setImmediate(resolve)).then(() => checkToken(request, scopes));
 }
 
 const failures: Record<string, () => unknown> = {
@@ -195,6 +204,15 @@ const failures: Record<string, () => unknown> = {
     headers: { location: '/a\r\nset-cookie: x=1' },
   }),
   unserializable: () => ({ status: 201, body: { registrationId: 'x', n: 1n } }),
+  'async-crash': () => Promise.reject(new Error('later ECONNREFUSED')),
+  'async-conflict': async () => {
+    await new Promise((resolve) => setImmediate(resolve));
+    throw new ConflictError();
+  },
+  thenable: () => ({
+    then: (resolve: (value: unknown) => void) => resolve({ status: 201, body: { registrationId: 'then-1' } }),
+  }),
+  'async-unserializable': async () => ({ status: 201, body: { registrationId: 'x', n: 1n } }),
 };
 
 const handlers = {
@@ -441,6 +459,44 @@ const cases: [string, TestRequest, Partial<TestResponse> & { headers?: Record<st
     'a body JSON cannot serialize → 500 INTERNAL',
     post({ deviceId: DEVICE, mode: 'unserializable' }),
     errorInfo(500, 'INTERNAL', 'Unknown server error. Typically a server bug.'),
+  ],
+  [
+    'a handler answering with a promise',
+    post({ deviceId: DEVICE, mode: 'async-conflict' }),
+    errorInfo(409, 'ALREADY_EXISTS', 'The resource that a client tried to create already exists.'),
+  ],
+  [
+    'a rejected handler promise → 500 INTERNAL without its message',
+    post({ deviceId: DEVICE, mode: 'async-crash' }),
+    errorInfo(500, 'INTERNAL', 'Unknown server error. Typically a server bug.'),
+  ],
+  [
+    'a handler answering with a thenable that is not a Promise',
+    post({ deviceId: DEVICE, mode: 'thenable' }),
+    { status: 201, body: { registrationId: 'then-1' } },
+  ],
+  [
+    'a body JSON cannot serialize, from an async handler → 500 INTERNAL',
+    post({ deviceId: DEVICE, mode: 'async-unserializable' }),
+    errorInfo(500, 'INTERNAL', 'Unknown server error. Typically a server bug.'),
+  ],
+  [
+    'an authenticate hook answering with a promise',
+    post({ deviceId: DEVICE }, { 'x-auth': 'async', 'x-correlator': 'async-1' }),
+    {
+      status: 201,
+      headers: { 'x-correlator': 'async-1' },
+      body: { registrationId: 'reg-1', deviceId: DEVICE },
+    },
+  ],
+  [
+    'an authenticate hook rejecting → 403',
+    post({ deviceId: DEVICE }, { 'x-auth': 'async', authorization: 'Bearer reg:read' }),
+    errorInfo(
+      403,
+      'PERMISSION_DENIED',
+      'Client does not have sufficient permissions to perform this action.',
+    ),
   ],
   [
     'handlers get coerced query, path params, documented headers only (by their spec names), auth, correlator',

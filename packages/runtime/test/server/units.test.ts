@@ -8,6 +8,7 @@ import {
   InvalidArgumentError,
   NotFoundError,
   NotImplementedError,
+  newCorrelator,
   PermissionDeniedError,
   resolveCorrelator,
   ServiceUnavailableError,
@@ -15,6 +16,7 @@ import {
   toErrorResponse,
   UnauthenticatedError,
   UnprocessableError,
+  X_CORRELATOR_PATTERN,
 } from '../../src/server/index.js';
 import { documentParams, routePath } from '../../src/server/paths.js';
 import { hasRequestBody, isJsonMediaType, mediaTypeOf } from '../../src/server/pipeline.js';
@@ -128,6 +130,24 @@ describe('resolveCorrelator', () => {
     [['a', 'b'], { ok: false, correlator: 'generated' }],
   ])('%j', (value, expected) => {
     expect(resolveCorrelator(value, generate)).toMatchObject(expected);
+  });
+});
+
+describe('newCorrelator', () => {
+  it('makes UUID-shaped values that match the XCorrelator pattern and do not repeat', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 20_000; i++) seen.add(newCorrelator());
+    expect(seen.size).toBe(20_000);
+    for (const value of [...seen].slice(0, 50)) {
+      expect(value).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(X_CORRELATOR_PATTERN.test(value)).toBe(true);
+    }
+  });
+
+  it('is the default for requests without one', () => {
+    const { correlator } = resolveCorrelator(undefined);
+    expect(correlator).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(resolveCorrelator(undefined).correlator).not.toBe(correlator);
   });
 });
 
