@@ -6,6 +6,7 @@ export const CORRELATOR_HEADER = 'x-correlator';
 const PATTERN = '^[a-zA-Z0-9-_:;.\\/<>{}]{0,256}$';
 export const X_CORRELATOR_PATTERN = new RegExp(PATTERN);
 
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
 let prefix = '';
 let counter = 0;
 
@@ -19,8 +20,14 @@ export function newCorrelator(): string {
     prefix = crypto.randomUUID().slice(0, 28);
     counter = 0x1_0000_0000;
   }
-  counter--;
-  return prefix + counter.toString(16).padStart(8, '0');
+  const value = --counter;
+  return (
+    prefix +
+    HEX[value >>> 24]! +
+    HEX[(value >>> 16) & 0xff]! +
+    HEX[(value >>> 8) & 0xff]! +
+    HEX[value & 0xff]!
+  );
 }
 
 export type CorrelatorResult =

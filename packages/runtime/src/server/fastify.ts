@@ -1,5 +1,6 @@
 // Type-only imports: the runtime loads without Fastify installed.
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
+import { CORRELATOR_HEADER } from './correlator.js';
 import type { ApiDefinition } from './operations.js';
 import { documentParams, routePath } from './paths.js';
 import {
@@ -67,9 +68,13 @@ export function createFastifyPlugin<Auth, Req extends FastifyRequest = FastifyRe
 
   return async function telegatePlugin(fastify) {
     useJsonParser(fastify, resolved.bodyLimit);
-    fastify.setErrorHandler((error, request, reply) =>
-      write(reply, frameworkErrorResponse(error, request.headers, resolved.logger ?? request.log, generate)),
-    );
+    fastify.setErrorHandler((error, request, reply) => {
+      // Keep the correlator the response already carries (Fastify's serializer fails after the pipeline set it).
+      const chosen = reply.getHeader(CORRELATOR_HEADER);
+      const headers =
+        typeof chosen === 'string' ? { ...request.headers, [CORRELATOR_HEADER]: chosen } : request.headers;
+      write(reply, frameworkErrorResponse(error, headers, resolved.logger ?? request.log, generate));
+    });
     fastify.setNotFoundHandler((request, reply) =>
       write(reply, unmatchedResponse(request.headers, undefined, generate)),
     );
@@ -110,7 +115,13 @@ export function createFastifyPlugin<Auth, Req extends FastifyRequest = FastifyRe
           // Callback style (no promise handed back to Fastify): one turn of the event loop fewer.
           if (response instanceof Promise) {
             response.then(
-              (settled) => write(reply, settled),
+              (settled) => {
+                try {
+                  write(reply, settled);
+                } catch (error) {
+                  reply.send(error);
+                }
+              },
               (error: unknown) => reply.send(error),
             );
           } else {

@@ -241,8 +241,9 @@ export function sendError(error: ErrorResponse, correlator: string): ServerRespo
 }
 
 /**
- * Maps an error a framework raised outside an operation (bad JSON, body too
- * large, unknown media type) to an `ErrorInfo` response; logs internal ones.
+ * Maps an error a framework raised outside an operation handler (bad JSON,
+ * body too large, unknown media type, a body its serializer refused) to an
+ * `ErrorInfo` response; logs internal ones with the exchange's correlator.
  */
 export function frameworkErrorResponse(
   error: unknown,
@@ -252,7 +253,8 @@ export function frameworkErrorResponse(
 ): ServerResponse {
   const { correlator } = resolveCorrelator(headers[CORRELATOR_HEADER], generate);
   const response = toErrorResponse(error);
-  if (response.internal) logger.error({ err: error }, 'request failed before reaching a handler');
+  if (response.internal)
+    logger.error({ err: error, correlator }, 'request failed outside an operation handler');
   return sendError(response, correlator);
 }
 
@@ -388,7 +390,8 @@ export function createOperationRunner<Auth, Req>(config: {
   return (raw, request) => {
     const given = raw.headers[CORRELATOR_HEADER];
     let correlator: string;
-    if (typeof given === 'string' && given !== '' && X_CORRELATOR_PATTERN.test(given)) correlator = given;
+    if (given === undefined || given === '') correlator = options.generateCorrelator();
+    else if (typeof given === 'string' && X_CORRELATOR_PATTERN.test(given)) correlator = given;
     else {
       const resolved = resolveCorrelator(given, options.generateCorrelator);
       correlator = resolved.correlator;

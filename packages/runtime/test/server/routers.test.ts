@@ -596,6 +596,21 @@ describe.each(['express', 'fastify'] as const)('%s router over a hand-written AP
     });
   });
 
+  it('a body that fails to serialize keeps the exchange’s x-correlator in the answer and the log', async () => {
+    for (const mode of ['unserializable', 'async-unserializable']) {
+      const response = await target.request(
+        post({ deviceId: DEVICE, mode }, { 'x-correlator': `ser-${mode}` }),
+      );
+      expect(response.status).toBe(500);
+      expect(response.headers['x-correlator']).toBe(`ser-${mode}`);
+      expect(logger.entries).toContainEqual(
+        expect.objectContaining({
+          details: expect.objectContaining({ err: expect.any(TypeError), correlator: `ser-${mode}` }),
+        }),
+      );
+    }
+  });
+
   it('generates an x-correlator when the request has none', async () => {
     const response = await target.request(post({ deviceId: DEVICE }));
     expect(response.headers['x-correlator']).toMatch(UUID);
