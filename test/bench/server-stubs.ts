@@ -8,11 +8,12 @@
  * Each server runs in its own child process (this file, started with `--import tsx`), so the
  * load generator (this process) and the server under test each get a core.
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
@@ -146,14 +147,50 @@ async function bundleTelegate(dir: string): Promise<string> {
 
 const thisFile = fileURLToPath(import.meta.url);
 
+/** CPU lists for `taskset`: servers on the last CPU, the load generator on the others. */
+interface Pinning {
+  server: string;
+  load: string;
+  /** The load generator's affinity before, restored afterwards. */
+  previous: string;
+}
+
+/**
+ * On Linux with `taskset` and at least 2 CPUs, pins the servers and the load
+ * generator to separate CPUs, so neither takes the other's core and rounds
+ * vary less; elsewhere nothing is pinned.
+ */
+function pinCpus(): Pinning | undefined {
+  const cpus = availableParallelism();
+  if (process.platform !== 'linux' || cpus < 2) return undefined;
+  try {
+    const current = execFileSync('taskset', ['-p', '-c', String(process.pid)], { encoding: 'utf8' });
+    const previous = current.slice(current.lastIndexOf(':') + 1).trim();
+    const last = cpus - 1;
+    const pinning = { server: String(last), load: last === 1 ? '0' : `0-${last - 1}`, previous };
+    execFileSync('taskset', ['-a', '-p', '-c', pinning.load, String(process.pid)], { stdio: 'ignore' });
+    return pinning;
+  } catch {
+    return undefined;
+  }
+}
+
+function unpinCpus(pinning: Pinning | undefined): void {
+  if (!pinning) return;
+  execFileSync('taskset', ['-a', '-p', '-c', pinning.previous, String(process.pid)], { stdio: 'ignore' });
+}
+
 function startServer(
   variant: (typeof VARIANTS)[number],
   telegateModule: string,
   specPath: string,
+  pinning: Pinning | undefined,
 ): Promise<Server> {
   const child = fork(thisFile, [variant.id, telegateModule, specPath], {
     cwd: repoRoot,
-    execArgv: ['--import', 'tsx'],
+    ...(pinning
+      ? { execPath: 'taskset', execArgv: ['-c', pinning.server, process.execPath, '--import', 'tsx'] }
+      : { execArgv: ['--import', 'tsx'] }),
     env: { ...process.env, NODE_ENV: 'production' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -280,11 +317,14 @@ export async function serverStubsBench(): Promise<BenchResult> {
   const dir = await mkdtemp(join(repoRoot, '.tmp', 'bench-server-stubs-'));
   const servers: Server[] = [];
   let startupSeconds = 0;
+  const pinning = pinCpus();
   try {
     const telegateModule = await bundleTelegate(dir);
     // Started side by side (start-up is not measured); every one is stopped below, even if another failed.
     const started = performance.now();
-    const starts = await Promise.allSettled(VARIANTS.map((v) => startServer(v, telegateModule, spec.path)));
+    const starts = await Promise.allSettled(
+      VARIANTS.map((v) => startServer(v, telegateModule, spec.path, pinning)),
+    );
     for (const start of starts) if (start.status === 'fulfilled') servers.push(start.value);
     for (const start of starts) if (start.status === 'rejected') throw start.reason;
     startupSeconds = (performance.now() - started) / 1000;
@@ -297,6 +337,7 @@ export async function serverStubsBench(): Promise<BenchResult> {
   } finally {
     await Promise.all(servers.map(stopServer));
     await rm(dir, { recursive: true, force: true });
+    unpinCpus(pinning);
   }
 
   const by = (id: VariantId) => servers.find((s) => s.id === id)!;
@@ -367,6 +408,9 @@ export async function serverStubsBench(): Promise<BenchResult> {
       'apps have `etag` off (the telegate router writes with `res.end`, the peers with `res.json`).',
     `Load: autocannon (programmatic) in the parent process, ${CONNECTIONS} connections, no pipelining, to ` +
       `127.0.0.1; each server in its own child process (\`node --import tsx\`, \`NODE_ENV=production\`), ` +
+      (pinning
+        ? `servers pinned to CPU ${pinning.server} and the load generator to CPU ${pinning.load} (\`taskset\`), `
+        : 'nothing pinned to a CPU, ') +
       `all started side by side before the load (${startupSeconds.toFixed(1)} s) and idle while another is ` +
       `measured. ${WARMUP_S} s warm-up each, then ` +
       `${ROUNDS} rounds of ${SEGMENT_S} s per server, every other round in reverse order, so drift and other ` +

@@ -29,6 +29,8 @@ export interface RequestInput {
   query?: Record<string, string | string[] | undefined>;
   headers?: Record<string, string | string[] | undefined>;
   body?: unknown;
+  /** Every header name is lower case (as Node delivers them): no other spelling to look for. */
+  headerNamesLowerCase?: boolean;
 }
 
 export interface ParsedRequest {

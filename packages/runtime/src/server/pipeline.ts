@@ -61,6 +61,7 @@ export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 export interface RawRequest {
   params: Record<string, string>;
   query: Record<string, string | string[] | undefined>;
+  /** Names in lower case, as Node delivers them. */
   headers: Record<string, string | string[] | undefined>;
   /** The parsed JSON body, `undefined` when the request carries none. */
   body: unknown;
@@ -412,7 +413,13 @@ export function createOperationRunner<Auth, Req>(config: {
       if (operation.bodyRequired && body === undefined) {
         return sendError(errorResponse(400, 'INVALID_ARGUMENT', 'request body is required'), correlator);
       }
-      const parsed = parse({ params: raw.params, query: raw.query, headers: raw.headers, body });
+      const parsed = parse({
+        params: raw.params,
+        query: raw.query,
+        headers: raw.headers,
+        body,
+        headerNamesLowerCase: true,
+      });
       if (!parsed.ok) {
         const { status, code, message } = parsed.error;
         return sendError(errorResponse(status, code, message), correlator);

@@ -75,19 +75,21 @@ function findCaseInsensitive(source: Record<string, RawValue>, lowerName: string
 /**
  * A new object holding the documented parameters of one location, converted.
  * With `lowerCaseNames` (headers) names match in any case and come out in
- * lower case; a lower-case key (as Node delivers headers) is found directly.
+ * lower case; a lower-case key (as Node delivers headers) is found directly,
+ * and `sourceNamesLowerCase` says there is no other spelling to look for.
  */
 export function coerceLocation(
   source: Record<string, RawValue> | undefined,
   plans: readonly ParameterPlan[],
   lowerCaseNames: boolean,
+  sourceNamesLowerCase = false,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (!source || plans.length === 0) return out;
   for (const plan of plans) {
     const key = lowerCaseNames ? plan.name.toLowerCase() : plan.name;
     let raw = source[key];
-    if (raw === undefined && lowerCaseNames) raw = findCaseInsensitive(source, key);
+    if (raw === undefined && lowerCaseNames && !sourceNamesLowerCase) raw = findCaseInsensitive(source, key);
     const value = coerceParameter(raw, plan);
     if (value !== undefined) out[key] = value;
   }

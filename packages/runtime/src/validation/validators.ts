@@ -7,6 +7,12 @@ export interface RequestInput {
   query?: Record<string, RawValue>;
   headers?: Record<string, RawValue>;
   body?: unknown;
+  /**
+   * Every header name in `headers` is lower case, as Node delivers them: a
+   * header missing under its lower-case name is then absent, without looking
+   * for other spellings.
+   */
+  headerNamesLowerCase?: boolean;
 }
 
 /** The documented parameters of a request, converted to their schema types (header names lower-case). */
@@ -46,7 +52,7 @@ export function createRequestParser<T = ParsedRequest>(
     const candidate: Record<string, unknown> = {
       path: coerceLocation(input.params, plan.path, false),
       query: coerceLocation(input.query, plan.query, false),
-      header: coerceLocation(input.headers, plan.header, true),
+      header: coerceLocation(input.headers, plan.header, true, input.headerNamesLowerCase === true),
     };
     if (input.body !== undefined) candidate.body = input.body;
     if (!validate(candidate)) {

@@ -64,3 +64,12 @@ describe('coerceLocation', () => {
     expect(out).not.toBe(source);
   });
 });
+
+describe('coerceLocation with header names known to be lower case', () => {
+  it('finds lower-case names and does not look for other spellings', () => {
+    const plans = [{ name: 'X-Max-Hops', type: 'integer' as const, style: 'simple', explode: false }];
+    expect(coerceLocation({ 'x-max-hops': '3' }, plans, true, true)).toEqual({ 'x-max-hops': 3 });
+    expect(coerceLocation({ 'X-Max-Hops': '3' }, plans, true, true)).toEqual({});
+    expect(coerceLocation({ 'X-Max-Hops': '3' }, plans, true, false)).toEqual({ 'x-max-hops': 3 });
+  });
+});
