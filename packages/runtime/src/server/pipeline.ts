@@ -1,4 +1,4 @@
-import { CORRELATOR_HEADER, newCorrelator, resolveCorrelator, X_CORRELATOR_PATTERN } from './correlator.js';
+import { CORRELATOR_HEADER, newCorrelator, resolveCorrelator } from './correlator.js';
 import { type ErrorResponse, errorResponse, NotImplementedError, toErrorResponse } from './errors.js';
 import type {
   ApiDefinition,
@@ -389,15 +389,9 @@ export function createOperationRunner<Auth, Req>(config: {
   // Synchronous until something answers with a promise: a sync `authenticate`
   // and handler cost no extra turns of the event loop.
   return (raw, request) => {
-    const given = raw.headers[CORRELATOR_HEADER];
-    let correlator: string;
-    if (given === undefined || given === '') correlator = options.generateCorrelator();
-    else if (typeof given === 'string' && X_CORRELATOR_PATTERN.test(given)) correlator = given;
-    else {
-      const resolved = resolveCorrelator(given, options.generateCorrelator);
-      correlator = resolved.correlator;
-      if (!resolved.ok) return sendError(resolved.error, correlator);
-    }
+    const resolved = resolveCorrelator(raw.headers[CORRELATOR_HEADER], options.generateCorrelator);
+    const { correlator } = resolved;
+    if (!resolved.ok) return sendError(resolved.error, correlator);
     try {
       let body = raw.body;
       if (!operation.hasBody || !raw.hasBody) body = undefined;
