@@ -265,6 +265,16 @@ describe('generated validators: every construct', () => {
       'body/name must NOT have more than 10 characters',
     ],
     [
+      'maxLength counts code points: 10 emoji (20 UTF-16 units) fit',
+      { ...ok, body: { ...body, name: '😀'.repeat(10) } },
+      null,
+    ],
+    [
+      'maxLength counts code points: 11 emoji do not',
+      { ...ok, body: { ...body, name: '😀'.repeat(11) } },
+      'body/name must NOT have more than 10 characters',
+    ],
+    [
       'PhoneNumber pattern',
       { ...ok, body: { ...body, phone: '0123' } },
       'body/phone must match pattern "^\\+[1-9][0-9]{4,14}$"',
