@@ -5,9 +5,12 @@ import ts from 'typescript';
 
 export const repoRoot = new URL('../../', import.meta.url).pathname;
 
-/** A fresh folder inside the repository (so `node_modules` resolves), ignored by git. */
+/**
+ * A fresh folder inside the repository (so `node_modules` resolves), ignored by
+ * git: under this test run's folder, which the run removes when it ends.
+ */
 export async function repoTempDir(prefix: string): Promise<string> {
-  const base = join(repoRoot, '.tmp');
+  const base = process.env.TELEGATE_TEST_TMP ?? join(repoRoot, '.tmp');
   mkdirSync(base, { recursive: true });
   return mkdtemp(join(base, prefix));
 }

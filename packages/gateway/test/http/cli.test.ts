@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
@@ -26,6 +26,7 @@ let keyDir: string;
 beforeAll(async () => {
   keyDir = await mkdtemp(join(tmpdir(), 'telegate-cli-'));
 });
+afterAll(() => rm(keyDir, { recursive: true, force: true }));
 
 function memoryIo(env: Record<string, string | undefined>): CliIo & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];

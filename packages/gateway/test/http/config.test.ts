@@ -1,7 +1,7 @@
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import {
   ConfigError,
   DEFAULT_JWT_ALGORITHMS,
@@ -174,9 +174,16 @@ describe('resolveConfig: what buildGateway takes', () => {
   });
 });
 
+/** A folder for key files, removed when the test ends. */
+async function keyDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'telegate-key-'));
+  onTestFinished(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 describe('devTokenKey', () => {
   it('creates the key file once (mode 0600) and reads the same key after', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'telegate-key-'));
+    const dir = await keyDir();
     const path = join(dir, 'nested', 'dev.key');
     const [first, second] = await Promise.all([
       devTokenKey({ devKeyFile: path, devTokenSecret: undefined }),
@@ -200,7 +207,7 @@ describe('devTokenKey', () => {
   it.skipIf(process.platform === 'win32')(
     'refuses a key file other users can read, or a damaged one',
     async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'telegate-key-'));
+      const dir = await keyDir();
       const open = join(dir, 'open.key');
       await writeFile(open, `${Buffer.alloc(32, 1).toString('base64url')}\n`, { mode: 0o644 });
       await expect(devTokenKey({ devKeyFile: open, devTokenSecret: undefined })).rejects.toThrow(/chmod 600/);
@@ -213,7 +220,7 @@ describe('devTokenKey', () => {
   );
 
   it('says what to do when the key file cannot be created', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'telegate-key-'));
+    const dir = await keyDir();
     const blocker = join(dir, 'file');
     await writeFile(blocker, '');
     await expect(
