@@ -359,6 +359,7 @@ export function createOperationRunner<Auth, Req>(config: {
     }
   }
 
+  /** Calls the handler and turns its result, or what it threw or rejected with, into a response; never throws. */
   function callHandler(
     auth: unknown,
     input: ParsedRequest,
@@ -370,15 +371,20 @@ export function createOperationRunner<Auth, Req>(config: {
       const value = input.headers[lower] ?? input.headers[name];
       if (value !== undefined) headers[name] = value;
     }
-    const result = handler({
-      params: input.params,
-      query: input.query,
-      headers,
-      body: input.body,
-      correlator,
-      auth,
-      request,
-    });
+    let result: unknown;
+    try {
+      result = handler({
+        params: input.params,
+        query: input.query,
+        headers,
+        body: input.body,
+        correlator,
+        auth,
+        request,
+      });
+    } catch (error) {
+      return fail(error, correlator, request);
+    }
     if (!isThenable(result)) return finish(result, correlator, request);
     return Promise.resolve(result).then(
       (value) => finish(value, correlator, request),
@@ -429,13 +435,7 @@ export function createOperationRunner<Auth, Req>(config: {
       });
       if (!isThenable(auth)) return callHandler(auth, input, correlator, request);
       return Promise.resolve(auth).then(
-        (value) => {
-          try {
-            return callHandler(value, input, correlator, request);
-          } catch (error) {
-            return fail(error, correlator, request);
-          }
-        },
+        (value) => callHandler(value, input, correlator, request),
         (error: unknown) => fail(error, correlator, request),
       );
     } catch (error) {
