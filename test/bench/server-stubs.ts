@@ -9,6 +9,7 @@
  * load generator (this process) and the server under test each get a core.
  */
 import { type ChildProcess, execFileSync, fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -344,16 +345,15 @@ export async function serverStubsBench(): Promise<BenchResult> {
       live = starts.flatMap((start) => (start.status === 'fulfilled' ? [start.value] : []));
       for (const start of starts) if (start.status === 'rejected') throw start.reason;
       startupSeconds.push((performance.now() - started) / 1000);
-      for (const fresh of live) {
-        const tally = servers.find((s) => s.id === fresh.id);
-        if (tally) Object.assign(tally, { child: fresh.child, url: fresh.url });
-        else servers.push(fresh);
-      }
-      const current = VARIANTS.map((v) => servers.find((s) => s.id === v.id)!);
-      for (const server of current) await verify(server);
-      for (const server of current) await load(server, WARMUP_S, false);
+      // `live` is in VARIANTS order (every start succeeded): the first set's servers keep the tallies.
+      if (set === 0) servers.push(...live);
+      else
+        for (const [i, fresh] of live.entries())
+          Object.assign(servers[i]!, { child: fresh.child, url: fresh.url });
+      for (const server of servers) await verify(server);
+      for (const server of servers) await load(server, WARMUP_S, false);
       for (let round = 0; round < ROUNDS; round++) {
-        const order = (set * ROUNDS + round) % 2 === 0 ? current : [...current].reverse();
+        const order = (set * ROUNDS + round) % 2 === 0 ? servers : [...servers].reverse();
         for (const server of order) await load(server, SEGMENT_S, true);
       }
       await Promise.all(live.map(stopServer));
@@ -442,8 +442,9 @@ export async function serverStubsBench(): Promise<BenchResult> {
       `${PROCESS_SETS} sets of processes one after the other, each set started side by side before its ` +
       `load (${Math.max(...startupSeconds).toFixed(1)} s at most) and idle while another is measured. ` +
       'Every server process parses the spec once at start, also those that need no document: what a ' +
-      'process did before the load moved its steady-state speed by up to a fifth on this machine (its heap, twice as ' +
-      `many scavenges without), whatever it served. ${WARMUP_S} s warm-up per process, then ${ROUNDS} ` +
+      'process did before the load moved its steady-state speed by up to a fifth on this machine (without ' +
+      'that work its heap stayed smaller and it scavenged twice as often), whatever it served. ' +
+      `${WARMUP_S} s warm-up per process, then ${ROUNDS} ` +
       `rounds of ${SEGMENT_S} s per process, every other round in reverse order, so drift and other load on ` +
       `the machine hit all alike: ${PROCESS_SETS * ROUNDS * SEGMENT_S} s measured per server over ` +
       `${PROCESS_SETS} processes. req/s counts 201 ` +
@@ -515,6 +516,12 @@ async function expressApp(): Promise<import('express').Express> {
   return app;
 }
 
+/** What the reference peers answer with: the request's `x-correlator`, else a random UUID (no validation). */
+function peerCorrelator(headers: Record<string, string | string[] | undefined>): string {
+  const given = headers['x-correlator'];
+  return typeof given === 'string' ? given : randomUUID();
+}
+
 /** The spec as parsed at start by every server process; kept for the process's life. */
 let startDocument: Spec | undefined;
 
@@ -565,11 +572,9 @@ async function serve(variant: VariantId, telegateModule: string, specPath: strin
     }
     case 'fastify-hand-correlator': {
       const { default: Fastify } = await import('fastify');
-      const { randomUUID } = await import('node:crypto');
       const app = Fastify();
       app.post(PATH, { schema: { body: requestSchema } }, async (request, reply) => {
-        const given = request.headers['x-correlator'];
-        reply.code(201).header('x-correlator', typeof given === 'string' ? given : randomUUID());
+        reply.code(201).header('x-correlator', peerCorrelator(request.headers));
         return RESPONSE;
       });
       return serveFastify(app);
@@ -578,7 +583,6 @@ async function serve(variant: VariantId, telegateModule: string, specPath: strin
     case 'fastify-glue-correlator': {
       const { default: Fastify } = await import('fastify');
       const { default: openapiGlue } = await import('fastify-openapi-glue');
-      const { randomUUID } = await import('node:crypto');
       const correlate = variant === 'fastify-glue-correlator';
       // Its documented set-up: Ajv's strict mode refuses OpenAPI's `example` keyword in schemas.
       const app = Fastify({ ajv: { customOptions: { strict: false } } });
@@ -598,10 +602,7 @@ async function serve(variant: VariantId, telegateModule: string, specPath: strin
             reply: { code(status: number): unknown; header(name: string, value: string): unknown },
           ) => {
             reply.code(201);
-            if (correlate) {
-              const given = request.headers['x-correlator'];
-              reply.header('x-correlator', typeof given === 'string' ? given : randomUUID());
-            }
+            if (correlate) reply.header('x-correlator', peerCorrelator(request.headers));
             return RESPONSE;
           },
         },
