@@ -61,28 +61,58 @@ const RESPONSE = {
 /** What `authenticate` (and the peers' security handlers) hand over. */
 const AUTH = { subject: 'bench', scopes: ['webrtc-registration:sessions:create'] };
 
-const VARIANTS = [
-  { id: 'telegate-fastify', label: 'telegate Fastify plugin (`createRegistrationPlugin`)' },
-  { id: 'telegate-express', label: 'telegate Express router (`createRegistrationRouter`)' },
+type VariantId =
+  | 'telegate-fastify'
+  | 'telegate-express'
+  | 'fastify-hand'
+  | 'fastify-hand-correlator'
+  | 'fastify-hand-same-work'
+  | 'fastify-glue'
+  | 'fastify-glue-correlator'
+  | 'express-eov'
+  | 'express-backend';
+interface Variant {
+  id: VariantId;
+  label: string;
+  correlator?: 'answered' | 'checked';
+}
+
+/**
+ * `correlator`: `answered` when the server answers with an `x-correlator`, `checked` when it also
+ * refuses one not matching the spec's pattern (both checked before timing).
+ */
+const VARIANTS: readonly Variant[] = [
+  {
+    id: 'telegate-fastify',
+    label: 'telegate Fastify plugin (`createRegistrationPlugin`)',
+    correlator: 'checked',
+  },
+  {
+    id: 'telegate-express',
+    label: 'telegate Express router (`createRegistrationRouter`)',
+    correlator: 'checked',
+  },
   { id: 'fastify-hand', label: 'hand-written Fastify, body schema (built-in Ajv)' },
   {
     id: 'fastify-hand-correlator',
     label: 'for reference: the same hand-written Fastify, also answering with an `x-correlator`',
+    correlator: 'answered',
   },
   {
     id: 'fastify-hand-same-work',
     label:
       'for reference: hand-written Fastify doing what the plugin does (`x-correlator` checked and answered, `authenticate` called)',
+    correlator: 'checked',
   },
   { id: 'fastify-glue', label: 'fastify-openapi-glue' },
   {
     id: 'fastify-glue-correlator',
     label: 'for reference: the same fastify-openapi-glue, also answering with an `x-correlator`',
+    correlator: 'answered',
   },
   { id: 'express-eov', label: 'Express + express-openapi-validator' },
   { id: 'express-backend', label: 'Express + openapi-backend' },
-] as const;
-type VariantId = (typeof VARIANTS)[number]['id'];
+];
 
 // ─── autocannon (CommonJS, no bundled types) ───────────────────────────────────────────────
 
@@ -103,9 +133,7 @@ type Autocannon = (options: Record<string, unknown>) => CannonInstance;
 
 // ─── parent: load generation ───────────────────────────────────────────────────────────────
 
-interface Server {
-  id: VariantId;
-  label: string;
+interface Server extends Variant {
   child: ChildProcess;
   url: string;
   /** 201 responses and measured seconds, over all segments. */
@@ -200,7 +228,7 @@ function unpinCpus(pinning: Pinning | undefined): void {
 }
 
 function startServer(
-  variant: (typeof VARIANTS)[number],
+  variant: Variant,
   telegateModule: string,
   specPath: string,
   pinning: Pinning | undefined,
@@ -226,8 +254,7 @@ function startServer(
         return;
       }
       resolve({
-        id: variant.id,
-        label: variant.label,
+        ...variant,
         child,
         url: `http://127.0.0.1:${message.port}${PATH}`,
         ok: 0,
@@ -256,20 +283,6 @@ async function stopServer(server: Server): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Servers that answer with an `x-correlator`, and those that also refuse one not matching its pattern. */
-const ANSWERS_CORRELATOR: readonly VariantId[] = [
-  'telegate-fastify',
-  'telegate-express',
-  'fastify-hand-correlator',
-  'fastify-hand-same-work',
-  'fastify-glue-correlator',
-];
-const CHECKS_CORRELATOR: readonly VariantId[] = [
-  'telegate-fastify',
-  'telegate-express',
-  'fastify-hand-same-work',
-];
-
 /**
  * Every server answers the valid request with 201 + the fixed body and refuses bad bodies with 400;
  * those that should answer with an `x-correlator` do, and those that check it refuse a bad one.
@@ -283,10 +296,10 @@ async function verify(server: Server): Promise<void> {
   if (!isDeepStrictEqual(JSON.parse(text), RESPONSE)) {
     throw new Error(`${server.id}: unexpected body ${text}`);
   }
-  if (ANSWERS_CORRELATOR.includes(server.id) && !valid.headers.get('x-correlator')) {
+  if (server.correlator !== undefined && !valid.headers.get('x-correlator')) {
     throw new Error(`${server.id}: answered without an x-correlator`);
   }
-  if (CHECKS_CORRELATOR.includes(server.id)) {
+  if (server.correlator === 'checked') {
     const response = await post(REQUEST_BODY, { 'x-correlator': 'no spaces allowed' });
     const answer = await response.text();
     if (response.status !== 400) {
