@@ -301,6 +301,11 @@ export class SchemaModel {
   constructor(
     private readonly schemas: Record<string, Schema>,
     private readonly direction: 'request' | 'response' = 'request',
+    /**
+     * `false`: objects that declare properties get no others unless an
+     * `additionalProperties` schema asks for them (free-form objects still do).
+     */
+    private readonly undeclaredKeys = true,
   ) {
     for (const [name, schema] of Object.entries(schemas)) {
       if (!isObject(schema.discriminator) || schema.oneOf || schema.anyOf) continue;
@@ -721,7 +726,8 @@ export class SchemaModel {
     const declared = new Set([...node.properties.keys(), ...node.required]);
     // Extra keys: open objects take anything; with additionalProperties schemas, values of their merge.
     let extras: fc.Arbitrary<[string, Sample][]> = fc.constant([]);
-    if (!node.additional.some((a) => a.schema === false)) {
+    const closedByChoice = !this.undeclaredKeys && declared.size > 0 && node.additional.length === 0;
+    if (!closedByChoice && !node.additional.some((a) => a.schema === false)) {
       const schemas = node.additional.map((a) => a.schema as Ctx);
       const value = schemas.length > 0 ? this.build(this.mergeAll(schemas), guarded) : anySample;
       const key = fc

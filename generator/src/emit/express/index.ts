@@ -34,7 +34,7 @@ export const expressEmitter: Emitter = {
         returnType: expressType('Router'),
         doc: [
           `An Express 5 router serving ${doc.ir.title} with \`handlers\`; mount it at \`${names.mountPath}\`: \`app.use(${names.mountPath}, ${expressFactoryName(doc)}(handlers, { authenticate }))\`.`,
-          'Requests are validated (400 `INVALID_ARGUMENT`), `authenticate` gets the scopes of each operation (throw `UnauthenticatedError` / `PermissionDeniedError`), `x-correlator` is echoed, results are checked against the documented responses unless `validateResponses: false` (off by default in production), and thrown `ApiError`s become CAMARA `ErrorInfo` responses.',
+          'Requests are validated (400 `INVALID_ARGUMENT`), `authenticate` gets the scopes of each operation (throw `UnauthenticatedError` / `PermissionDeniedError`), `x-correlator` is echoed, results are checked against the documented responses unless `validateResponses: false` (off by default in production), documented JSON bodies are written by their schema (properties it does not name are left out), and thrown `ApiError`s become CAMARA `ErrorInfo` responses.',
           'Throws at once when a handler method is missing, unless `allowPartial: true` (then 501 `NOT_IMPLEMENTED`).',
         ],
       });

@@ -32,7 +32,7 @@ export const fastifyEmitter: Emitter = {
         returnType: typeRef('FastifyPluginAsync'),
         doc: [
           `A Fastify 5 plugin serving ${doc.ir.title} with \`handlers\`; register it under \`${names.mountPath}\`: \`app.register(${fastifyFactoryName(doc)}(handlers, { authenticate }), { prefix: ${names.mountPath} })\`.`,
-          'Requests are validated (400 `INVALID_ARGUMENT`), `authenticate` gets the scopes of each operation (throw `UnauthenticatedError` / `PermissionDeniedError`), `x-correlator` is echoed, results are checked against the documented responses unless `validateResponses: false` (off by default in production), and thrown `ApiError`s become CAMARA `ErrorInfo` responses.',
+          'Requests are validated (400 `INVALID_ARGUMENT`), `authenticate` gets the scopes of each operation (throw `UnauthenticatedError` / `PermissionDeniedError`), `x-correlator` is echoed, results are checked against the documented responses unless `validateResponses: false` (off by default in production), documented JSON bodies are written by their schema (properties it does not name are left out), and thrown `ApiError`s become CAMARA `ErrorInfo` responses.',
           'Throws at once when a handler method is missing, unless `allowPartial: true` (then 501 `NOT_IMPLEMENTED`).',
         ],
       });

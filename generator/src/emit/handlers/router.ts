@@ -52,6 +52,7 @@ export function routerFile(doc: EmitDocument, options: EmitOptions, flavor: Rout
     importDeclaration(moduleOf(validatorsFileName(doc)), [
       { name: 'requestParsers' },
       { name: 'responseValidators' },
+      { name: 'responseSchemas' },
     ]),
     withJsDoc(
       f.createFunctionDeclaration(
@@ -93,6 +94,7 @@ export function routerFile(doc: EmitDocument, options: EmitOptions, flavor: Rout
                   f.createPropertyAssignment('operations', f.createIdentifier(names.operations)),
                   f.createShorthandPropertyAssignment('requestParsers'),
                   f.createShorthandPropertyAssignment('responseValidators'),
+                  f.createShorthandPropertyAssignment('responseSchemas'),
                 ]),
                 f.createIdentifier('handlers'),
                 f.createIdentifier('options'),

@@ -66,6 +66,8 @@ export interface ResponseEntry {
   validator: string;
   header: ParameterPlan[];
   hasBody: boolean;
+  /** The JSON Schema of a JSON body (`$ref`s into `CompiledValidators.responseDefinitions`). */
+  bodySchema?: unknown;
 }
 
 export interface CompiledValidators {
@@ -76,6 +78,8 @@ export interface CompiledValidators {
   requests: RequestEntry[];
   responses: Map<string, ResponseEntry[]>;
   callbacks: { callback: CallbackOperation; validator: string | undefined }[];
+  /** The named schemas response bodies refer to (`$id` and `definitions`), as response bodies see them. */
+  responseDefinitions: { id: string; definitions: Record<string, unknown> };
 }
 
 /**
@@ -114,6 +118,7 @@ export function compileValidators(ir: ApiDocument): CompiledValidators {
   }
   const baseCopyName = (name: string) => `${name}__base`;
 
+  const definitionsByDirection = new Map<Direction, Record<string, unknown>>();
   for (const direction of directions) {
     const id = defsId(direction);
     const refFor = (name: string) => `${id}#/definitions/${encodeURIComponent(name)}`;
@@ -133,6 +138,7 @@ export function compileValidators(ir: ApiDocument): CompiledValidators {
       }
     }
     ajv.addSchema({ $id: id, definitions } as AnySchema);
+    definitionsByDirection.set(direction, definitions);
   }
 
   const contextFor = (direction: Direction): ConvertContext => {
@@ -218,11 +224,15 @@ export function compileValidators(ir: ApiDocument): CompiledValidators {
           },
         };
         const responseRequired = ['header'];
+        let bodySchema: unknown;
         if (content?.schema) {
-          properties.body = convertSchema(content.schema, responseCtx);
+          bodySchema = convertSchema(content.schema, responseCtx);
+          properties.body = bodySchema;
           responseRequired.push('body');
         }
+        const isJson = content !== undefined && JSON_MEDIA.test(content.mediaType);
         return {
+          ...(isJson && bodySchema !== undefined ? { bodySchema } : {}),
           status: response.status,
           validator: add(
             { type: 'object', properties, required: responseRequired },
@@ -244,7 +254,17 @@ export function compileValidators(ir: ApiDocument): CompiledValidators {
     ajv,
     exportsMap,
   );
-  return { ...rewriteStandalone(raw), requests, responses, callbacks };
+  const responseDirection: Direction = directions.includes('response') ? 'response' : 'request';
+  return {
+    ...rewriteStandalone(raw),
+    requests,
+    responses,
+    callbacks,
+    responseDefinitions: {
+      id: defsId(responseDirection),
+      definitions: definitionsByDirection.get(responseDirection)!,
+    },
+  };
 }
 
 const FULL_FORMATS = (ajvFormats as unknown as { fullFormats: Record<string, unknown> }).fullFormats;

@@ -14,7 +14,7 @@ import {
   withJsDoc,
 } from '../ts-ast.js';
 import { operationTypeNames, typesFileName } from '../types/index.js';
-import { compileValidators } from './compile.js';
+import { type CompiledValidators, compileValidators } from './compile.js';
 
 const f = ts.factory;
 
@@ -31,6 +31,44 @@ function table(entries: [string, ts.Expression][]): ts.ObjectLiteralExpression {
 
 function tableType(keys: string[], type: (key: string) => ts.TypeNode): ts.TypeLiteralNode {
   return typeLiteral(keys.map((key) => property(key, type(key), false, true)));
+}
+
+/** `$ref`s in a schema, in order of appearance. */
+function refsOf(value: unknown, found: string[] = []): string[] {
+  if (Array.isArray(value)) for (const item of value) refsOf(item, found);
+  else if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      if (key === '$ref' && typeof item === 'string') found.push(item);
+      else refsOf(item, found);
+    }
+  }
+  return found;
+}
+
+/** The response body schemas of every operation, with only the named schemas they reach. */
+function responseSchemas(compiled: CompiledValidators): unknown {
+  const { id, definitions } = compiled.responseDefinitions;
+  const prefix = `${id}#/definitions/`;
+  const operations: Record<string, Record<string, unknown>> = {};
+  const reached = new Set<string>();
+  const pending: unknown[] = [];
+  for (const [operationId, entries] of compiled.responses) {
+    const bodies = entries.filter((entry) => entry.bodySchema !== undefined);
+    if (bodies.length === 0) continue;
+    operations[operationId] = Object.fromEntries(bodies.map((entry) => [entry.status, entry.bodySchema]));
+    pending.push(...bodies.map((entry) => entry.bodySchema));
+  }
+  while (pending.length > 0) {
+    for (const ref of refsOf(pending.pop())) {
+      if (!ref.startsWith(prefix)) continue;
+      const name = decodeURIComponent(ref.slice(prefix.length));
+      if (reached.has(name) || !(name in definitions)) continue;
+      reached.add(name);
+      pending.push(definitions[name]);
+    }
+  }
+  const used = Object.keys(definitions).filter((name) => reached.has(name));
+  return { id, definitions: Object.fromEntries(used.map((name) => [name, definitions[name]])), operations };
 }
 
 function emitDocument(doc: EmitDocument, options: EmitOptions): GeneratedFile {
@@ -53,6 +91,7 @@ function emitDocument(doc: EmitDocument, options: EmitOptions): GeneratedFile {
       { name: 'PayloadValidator', typeOnly: true },
       { name: 'RequestParser', typeOnly: true },
       { name: 'RequestValidator', typeOnly: true },
+      { name: 'ResponseSchemas', typeOnly: true },
       { name: 'ResponseValidator', typeOnly: true },
       ...helpers.map((name) => ({ name })),
     ]),
@@ -151,6 +190,13 @@ function emitDocument(doc: EmitDocument, options: EmitOptions): GeneratedFile {
       ],
     ),
     withJsDoc(
+      exportConst('responseSchemas', typeRef('ResponseSchemas'), jsonExpression(responseSchemas(compiled))),
+      [
+        'Per operation and documented status: the JSON Schema of the JSON response body (and the named schemas it refers to),',
+        'from which the routers compile their response serializers.',
+      ],
+    ),
+    withJsDoc(
       exportConst(
         'callbackValidators',
         tableType(
@@ -186,6 +232,7 @@ function emitDocument(doc: EmitDocument, options: EmitOptions): GeneratedFile {
         'requestValidators',
         'requestBodyValidators',
         'responseValidators',
+        'responseSchemas',
         'callbackValidators',
       ],
       types: [],

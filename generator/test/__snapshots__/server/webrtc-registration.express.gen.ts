@@ -9,15 +9,15 @@ import { createExpressRouter, type SecuredServerOptions } from "@telegate/runtim
 
 import { type WebrtcRegistrationHandlers, webrtcRegistrationOperations } from "./webrtc-registration.handlers.gen.js";
 
-import { requestParsers, responseValidators } from "./webrtc-registration.validators.gen.js";
+import { requestParsers, responseValidators, responseSchemas } from "./webrtc-registration.validators.gen.js";
 
 /**
  * An Express 5 router serving WebRTC Registration with `handlers`; mount it at `webrtcRegistrationMountPath`: `app.use(webrtcRegistrationMountPath, createWebrtcRegistrationRouter(handlers, { authenticate }))`.
  *
- * Requests are validated (400 `INVALID_ARGUMENT`), `authenticate` gets the scopes of each operation (throw `UnauthenticatedError` / `PermissionDeniedError`), `x-correlator` is echoed, results are checked against the documented responses unless `validateResponses: false` (off by default in production), and thrown `ApiError`s become CAMARA `ErrorInfo` responses.
+ * Requests are validated (400 `INVALID_ARGUMENT`), `authenticate` gets the scopes of each operation (throw `UnauthenticatedError` / `PermissionDeniedError`), `x-correlator` is echoed, results are checked against the documented responses unless `validateResponses: false` (off by default in production), documented JSON bodies are written by their schema (properties it does not name are left out), and thrown `ApiError`s become CAMARA `ErrorInfo` responses.
  *
  * Throws at once when a handler method is missing, unless `allowPartial: true` (then 501 `NOT_IMPLEMENTED`).
  */
 export function createWebrtcRegistrationRouter<Auth = unknown>(handlers: WebrtcRegistrationHandlers<Auth, express.Request>, options: SecuredServerOptions<Auth, express.Request>): express.Router {
-    return createExpressRouter(express, { operations: webrtcRegistrationOperations, requestParsers, responseValidators }, handlers, options, "createWebrtcRegistrationRouter");
+    return createExpressRouter(express, { operations: webrtcRegistrationOperations, requestParsers, responseValidators, responseSchemas }, handlers, options, "createWebrtcRegistrationRouter");
 }

@@ -9,15 +9,15 @@ import { createFastifyPlugin, type SecuredServerOptions } from "@telegate/runtim
 
 import { type WebrtcRegistrationHandlers, webrtcRegistrationOperations } from "./webrtc-registration.handlers.gen.js";
 
-import { requestParsers, responseValidators } from "./webrtc-registration.validators.gen.js";
+import { requestParsers, responseValidators, responseSchemas } from "./webrtc-registration.validators.gen.js";
 
 /**
  * A Fastify 5 plugin serving WebRTC Registration with `handlers`; register it under `webrtcRegistrationMountPath`: `app.register(createWebrtcRegistrationPlugin(handlers, { authenticate }), { prefix: webrtcRegistrationMountPath })`.
  *
- * Requests are validated (400 `INVALID_ARGUMENT`), `authenticate` gets the scopes of each operation (throw `UnauthenticatedError` / `PermissionDeniedError`), `x-correlator` is echoed, results are checked against the documented responses unless `validateResponses: false` (off by default in production), and thrown `ApiError`s become CAMARA `ErrorInfo` responses.
+ * Requests are validated (400 `INVALID_ARGUMENT`), `authenticate` gets the scopes of each operation (throw `UnauthenticatedError` / `PermissionDeniedError`), `x-correlator` is echoed, results are checked against the documented responses unless `validateResponses: false` (off by default in production), documented JSON bodies are written by their schema (properties it does not name are left out), and thrown `ApiError`s become CAMARA `ErrorInfo` responses.
  *
  * Throws at once when a handler method is missing, unless `allowPartial: true` (then 501 `NOT_IMPLEMENTED`).
  */
 export function createWebrtcRegistrationPlugin<Auth = unknown>(handlers: WebrtcRegistrationHandlers<Auth, FastifyRequest>, options: SecuredServerOptions<Auth, FastifyRequest>): FastifyPluginAsync {
-    return createFastifyPlugin({ operations: webrtcRegistrationOperations, requestParsers, responseValidators }, handlers, options, "createWebrtcRegistrationPlugin");
+    return createFastifyPlugin({ operations: webrtcRegistrationOperations, requestParsers, responseValidators, responseSchemas }, handlers, options, "createWebrtcRegistrationPlugin");
 }

@@ -18,6 +18,7 @@ import {
   type ServerResponse,
   unmatchedResponse,
 } from './pipeline.js';
+import { createResponseSerializers } from './serializers.js';
 
 /** The parts of the `express` module the router uses. */
 export interface ExpressModule {
@@ -57,6 +58,7 @@ export function createExpressRouter<Auth, Req extends Request = Request>(
 ): Router {
   const resolved = resolveServerOptions(options);
   const handlerFunctions = resolveHandlers(api, handlers, resolved, factory);
+  const serializers = createResponseSerializers(api.responseSchemas);
   const logger = resolved.logger ?? consoleLogger;
   const generate = resolved.generateCorrelator;
   // Paths match exactly, as in the document and in Fastify: `/sessions/` is not `/sessions`.
@@ -85,6 +87,7 @@ export function createExpressRouter<Auth, Req extends Request = Request>(
         handler: handlerFunctions.get(operationId)!,
         parser: api.requestParsers?.[operationId],
         responseValidator: api.responseValidators?.[operationId],
+        serializers: serializers.get(operationId),
         options: resolved,
         logger: () => logger,
       });

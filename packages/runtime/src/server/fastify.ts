@@ -14,6 +14,7 @@ import {
   type ServerResponse,
   unmatchedResponse,
 } from './pipeline.js';
+import { createResponseSerializers } from './serializers.js';
 
 /** Methods a 405 route answers for; HEAD is left to Fastify's automatic HEAD route where GET exists. */
 const ANSWERED_METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
@@ -63,6 +64,7 @@ export function createFastifyPlugin<Auth, Req extends FastifyRequest = FastifyRe
 ): FastifyPluginAsync {
   const resolved = resolveServerOptions(options);
   const handlerFunctions = resolveHandlers(api, handlers, resolved, factory);
+  const serializers = createResponseSerializers(api.responseSchemas);
   const generate = resolved.generateCorrelator;
   const allow = allowedMethods(api);
 
@@ -87,6 +89,7 @@ export function createFastifyPlugin<Auth, Req extends FastifyRequest = FastifyRe
         handler: handlerFunctions.get(operationId)!,
         parser: api.requestParsers?.[operationId],
         responseValidator: api.responseValidators?.[operationId],
+        serializers: serializers.get(operationId),
         options: resolved,
         logger: (request) => request.log,
         frameworkSerializesJson: true,

@@ -1,3 +1,5 @@
+import type { ResponseSchemas } from '../validation/validators.js';
+
 export type HttpMethod = 'GET' | 'PUT' | 'POST' | 'DELETE' | 'OPTIONS' | 'HEAD' | 'PATCH' | 'TRACE';
 
 /** What a router needs to know about one operation; generated per document (`xxxOperations`). */
@@ -60,6 +62,8 @@ export interface ApiDefinition {
   operations: OperationTable;
   requestParsers?: Readonly<Record<string, RequestParser>>;
   responseValidators?: Readonly<Record<string, ResponseValidator>>;
+  /** The documented JSON response bodies, from which responses are serialized (`JSON.stringify` without). */
+  responseSchemas?: ResponseSchemas;
 }
 
 type Part<R, K extends PropertyKey> = K extends keyof R ? NonNullable<R[K]> : Record<string, never>;

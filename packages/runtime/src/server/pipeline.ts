@@ -7,6 +7,7 @@ import type {
   RequestParser,
   ResponseValidator,
 } from './operations.js';
+import type { ResponseSerializers } from './serializers.js';
 
 /** pino-style logger (`fastify.log` fits); only `error` is used. */
 export interface ServerLogger {
@@ -284,6 +285,8 @@ export function createOperationRunner<Auth, Req>(config: {
   handler: HandlerFunction;
   parser: RequestParser | undefined;
   responseValidator: ResponseValidator | undefined;
+  /** Serializers of the documented JSON bodies; `JSON.stringify` for any other. */
+  serializers?: ResponseSerializers | undefined;
   options: ResolvedServerOptions<Auth, Req>;
   logger: (request: Req) => ServerLogger;
   /**
@@ -292,7 +295,7 @@ export function createOperationRunner<Auth, Req>(config: {
    */
   frameworkSerializesJson?: boolean;
 }): OperationRunner<Req> {
-  const { operationId, operation, handler, responseValidator, options } = config;
+  const { operationId, operation, handler, responseValidator, serializers, options } = config;
   const frameworkSerializesJson = config.frameworkSerializesJson ?? false;
   const parse = config.parser ?? passThroughParser;
   const documentedHeaders = operation.headers.map((name) => [name, name.toLowerCase()] as const);
@@ -335,6 +338,15 @@ export function createOperationRunner<Auth, Req>(config: {
       if (violations && violations.length > 0) return invalidResult(violations);
     }
     if (shape?.body === undefined || status === 204 || status === 304) return { status, headers };
+    const serializer = serializers?.(status);
+    const contentType = headers['content-type'];
+    if (
+      serializer !== undefined &&
+      (contentType === undefined || isJsonMediaType(mediaTypeOf(contentType)))
+    ) {
+      headers['content-type'] = contentType ?? JSON_TYPE;
+      return { status, headers, body: serializer(shape.body) };
+    }
     if (frameworkSerializesJson && headers['content-type'] === undefined && isJsonValue(shape.body)) {
       return { status, headers, json: shape.body };
     }

@@ -29,5 +29,6 @@ export {
   type RequestValidator,
   type ResponsePlan,
   type ResponsePlanEntry,
+  type ResponseSchemas,
   type ResponseValidator,
 } from './validators.js';

@@ -34,6 +34,17 @@ export type ResponseValidator = (
 ) => string[] | null;
 export type PayloadValidator = (payload: unknown) => string[] | null;
 
+/**
+ * The JSON Schemas of an API's JSON response bodies: `operations[operationId][status]`
+ * (a status as documented: `201`, `4XX`, `default`), whose `$ref`s point into
+ * `definitions` as `<id>#/definitions/<name>`.
+ */
+export interface ResponseSchemas {
+  readonly id: string;
+  readonly definitions: Readonly<Record<string, unknown>>;
+  readonly operations: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+}
+
 export interface RequestPlan {
   path: readonly ParameterPlan[];
   query: readonly ParameterPlan[];

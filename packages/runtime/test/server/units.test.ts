@@ -144,6 +144,13 @@ describe('newCorrelator', () => {
     }
   });
 
+  it('counts down in its last 8 hex digits after a random prefix', () => {
+    const [a, b, c] = [newCorrelator(), newCorrelator(), newCorrelator()];
+    expect(new Set([a.slice(0, 28), b.slice(0, 28), c.slice(0, 28)]).size).toBe(1);
+    const tail = (value: string) => Number.parseInt(value.slice(28), 16);
+    expect([tail(a) - tail(b), tail(b) - tail(c)]).toEqual([1, 1]);
+  });
+
   it('is the default for requests without one', () => {
     const { correlator } = resolveCorrelator(undefined);
     expect(correlator).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);

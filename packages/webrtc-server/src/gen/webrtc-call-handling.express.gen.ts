@@ -9,15 +9,15 @@ import { createExpressRouter, type SecuredServerOptions } from "@telegate/runtim
 
 import { type CallHandlingHandlers, callHandlingOperations } from "./webrtc-call-handling.handlers.gen.js";
 
-import { requestParsers, responseValidators } from "./webrtc-call-handling.validators.gen.js";
+import { requestParsers, responseValidators, responseSchemas } from "./webrtc-call-handling.validators.gen.js";
 
 /**
  * An Express 5 router serving WebRTC Call Handling with `handlers`; mount it at `callHandlingMountPath`: `app.use(callHandlingMountPath, createCallHandlingRouter(handlers, { authenticate }))`.
  *
- * Requests are validated (400 `INVALID_ARGUMENT`), `authenticate` gets the scopes of each operation (throw `UnauthenticatedError` / `PermissionDeniedError`), `x-correlator` is echoed, results are checked against the documented responses unless `validateResponses: false` (off by default in production), and thrown `ApiError`s become CAMARA `ErrorInfo` responses.
+ * Requests are validated (400 `INVALID_ARGUMENT`), `authenticate` gets the scopes of each operation (throw `UnauthenticatedError` / `PermissionDeniedError`), `x-correlator` is echoed, results are checked against the documented responses unless `validateResponses: false` (off by default in production), documented JSON bodies are written by their schema (properties it does not name are left out), and thrown `ApiError`s become CAMARA `ErrorInfo` responses.
  *
  * Throws at once when a handler method is missing, unless `allowPartial: true` (then 501 `NOT_IMPLEMENTED`).
  */
 export function createCallHandlingRouter<Auth = unknown>(handlers: CallHandlingHandlers<Auth, express.Request>, options: SecuredServerOptions<Auth, express.Request>): express.Router {
-    return createExpressRouter(express, { operations: callHandlingOperations, requestParsers, responseValidators }, handlers, options, "createCallHandlingRouter");
+    return createExpressRouter(express, { operations: callHandlingOperations, requestParsers, responseValidators, responseSchemas }, handlers, options, "createCallHandlingRouter");
 }

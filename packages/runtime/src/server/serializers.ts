@@ -1,0 +1,102 @@
+import build from 'fast-json-stringify';
+import type { ResponseSchemas } from '../validation/validators.js';
+
+/** Writes one JSON response body; throws when a required property is missing. */
+export type BodySerializer = (body: unknown) => string;
+
+/** The serializer of an operation's documented response for `status`, if it has a JSON body schema. */
+export type ResponseSerializers = (status: number) => BodySerializer | undefined;
+
+type Schema = Record<string, unknown>;
+
+const COMPOSED = ['allOf', 'anyOf', 'oneOf', 'if', '$ref'];
+const NESTED_LISTS = ['allOf', 'anyOf', 'oneOf', 'prefixItems'];
+const NESTED = ['items', 'additionalProperties', 'if', 'then', 'else', 'not', 'contains'];
+const NESTED_MAPS = ['properties', 'patternProperties', 'definitions', '$defs'];
+
+function isSchema(value: unknown): value is Schema {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function allowsObject(schema: Schema): boolean {
+  const { type } = schema;
+  return type === 'object' || (Array.isArray(type) && type.includes('object'));
+}
+
+/**
+ * A copy of `schema` that fast-json-stringify writes without losing data a
+ * valid body may hold: an object schema that names no properties (a
+ * free-form map) keeps every property. Objects with documented properties
+ * keep only those, as with any Fastify response schema.
+ */
+export function serializationSchema(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(serializationSchema);
+  if (!isSchema(schema)) return schema;
+  const out: Schema = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (NESTED.includes(key)) out[key] = serializationSchema(value);
+    else if (NESTED_LISTS.includes(key) && Array.isArray(value)) out[key] = value.map(serializationSchema);
+    else if (NESTED_MAPS.includes(key) && isSchema(value))
+      out[key] = Object.fromEntries(
+        Object.entries(value).map(([name, sub]) => [name, serializationSchema(sub)]),
+      );
+    else out[key] = value;
+  }
+  const named = ['properties', 'patternProperties', 'additionalProperties', ...COMPOSED].some(
+    (key) => key in schema,
+  );
+  if (allowsObject(schema) && !named) out.additionalProperties = true;
+  return out;
+}
+
+/**
+ * Compiles a serializer (fast-json-stringify) for every documented JSON
+ * response body of every operation in `schemas`, once per distinct schema.
+ * A body schema fast-json-stringify cannot compile is left to `JSON.stringify`.
+ */
+export function createResponseSerializers(
+  schemas: ResponseSchemas | undefined,
+): Map<string, ResponseSerializers> {
+  const byOperation = new Map<string, ResponseSerializers>();
+  if (schemas === undefined) return byOperation;
+  const external = {
+    [schemas.id]: {
+      $id: schemas.id,
+      definitions: Object.fromEntries(
+        Object.entries(schemas.definitions).map(([name, schema]) => [name, serializationSchema(schema)]),
+      ),
+    },
+  };
+  const compiled = new Map<string, BodySerializer | undefined>();
+  const compile = (schema: unknown): BodySerializer | undefined => {
+    const key = JSON.stringify(schema);
+    if (compiled.has(key)) return compiled.get(key);
+    let serializer: BodySerializer | undefined;
+    try {
+      serializer = build(serializationSchema(schema) as Parameters<typeof build>[0], {
+        schema: external as never,
+      }) as BodySerializer;
+    } catch {
+      serializer = undefined;
+    }
+    compiled.set(key, serializer);
+    return serializer;
+  };
+  for (const [operationId, statuses] of Object.entries(schemas.operations)) {
+    const exact = new Map<number, BodySerializer>();
+    const ranges = new Map<number, BodySerializer>();
+    let fallback: BodySerializer | undefined;
+    for (const [status, schema] of Object.entries(statuses)) {
+      const serializer = compile(schema);
+      if (serializer === undefined) continue;
+      if (/^[1-5]\d\d$/.test(status)) exact.set(Number(status), serializer);
+      else if (/^[1-5]XX$/i.test(status)) ranges.set(Number(status[0]), serializer);
+      else if (status === 'default') fallback = serializer;
+    }
+    byOperation.set(
+      operationId,
+      (status) => exact.get(status) ?? ranges.get(Math.floor(status / 100)) ?? fallback,
+    );
+  }
+  return byOperation;
+}

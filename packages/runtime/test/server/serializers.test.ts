@@ -1,0 +1,252 @@
+import express from 'express';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiDefinition, createExpressRouter, createFastifyPlugin } from '../../src/server/index.js';
+import { createResponseSerializers, serializationSchema } from '../../src/server/serializers.js';
+import type { ResponseSchemas } from '../../src/validation/index.js';
+import { expressTarget, fastifyTarget, recordingLogger, type Target } from './harness.js';
+
+const schemas: ResponseSchemas = {
+  id: 'test:defs',
+  definitions: {
+    Registration: {
+      type: 'object',
+      required: ['registrationId'],
+      properties: {
+        registrationId: { type: 'string' },
+        expiresAt: { type: 'string', format: 'date-time' },
+        labels: { type: 'object' },
+        attempts: { type: 'integer' },
+      },
+    },
+    ErrorInfo: {
+      type: 'object',
+      required: ['status', 'code', 'message'],
+      properties: { status: { type: 'integer' }, code: { type: 'string' }, message: { type: 'string' } },
+    },
+  },
+  operations: {
+    createRegistration: {
+      '201': { $ref: 'test:defs#/definitions/Registration' },
+      '4XX': { $ref: 'test:defs#/definitions/ErrorInfo' },
+      default: { type: 'object', properties: { fallback: { type: 'boolean' } } },
+    },
+    listRegistrations: {
+      '200': { type: 'array', items: { $ref: 'test:defs#/definitions/Registration' } },
+    },
+  },
+};
+
+describe('serializationSchema', () => {
+  it('keeps every property of an object that documents none (a free-form map)', () => {
+    expect(serializationSchema({ type: 'object' })).toEqual({ type: 'object', additionalProperties: true });
+    expect(serializationSchema({ type: ['object', 'null'] })).toEqual({
+      type: ['object', 'null'],
+      additionalProperties: true,
+    });
+  });
+
+  it('leaves objects with documented properties, and composed or referenced schemas, as they are', () => {
+    for (const schema of [
+      { type: 'object', properties: { a: { type: 'string' } } },
+      { type: 'object', additionalProperties: false },
+      { type: 'object', additionalProperties: { type: 'string' } },
+      { type: 'object', patternProperties: { '^x-': { type: 'string' } } },
+      { type: 'object', allOf: [{ properties: { a: { type: 'string' } } }] },
+      { type: 'object', oneOf: [{ properties: { a: { type: 'string' } } }] },
+      { $ref: 'test:defs#/definitions/Registration' },
+      { type: 'string' },
+    ]) {
+      expect(serializationSchema(schema)).toEqual(schema);
+    }
+  });
+
+  it('applies to nested schemas: properties, items, compositions, additionalProperties', () => {
+    expect(
+      serializationSchema({
+        type: 'object',
+        properties: { map: { type: 'object' }, list: { type: 'array', items: { type: 'object' } } },
+        additionalProperties: { type: 'object' },
+        oneOf: [{ type: 'object' }],
+      }),
+    ).toEqual({
+      type: 'object',
+      properties: {
+        map: { type: 'object', additionalProperties: true },
+        list: { type: 'array', items: { type: 'object', additionalProperties: true } },
+      },
+      additionalProperties: { type: 'object', additionalProperties: true },
+      oneOf: [{ type: 'object', additionalProperties: true }],
+    });
+  });
+});
+
+describe('createResponseSerializers', () => {
+  const serializers = createResponseSerializers(schemas);
+  const create = serializers.get('createRegistration')!;
+
+  it('finds the serializer of a status as documented: exact, then its range, then default', () => {
+    expect(JSON.parse(create(201)!({ registrationId: 'r', extra: 1 }))).toEqual({ registrationId: 'r' });
+    expect(JSON.parse(create(404)!({ status: 404, code: 'NOT_FOUND', message: 'm', stack: 's' }))).toEqual({
+      status: 404,
+      code: 'NOT_FOUND',
+      message: 'm',
+    });
+    expect(JSON.parse(create(503)!({ fallback: true, other: 1 }))).toEqual({ fallback: true });
+    expect(serializers.get('listRegistrations')!(201)).toBeUndefined();
+    expect(serializers.get('unknown')).toBeUndefined();
+  });
+
+  it('writes documented values as JSON.stringify does: dates, free-form maps, arrays', () => {
+    const body = {
+      registrationId: 'a"b\\c\u2028',
+      expiresAt: new Date('2026-01-02T03:04:05.006Z'),
+      labels: { nested: { deep: [1, 'two', null] }, 'odd"key': true },
+      attempts: 3,
+    };
+    const written = create(201)!(body);
+    expect(JSON.parse(written)).toEqual(JSON.parse(JSON.stringify(body)));
+    const list = serializers.get('listRegistrations')!(200)!;
+    expect(list([{ registrationId: 'x' }, { registrationId: 'y', secret: 1 }])).toBe(
+      '[{"registrationId":"x"},{"registrationId":"y"}]',
+    );
+  });
+
+  it('throws on a body without a required property', () => {
+    expect(() => create(201)!({ expiresAt: '2026-01-02T03:04:05Z' })).toThrow(/registrationId/);
+  });
+
+  it('compiles each distinct schema once', () => {
+    const shared = { $ref: 'test:defs#/definitions/ErrorInfo' };
+    const twice = createResponseSerializers({
+      ...schemas,
+      operations: { a: { '400': shared }, b: { '409': { ...shared } } },
+    });
+    expect(twice.get('a')!(400)).toBe(twice.get('b')!(409));
+  });
+
+  it('leaves a schema it cannot compile to JSON.stringify (no serializer)', () => {
+    const broken = createResponseSerializers({
+      ...schemas,
+      operations: { a: { '200': { $ref: 'test:defs#/definitions/Missing' }, '201': { type: 'string' } } },
+    });
+    expect(broken.get('a')!(200)).toBeUndefined();
+    expect(broken.get('a')!(201)!('x')).toBe('"x"');
+  });
+
+  it('is empty without schemas', () => {
+    expect(createResponseSerializers(undefined).size).toBe(0);
+  });
+});
+
+// Routers over an API definition with response schemas: the body goes out as the schema writes it.
+const api: ApiDefinition = {
+  operations: {
+    createRegistration: {
+      method: 'POST',
+      path: '/sessions',
+      auth: 'none',
+      scopes: [],
+      headers: [],
+      hasBody: true,
+      bodyRequired: true,
+      mediaTypes: ['application/json'],
+    },
+  },
+  responseSchemas: schemas,
+};
+
+const results: Record<string, unknown> = {
+  extra: { status: 201, body: { registrationId: 'r-1', passwordHash: 'x', labels: { team: 'a', n: 2 } } },
+  date: { status: 201, body: { registrationId: 'r-2', expiresAt: new Date('2026-05-06T07:08:09.000Z') } },
+  missing: { status: 201, body: { expiresAt: '2026-05-06T07:08:09Z' } },
+  'own-json-type': {
+    status: 201,
+    headers: { 'content-type': 'application/vnd.example+json' },
+    body: { registrationId: 'r-3', internal: true },
+  },
+  'own-other-type': {
+    status: 201,
+    headers: { 'content-type': 'text/plain; charset=utf-8' },
+    body: { registrationId: 'r-4', internal: true },
+  },
+  'error-info': { status: 409, body: { status: 409, code: 'ALREADY_EXISTS', message: 'm', trace: 'at x' } },
+};
+
+const handlers = {
+  createRegistration: (input: { body: { mode: string } }) => results[input.body.mode],
+};
+
+describe.each([
+  ['express', false],
+  ['fastify', false],
+  ['express', true],
+  ['fastify', true],
+] as const)(
+  '%s router, validateResponses %s: documented bodies are written by their schema',
+  (name, validateResponses) => {
+    let target: Target;
+    const logger = recordingLogger();
+    beforeAll(async () => {
+      const options = { logger, validateResponses };
+      target =
+        name === 'express'
+          ? await expressTarget(createExpressRouter(express, api, handlers, options), '/v1')
+          : await fastifyTarget(createFastifyPlugin(api, handlers, options), '/v1');
+    });
+    afterAll(() => target.close());
+    const post = (mode: string) =>
+      target.request({
+        method: 'POST',
+        path: '/v1/sessions',
+        body: { mode },
+        headers: { 'x-correlator': mode },
+      });
+
+    it('leaves out undocumented properties, keeps free-form maps whole', async () => {
+      const response = await post('extra');
+      expect(response.status).toBe(201);
+      expect(response.headers['content-type']).toMatch(/^application\/json/);
+      expect(response.body).toEqual({ registrationId: 'r-1', labels: { team: 'a', n: 2 } });
+    });
+
+    it('writes a Date as its ISO string', async () => {
+      expect((await post('date')).body).toEqual({
+        registrationId: 'r-2',
+        expiresAt: '2026-05-06T07:08:09.000Z',
+      });
+    });
+
+    it('applies to documented error bodies too', async () => {
+      const response = await post('error-info');
+      expect(response).toMatchObject({
+        status: 409,
+        body: { status: 409, code: 'ALREADY_EXISTS', message: 'm' },
+      });
+      expect(response.body).not.toHaveProperty('trace');
+    });
+
+    it('keeps a JSON content type the handler chose, and writes its body by the schema', async () => {
+      const response = await post('own-json-type');
+      expect(response.headers['content-type']).toMatch(/^application\/vnd\.example\+json/);
+      expect(response.body).toEqual({ registrationId: 'r-3' });
+    });
+
+    it('a body without a required property is 500 INTERNAL and logged, never sent', async () => {
+      const response = await post('missing');
+      expect(response).toMatchObject({
+        status: 500,
+        body: { status: 500, code: 'INTERNAL', message: 'Unknown server error. Typically a server bug.' },
+      });
+      expect(response.headers['x-correlator']).toBe('missing');
+      expect(logger.entries).toContainEqual(
+        expect.objectContaining({ details: expect.objectContaining({ correlator: 'missing' }) }),
+      );
+    });
+
+    it('a non-JSON content type the handler chose bypasses the schema', async () => {
+      const response = await post('own-other-type');
+      expect(response.headers['content-type']).toMatch(/^text\/plain/);
+      expect(response.body).toEqual({ registrationId: 'r-4', internal: true });
+    });
+  },
+);
