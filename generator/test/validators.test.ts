@@ -2,8 +2,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AJV_RUNTIME_MODULES as RUNTIME_MODULES } from '../../packages/runtime/src/ajv-runtime/index.js';
+import { createResponseSerializers } from '../../packages/runtime/src/server/serializers.js';
 import { describeErrors } from '../../packages/runtime/src/validation/errors.js';
 import { formatCheckers } from '../../packages/runtime/src/validation/helpers.js';
+import type { ResponseSchemas } from '../../packages/runtime/src/validation/index.js';
 import { repoTempDir, typecheck } from '../../test/support/typecheck.js';
 import { AJV_RUNTIME_MODULES, RUNTIME_FORMATS, rewriteStandalone } from '../src/emit/validators/compile.js';
 import {
@@ -441,5 +443,59 @@ describe('describeErrors', () => {
     ],
   ])('%s', (_, errors, expected) => {
     expect(describeErrors(errors)).toEqual(expected);
+  });
+});
+
+describe('response schemas for the routers’ serializers', () => {
+  const generate = async (emit: string[]) => {
+    const out = await repoTempDir('response-schemas-');
+    const { files } = await generateFiles({ specs: [fixture('validation.yaml')], out, emit });
+    await writeFiles(out, files);
+    const file = files.find((f) => f.path.endsWith('.validators.gen.ts'))!;
+    return { file, module: (await import(join(out, file.path))) as { responseSchemas?: ResponseSchemas } };
+  };
+
+  it('are left out without a router in the run', async () => {
+    const { file, module } = await generate(['validators']);
+    expect(file.contents).not.toContain('responseSchemas');
+    expect(module.responseSchemas).toBeUndefined();
+  });
+
+  it('name the JSON body of every documented response, with only the schemas those reach', async () => {
+    const { module } = await generate(['validators', 'express']);
+    const schemas = module.responseSchemas!;
+    // readOnly/writeOnly in the document: the response direction's own definitions.
+    expect(schemas.id).toBe('telegate:response');
+    const ref = (name: string) => ({ $ref: `telegate:response#/definitions/${name}` });
+    expect(schemas.operations).toEqual({
+      putItem: { '200': ref('Item'), '4XX': ref('ErrorInfo') },
+      postShape: { '201': ref('Pet') },
+    });
+    expect(Object.keys(schemas.definitions).sort()).toEqual(
+      ['Cat', 'Dog', 'ErrorInfo', 'Item', 'Pet', 'Pet__base'].sort(),
+    );
+  });
+
+  it('serialize by the response direction: discriminated subtypes keep their fields, writeOnly is optional', async () => {
+    const { module } = await generate(['validators', 'fastify']);
+    const serializers = createResponseSerializers(module.responseSchemas);
+    const pet = serializers.get('postShape')!(201)!;
+    expect(JSON.parse(pet({ petType: 'cat', meows: true, barks: false, extra: 1 }))).toEqual({
+      petType: 'cat',
+      meows: true,
+    });
+    expect(JSON.parse(pet({ petType: 'dog', barks: true }))).toEqual({ petType: 'dog', barks: true });
+    const item = serializers.get('putItem')!(200)!;
+    expect(JSON.parse(item({ id: 'i-1', name: 'lamp', ratio: 0.5 }))).toEqual({
+      id: 'i-1',
+      name: 'lamp',
+      ratio: 0.5,
+    });
+    const error = serializers.get('putItem')!(404)!;
+    expect(JSON.parse(error({ status: 404, code: 'NOT_FOUND', message: 'gone', stack: 'x' }))).toEqual({
+      status: 404,
+      code: 'NOT_FOUND',
+      message: 'gone',
+    });
   });
 });

@@ -43,7 +43,7 @@ const out = await repoTempDir('property-serializers-');
 afterAll(() => rm(out, { recursive: true, force: true }));
 
 const specs = SPECS.map((name) => join(repoRoot, 'spec', `${name}.yaml`));
-const { files } = await generateFiles({ specs, out, emit: ['validators'] });
+const { files } = await generateFiles({ specs, out, emit: ['validators', 'fastify'] });
 await writeFiles(out, files);
 
 const targets: Target[] = [];

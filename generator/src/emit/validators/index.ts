@@ -74,6 +74,8 @@ function responseSchemas(compiled: CompiledValidators): unknown {
 function emitDocument(doc: EmitDocument, options: EmitOptions): GeneratedFile {
   const { ir } = doc;
   const compiled = compileValidators(ir);
+  // The routers serialize documented bodies with `responseSchemas`; without a router in the run it is left out.
+  const withRouters = options.emitters.includes('express') || options.emitters.includes('fastify');
   const names = operationTypeNames(doc);
   const operationIds = ir.operations.map((op) => op.id);
   const requestEntries = compiled.requests.filter((entry) => !('kind' in entry.op));
@@ -91,7 +93,7 @@ function emitDocument(doc: EmitDocument, options: EmitOptions): GeneratedFile {
       { name: 'PayloadValidator', typeOnly: true },
       { name: 'RequestParser', typeOnly: true },
       { name: 'RequestValidator', typeOnly: true },
-      { name: 'ResponseSchemas', typeOnly: true },
+      ...(withRouters ? [{ name: 'ResponseSchemas', typeOnly: true }] : []),
       { name: 'ResponseValidator', typeOnly: true },
       ...helpers.map((name) => ({ name })),
     ]),
@@ -190,13 +192,6 @@ function emitDocument(doc: EmitDocument, options: EmitOptions): GeneratedFile {
       ],
     ),
     withJsDoc(
-      exportConst('responseSchemas', typeRef('ResponseSchemas'), jsonExpression(responseSchemas(compiled))),
-      [
-        'Per operation and documented status: the JSON Schema of the JSON response body (and the named schemas it refers to),',
-        'from which the routers compile their response serializers.',
-      ],
-    ),
-    withJsDoc(
       exportConst(
         'callbackValidators',
         tableType(
@@ -212,6 +207,18 @@ function emitDocument(doc: EmitDocument, options: EmitOptions): GeneratedFile {
       ['Per callback/webhook: `null` when the payload is valid, else every violation.'],
     ),
   ];
+
+  if (withRouters) {
+    exported.push(
+      withJsDoc(
+        exportConst('responseSchemas', typeRef('ResponseSchemas'), jsonExpression(responseSchemas(compiled))),
+        [
+          'Per operation and documented status: the JSON Schema of the JSON response body (and the named schemas it refers to),',
+          'from which the routers compile their response serializers.',
+        ],
+      ),
+    );
+  }
 
   const contents = [
     generatedHeader([ir.source]),
@@ -232,7 +239,7 @@ function emitDocument(doc: EmitDocument, options: EmitOptions): GeneratedFile {
         'requestValidators',
         'requestBodyValidators',
         'responseValidators',
-        'responseSchemas',
+        ...(withRouters ? ['responseSchemas'] : []),
         'callbackValidators',
       ],
       types: [],

@@ -42,11 +42,41 @@ export function serializationSchema(schema: unknown): unknown {
       );
     else out[key] = value;
   }
+  if (Array.isArray(out.allOf)) out.allOf = chainDispatch(out.allOf);
   const named = ['properties', 'patternProperties', 'additionalProperties', ...COMPOSED].some(
     (key) => key in schema,
   );
   if (allowsObject(schema) && !named) out.additionalProperties = true;
   return out;
+}
+
+/** The property a discriminator dispatch entry tests (`if: { properties: { P: { const } }, required: [P] }, then`). */
+function dispatchProperty(member: unknown): string | undefined {
+  if (!isSchema(member) || Object.keys(member).sort().join() !== 'if,then' || !isSchema(member.if))
+    return undefined;
+  const { properties, required } = member.if;
+  if (!isSchema(properties) || !Array.isArray(required) || required.length !== 1) return undefined;
+  const name = required[0];
+  if (typeof name !== 'string' || Object.keys(properties).join() !== name) return undefined;
+  const test = properties[name];
+  return isSchema(test) && 'const' in test ? name : undefined;
+}
+
+/**
+ * A discriminator's dispatch (`allOf` of `if: { P: const v } then: $ref` entries, one per
+ * value of one property P) as one `if`/`then`/`else` chain: the values exclude each other,
+ * so it selects the same subtype, and fast-json-stringify then merges only that subtype
+ * with the base, not every subtype with each other.
+ */
+function chainDispatch(members: unknown[]): unknown[] {
+  const properties = members.map(dispatchProperty);
+  const dispatch = members.filter((_, index) => properties[index] !== undefined) as Schema[];
+  if (dispatch.length < 2 || new Set(properties.filter(Boolean)).size !== 1) return members;
+  let chain: Schema | undefined;
+  for (const entry of [...dispatch].reverse()) {
+    chain = { if: entry.if, then: entry.then, ...(chain ? { else: chain } : {}) };
+  }
+  return [...members.filter((_, index) => properties[index] === undefined), chain];
 }
 
 /**

@@ -80,6 +80,40 @@ describe('serializationSchema', () => {
   });
 });
 
+describe('serializationSchema: discriminator dispatch', () => {
+  const when = (property: string, value: string, then: string) => ({
+    if: { properties: { [property]: { const: value } }, required: [property] },
+    then: { $ref: then },
+  });
+  const base = { type: 'object', properties: { kind: { type: 'string' } } };
+
+  it('becomes one if/then/else chain, after the other allOf members', () => {
+    expect(
+      serializationSchema({
+        ...base,
+        allOf: [when('kind', 'cat', '#Cat'), { required: ['kind'] }, when('kind', 'dog', '#Dog')],
+      }),
+    ).toEqual({
+      ...base,
+      allOf: [{ required: ['kind'] }, { ...when('kind', 'cat', '#Cat'), else: when('kind', 'dog', '#Dog') }],
+    });
+  });
+
+  it('is left alone with a single entry, entries on different properties, or other conditions', () => {
+    for (const allOf of [
+      [when('kind', 'cat', '#Cat')],
+      [when('kind', 'cat', '#Cat'), when('type', 'dog', '#Dog')],
+      [
+        when('kind', 'cat', '#Cat'),
+        { if: { properties: { kind: { enum: ['dog'] } } }, then: { $ref: '#Dog' } },
+      ],
+      [when('kind', 'cat', '#Cat'), { ...when('kind', 'dog', '#Dog'), else: { $ref: '#Other' } }],
+    ]) {
+      expect(serializationSchema({ ...base, allOf })).toEqual({ ...base, allOf });
+    }
+  });
+});
+
 describe('createResponseSerializers', () => {
   const serializers = createResponseSerializers(schemas);
   const create = serializers.get('createRegistration')!;
