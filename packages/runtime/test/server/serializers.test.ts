@@ -145,6 +145,10 @@ describe('createResponseSerializers', () => {
     );
   });
 
+  it('converts a value of another type to the documented one', () => {
+    expect(create(201)!({ registrationId: 5, attempts: '3' })).toBe('{"registrationId":"5","attempts":3}');
+  });
+
   it('throws on a body without a required property', () => {
     expect(() => create(201)!({ expiresAt: '2026-01-02T03:04:05Z' })).toThrow(/registrationId/);
   });
