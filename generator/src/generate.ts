@@ -62,7 +62,7 @@ export async function generateFiles(options: GenerateOptions): Promise<GenerateR
   };
   const files = emitters.flatMap((emitter) => emitter.emit(documents, emitOptions));
   files.push(indexFile(documents, files));
-  return { files, warnings };
+  return { files, warnings: [...warnings, ...files.flatMap((file) => file.warnings ?? [])] };
 }
 
 export interface DriftReport {

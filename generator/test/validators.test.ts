@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AJV_RUNTIME_MODULES as RUNTIME_MODULES } from '../../packages/runtime/src/ajv-runtime/index.js';
@@ -474,6 +475,55 @@ describe('response schemas for the routers’ serializers', () => {
     expect(Object.keys(schemas.definitions).sort()).toEqual(
       ['Cat', 'Dog', 'ErrorInfo', 'Item', 'Pet', 'Pet__base'].sort(),
     );
+  });
+
+  it('a body schema fast-json-stringify cannot compile is a generation warning, and written with JSON.stringify', async () => {
+    const out = await repoTempDir('response-schemas-warning-');
+    const spec = join(out, 'odd.json');
+    const tagged = (tag: string) => ({
+      type: 'object',
+      properties: { tag: { type: 'string', enum: [tag] } },
+    });
+    await writeFile(
+      spec,
+      JSON.stringify({
+        openapi: '3.0.3',
+        info: { title: 'Odd', version: '1' },
+        paths: {
+          '/odd': {
+            get: {
+              operationId: 'getOdd',
+              responses: {
+                '200': {
+                  description: 'two tags at once',
+                  content: { 'application/json': { schema: { allOf: [tagged('a'), tagged('b')] } } },
+                },
+                '201': {
+                  description: 'fine',
+                  content: {
+                    'application/json': {
+                      schema: { type: 'object', properties: { n: { type: 'integer' } } },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+      }),
+    );
+    const { files, warnings } = await generateFiles({ specs: [spec], out, emit: ['validators', 'fastify'] });
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /odd\.json: getOdd 200: fast-json-stringify cannot compile the response body schema \(.+\); the routers write this body with JSON\.stringify/,
+      ),
+    ]);
+    await writeFiles(out, files);
+    const file = files.find((f) => f.path.endsWith('.validators.gen.ts'))!;
+    const { responseSchemas } = (await import(join(out, file.path))) as { responseSchemas: ResponseSchemas };
+    const serializers = createResponseSerializers(responseSchemas);
+    expect(serializers.get('getOdd')!(200)).toBeUndefined();
+    expect(serializers.get('getOdd')!(201)!({ n: 1, extra: true })).toBe('{"n":1}');
   });
 
   it('serialize by the response direction: discriminated subtypes keep their fields, writeOnly is optional', async () => {

@@ -19,6 +19,8 @@ export interface GeneratedFile {
   namespace?: string;
   /** With one document, `index.ts` also exports these short names (`createClient` for `createRegistrationClient`). */
   aliases?: { name: string; alias: string; typeOnly?: boolean }[];
+  /** What the user should know about this file; `generate` prints them as warnings. */
+  warnings?: string[];
 }
 
 export interface EmitOptions {

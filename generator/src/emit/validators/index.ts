@@ -1,3 +1,5 @@
+import { createResponseSerializers } from '@telegate/runtime/server';
+import type { ResponseSchemas } from '@telegate/runtime/validation';
 import ts from 'typescript';
 import type { EmitDocument, EmitOptions, Emitter, GeneratedFile } from '../emitter.js';
 import { generatedHeader } from '../header.js';
@@ -46,7 +48,7 @@ function refsOf(value: unknown, found: string[] = []): string[] {
 }
 
 /** The response body schemas of every operation, with only the named schemas they reach. */
-function responseSchemas(compiled: CompiledValidators): unknown {
+function responseSchemas(compiled: CompiledValidators): ResponseSchemas {
   const { id, definitions } = compiled.responseDefinitions;
   const prefix = `${id}#/definitions/`;
   const operations: Record<string, Record<string, unknown>> = {};
@@ -208,15 +210,20 @@ function emitDocument(doc: EmitDocument, options: EmitOptions): GeneratedFile {
     ),
   ];
 
+  const warnings: string[] = [];
   if (withRouters) {
+    const schemas = responseSchemas(compiled);
+    createResponseSerializers(schemas, ({ operationId, status, error }) => {
+      const reason = error instanceof Error ? error.message : String(error);
+      warnings.push(
+        `${ir.source}: ${operationId} ${status}: fast-json-stringify cannot compile the response body schema (${reason}); the routers write this body with JSON.stringify, properties the document does not name included`,
+      );
+    });
     exported.push(
-      withJsDoc(
-        exportConst('responseSchemas', typeRef('ResponseSchemas'), jsonExpression(responseSchemas(compiled))),
-        [
-          'Per operation and documented status: the JSON Schema of the JSON response body (and the named schemas it refers to),',
-          'from which the routers compile their response serializers.',
-        ],
-      ),
+      withJsDoc(exportConst('responseSchemas', typeRef('ResponseSchemas'), jsonExpression(schemas)), [
+        'Per operation and documented status: the JSON Schema of the JSON response body (and the named schemas it refers to),',
+        'from which the routers compile their response serializers.',
+      ]),
     );
   }
 
@@ -245,6 +252,7 @@ function emitDocument(doc: EmitDocument, options: EmitOptions): GeneratedFile {
       types: [],
     },
     namespace: `${doc.apiName}Validators`,
+    ...(warnings.length > 0 ? { warnings } : {}),
   };
 }
 

@@ -54,3 +54,10 @@ export {
   type ServerOptions,
   type ServerResponse,
 } from './pipeline.js';
+export {
+  type BodySerializer,
+  createResponseSerializers,
+  type ResponseSerializers,
+  serializationSchema,
+  type UncompiledResponse,
+} from './serializers.js';

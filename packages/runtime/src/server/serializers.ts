@@ -79,13 +79,22 @@ function chainDispatch(members: unknown[]): unknown[] {
   return [...members.filter((_, index) => properties[index] === undefined), chain];
 }
 
+/** A documented response body whose schema fast-json-stringify could not compile. */
+export interface UncompiledResponse {
+  operationId: string;
+  status: string;
+  error: unknown;
+}
+
 /**
  * Compiles a serializer (fast-json-stringify) for every documented JSON
  * response body of every operation in `schemas`, once per distinct schema.
- * A body schema fast-json-stringify cannot compile is left to `JSON.stringify`.
+ * A body schema fast-json-stringify cannot compile is left to `JSON.stringify`
+ * and reported to `onUncompiled`.
  */
 export function createResponseSerializers(
   schemas: ResponseSchemas | undefined,
+  onUncompiled?: (failure: UncompiledResponse) => void,
 ): Map<string, ResponseSerializers> {
   const byOperation = new Map<string, ResponseSerializers>();
   if (schemas === undefined) return byOperation;
@@ -97,17 +106,17 @@ export function createResponseSerializers(
       ),
     },
   };
-  const compiled = new Map<string, BodySerializer | undefined>();
-  const compile = (schema: unknown): BodySerializer | undefined => {
+  const compiled = new Map<string, BodySerializer | { error: unknown }>();
+  const compile = (schema: unknown): BodySerializer | { error: unknown } => {
     const key = JSON.stringify(schema);
-    if (compiled.has(key)) return compiled.get(key);
-    let serializer: BodySerializer | undefined;
+    let serializer = compiled.get(key);
+    if (serializer !== undefined) return serializer;
     try {
       serializer = build(serializationSchema(schema) as Parameters<typeof build>[0], {
         schema: external as never,
       }) as BodySerializer;
-    } catch {
-      serializer = undefined;
+    } catch (error) {
+      serializer = { error };
     }
     compiled.set(key, serializer);
     return serializer;
@@ -118,7 +127,10 @@ export function createResponseSerializers(
     let fallback: BodySerializer | undefined;
     for (const [status, schema] of Object.entries(statuses)) {
       const serializer = compile(schema);
-      if (serializer === undefined) continue;
+      if (typeof serializer !== 'function') {
+        onUncompiled?.({ operationId, status, error: serializer.error });
+        continue;
+      }
       if (/^[1-5]\d\d$/.test(status)) exact.set(Number(status), serializer);
       else if (/^[1-5]XX$/i.test(status)) ranges.set(Number(status[0]), serializer);
       else if (status === 'default') fallback = serializer;
