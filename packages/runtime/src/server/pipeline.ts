@@ -347,7 +347,7 @@ export function createOperationRunner<Auth, Req>(config: {
       headers['content-type'] = contentType ?? JSON_TYPE;
       return { status, headers, body: serializer(shape.body) };
     }
-    if (frameworkSerializesJson && headers['content-type'] === undefined && isJsonValue(shape.body)) {
+    if (frameworkSerializesJson && contentType === undefined && isJsonValue(shape.body)) {
       return { status, headers, json: shape.body };
     }
     headers['content-type'] ??= JSON_TYPE;
