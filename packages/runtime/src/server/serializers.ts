@@ -99,12 +99,7 @@ export function createResponseSerializers(
   const byOperation = new Map<string, ResponseSerializers>();
   if (schemas === undefined) return byOperation;
   const external = {
-    [schemas.id]: {
-      $id: schemas.id,
-      definitions: Object.fromEntries(
-        Object.entries(schemas.definitions).map(([name, schema]) => [name, serializationSchema(schema)]),
-      ),
-    },
+    [schemas.id]: serializationSchema({ $id: schemas.id, definitions: schemas.definitions }),
   };
   const compiled = new Map<string, BodySerializer | { error: unknown }>();
   const compile = (schema: unknown): BodySerializer | { error: unknown } => {
