@@ -5,8 +5,10 @@
  * (fastify-openapi-glue, express-openapi-validator, openapi-backend), all with the same trivial handler,
  * loaded by autocannon over loopback.
  *
- * Each server runs in its own child process (this file, started with `--import tsx`), so the
- * load generator (this process) and the server under test each get a core.
+ * The Fastify servers run side by side in one child process and the Express apps in another (this
+ * file, started with `--import tsx`), each server on its own port, so the load generator (this
+ * process) and the server under test each get a core, and the servers compared run in the same
+ * process state (see PROCESSES).
  */
 import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -37,15 +39,16 @@ const PATH = `${MOUNT}/sessions`;
 const CONNECTIONS = 10;
 const WARMUP_S = 2;
 /**
- * Each variant runs in PROCESS_SETS fresh processes one after the other (all variants side by side in
- * each set), and each process is measured in ROUNDS segments of SEGMENT_S seconds, every other round
- * in reverse order: how fast one Node process runs the same code varies from process to process, and
- * stays so. In CPU profiles of the same Fastify server, some processes spent about 2 µs more per request
- * in Node's own `process.nextTick` than the others (2 of 6 plugin processes, 1 of 5 of a hand-written
- * route in a plugin): so more processes with fewer rounds each, rather than long runs of a few.
+ * PROCESSES pairs of server processes (Fastify, Express) one after the other, measured in ROUNDS
+ * rounds of one SEGMENT_S-second segment per variant, every other round in reverse order. How fast one
+ * Node process runs the same code varies from process to process and stays so (the same route ran at
+ * 13,000 req/s in one process and 24,000 in the next; in CPU profiles, slow processes spent about 2 µs
+ * more per request in Node's own `process.nextTick`): with the Fastify servers in one process, each
+ * round's ratios between them compare servers in the same state. No forced garbage collection between
+ * segments: after `gc()` the next half-second ran at a quarter of the speed.
  */
-const PROCESS_SETS = 6;
-const ROUNDS = 2;
+const PROCESSES = 4;
+const ROUNDS = 6;
 const SEGMENT_S = 0.5;
 /** Goals: Fastify plugin ≥ 0.9× hand-written Fastify; each generated server ahead of its generic peers. */
 const HAND_GOAL = 0.9;
@@ -136,6 +139,7 @@ type Autocannon = (options: Record<string, unknown>) => CannonInstance;
 
 // ─── parent: load generation ───────────────────────────────────────────────────────────────
 
+/** One variant's tallies over every process; `child` and `url` are those of the current process. */
 interface Server extends Variant {
   child: ChildProcess;
   url: string;
@@ -230,54 +234,57 @@ function unpinCpus(pinning: Pinning | undefined): void {
   execFileSync('taskset', ['-a', '-p', '-c', pinning.previous, String(process.pid)], { stdio: 'ignore' });
 }
 
-function startServer(
-  variant: Variant,
+interface Host {
+  child: ChildProcess;
+  ports: Record<VariantId, number>;
+}
+
+/**
+ * The Fastify servers share one process and the Express apps another: Express swaps the prototype of
+ * every request and response object, which Node's own `http` code handles for both frameworks.
+ */
+const frameworks = ['fastify', 'express'] as const;
+const frameworkOf = (id: VariantId): (typeof frameworks)[number] =>
+  id.endsWith('express') || id.startsWith('express') ? 'express' : 'fastify';
+
+/** One server process serving `variants`, each on its own port. */
+function startHost(
+  variants: readonly VariantId[],
   telegateModule: string,
   specPath: string,
   pinning: Pinning | undefined,
-): Promise<Server> {
-  const child = fork(thisFile, [variant.id, telegateModule, specPath], {
+): Promise<Host> {
+  const node = ['--import', 'tsx'];
+  const child = fork(thisFile, [telegateModule, specPath, ...variants], {
     cwd: repoRoot,
     ...(pinning
-      ? { execPath: 'taskset', execArgv: ['-c', pinning.server, process.execPath, '--import', 'tsx'] }
-      : { execArgv: ['--import', 'tsx'] }),
+      ? { execPath: 'taskset', execArgv: ['-c', pinning.server, process.execPath, ...node] }
+      : { execArgv: node }),
     env: { ...process.env, NODE_ENV: 'production' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill();
-      reject(new Error(`${variant.id}: server did not start within 30 s`));
-    }, 30_000);
-    child.once('message', (message: { port?: number; error?: string }) => {
+      reject(new Error('server process did not start within 60 s'));
+    }, 60_000);
+    child.once('message', (message: { ports?: Record<VariantId, number>; error?: string }) => {
       clearTimeout(timer);
-      if (message.error !== undefined || message.port === undefined) {
+      if (message.error !== undefined || message.ports === undefined) {
         child.kill();
-        reject(new Error(`${variant.id}: ${message.error ?? 'no port'}`));
+        reject(new Error(`server process: ${message.error ?? 'no ports'}`));
         return;
       }
-      resolve({
-        ...variant,
-        child,
-        url: `http://127.0.0.1:${message.port}${PATH}`,
-        ok: 0,
-        seconds: 0,
-        bad: 0,
-        segments: [],
-        clientCpu: [],
-        cpuMicros: 0,
-        latencies: [],
-      });
+      resolve({ child, ports: message.ports });
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`${variant.id}: server exited with ${code} before it was ready`));
+      reject(new Error(`server process exited with ${code} before it was ready`));
     });
   });
 }
 
-async function stopServer(server: Server): Promise<void> {
-  const { child } = server;
+async function stopHost({ child }: Host): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGTERM');
@@ -378,38 +385,55 @@ export async function serverStubsBench(): Promise<BenchResult> {
   mkdirSync(join(repoRoot, '.tmp'), { recursive: true });
   // Inside the repository, so the bundle resolves npm packages from its node_modules.
   const dir = await mkdtemp(join(repoRoot, '.tmp', 'bench-server-stubs-'));
-  /** One per variant, tallying every process of it; `child` and `url` are those of the current set. */
-  const servers: Server[] = [];
-  let live: Server[] = [];
+  const servers: Server[] = VARIANTS.map((variant) => ({
+    ...variant,
+    child: undefined as unknown as ChildProcess,
+    url: '',
+    ok: 0,
+    seconds: 0,
+    bad: 0,
+    segments: [],
+    clientCpu: [],
+    cpuMicros: 0,
+    latencies: [],
+  }));
+  let hosts: Host[] = [];
   const startupSeconds: number[] = [];
   const pinning = pinCpus();
   try {
     const telegateModule = await bundleTelegate(dir);
-    for (let set = 0; set < PROCESS_SETS; set++) {
-      // Started side by side (start-up is not measured); every one is stopped below, even if another failed.
+    for (let run = 0; run < PROCESSES; run++) {
       const started = performance.now();
       const starts = await Promise.allSettled(
-        VARIANTS.map((v) => startServer(v, telegateModule, spec.path, pinning)),
+        frameworks.map((framework) =>
+          startHost(
+            VARIANTS.flatMap((v) => (frameworkOf(v.id) === framework ? [v.id] : [])),
+            telegateModule,
+            spec.path,
+            pinning,
+          ),
+        ),
       );
-      live = starts.flatMap((start) => (start.status === 'fulfilled' ? [start.value] : []));
+      // Every process that started is stopped below, even if another failed.
+      hosts = starts.flatMap((start) => (start.status === 'fulfilled' ? [start.value] : []));
       for (const start of starts) if (start.status === 'rejected') throw start.reason;
       startupSeconds.push((performance.now() - started) / 1000);
-      // `live` is in VARIANTS order (every start succeeded): the first set's servers keep the tallies.
-      if (set === 0) servers.push(...live);
-      else
-        for (const [i, fresh] of live.entries())
-          Object.assign(servers[i]!, { child: fresh.child, url: fresh.url });
+      for (const server of servers) {
+        const host = hosts[frameworks.indexOf(frameworkOf(server.id))]!;
+        server.child = host.child;
+        server.url = `http://127.0.0.1:${host.ports[server.id]}${PATH}`;
+      }
       for (const server of servers) await verify(server);
       for (const server of servers) await load(server, WARMUP_S, false);
       for (let round = 0; round < ROUNDS; round++) {
-        const order = (set * ROUNDS + round) % 2 === 0 ? servers : [...servers].reverse();
+        const order = (run * ROUNDS + round) % 2 === 0 ? servers : [...servers].reverse();
         for (const server of order) await load(server, SEGMENT_S, true);
       }
-      await Promise.all(live.map(stopServer));
-      live = [];
+      await Promise.all(hosts.map(stopHost));
+      hosts = [];
     }
   } finally {
-    await Promise.all(live.map(stopServer));
+    await Promise.all(hosts.map(stopHost));
     await rm(dir, { recursive: true, force: true });
     unpinCpus(pinning);
   }
@@ -419,7 +443,7 @@ export async function serverStubsBench(): Promise<BenchResult> {
   const p99 = (s: Server) => percentile(s.latencies, 99);
   const cpu = (s: Server) => s.cpuMicros / s.ok;
   const ours = { fastify: by('telegate-fastify'), express: by('telegate-express') };
-  /** Ours over the peer per round (> 1: ours faster): rounds run every server within seconds of each other. */
+  /** Ours over the peer per round (> 1: ours faster): a round runs every server in one process within seconds. */
   const roundRatios = (mine: Server, peer: Server) => mine.segments.map((r, i) => r / peer.segments[i]!);
   const ratio = (mine: Server, peer: Server) => median(roundRatios(mine, peer));
   const versus = (mine: Server, peer: Server) => {
@@ -489,27 +513,30 @@ export async function serverStubsBench(): Promise<BenchResult> {
       'ajv-formats added through `customizeAjv` (it ignores formats otherwise, so a bad UUID would pass). Express ' +
       'apps have `etag` off (the telegate router writes with `res.end`, the peers with `res.json`).',
     `Load: autocannon (programmatic) in the parent process, ${CONNECTIONS} connections, no pipelining, to ` +
-      `127.0.0.1; each server in its own child process (\`node --import tsx\`, \`NODE_ENV=production\`), ` +
+      '127.0.0.1. The Fastify servers run side by side in one child process and the Express apps in ' +
+      'another (`node --import tsx`, `NODE_ENV=production`), each server on its own port, idle while ' +
+      'another is measured; ' +
       (pinning
-        ? `servers pinned to CPU ${pinning.server} and the load generator to CPU ${pinning.load} (\`taskset\`), `
-        : 'nothing pinned to a CPU, ') +
-      `${PROCESS_SETS} sets of processes one after the other, each set started side by side before its ` +
-      `load (${Math.max(...startupSeconds).toFixed(1)} s at most) and idle while another is measured. ` +
-      'Every server process parses the spec once at start, also those that need no document: what a ' +
-      'process did before the load moved its steady-state speed by up to a fifth on this machine (without ' +
-      'that work its heap stayed smaller and it scavenged twice as often), whatever it served. ' +
-      `${WARMUP_S} s warm-up per process (after 1 s, first segments still ran slower), then ${ROUNDS} ` +
-      `rounds of ${SEGMENT_S} s per process, every other round in reverse order, so drift and other load on ` +
-      `the machine hit all alike: ${PROCESS_SETS * ROUNDS * SEGMENT_S} s measured per server over ` +
-      `${PROCESS_SETS} processes. req/s counts 201 ` +
+        ? `the server processes pinned to CPU ${pinning.server} and the load generator to CPU ${pinning.load} (\`taskset\`). `
+        : 'nothing pinned to a CPU. ') +
+      `${PROCESSES} such pairs one after the other (start-up ${Math.max(...startupSeconds).toFixed(1)} s ` +
+      'at most, not measured): how fast a Node process runs the same code differs from process to process ' +
+      'and stays so (here the same Fastify route ran at 13,000 req/s in one process and 24,000 in the next), ' +
+      'so the Fastify servers are compared within one process. They are kept apart from Express, which ' +
+      'swaps the prototype of every request and response object that Node’s own `http` code also handles ' +
+      `for Fastify. No forced garbage collection between segments: after \`gc()\` the next half-second ran at ` +
+      `a quarter of the speed. ${WARMUP_S} s warm-up per server and ` +
+      `process, then ${ROUNDS} rounds of ${SEGMENT_S} s per server, every other round in reverse order, so ` +
+      `drift and other load on the machine hit all alike: ${PROCESSES * ROUNDS * SEGMENT_S} s measured per ` +
+      `server over ${PROCESSES} processes. req/s counts 201 ` +
       'responses over the measured time; p99 and median are over the latency autocannon measured for every ' +
       '201 response of all rounds. "vs this": ours over that server, req/s as the median of the per-round ' +
       'ratios (min–max in brackets; goals use the median), p99 as the ratio of the p99s (req/s > 1× and ' +
       'p99 < 1× favour telegate).',
     '"server CPU per request": user + system CPU time of the server process (asked over IPC before and ' +
-      'after each segment) over its 201 responses, most of it the kernel’s loopback send. It moves less than ' +
-      'req/s with the load generator and with other load on the machine, but not nothing. Its ratio is ours ' +
-      'over the peer (< 1× favours telegate).',
+      'after each segment, the other servers of that process idle) over its 201 responses, most of it the ' +
+      'kernel’s loopback send. It moves less than req/s with the load generator and with other load on the ' +
+      'machine, but not nothing. Its ratio is ours over the peer (< 1× favours telegate).',
     `The load generator used ${Math.round(Math.min(...clientCpu) * 100)}–` +
       `${Math.round(Math.max(...clientCpu) * 100)}% of a core per segment (at 100% it, not the server, ` +
       'would be the limit).',
@@ -541,7 +568,7 @@ export async function serverStubsBench(): Promise<BenchResult> {
   };
 }
 
-// ─── child: one server ─────────────────────────────────────────────────────────────────────
+// ─── child: the servers ─────────────────────────────────────────────────────────────────────
 
 interface Spec {
   components: { schemas: Record<string, unknown> };
@@ -576,16 +603,13 @@ function peerCorrelator(headers: Record<string, string | string[] | undefined>):
   return typeof given === 'string' && given !== '' ? given : randomUUID();
 }
 
-/** The spec as parsed at start by every server process; kept for the process's life. */
+/** The spec, parsed once per server process, for the servers that read schemas from it. */
 let startDocument: Spec | undefined;
 
 async function serve(variant: VariantId, telegateModule: string, specPath: string): Promise<Listening> {
   /** A fresh parse, for the peers that take the document over (and may change it). */
   const spec = (): Spec => parseYaml(readFileSync(specPath, 'utf8')) as Spec;
-  // Every process parses the spec at start, the servers that need no document too: what a process
-  // did before the load moved its steady-state speed by up to a fifth here (a smaller heap,
-  // twice as many scavenges), whatever it served.
-  startDocument = spec();
+  startDocument ??= spec();
   const requestSchema = startDocument.components.schemas.RegSessionRequest;
   switch (variant) {
     case 'telegate-fastify':
@@ -768,10 +792,11 @@ async function serve(variant: VariantId, telegateModule: string, specPath: strin
 }
 
 if (process.argv[1] === thisFile && process.send) {
-  const [variant, telegateModule, specPath] = process.argv.slice(2) as [VariantId, string, string];
+  const [telegateModule, specPath, ...variants] = process.argv.slice(2) as [string, string, ...VariantId[]];
   try {
-    const { port } = await serve(variant, telegateModule, specPath);
-    process.send({ port });
+    const ports: Partial<Record<VariantId, number>> = {};
+    for (const variant of variants) ports[variant] = (await serve(variant, telegateModule, specPath)).port;
+    process.send({ ports });
   } catch (error) {
     process.send({ error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
   }
