@@ -67,6 +67,13 @@ const RESPONSE = {
 /** What `authenticate` (and the peers' security handlers) hand over. */
 const AUTH = { subject: 'bench', scopes: ['webrtc-registration:sessions:create'] };
 
+/**
+ * The Fastify servers share one process and the Express apps another: Express swaps the prototype of
+ * every request and response object, which Node's own `http` code handles for both frameworks.
+ */
+const frameworks = ['fastify', 'express'] as const;
+type Framework = (typeof frameworks)[number];
+
 type VariantId =
   | 'telegate-fastify'
   | 'telegate-express'
@@ -80,6 +87,7 @@ type VariantId =
 interface Variant {
   id: VariantId;
   label: string;
+  framework: Framework;
   correlator?: 'answered' | 'checked';
 }
 
@@ -90,34 +98,39 @@ interface Variant {
 const VARIANTS: readonly Variant[] = [
   {
     id: 'telegate-fastify',
+    framework: 'fastify',
     label: 'telegate Fastify plugin (`createRegistrationPlugin`)',
     correlator: 'checked',
   },
   {
     id: 'telegate-express',
+    framework: 'express',
     label: 'telegate Express router (`createRegistrationRouter`)',
     correlator: 'checked',
   },
-  { id: 'fastify-hand', label: 'hand-written Fastify, body schema (built-in Ajv)' },
+  { id: 'fastify-hand', framework: 'fastify', label: 'hand-written Fastify, body schema (built-in Ajv)' },
   {
     id: 'fastify-hand-correlator',
+    framework: 'fastify',
     label: 'for reference: the same hand-written Fastify, also answering with an `x-correlator`',
     correlator: 'answered',
   },
   {
     id: 'fastify-hand-same-work',
+    framework: 'fastify',
     label:
       'for reference: hand-written Fastify doing what the plugin does (`x-correlator` checked and answered, `authenticate` called)',
     correlator: 'checked',
   },
-  { id: 'fastify-glue', label: 'fastify-openapi-glue' },
+  { id: 'fastify-glue', framework: 'fastify', label: 'fastify-openapi-glue' },
   {
     id: 'fastify-glue-correlator',
+    framework: 'fastify',
     label: 'for reference: the same fastify-openapi-glue, also answering with an `x-correlator`',
     correlator: 'answered',
   },
-  { id: 'express-eov', label: 'Express + express-openapi-validator' },
-  { id: 'express-backend', label: 'Express + openapi-backend' },
+  { id: 'express-eov', framework: 'express', label: 'Express + express-openapi-validator' },
+  { id: 'express-backend', framework: 'express', label: 'Express + openapi-backend' },
 ];
 
 // ─── autocannon (CommonJS, no bundled types) ───────────────────────────────────────────────
@@ -238,14 +251,6 @@ interface Host {
   child: ChildProcess;
   ports: Record<VariantId, number>;
 }
-
-/**
- * The Fastify servers share one process and the Express apps another: Express swaps the prototype of
- * every request and response object, which Node's own `http` code handles for both frameworks.
- */
-const frameworks = ['fastify', 'express'] as const;
-const frameworkOf = (id: VariantId): (typeof frameworks)[number] =>
-  id.endsWith('express') || id.startsWith('express') ? 'express' : 'fastify';
 
 /** One server process serving `variants`, each on its own port. */
 function startHost(
@@ -407,7 +412,7 @@ export async function serverStubsBench(): Promise<BenchResult> {
       const starts = await Promise.allSettled(
         frameworks.map((framework) =>
           startHost(
-            VARIANTS.flatMap((v) => (frameworkOf(v.id) === framework ? [v.id] : [])),
+            VARIANTS.flatMap((v) => (v.framework === framework ? [v.id] : [])),
             telegateModule,
             spec.path,
             pinning,
@@ -419,7 +424,7 @@ export async function serverStubsBench(): Promise<BenchResult> {
       for (const start of starts) if (start.status === 'rejected') throw start.reason;
       startupSeconds.push((performance.now() - started) / 1000);
       for (const server of servers) {
-        const host = hosts[frameworks.indexOf(frameworkOf(server.id))]!;
+        const host = hosts[frameworks.indexOf(server.framework)]!;
         server.child = host.child;
         server.url = `http://127.0.0.1:${host.ports[server.id]}${PATH}`;
       }
