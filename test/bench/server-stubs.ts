@@ -448,7 +448,10 @@ export async function serverStubsBench(): Promise<BenchResult> {
   const p99 = (s: Server) => percentile(s.latencies, 99);
   const cpu = (s: Server) => s.cpuMicros / s.ok;
   const ours = { fastify: by('telegate-fastify'), express: by('telegate-express') };
-  /** Ours over the peer per round (> 1: ours faster): a round runs every server in one process within seconds. */
+  /**
+   * Ours over the peer per round (> 1: ours faster): a round runs every server within seconds of each
+   * other, those of one framework in the same process.
+   */
   const roundRatios = (mine: Server, peer: Server) => mine.segments.map((r, i) => r / peer.segments[i]!);
   const ratio = (mine: Server, peer: Server) => median(roundRatios(mine, peer));
   const versus = (mine: Server, peer: Server) => {
