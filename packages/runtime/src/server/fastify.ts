@@ -24,8 +24,17 @@ function hasEmptyParam(params: unknown): boolean {
   return Object.values(params as Record<string, string>).some((value) => value === '');
 }
 
+/**
+ * What Fastify turns a bare `application/json` into. Set as this one constant,
+ * the header stays a flat string: Fastify's own `${type}; charset=utf-8` is
+ * built anew per response, and Node flattens it again to check it.
+ */
+const JSON_WITH_CHARSET = 'application/json; charset=utf-8';
+
 function write(reply: FastifyReply, response: ServerResponse): FastifyReply {
-  reply.code(response.status).headers(response.headers);
+  const headers = response.headers;
+  if (headers['content-type'] === 'application/json') headers['content-type'] = JSON_WITH_CHARSET;
+  reply.code(response.status).headers(headers);
   // A JSON value goes to Fastify's own serializer, which also sets the JSON content type.
   if (response.json !== undefined) return reply.send(response.json);
   return response.body === undefined ? reply.send() : reply.send(response.body);
