@@ -28,8 +28,10 @@ import {
   fmtInt,
   fmtRatio,
   median,
+  medianInterval,
   repoRoot,
   resolveSpecs,
+  settledGoal,
 } from './util.ts';
 
 const require = createRequire(import.meta.url);
@@ -453,16 +455,19 @@ export async function serverStubsBench(): Promise<BenchResult> {
    * other, those of one framework in the same process.
    */
   const roundRatios = (mine: Server, peer: Server) => mine.segments.map((r, i) => r / peer.segments[i]!);
-  const ratio = (mine: Server, peer: Server) => median(roundRatios(mine, peer));
+  /** The 95% interval of the median round ratio (PROCESSES × ROUNDS rounds: always enough for one). */
+  const interval = (mine: Server, peer: Server) => medianInterval(roundRatios(mine, peer))!;
+  const fmtInterval = ([low, high]: [number, number]) => `${fmtRatio(low)}–${fmtRatio(high)}`;
   const versus = (mine: Server, peer: Server) => {
     const ratios = roundRatios(mine, peer);
     return (
-      `${fmtRatio(median(ratios))} req/s (${fmtRatio(Math.min(...ratios))}–${fmtRatio(Math.max(...ratios))}), ` +
+      `${fmtRatio(median(ratios))} req/s (95%: ${fmtInterval(interval(mine, peer))}; rounds ` +
+      `${fmtInterval([Math.min(...ratios), Math.max(...ratios)])}), ` +
       `${fmtRatio(p99(mine) / p99(peer))} p99, ${fmtRatio(cpu(mine) / cpu(peer))} CPU`
     );
   };
   const goalCell = (who: string, mine: Server, peer: Server, min: number) =>
-    `${who} ${ratio(mine, peer) >= min ? 'met' : 'missed'} (≥ ${fmtRatio(min)})`;
+    `${who} ${settledGoal(interval(mine, peer), min)} (≥ ${fmtRatio(min)})`;
   const genericPeers: VariantId[] = ['fastify-glue', 'express-eov', 'express-backend'];
 
   const rows = servers.map((server) => {
@@ -539,8 +544,11 @@ export async function serverStubsBench(): Promise<BenchResult> {
       `server over ${PROCESSES} processes. req/s counts 201 ` +
       'responses over the measured time; p99 and median are over the latency autocannon measured for every ' +
       '201 response of all rounds. "vs this": ours over that server, req/s as the median of the per-round ' +
-      'ratios (min–max in brackets; goals use the median), p99 as the ratio of the p99s (req/s > 1× and ' +
-      'p99 < 1× favour telegate).',
+      'ratios, with the 95% confidence interval of that median (the distribution-free sign-test interval ' +
+      `over the ${PROCESSES * ROUNDS} rounds) and the lowest and highest round; p99 as the ratio of the p99s ` +
+      '(req/s > 1× and p99 < 1× favour telegate). A goal is met when the whole interval clears it, missed ' +
+      'when the whole interval falls short, and not settled when the interval spans the goal line: then ' +
+      'this machine cannot tell the two apart at that margin.',
     '"server CPU per request": user + system CPU time of the server process (asked over IPC before and ' +
       'after each segment, the other servers of that process idle) over its 201 responses, most of it the ' +
       'kernel’s loopback send. It moves less than req/s with the load generator and with other load on the ' +

@@ -58,6 +58,45 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** P(X ≤ k) for X ~ Binomial(n, ½). */
+function binomialHalfCdf(n: number, k: number): number {
+  let term = 0.5 ** n; // P(X = 0)
+  let sum = 0;
+  for (let i = 0; i <= k; i++) {
+    sum += term;
+    term = (term * (n - i)) / (i + 1);
+  }
+  return sum;
+}
+
+/**
+ * A distribution-free confidence interval for the median of independent
+ * samples (the sign-test interval): the k-th smallest and the k-th largest
+ * value, k the largest rank with P(Binomial(n, ½) < k) ≤ (1 − confidence) / 2.
+ * Its coverage is at least `confidence`. `undefined` when there are too few
+ * samples for that (fewer than 6 at 95%).
+ */
+export function medianInterval(values: number[], confidence = 0.95): [number, number] | undefined {
+  const n = values.length;
+  const tail = (1 - confidence) / 2;
+  let k = 0;
+  while (k < n && binomialHalfCdf(n, k) <= tail) k++;
+  if (k === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  return [sorted[k - 1]!, sorted[n - k]!];
+}
+
+/**
+ * A goal with a lower limit, judged on a median and its confidence interval:
+ * `met` when the whole interval is at or above the limit, `missed` when it is
+ * all below, `not settled` when it spans the limit.
+ */
+export function settledGoal(interval: [number, number], limit: number): 'met' | 'missed' | 'not settled' {
+  if (interval[0] >= limit) return 'met';
+  if (interval[1] < limit) return 'missed';
+  return 'not settled';
+}
+
 export function fmtMs(ms: number): string {
   return ms >= 100 ? `${Math.round(ms)} ms` : `${ms.toFixed(1)} ms`;
 }
