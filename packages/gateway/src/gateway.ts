@@ -2,7 +2,7 @@ import { EVENT_TYPES } from './api-types.js';
 import { type Auth, type AuthContext, bearerToken, requireScopes } from './auth/auth.js';
 import { DevAuth } from './auth/dev-auth.js';
 import { CallService, type EmergencyOptions } from './calls/call-service.js';
-import { type Clock, systemClock } from './core/clock.js';
+import { type Clock, systemClock, type TimerHandle } from './core/clock.js';
 import { type IdGenerator, randomIds } from './core/ids.js';
 import { type Logger, silentLogger } from './core/logger.js';
 import { unavailable } from './errors.js';
@@ -95,6 +95,7 @@ export class Gateway {
   readonly clock: Clock;
   readonly logger: Logger;
   #closed: Promise<void> | undefined;
+  #resumeTimer: TimerHandle | undefined;
 
   constructor(options: GatewayOptions = {}) {
     const clock = options.clock ?? systemClock;
@@ -242,10 +243,32 @@ export class Gateway {
     return context;
   }
 
-  /** Re-arms registration and subscription expiry timers from the store (a node restart with Redis). */
-  async resume(): Promise<void> {
+  /**
+   * Arms expiry timers for the stored registrations and subscriptions this
+   * node has none for (a node starting on a shared store). With `everyMs`, it
+   * looks again at that interval until `close()`, so those of a node that
+   * stopped still end, at most one interval late.
+   */
+  async resume(everyMs?: number): Promise<void> {
     await this.registrations.resume();
     await this.subscriptions.resume();
+    if (everyMs !== undefined && this.#resumeTimer === undefined) this.#resumeAgain(everyMs);
+  }
+
+  #resumeAgain(everyMs: number): void {
+    if (this.#closed !== undefined) return;
+    this.#resumeTimer = this.clock.setTimeout(() => {
+      void (async () => {
+        try {
+          await this.registrations.resume();
+          await this.subscriptions.resume();
+        } catch (error) {
+          // A store that is briefly unreachable: the next round tries again.
+          this.logger.warn({ err: error }, 'reading the store for expiry timers failed');
+        }
+        this.#resumeAgain(everyMs);
+      })();
+    }, everyMs);
   }
 
   /** Resolves once calls, timers' work and event deliveries in progress have settled (tests). */
@@ -264,6 +287,7 @@ export class Gateway {
    */
   close(): Promise<void> {
     this.#closed ??= (async () => {
+      if (this.#resumeTimer !== undefined) this.clock.clearTimeout(this.#resumeTimer);
       await this.calls.close();
       await this.registrations.close();
       await this.subscriptions.close();

@@ -1,7 +1,16 @@
 /** The Gateway as a whole: authentication, ownership and shutdown. */
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DevAuth, EVENT_TYPES, Gateway, JwtAuth, MemoryStore, OPERATION_SCOPES } from '../src/index.js';
+import {
+  DevAuth,
+  EVENT_TYPES,
+  Gateway,
+  JwtAuth,
+  MemoryStore,
+  OPERATION_SCOPES,
+  type RegistrationRecord,
+  silentLogger,
+} from '../src/index.js';
 import { createRecordingSink } from '../src/testing/index.js';
 import {
   ALICE,
@@ -177,6 +186,114 @@ describe('ownership and shutdown', () => {
       { type: 'registration-ends', terminationReason: 'REGISTRATION_EXPIRED' },
     ]);
     await second.close();
+  });
+
+  describe('two nodes on one store', () => {
+    const HOUR = 3_600_000;
+    const at = (ms: number) => new Date(Date.now() + ms).toISOString();
+    /** Two gateways sharing `store`, each on its own loopback network, and what ended on either. */
+    function twoNodes() {
+      const store = new MemoryStore();
+      // Registrations outlive the subscriptions under test unless a test says otherwise.
+      const options = { store, registrations: { defaultLifetimeMs: 10 * HOUR } };
+      const nodes = [harness(options).gw, harness(options).gw] as const;
+      const ended: string[] = [];
+      for (const [i, node] of nodes.entries()) {
+        node.registrations.on('ended', ({ reason }) => ended.push(`node ${i}: registration ${reason}`));
+        node.subscriptions.on('ended', ({ reason }) => ended.push(`node ${i}: subscription ${reason}`));
+      }
+      const settleBoth = async (ms = 0) => {
+        await settle(nodes[0], ms);
+        await settle(nodes[1]);
+        await settle(nodes[0]);
+      };
+      const close = () => Promise.all(nodes.map((node) => node.close()));
+      return { store, nodes, ended, settleBoth, close };
+    }
+
+    it('a stale expiry timer does not end a registration another node refreshed', async () => {
+      const { store, nodes, ended, settleBoth, close } = twoNodes();
+      const [a, b] = nodes;
+      const { registrationId } = await a.registrations.create(auth(ALICE), {
+        deviceId: DEVICE,
+        registrationExpireTime: at(HOUR),
+      });
+      await b.resume(); // b has a timer for the first expiry too
+      await settleBoth(HOUR / 2);
+      const refreshed = await b.registrations.refresh(auth(ALICE), registrationId, {
+        registrationExpireTime: at(HOUR),
+      });
+
+      // The first expiry passes: a's timer fires, reads the refreshed registration and re-arms.
+      await settleBoth(HOUR / 2 + 1000);
+      expect(ended).toEqual([]);
+      expect(await a.registrations.get(auth(ALICE), registrationId)).toEqual(refreshed);
+
+      // The refreshed expiry passes: ended once, by whichever node took it.
+      await settleBoth(HOUR / 2);
+      expect(ended).toEqual([expect.stringMatching(/^node [01]: registration REGISTRATION_EXPIRED$/)]);
+      expect(await store.getRegistration(registrationId)).toBeUndefined();
+      await close();
+    });
+
+    it('a stale expiry timer does not end a subscription another node extended', async () => {
+      const { store, nodes, ended, settleBoth, close } = twoNodes();
+      const [a, b] = nodes;
+      const { subscriptionId } = await onboard(a, ALICE, [EVENT_TYPES.sessionStatus]);
+      await a.subscriptions.update(auth(ALICE), subscriptionId, {
+        config: { subscriptionExpireTime: at(HOUR) },
+      });
+      await b.resume();
+      await settleBoth(HOUR / 2);
+      await b.subscriptions.update(auth(ALICE), subscriptionId, {
+        config: { subscriptionExpireTime: at(HOUR) },
+      });
+
+      await settleBoth(HOUR / 2 + 1000);
+      expect(ended).toEqual([]);
+      expect((await store.getSubscription(subscriptionId))?.expiresAt).toBe(Date.now() + HOUR / 2 - 1000);
+
+      await settleBoth(HOUR / 2);
+      expect(ended).toEqual([expect.stringMatching(/^node [01]: subscription SUBSCRIPTION_EXPIRED$/)]);
+      expect(await store.getSubscription(subscriptionId)).toBeUndefined();
+      await close();
+    });
+
+    it('a store that refuses to take a lapsed registration it still holds is logged, not retried in a loop', async () => {
+      class StuckStore extends MemoryStore {
+        override async takeRegistration(id: string, expected?: RegistrationRecord) {
+          return expected === undefined ? super.takeRegistration(id) : undefined;
+        }
+      }
+      const errors: string[] = [];
+      const logger = { ...silentLogger, error: (_details: object, message: string) => errors.push(message) };
+      const { gw } = harness({ store: new StuckStore(), logger });
+      await gw.registrations.create(auth(ALICE), { deviceId: DEVICE, registrationExpireTime: at(HOUR) });
+      await settle(gw, HOUR + 1000);
+      expect(errors).toEqual(['a lapsed registration could not be taken from the store']);
+      await settle(gw, HOUR);
+      expect(errors).toHaveLength(1);
+      await gw.close();
+    });
+
+    it('resume(everyMs) takes over the expiry of what a stopped node created meanwhile', async () => {
+      const { store, nodes, ended } = twoNodes();
+      const [a, b] = nodes;
+      await b.resume(60_000); // started first: it knows nothing yet
+      const { registrationId } = await a.registrations.create(auth(ALICE), {
+        deviceId: DEVICE,
+        registrationExpireTime: at(HOUR),
+      });
+      await a.close(); // its timer goes with it
+      await settle(b, 60_000); // b's next look finds it
+      expect(ended).toEqual([]);
+      await settle(b, HOUR);
+      expect(ended).toEqual(['node 1: registration REGISTRATION_EXPIRED']);
+      expect(await store.getRegistration(registrationId)).toBeUndefined();
+      await b.close();
+      // Closed: no more looks at the store.
+      expect(vi.getTimerCount()).toBe(0);
+    });
   });
 
   it('services and sessions emit typed events for observers', async () => {

@@ -50,6 +50,12 @@ export interface GatewayConfig {
   store: string;
   /** `STORE_KEY_PREFIX`: prefix of every Redis key (Redis store only). */
   storeKeyPrefix: string;
+  /**
+   * `STORE_SWEEP`: seconds between two looks of a node at the shared store for
+   * registrations and subscriptions it has no expiry timer for (Redis store
+   * only): those of a node that stopped end at most this late.
+   */
+  storeSweepSeconds: number;
   /** `SINK_ALLOWLIST`: IPs, CIDR ranges and host names webhook sinks may use although not public. */
   sinkAllowlist: string[];
   /** `SINK_CA_FILE`: PEM file of a CA trusted for `https` sinks, besides the public roots. */
@@ -125,6 +131,7 @@ export function defaultConfig(
     devKeyFile: undefined,
     store: 'memory',
     storeKeyPrefix: 'telegate:',
+    storeSweepSeconds: 10,
     sinkAllowlist: [],
     sinkCaFile: undefined,
     sinkAllowHttp: false,
@@ -216,6 +223,7 @@ const SETTINGS: { [K in keyof GatewayConfig]: { env: string; parse: Parse<Gatewa
   devKeyFile: { env: 'DEV_KEY_FILE', parse: text },
   store: { env: 'STORE', parse: text },
   storeKeyPrefix: { env: 'STORE_KEY_PREFIX', parse: text },
+  storeSweepSeconds: { env: 'STORE_SWEEP', parse: integer(1, 3600) },
   sinkAllowlist: { env: 'SINK_ALLOWLIST', parse: list },
   sinkCaFile: { env: 'SINK_CA_FILE', parse: text },
   sinkAllowHttp: { env: 'SINK_ALLOW_HTTP', parse: boolean },

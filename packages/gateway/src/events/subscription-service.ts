@@ -227,8 +227,8 @@ export class SubscriptionService extends TypedEmitter<SubscriptionServiceEvents>
     return max === undefined ? at : Math.min(at, max);
   }
 
-  #arm(record: SubscriptionRecord): void {
-    this.#timers.delete(record.id);
+  /** When the subscription ends by itself (its expiry or its sink token's), and why; `undefined`: never. */
+  #due(record: SubscriptionRecord): [number, TerminationReason] | undefined {
     const tokenExpiry = record.sinkCredential
       ? Date.parse(record.sinkCredential.accessTokenExpiresUtc)
       : undefined;
@@ -236,9 +236,42 @@ export class SubscriptionService extends TypedEmitter<SubscriptionServiceEvents>
     if (record.expiresAt !== undefined) candidates.push([record.expiresAt, 'SUBSCRIPTION_EXPIRED']);
     if (tokenExpiry !== undefined) candidates.push([tokenExpiry, 'ACCESS_TOKEN_EXPIRED']);
     candidates.sort((a, b) => a[0] - b[0]);
-    const first = candidates[0];
-    if (first === undefined) return;
-    this.#timers.setAt(record.id, first[0], () => this.#track(this.end(record.id, first[1])));
+    return candidates[0];
+  }
+
+  #arm(record: SubscriptionRecord): void {
+    this.#timers.delete(record.id);
+    const due = this.#due(record);
+    if (due === undefined) return;
+    this.#timers.setAt(record.id, due[0], () => this.#track(this.#expire(record.id)));
+  }
+
+  /**
+   * A timer fired. With a shared store it may be stale: another node may have
+   * updated the subscription since (it is then re-armed for its new end) or
+   * ended it. Only the subscription as read here, due, is ended: an update
+   * landing between the read and the take makes the take fail, and the
+   * subscription is looked at again.
+   */
+  async #expire(subscriptionId: string): Promise<void> {
+    const record = await this.#deps.store.getSubscription(subscriptionId);
+    if (record === undefined) return;
+    const due = this.#due(record);
+    if (due === undefined) return;
+    if (due[0] > this.#deps.clock.now()) {
+      if (!this.#closing) this.#arm(record);
+      return;
+    }
+    if (await this.end(subscriptionId, due[1], true, undefined, record)) return;
+    const current = await this.#deps.store.getSubscription(subscriptionId);
+    const next = current === undefined ? undefined : this.#due(current);
+    if (current === undefined || next === undefined) return;
+    if (next[0] <= due[0]) {
+      // Not extended, yet not taken: never retry in a loop on a store that disagrees with itself.
+      this.#deps.logger.error({ subscriptionId }, 'a due subscription could not be taken from the store');
+      return;
+    }
+    if (!this.#closing) this.#arm(current);
   }
 
   // ------------------------------------------------------------------ API operations
@@ -437,8 +470,10 @@ export class SubscriptionService extends TypedEmitter<SubscriptionServiceEvents>
     reason: TerminationReason,
     deliver = true,
     description?: string,
+    /** Only if the stored subscription is still this record (read before). */
+    expected?: SubscriptionRecord,
   ): Promise<boolean> {
-    const record = await this.#deps.store.takeSubscription(subscriptionId);
+    const record = await this.#deps.store.takeSubscription(subscriptionId, expected);
     if (record === undefined) return false;
     this.#timers.delete(subscriptionId);
     await this.#deps.store.deleteSequence(`subscription:${subscriptionId}`);
@@ -492,9 +527,16 @@ export class SubscriptionService extends TypedEmitter<SubscriptionServiceEvents>
     }
   }
 
-  /** Re-arms expiry timers for stored subscriptions (a restarted node with a shared store). */
+  /**
+   * Arms a timer for every stored subscription this node has none for: at the
+   * start of a node with a shared store, and then periodically, so the
+   * subscriptions of a node that stopped still end. A timer already armed is
+   * kept: when it fires it reads the subscription again.
+   */
   async resume(): Promise<void> {
-    for (const record of await this.#deps.store.findSubscriptions({})) this.#arm(record);
+    for (const record of await this.#deps.store.findSubscriptions({})) {
+      if (!this.#closing && !this.#timers.has(record.id)) this.#arm(record);
+    }
   }
 
   async idle(): Promise<void> {

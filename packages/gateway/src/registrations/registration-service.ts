@@ -170,8 +170,36 @@ export class RegistrationService extends TypedEmitter<RegistrationServiceEvents>
 
   #arm(record: RegistrationRecord): void {
     this.#expiry.setAt(record.registrationId, record.expiresAt, () => {
-      this.#track(this.#end(record.registrationId, 'REGISTRATION_EXPIRED'));
+      this.#track(this.#expire(record.registrationId));
     });
+  }
+
+  /**
+   * An expiry timer fired. With a shared store it may be stale: another node
+   * may have refreshed the registration since (it is then re-armed for its new
+   * expiry) or ended it. Only the registration as read here, lapsed, is ended:
+   * a refresh landing between the read and the take makes the take fail, and
+   * the registration is looked at again.
+   */
+  async #expire(registrationId: string): Promise<void> {
+    const record = await this.#deps.store.getRegistration(registrationId);
+    if (record === undefined) return;
+    if (record.expiresAt <= this.#deps.clock.now()) {
+      if ((await this.#end(registrationId, 'REGISTRATION_EXPIRED', record)) !== undefined) return;
+      const current = await this.#deps.store.getRegistration(registrationId);
+      if (current === undefined) return;
+      if (current.expiresAt <= record.expiresAt) {
+        // Not refreshed, yet not taken: never retry in a loop on a store that disagrees with itself.
+        this.#deps.logger.error(
+          { registrationId },
+          'a lapsed registration could not be taken from the store',
+        );
+        return;
+      }
+      if (!this.#closing) this.#arm(current);
+      return;
+    }
+    if (!this.#closing) this.#arm(record);
   }
 
   async #sipRegister(phoneNumber: string, expiresAt: number): Promise<void> {
@@ -320,8 +348,12 @@ export class RegistrationService extends TypedEmitter<RegistrationServiceEvents>
    * publishes `registration-ends` (not for a client's own DELETE: the event's
    * reasons are expiry and network termination) and runs `afterEnded`.
    */
-  async #end(registrationId: string, reason: RegistrationEndReason): Promise<RegistrationRecord | undefined> {
-    const record = await this.#deps.store.takeRegistration(registrationId);
+  async #end(
+    registrationId: string,
+    reason: RegistrationEndReason,
+    expected?: RegistrationRecord,
+  ): Promise<RegistrationRecord | undefined> {
+    const record = await this.#deps.store.takeRegistration(registrationId, expected);
     if (record === undefined) return undefined;
     this.#expiry.delete(registrationId);
     if (this.#options.sipRegister) {
@@ -367,9 +399,16 @@ export class RegistrationService extends TypedEmitter<RegistrationServiceEvents>
     return (await this.#deps.store.findRegistrations({ phoneNumber })).filter((r) => r.expiresAt > now);
   }
 
-  /** Re-arms expiry timers for stored registrations (a restarted node with a shared store). */
+  /**
+   * Arms an expiry timer for every stored registration this node has none for:
+   * at the start of a node with a shared store, and then periodically, so the
+   * registrations of a node that stopped still end. A timer already armed is
+   * kept: when it fires it reads the registration again.
+   */
   async resume(): Promise<void> {
-    for (const record of await this.#deps.store.findRegistrations({})) this.#arm(record);
+    for (const record of await this.#deps.store.findRegistrations({})) {
+      if (!this.#closing && !this.#expiry.has(record.registrationId)) this.#arm(record);
+    }
   }
 
   async idle(): Promise<void> {

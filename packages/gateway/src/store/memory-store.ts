@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type {
   CreateRegistrationOutcome,
   CreateSubscriptionOutcome,
@@ -136,8 +137,12 @@ export class MemoryStore implements Store {
     return copy(record);
   }
 
-  async takeRegistration(registrationId: string): Promise<RegistrationRecord | undefined> {
+  async takeRegistration(
+    registrationId: string,
+    expected?: RegistrationRecord,
+  ): Promise<RegistrationRecord | undefined> {
     const record = this.#registrations.get(registrationId);
+    if (expected !== undefined && !isDeepStrictEqual(record, expected)) return undefined;
     this.#registrations.delete(registrationId);
     if (record) this.#unindex(record);
     return record;
@@ -216,8 +221,9 @@ export class MemoryStore implements Store {
     return true;
   }
 
-  async takeSubscription(id: string): Promise<SubscriptionRecord | undefined> {
+  async takeSubscription(id: string, expected?: SubscriptionRecord): Promise<SubscriptionRecord | undefined> {
     const record = this.#subscriptions.get(id);
+    if (expected !== undefined && !isDeepStrictEqual(record, expected)) return undefined;
     this.#subscriptions.delete(id);
     return record;
   }

@@ -172,11 +172,15 @@ index_registration('SADD', rec.registrationId, rec)
 return { 'OK' }
 `;
 
-/** ARGV: prefix, registration id. Returns the removed record's JSON, or nil. */
+/**
+ * ARGV: prefix, registration id, the JSON it must still have ('' = any).
+ * Returns the removed record's JSON, or nil.
+ */
 const TAKE_REGISTRATION = `${LUA_COMMON}
 local key = P .. 'reg:' .. ARGV[2]
 local raw = redis.call('GET', key)
 if not raw then return false end
+if ARGV[3] ~= '' and raw ~= ARGV[3] then return false end
 redis.call('DEL', key)
 index_registration('SREM', ARGV[2], cjson.decode(raw))
 return raw
@@ -264,11 +268,12 @@ index_subscription('SADD', s)
 return 1
 `;
 
-/** ARGV: prefix, subscription id. Returns the removed record's JSON, or nil. */
+/** ARGV: prefix, subscription id, the JSON it must still have ('' = any). Returns the removed record's JSON, or nil. */
 const TAKE_SUBSCRIPTION = `${LUA_COMMON}
 local key = P .. 'sub:' .. ARGV[2]
 local raw = redis.call('GET', key)
 if not raw then return false end
+if ARGV[3] ~= '' and raw ~= ARGV[3] then return false end
 redis.call('DEL', key)
 index_subscription('SREM', cjson.decode(raw))
 return raw
@@ -487,8 +492,19 @@ export class RedisStore implements Store {
     return written === null ? undefined : record;
   }
 
-  async takeRegistration(registrationId: string): Promise<RegistrationRecord | undefined> {
-    const raw = (await this.#scripts.telegateTakeRegistration(this.#prefix, registrationId)) as string | null;
+  /**
+   * `expected` is compared as JSON: a record read from this store serializes
+   * back to exactly the stored text (both written by `JSON.stringify`).
+   */
+  async takeRegistration(
+    registrationId: string,
+    expected?: RegistrationRecord,
+  ): Promise<RegistrationRecord | undefined> {
+    const raw = (await this.#scripts.telegateTakeRegistration(
+      this.#prefix,
+      registrationId,
+      expected === undefined ? '' : JSON.stringify(expected),
+    )) as string | null;
     return raw === null ? undefined : (JSON.parse(raw) as RegistrationRecord);
   }
 
@@ -596,8 +612,13 @@ export class RedisStore implements Store {
     return (await this.#scripts.telegateSaveSubscription(this.#prefix, JSON.stringify(record))) === 1;
   }
 
-  async takeSubscription(id: string): Promise<SubscriptionRecord | undefined> {
-    const raw = (await this.#scripts.telegateTakeSubscription(this.#prefix, id)) as string | null;
+  /** `expected` is compared as JSON, as in `takeRegistration`. */
+  async takeSubscription(id: string, expected?: SubscriptionRecord): Promise<SubscriptionRecord | undefined> {
+    const raw = (await this.#scripts.telegateTakeSubscription(
+      this.#prefix,
+      id,
+      expected === undefined ? '' : JSON.stringify(expected),
+    )) as string | null;
     return raw === null ? undefined : (JSON.parse(raw) as SubscriptionRecord);
   }
 

@@ -31,8 +31,16 @@ export interface Store extends Closable {
   findRegistrations(query: { phoneNumber?: string; deviceId?: string }): Promise<RegistrationRecord[]>;
   /** Sets a new expiry; `undefined` when the registration no longer exists. */
   refreshRegistration(registrationId: string, expiresAt: number): Promise<RegistrationRecord | undefined>;
-  /** Removes and returns a registration; of concurrent callers exactly one gets it. */
-  takeRegistration(registrationId: string): Promise<RegistrationRecord | undefined>;
+  /**
+   * Removes and returns a registration; of concurrent callers exactly one gets it.
+   * With `expected` (a record read before), only while the stored one is still
+   * exactly that: an expiry never takes a registration another node refreshed
+   * in between.
+   */
+  takeRegistration(
+    registrationId: string,
+    expected?: RegistrationRecord,
+  ): Promise<RegistrationRecord | undefined>;
 
   createSession(record: MediaSessionRecord): Promise<void>;
   getSession(mediaSessionId: string): Promise<MediaSessionRecord | undefined>;
@@ -58,7 +66,7 @@ export interface Store extends Closable {
   /** Replaces a stored subscription; `false` when it no longer exists. */
   saveSubscription(record: SubscriptionRecord): Promise<boolean>;
   /** Removes and returns a subscription; of concurrent callers exactly one gets it. */
-  takeSubscription(id: string): Promise<SubscriptionRecord | undefined>;
+  takeSubscription(id: string, expected?: SubscriptionRecord): Promise<SubscriptionRecord | undefined>;
 
   /** Next value (from 1) of a named counter, e.g. `session:<id>`, atomically. */
   nextSequence(key: string): Promise<number>;

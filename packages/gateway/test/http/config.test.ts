@@ -60,6 +60,7 @@ describe('loadConfig: settings from the environment', () => {
       SHUTDOWN_TIMEOUT: '3',
       STORE: 'redis://:secret@cache.internal:6380/2',
       STORE_KEY_PREFIX: 'gw-eu:',
+      STORE_SWEEP: '30',
       DEV_KEY_FILE: KEY_FILE,
     });
     expect(config).toMatchObject({
@@ -85,6 +86,7 @@ describe('loadConfig: settings from the environment', () => {
       shutdownTimeoutSeconds: 3,
       store: 'redis://:secret@cache.internal:6380/2',
       storeKeyPrefix: 'gw-eu:',
+      storeSweepSeconds: 30,
     });
   });
 
@@ -106,6 +108,7 @@ describe('loadConfig: settings from the environment', () => {
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of'],
     [{ SINK_ALLOW_HTTP: 'maybe' }, 'SINK_ALLOW_HTTP must be true or false (got "maybe")'],
     [{ STORE: 'redis://' }, 'STORE must be a redis://host:port[/db] URL'],
+    [{ STORE_SWEEP: '0' }, 'STORE_SWEEP must be an integer from 1 to 3600 (got "0")'],
     [{ STORE: 'redis://cache:6379/zero' }, 'STORE must be a redis://host:port[/db] URL (db a number)'],
     [
       { STORE: 'postgres://u:secret@db' },

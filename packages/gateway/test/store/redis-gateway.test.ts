@@ -73,6 +73,82 @@ describe('two gateway nodes sharing one Redis (STORE=redis://…)', () => {
     }
   });
 
+  describe('expiry across nodes (registration lifetimes of seconds)', () => {
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const inFuture = (ms: number) => new Date(Date.now() + ms).toISOString();
+    const shortLived = (name: string, storeSweepSeconds: number) => ({
+      logLevel: 'silent' as const,
+      store: redis().url,
+      storeKeyPrefix: `gw-${name}${serial}:`,
+      devTokenSecret: SHARED_SECRET,
+      registrationTtlMinSeconds: 1,
+      storeSweepSeconds,
+    });
+    const call = (node: GatewayServer, method: 'GET' | 'POST' | 'PUT', url: string, payload?: object) =>
+      node.app.inject({
+        method,
+        url,
+        headers: { authorization: `Bearer ${token}` },
+        ...(payload === undefined ? {} : { payload }),
+      });
+    const endings = (nodes: GatewayServer[]) => {
+      const ended: string[] = [];
+      for (const node of nodes) {
+        node.gateway.registrations.on('ended', ({ reason }) => ended.push(reason));
+      }
+      return ended;
+    };
+
+    it('a refresh on B outlives the expiry timer A armed before it', async () => {
+      // No sweep during the test: only how a timer that fires treats what it finds is at work.
+      const a = await buildGateway(shortLived('refresh', 3600));
+      const b = await buildGateway(shortLived('refresh', 3600));
+      const ended = endings([a, b]);
+      try {
+        const created = await call(a, 'POST', REGISTRATION, {
+          deviceId: DEVICE,
+          registrationExpireTime: inFuture(1_500),
+        });
+        expect(created.statusCode).toBe(201);
+        const path = `${REGISTRATION}/${created.json().registrationId}`;
+        const refreshed = await call(b, 'PUT', path, { registrationExpireTime: inFuture(3_500) });
+        expect(refreshed.statusCode).toBe(200);
+
+        await sleep(2_000); // past the first expiry: A's timer fired, found it refreshed
+        expect((await call(a, 'GET', path)).statusCode).toBe(200);
+        expect(ended).toEqual([]);
+
+        await sleep(2_200); // past the refreshed expiry
+        expect((await call(a, 'GET', path)).statusCode).toBe(404);
+        expect(await b.gateway.store.getRegistration(created.json().registrationId)).toBeUndefined();
+        expect(ended).toEqual(['REGISTRATION_EXPIRED']);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+
+    it('a running node ends, within STORE_SWEEP, the registrations of a node that stopped', async () => {
+      const b = await buildGateway(shortLived('sweep', 1)); // running before the registration exists
+      const a = await buildGateway(shortLived('sweep', 1));
+      const ended = endings([b]);
+      try {
+        const created = await call(a, 'POST', REGISTRATION, {
+          deviceId: DEVICE,
+          registrationExpireTime: inFuture(1_500),
+        });
+        expect(created.statusCode).toBe(201);
+        await a.close(); // its expiry timer goes with it
+        await sleep(3_000); // the expiry, then at most one sweep of B
+        expect(await b.gateway.store.getRegistration(created.json().registrationId)).toBeUndefined();
+        expect(ended).toEqual(['REGISTRATION_EXPIRED']);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+  });
+
   it('a registration created on A is visible on B, and a duplicate on B is 409', async () => {
     const created = await request(nodeA, 'POST', REGISTRATION, { deviceId: DEVICE });
     expect(created.statusCode).toBe(201);

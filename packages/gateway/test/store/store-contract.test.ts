@@ -308,6 +308,24 @@ const CONTRACT: Case[] = [
     },
   ],
   [
+    'takeRegistration with the record read before takes it only while it is unchanged',
+    async (store) => {
+      const record = registration({ expiresAt: NOW + HOUR });
+      await store.createRegistration(record, {}, NOW);
+      const read = (await store.getRegistration(record.registrationId))!;
+      // Refreshed in between (by another node, say): the read record is stale, nothing is taken.
+      await store.refreshRegistration(record.registrationId, NOW + 2 * HOUR);
+      expect(await store.takeRegistration(record.registrationId, read)).toBeUndefined();
+      const refreshed = (await store.getRegistration(record.registrationId))!;
+      expect(refreshed.expiresAt).toBe(NOW + 2 * HOUR);
+      expect(await store.findRegistrations({ phoneNumber: ALICE })).toEqual([refreshed]);
+      // The current record is taken, once.
+      expect(await store.takeRegistration(record.registrationId, refreshed)).toEqual(refreshed);
+      expect(await store.takeRegistration(record.registrationId, refreshed)).toBeUndefined();
+      expect(await store.findRegistrations({})).toEqual([]);
+    },
+  ],
+  [
     'of concurrent creates of the same pair exactly one succeeds',
     async (store) => {
       const outcomes = await Promise.all(
@@ -486,6 +504,22 @@ const CONTRACT: Case[] = [
       expect(await store.saveSubscription(unknown)).toBe(false);
       expect(await store.getSubscription(unknown.id)).toBeUndefined();
       expect(await store.findSubscriptions({})).toEqual([updated]);
+    },
+  ],
+  [
+    'takeSubscription with the record read before takes it only while it is unchanged',
+    async (store) => {
+      const record = subscription();
+      await store.createSubscription(record, {});
+      const read = (await store.getSubscription(record.id))!;
+      const updated = { ...read, expiresAt: NOW + 2 * HOUR };
+      expect(await store.saveSubscription(updated)).toBe(true);
+      expect(await store.takeSubscription(record.id, read)).toBeUndefined();
+      expect(await store.findSubscriptions({ phoneNumber: ALICE })).toEqual([updated]);
+      const current = (await store.getSubscription(record.id))!;
+      expect(await store.takeSubscription(record.id, current)).toEqual(updated);
+      expect(await store.takeSubscription(record.id, current)).toBeUndefined();
+      expect(await store.findSubscriptions({})).toEqual([]);
     },
   ],
   [
