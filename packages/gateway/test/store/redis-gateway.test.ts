@@ -32,7 +32,12 @@ describe('two gateway nodes sharing one Redis (STORE=redis://…)', () => {
     await nodeB.close();
   });
 
-  const request = (node: GatewayServer, method: 'GET' | 'POST' | 'DELETE', url: string, payload?: object) =>
+  const request = (
+    node: GatewayServer,
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    url: string,
+    payload?: object,
+  ) =>
     node.app.inject({
       method,
       url,
@@ -84,13 +89,15 @@ describe('two gateway nodes sharing one Redis (STORE=redis://…)', () => {
       registrationTtlMinSeconds: 1,
       storeSweepSeconds,
     });
-    const call = (node: GatewayServer, method: 'GET' | 'POST' | 'PUT', url: string, payload?: object) =>
-      node.app.inject({
-        method,
-        url,
-        headers: { authorization: `Bearer ${token}` },
-        ...(payload === undefined ? {} : { payload }),
+    /** Registers `DEVICE` on `node` for `ms`; its registrationId. */
+    const registerFor = async (node: GatewayServer, ms: number): Promise<string> => {
+      const created = await request(node, 'POST', REGISTRATION, {
+        deviceId: DEVICE,
+        registrationExpireTime: inFuture(ms),
       });
+      expect(created.statusCode).toBe(201);
+      return created.json().registrationId;
+    };
     const endings = (nodes: GatewayServer[]) => {
       const ended: string[] = [];
       for (const node of nodes) {
@@ -105,22 +112,18 @@ describe('two gateway nodes sharing one Redis (STORE=redis://…)', () => {
       const b = await buildGateway(shortLived('refresh', 3600));
       const ended = endings([a, b]);
       try {
-        const created = await call(a, 'POST', REGISTRATION, {
-          deviceId: DEVICE,
-          registrationExpireTime: inFuture(1_500),
-        });
-        expect(created.statusCode).toBe(201);
-        const path = `${REGISTRATION}/${created.json().registrationId}`;
-        const refreshed = await call(b, 'PUT', path, { registrationExpireTime: inFuture(3_500) });
+        const registrationId = await registerFor(a, 1_500);
+        const path = `${REGISTRATION}/${registrationId}`;
+        const refreshed = await request(b, 'PUT', path, { registrationExpireTime: inFuture(3_500) });
         expect(refreshed.statusCode).toBe(200);
 
         await sleep(2_000); // past the first expiry: A's timer fired, found it refreshed
-        expect((await call(a, 'GET', path)).statusCode).toBe(200);
+        expect((await request(a, 'GET', path)).statusCode).toBe(200);
         expect(ended).toEqual([]);
 
         await sleep(2_200); // past the refreshed expiry
-        expect((await call(a, 'GET', path)).statusCode).toBe(404);
-        expect(await b.gateway.store.getRegistration(created.json().registrationId)).toBeUndefined();
+        expect((await request(a, 'GET', path)).statusCode).toBe(404);
+        expect(await b.gateway.store.getRegistration(registrationId)).toBeUndefined();
         expect(ended).toEqual(['REGISTRATION_EXPIRED']);
       } finally {
         await a.close();
@@ -133,14 +136,10 @@ describe('two gateway nodes sharing one Redis (STORE=redis://…)', () => {
       const a = await buildGateway(shortLived('sweep', 1));
       const ended = endings([b]);
       try {
-        const created = await call(a, 'POST', REGISTRATION, {
-          deviceId: DEVICE,
-          registrationExpireTime: inFuture(1_500),
-        });
-        expect(created.statusCode).toBe(201);
+        const registrationId = await registerFor(a, 1_500);
         await a.close(); // its expiry timer goes with it
         await sleep(3_000); // the expiry, then at most one sweep of B
-        expect(await b.gateway.store.getRegistration(created.json().registrationId)).toBeUndefined();
+        expect(await b.gateway.store.getRegistration(registrationId)).toBeUndefined();
         expect(ended).toEqual(['REGISTRATION_EXPIRED']);
       } finally {
         await a.close();
