@@ -280,16 +280,21 @@ describe('ownership and shutdown', () => {
       const { store, nodes, ended } = twoNodes();
       const [a, b] = nodes;
       await b.resume(60_000); // started first: it knows nothing yet
-      const { registrationId } = await a.registrations.create(auth(ALICE), {
-        deviceId: DEVICE,
-        registrationExpireTime: at(HOUR),
+      const { registrationId, subscriptionId } = await onboard(a, ALICE, [EVENT_TYPES.sessionStatus]);
+      await a.registrations.refresh(auth(ALICE), registrationId, { registrationExpireTime: at(HOUR) });
+      await a.subscriptions.update(auth(ALICE), subscriptionId, {
+        config: { subscriptionExpireTime: at(HOUR / 2) },
       });
-      await a.close(); // its timer goes with it
-      await settle(b, 60_000); // b's next look finds it
+      await a.close(); // its timers go with it
+      await settle(b, 60_000); // b's next look finds both
       expect(ended).toEqual([]);
       await settle(b, HOUR);
-      expect(ended).toEqual(['node 1: registration REGISTRATION_EXPIRED']);
+      expect(ended).toEqual([
+        'node 1: subscription SUBSCRIPTION_EXPIRED',
+        'node 1: registration REGISTRATION_EXPIRED',
+      ]);
       expect(await store.getRegistration(registrationId)).toBeUndefined();
+      expect(await store.getSubscription(subscriptionId)).toBeUndefined();
       await b.close();
       // Closed: no more looks at the store.
       expect(vi.getTimerCount()).toBe(0);
