@@ -268,7 +268,10 @@ index_subscription('SADD', s)
 return 1
 `;
 
-/** ARGV: prefix, subscription id, the JSON it must still have ('' = any). Returns the removed record's JSON, or nil. */
+/**
+ * ARGV: prefix, subscription id, the JSON it must still have ('' = any).
+ * Returns the removed record's JSON, or nil.
+ */
 const TAKE_SUBSCRIPTION = `${LUA_COMMON}
 local key = P .. 'sub:' .. ARGV[2]
 local raw = redis.call('GET', key)

@@ -65,7 +65,11 @@ export interface Store extends Closable {
   }): Promise<SubscriptionRecord[]>;
   /** Replaces a stored subscription; `false` when it no longer exists. */
   saveSubscription(record: SubscriptionRecord): Promise<boolean>;
-  /** Removes and returns a subscription; of concurrent callers exactly one gets it. */
+  /**
+   * Removes and returns a subscription; of concurrent callers exactly one gets
+   * it. With `expected`, only while it is still exactly that record, as for
+   * `takeRegistration`.
+   */
   takeSubscription(id: string, expected?: SubscriptionRecord): Promise<SubscriptionRecord | undefined>;
 
   /** Next value (from 1) of a named counter, e.g. `session:<id>`, atomically. */
