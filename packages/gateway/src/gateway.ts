@@ -95,7 +95,7 @@ export class Gateway {
   readonly clock: Clock;
   readonly logger: Logger;
   #closed: Promise<void> | undefined;
-  #resumeTimer: TimerHandle | undefined;
+  #sweepTimer: TimerHandle | undefined;
 
   constructor(options: GatewayOptions = {}) {
     const clock = options.clock ?? systemClock;
@@ -246,27 +246,28 @@ export class Gateway {
   /**
    * Arms expiry timers for the stored registrations and subscriptions this
    * node has none for (a node starting on a shared store). With `everyMs`, it
-   * looks again at that interval until `close()`, so those of a node that
-   * stopped still end, at most one interval late.
+   * then looks for lapsed ones still stored at that interval until `close()`
+   * (only the store's expiry index is read), so those of a node that stopped
+   * still end, at most one interval late.
    */
   async resume(everyMs?: number): Promise<void> {
     await this.registrations.resume();
     await this.subscriptions.resume();
-    if (everyMs !== undefined && this.#resumeTimer === undefined) this.#resumeAgain(everyMs);
+    if (everyMs !== undefined && this.#sweepTimer === undefined) this.#sweepAfter(everyMs);
   }
 
-  #resumeAgain(everyMs: number): void {
+  #sweepAfter(everyMs: number): void {
     if (this.#closed !== undefined) return;
-    this.#resumeTimer = this.clock.setTimeout(() => {
+    this.#sweepTimer = this.clock.setTimeout(() => {
       void (async () => {
         try {
-          await this.registrations.resume();
-          await this.subscriptions.resume();
+          await this.registrations.sweep();
+          await this.subscriptions.sweep();
         } catch (error) {
           // A store that is briefly unreachable: the next round tries again.
-          this.logger.warn({ err: error }, 'reading the store for expiry timers failed');
+          this.logger.warn({ err: error }, 'looking for lapsed registrations and subscriptions failed');
         }
-        this.#resumeAgain(everyMs);
+        this.#sweepAfter(everyMs);
       })();
     }, everyMs);
   }
@@ -287,7 +288,7 @@ export class Gateway {
    */
   close(): Promise<void> {
     this.#closed ??= (async () => {
-      if (this.#resumeTimer !== undefined) this.clock.clearTimeout(this.#resumeTimer);
+      if (this.#sweepTimer !== undefined) this.clock.clearTimeout(this.#sweepTimer);
       await this.calls.close();
       await this.registrations.close();
       await this.subscriptions.close();

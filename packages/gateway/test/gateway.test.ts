@@ -276,7 +276,7 @@ describe('ownership and shutdown', () => {
       await gw.close();
     });
 
-    it('resume(everyMs) takes over the expiry of what a stopped node created meanwhile', async () => {
+    it('resume(everyMs) ends, within everyMs of their expiry, what a stopped node created meanwhile', async () => {
       const { store, nodes, ended } = twoNodes();
       const [a, b] = nodes;
       await b.resume(60_000); // started first: it knows nothing yet
@@ -286,9 +286,14 @@ describe('ownership and shutdown', () => {
         config: { subscriptionExpireTime: at(HOUR / 2) },
       });
       await a.close(); // its timers go with it
-      await settle(b, 60_000); // b's next look finds both
+      // b looks every minute: each ends within a minute of its expiry.
+      await settle(b, HOUR / 2 - 1000);
       expect(ended).toEqual([]);
-      await settle(b, HOUR);
+      await settle(b, 61_000);
+      expect(ended).toEqual(['node 1: subscription SUBSCRIPTION_EXPIRED']);
+      await settle(b, HOUR / 2 - 62_000);
+      expect(ended).toHaveLength(1);
+      await settle(b, 61_000);
       expect(ended).toEqual([
         'node 1: subscription SUBSCRIPTION_EXPIRED',
         'node 1: registration REGISTRATION_EXPIRED',

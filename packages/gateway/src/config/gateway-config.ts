@@ -51,9 +51,9 @@ export interface GatewayConfig {
   /** `STORE_KEY_PREFIX`: prefix of every Redis key (Redis store only). */
   storeKeyPrefix: string;
   /**
-   * `STORE_SWEEP`: seconds between two looks of a node at the shared store for
-   * registrations and subscriptions it has no expiry timer for (Redis store
-   * only): those of a node that stopped end at most this late.
+   * `STORE_SWEEP`: seconds between two looks of a node at the shared store's
+   * expiry index for lapsed registrations and subscriptions still stored
+   * (Redis store only): those of a node that stopped end at most this late.
    */
   storeSweepSeconds: number;
   /** `SINK_ALLOWLIST`: IPs, CIDR ranges and host names webhook sinks may use although not public. */

@@ -33,7 +33,12 @@ import {
 } from '../errors.js';
 import { readDeviceId } from '../registrations/registration-service.js';
 import { isPlainText } from '../sip/header-safety.js';
-import type { RegistrationRecord, StoredSinkCredential, SubscriptionRecord } from '../store/records.js';
+import {
+  type RegistrationRecord,
+  type StoredSinkCredential,
+  type SubscriptionRecord,
+  subscriptionEnd,
+} from '../store/records.js';
 import type { Store } from '../store/store.js';
 import type { EventPublisher } from './domain-events.js';
 
@@ -227,23 +232,11 @@ export class SubscriptionService extends TypedEmitter<SubscriptionServiceEvents>
     return max === undefined ? at : Math.min(at, max);
   }
 
-  /** When the subscription ends by itself (its expiry or its sink token's), and why; `undefined`: never. */
-  #due(record: SubscriptionRecord): [number, TerminationReason] | undefined {
-    const tokenExpiry = record.sinkCredential
-      ? Date.parse(record.sinkCredential.accessTokenExpiresUtc)
-      : undefined;
-    const candidates: [number, TerminationReason][] = [];
-    if (record.expiresAt !== undefined) candidates.push([record.expiresAt, 'SUBSCRIPTION_EXPIRED']);
-    if (tokenExpiry !== undefined) candidates.push([tokenExpiry, 'ACCESS_TOKEN_EXPIRED']);
-    candidates.sort((a, b) => a[0] - b[0]);
-    return candidates[0];
-  }
-
   #arm(record: SubscriptionRecord): void {
     this.#timers.delete(record.id);
-    const due = this.#due(record);
-    if (due === undefined) return;
-    this.#timers.setAt(record.id, due[0], () => this.#track(this.#expire(record.id)));
+    const end = subscriptionEnd(record);
+    if (end === undefined) return;
+    this.#timers.setAt(record.id, end.at, () => this.#track(this.#expire(record.id)));
   }
 
   /**
@@ -256,17 +249,17 @@ export class SubscriptionService extends TypedEmitter<SubscriptionServiceEvents>
   async #expire(subscriptionId: string): Promise<void> {
     const record = await this.#deps.store.getSubscription(subscriptionId);
     if (record === undefined) return;
-    const due = this.#due(record);
-    if (due === undefined) return;
-    if (due[0] > this.#deps.clock.now()) {
+    const end = subscriptionEnd(record);
+    if (end === undefined) return;
+    if (end.at > this.#deps.clock.now()) {
       if (!this.#closing) this.#arm(record);
       return;
     }
-    if (await this.end(subscriptionId, due[1], true, undefined, record)) return;
+    if (await this.end(subscriptionId, end.reason, true, undefined, record)) return;
     const current = await this.#deps.store.getSubscription(subscriptionId);
-    const next = current === undefined ? undefined : this.#due(current);
+    const next = current === undefined ? undefined : subscriptionEnd(current);
     if (current === undefined || next === undefined) return;
-    if (next[0] <= due[0]) {
+    if (next.at <= end.at) {
       // Not extended, yet not taken: never retry in a loop on a store that disagrees with itself.
       this.#deps.logger.error({ subscriptionId }, 'a due subscription could not be taken from the store');
       return;
@@ -528,14 +521,24 @@ export class SubscriptionService extends TypedEmitter<SubscriptionServiceEvents>
   }
 
   /**
-   * Arms a timer for every stored subscription this node has none for: at the
-   * start of a node with a shared store, and then periodically, so the
-   * subscriptions of a node that stopped still end. A timer already armed is
-   * kept: when it fires it reads the subscription again.
+   * Arms a timer for every stored subscription this node has none for (the
+   * start of a node with a shared store). A timer already armed is kept: when
+   * it fires it reads the subscription again.
    */
   async resume(): Promise<void> {
     for (const record of await this.#deps.store.findSubscriptions({})) {
       if (!this.#closing && !this.#timers.has(record.id)) this.#arm(record);
+    }
+  }
+
+  /**
+   * Ends the stored subscriptions that are due and still there (their node
+   * stopped before its timer fired); run periodically with a shared store.
+   */
+  async sweep(): Promise<void> {
+    if (this.#closing) return;
+    for (const id of await this.#deps.store.findDueSubscriptions(this.#deps.clock.now())) {
+      this.#track(this.#expire(id));
     }
   }
 

@@ -188,9 +188,9 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
     },
   });
   // With a shared store, registrations and subscriptions of other (or earlier) nodes get their
-  // expiry timers here too, and again every STORE_SWEEP seconds (those of nodes that stopped).
-  // Ending one is a take from the store of the record as read, so exactly one node ends it, and
-  // never one another node has just extended.
+  // expiry timers here too, and every STORE_SWEEP seconds the node ends lapsed ones still stored
+  // (their node stopped). Ending one is a take from the store of the record as read, so exactly
+  // one node ends it, and never one another node has just extended.
   if (store !== undefined) await gateway.resume(config.storeSweepSeconds * 1000);
 
   let closing = false;

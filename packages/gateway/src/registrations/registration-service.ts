@@ -400,14 +400,24 @@ export class RegistrationService extends TypedEmitter<RegistrationServiceEvents>
   }
 
   /**
-   * Arms an expiry timer for every stored registration this node has none for:
-   * at the start of a node with a shared store, and then periodically, so the
-   * registrations of a node that stopped still end. A timer already armed is
-   * kept: when it fires it reads the registration again.
+   * Arms an expiry timer for every stored registration this node has none for
+   * (the start of a node with a shared store). A timer already armed is kept:
+   * when it fires it reads the registration again.
    */
   async resume(): Promise<void> {
     for (const record of await this.#deps.store.findRegistrations({})) {
       if (!this.#closing && !this.#expiry.has(record.registrationId)) this.#arm(record);
+    }
+  }
+
+  /**
+   * Ends the stored registrations that lapsed and are still there (their node
+   * stopped before its timer fired); run periodically with a shared store.
+   */
+  async sweep(): Promise<void> {
+    if (this.#closing) return;
+    for (const id of await this.#deps.store.findLapsedRegistrations(this.#deps.clock.now())) {
+      this.#track(this.#expire(id));
     }
   }
 

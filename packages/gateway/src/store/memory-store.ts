@@ -1,11 +1,12 @@
 import { isDeepStrictEqual } from 'node:util';
-import type {
-  CreateRegistrationOutcome,
-  CreateSubscriptionOutcome,
-  MediaSessionRecord,
-  RegistrationLimits,
-  RegistrationRecord,
-  SubscriptionRecord,
+import {
+  type CreateRegistrationOutcome,
+  type CreateSubscriptionOutcome,
+  type MediaSessionRecord,
+  type RegistrationLimits,
+  type RegistrationRecord,
+  type SubscriptionRecord,
+  subscriptionEnd,
 } from './records.js';
 import type { Store } from './store.js';
 
@@ -148,6 +149,10 @@ export class MemoryStore implements Store {
     return record;
   }
 
+  async findLapsedRegistrations(now: number): Promise<string[]> {
+    return [...this.#registrations.values()].filter((r) => r.expiresAt <= now).map((r) => r.registrationId);
+  }
+
   async createSession(record: MediaSessionRecord): Promise<void> {
     if (this.#sessions.has(record.mediaSessionId))
       throw new Error(`media session ${record.mediaSessionId} exists`);
@@ -226,6 +231,15 @@ export class MemoryStore implements Store {
     if (expected !== undefined && !isDeepStrictEqual(record, expected)) return undefined;
     this.#subscriptions.delete(id);
     return record;
+  }
+
+  async findDueSubscriptions(now: number): Promise<string[]> {
+    return [...this.#subscriptions.values()]
+      .filter((s) => {
+        const end = subscriptionEnd(s);
+        return end !== undefined && end.at <= now;
+      })
+      .map((s) => s.id);
   }
 
   async nextSequence(key: string): Promise<number> {

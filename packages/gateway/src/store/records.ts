@@ -88,6 +88,20 @@ export interface SubscriptionRecord {
   expiresAt?: number;
 }
 
+/**
+ * When a subscription ends by itself, and why: the earlier of its own expiry
+ * and its sink token's; `undefined` when it has neither.
+ */
+export function subscriptionEnd(
+  record: SubscriptionRecord,
+): { at: number; reason: 'SUBSCRIPTION_EXPIRED' | 'ACCESS_TOKEN_EXPIRED' } | undefined {
+  const token = record.sinkCredential ? Date.parse(record.sinkCredential.accessTokenExpiresUtc) : undefined;
+  const own = record.expiresAt;
+  if (token !== undefined && (own === undefined || token < own))
+    return { at: token, reason: 'ACCESS_TOKEN_EXPIRED' };
+  return own === undefined ? undefined : { at: own, reason: 'SUBSCRIPTION_EXPIRED' };
+}
+
 export type CreateSubscriptionOutcome =
   | { ok: true }
   | { ok: false; reason: 'ALREADY_EXISTS' | 'QUOTA_EXCEEDED'; existing?: SubscriptionRecord };

@@ -1,12 +1,13 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { type Logger, silentLogger } from '../core/logger.js';
-import type {
-  CreateRegistrationOutcome,
-  CreateSubscriptionOutcome,
-  MediaSessionRecord,
-  RegistrationLimits,
-  RegistrationRecord,
-  SubscriptionRecord,
+import {
+  type CreateRegistrationOutcome,
+  type CreateSubscriptionOutcome,
+  type MediaSessionRecord,
+  type RegistrationLimits,
+  type RegistrationRecord,
+  type SubscriptionRecord,
+  subscriptionEnd,
 } from './records.js';
 import type { Store } from './store.js';
 
@@ -51,6 +52,7 @@ export function redactRedisUrl(url: string): string {
  *   P regidx:user:<userKey>          ids of registrations of a user
  *   P regidx:device:<deviceId>       ids of registrations of a device
  *   P regidx:all                     every registration id (findRegistrations({}), resume)
+ *   P regidx:due                     sorted set: registration ids by expiresAt (findLapsedRegistrations)
  *   P sess:<mediaSessionId>          a MediaSessionRecord
  *   P sessidx:reg:<registrationId>   ids of sessions depending on a registration
  *   P sessidx:phone:<phoneNumber>    ids of sessions of a number
@@ -60,6 +62,7 @@ export function redactRedisUrl(url: string): string {
  *   P subidx:phone:<phoneNumber>     ids of a number's subscriptions (event fan-out)
  *   P subidx:device:<deviceId>       ids of a device's subscriptions
  *   P subidx:all                     every subscription id
+ *   P subidx:due                     sorted set: subscription ids by end, those that have one (findDueSubscriptions)
  *   P seq:<key>                      a counter (INCR)
  *
  * Records and index namespaces differ right after the type (`reg:` vs `regidx:`),
@@ -86,11 +89,14 @@ export function redactRedisUrl(url: string): string {
 
 const LUA_COMMON = `
 local P = ARGV[1]
-local function index_registration(op, id, r)
+-- due: the score in the expiry index (a string the client formatted), for SADD.
+local function index_registration(op, id, r, due)
   redis.call(op, P .. 'regidx:phone:' .. r.phoneNumber, id)
   redis.call(op, P .. 'regidx:user:' .. r.userKey, id)
   redis.call(op, P .. 'regidx:device:' .. r.deviceId, id)
   redis.call(op, P .. 'regidx:all', id)
+  if op == 'SADD' then redis.call('ZADD', P .. 'regidx:due', due, id)
+  else redis.call('ZREM', P .. 'regidx:due', id) end
 end
 local function index_session(op, s)
   local id = s.mediaSessionId
@@ -100,17 +106,20 @@ local function index_session(op, s)
   end
   redis.call(op, P .. 'sessidx:all', id)
 end
-local function index_subscription(op, s)
+-- due: the score in the end index ('' = never ends by itself), for SADD.
+local function index_subscription(op, s, due)
   local id = s.id
   redis.call(op, P .. 'subidx:owner:' .. s.ownerKey, id)
   redis.call(op, P .. 'subidx:phone:' .. s.phoneNumber, id)
   redis.call(op, P .. 'subidx:device:' .. s.deviceId, id)
   redis.call(op, P .. 'subidx:all', id)
+  if op == 'SADD' and due ~= '' then redis.call('ZADD', P .. 'subidx:due', due, id)
+  else redis.call('ZREM', P .. 'subidx:due', id) end
 end
 `;
 
 /**
- * ARGV: prefix, record JSON, now, maxPerUser, maxPerMsisdn, maxDevicesPerUser ('' = no limit).
+ * ARGV: prefix, record JSON, now, maxPerUser, maxPerMsisdn, maxDevicesPerUser ('' = no limit), expiresAt.
  * Returns {'OK'} | {'ALREADY_EXISTS', existing JSON} | {limit reason}. Same rules, in the
  * same order, as `MemoryStore.createRegistration`.
  */
@@ -168,7 +177,7 @@ for _, e in ipairs(related) do
   end
 end
 redis.call('SET', P .. 'reg:' .. rec.registrationId, json)
-index_registration('SADD', rec.registrationId, rec)
+index_registration('SADD', rec.registrationId, rec, ARGV[7])
 return { 'OK' }
 `;
 
@@ -184,6 +193,18 @@ if ARGV[3] ~= '' and raw ~= ARGV[3] then return false end
 redis.call('DEL', key)
 index_registration('SREM', ARGV[2], cjson.decode(raw))
 return raw
+`;
+
+/**
+ * ARGV: prefix, registration id, the record JSON with its new expiry, that expiry.
+ * Returns 1, or 0 when the registration no longer exists (it is not recreated).
+ */
+const REFRESH_REGISTRATION = `${LUA_COMMON}
+local key = P .. 'reg:' .. ARGV[2]
+if redis.call('EXISTS', key) == 0 then return 0 end
+redis.call('SET', key, ARGV[3])
+redis.call('ZADD', P .. 'regidx:due', ARGV[4], ARGV[2])
+return 1
 `;
 
 /** ARGV: prefix, session JSON. Returns 1, or 0 when the id is taken. */
@@ -218,7 +239,7 @@ return 1
 `;
 
 /**
- * ARGV: prefix, subscription JSON, maxPerOwner ('' = no limit).
+ * ARGV: prefix, subscription JSON, maxPerOwner ('' = no limit), its end ('' = none).
  * Returns {'OK'} | {'ALREADY_EXISTS', existing JSON} | {'QUOTA_EXCEEDED'}.
  */
 const CREATE_SUBSCRIPTION = `${LUA_COMMON}
@@ -252,11 +273,11 @@ for _, id in ipairs(redis.call('SMEMBERS', P .. 'subidx:owner:' .. rec.ownerKey)
 end
 if max_owned and owned >= max_owned then return { 'QUOTA_EXCEEDED' } end
 redis.call('SET', P .. 'sub:' .. rec.id, json)
-index_subscription('SADD', rec)
+index_subscription('SADD', rec, ARGV[4])
 return { 'OK' }
 `;
 
-/** ARGV: prefix, subscription JSON. Returns 1, or 0 when it no longer exists. */
+/** ARGV: prefix, subscription JSON, its end ('' = none). Returns 1, or 0 when it no longer exists. */
 const SAVE_SUBSCRIPTION = `${LUA_COMMON}
 local s = cjson.decode(ARGV[2])
 local key = P .. 'sub:' .. s.id
@@ -264,7 +285,7 @@ local old = redis.call('GET', key)
 if not old then return 0 end
 index_subscription('SREM', cjson.decode(old))
 redis.call('SET', key, ARGV[2])
-index_subscription('SADD', s)
+index_subscription('SADD', s, ARGV[3])
 return 1
 `;
 
@@ -295,6 +316,7 @@ return out
 const SCRIPTS = {
   telegateCreateRegistration: { numberOfKeys: 0, lua: CREATE_REGISTRATION },
   telegateTakeRegistration: { numberOfKeys: 0, lua: TAKE_REGISTRATION },
+  telegateRefreshRegistration: { numberOfKeys: 0, lua: REFRESH_REGISTRATION },
   telegateCreateSession: { numberOfKeys: 0, lua: CREATE_SESSION },
   telegateSaveSession: { numberOfKeys: 0, lua: SAVE_SESSION },
   telegateDeleteSession: { numberOfKeys: 0, lua: DELETE_SESSION },
@@ -306,6 +328,12 @@ const SCRIPTS = {
 
 type ScriptName = keyof typeof SCRIPTS;
 type ScriptClient = { [K in ScriptName]: (...args: string[]) => Promise<unknown> };
+
+/** A subscription's score in the end index: when it ends by itself ('' = never). */
+function endArg(record: SubscriptionRecord): string {
+  const end = subscriptionEnd(record);
+  return end === undefined ? '' : String(end.at);
+}
 
 type RegistrationLimitReason = Exclude<
   Extract<CreateRegistrationOutcome, { ok: false }>['reason'],
@@ -436,6 +464,7 @@ export class RedisStore implements Store {
       limitArg(limits.maxPerUser),
       limitArg(limits.maxPerMsisdn),
       limitArg(limits.maxDevicesPerUser),
+      String(record.expiresAt),
     )) as [string, string?];
     if (reason === 'OK') return { ok: true };
     if (reason === 'ALREADY_EXISTS') {
@@ -476,9 +505,9 @@ export class RedisStore implements Store {
   }
 
   /**
-   * Not a script: only `expiresAt` of a registration ever changes, so writing
-   * the whole record back with `SET … XX` (only if it still exists) loses
-   * nothing and never resurrects a registration taken in between.
+   * Only `expiresAt` of a registration ever changes, so writing the whole
+   * record back (only if it still exists, with its place in the expiry index)
+   * loses nothing and never resurrects a registration taken in between.
    */
   async refreshRegistration(
     registrationId: string,
@@ -487,12 +516,17 @@ export class RedisStore implements Store {
     const record = await this.getRegistration(registrationId);
     if (record === undefined) return undefined;
     record.expiresAt = expiresAt;
-    const written = await this.#redis.set(
-      `${this.#prefix}reg:${registrationId}`,
+    const written = await this.#scripts.telegateRefreshRegistration(
+      this.#prefix,
+      registrationId,
       JSON.stringify(record),
-      'XX',
+      String(expiresAt),
     );
-    return written === null ? undefined : record;
+    return written === 1 ? record : undefined;
+  }
+
+  findLapsedRegistrations(now: number): Promise<string[]> {
+    return this.#redis.zrangebyscore(`${this.#prefix}regidx:due`, '-inf', now);
   }
 
   /**
@@ -565,6 +599,7 @@ export class RedisStore implements Store {
       this.#prefix,
       JSON.stringify(record),
       limitArg(limits.maxPerOwner),
+      endArg(record),
     )) as [string, string?];
     if (reason === 'OK') return { ok: true };
     if (reason === 'ALREADY_EXISTS') {
@@ -612,7 +647,14 @@ export class RedisStore implements Store {
   }
 
   async saveSubscription(record: SubscriptionRecord): Promise<boolean> {
-    return (await this.#scripts.telegateSaveSubscription(this.#prefix, JSON.stringify(record))) === 1;
+    return (
+      (await this.#scripts.telegateSaveSubscription(this.#prefix, JSON.stringify(record), endArg(record))) ===
+      1
+    );
+  }
+
+  findDueSubscriptions(now: number): Promise<string[]> {
+    return this.#redis.zrangebyscore(`${this.#prefix}subidx:due`, '-inf', now);
   }
 
   /** `expected` is compared as JSON, as in `takeRegistration`. */

@@ -42,6 +42,13 @@ export interface Store extends Closable {
     expected?: RegistrationRecord,
   ): Promise<RegistrationRecord | undefined>;
 
+  /**
+   * Ids of the registrations whose `expiresAt` is at or before `now`, read
+   * from an index kept by expiry (not every record): what a node's periodic
+   * look for registrations nobody ended reads.
+   */
+  findLapsedRegistrations(now: number): Promise<string[]>;
+
   createSession(record: MediaSessionRecord): Promise<void>;
   getSession(mediaSessionId: string): Promise<MediaSessionRecord | undefined>;
   /** Replaces a stored session (its owning `CallSession` is the only writer). */
@@ -71,6 +78,9 @@ export interface Store extends Closable {
    * `takeRegistration`.
    */
   takeSubscription(id: string, expected?: SubscriptionRecord): Promise<SubscriptionRecord | undefined>;
+
+  /** Ids of the subscriptions whose `subscriptionEnd` is at or before `now`, as `findLapsedRegistrations`. */
+  findDueSubscriptions(now: number): Promise<string[]>;
 
   /** Next value (from 1) of a named counter, e.g. `session:<id>`, atomically. */
   nextSequence(key: string): Promise<number>;

@@ -151,7 +151,7 @@ describe('RedisStore keys and connection', () => {
     expect(store.keyPrefix).toBe('telegate:');
     const record = registration();
     await store.createRegistration(record, {}, NOW);
-    const sub = subscription();
+    const sub = subscription({ expiresAt: NOW + 60_000 });
     await store.createSubscription(sub, {});
     await store.nextSequence('session:abc');
     expect(JSON.parse((await raw.get(`telegate:reg:${record.registrationId}`)) ?? 'null')).toEqual(record);
@@ -160,6 +160,15 @@ describe('RedisStore keys and connection', () => {
     expect(await raw.smembers(`telegate:regidx:user:${ALICE}`)).toEqual([record.registrationId]);
     expect(await raw.smembers(`telegate:regidx:device:${DEVICE}`)).toEqual([record.registrationId]);
     expect(await raw.smembers(`telegate:subidx:owner:${ALICE}`)).toEqual([sub.id]);
+    // The expiry indexes: sorted sets scored by when each one ends.
+    expect(await raw.zrange('telegate:regidx:due', 0, -1, 'WITHSCORES')).toEqual([
+      record.registrationId,
+      String(record.expiresAt),
+    ]);
+    expect(await raw.zrange('telegate:subidx:due', 0, -1, 'WITHSCORES')).toEqual([
+      sub.id,
+      String(NOW + 60_000),
+    ]);
     expect(await raw.get('telegate:seq:session:abc')).toBe('1');
     await store.takeRegistration(record.registrationId);
     await store.takeSubscription(sub.id);

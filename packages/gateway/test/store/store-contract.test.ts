@@ -326,6 +326,30 @@ const CONTRACT: Case[] = [
     },
   ],
   [
+    'findLapsedRegistrations lists the ids lapsed by a time, following refreshes and takes',
+    async (store) => {
+      const early = registration({ deviceId: DEVICE_A, expiresAt: NOW + HOUR });
+      const late = registration({ deviceId: DEVICE_B, expiresAt: NOW + 3 * HOUR });
+      await store.createRegistration(early, {}, NOW);
+      await store.createRegistration(late, {}, NOW);
+      expect(await store.findLapsedRegistrations(NOW)).toEqual([]);
+      expect(await store.findLapsedRegistrations(NOW + HOUR)).toEqual([early.registrationId]);
+      expect((await store.findLapsedRegistrations(NOW + 3 * HOUR)).sort()).toEqual(
+        [early.registrationId, late.registrationId].sort(),
+      );
+      // Refreshed: lapses later.
+      await store.refreshRegistration(early.registrationId, NOW + 2 * HOUR);
+      expect(await store.findLapsedRegistrations(NOW + HOUR)).toEqual([]);
+      expect(await store.findLapsedRegistrations(NOW + 2 * HOUR)).toEqual([early.registrationId]);
+      // A lapsed one replaced by a new registration of its pair, and a taken one, are gone.
+      const again = registration({ deviceId: DEVICE_B, expiresAt: NOW + 8 * HOUR });
+      expect(await store.createRegistration(again, {}, NOW + 4 * HOUR)).toEqual({ ok: true });
+      await store.takeRegistration(early.registrationId);
+      expect(await store.findLapsedRegistrations(NOW + 4 * HOUR)).toEqual([]);
+      expect(await store.findLapsedRegistrations(NOW + 8 * HOUR)).toEqual([again.registrationId]);
+    },
+  ],
+  [
     'of concurrent creates of the same pair exactly one succeeds',
     async (store) => {
       const outcomes = await Promise.all(
@@ -520,6 +544,44 @@ const CONTRACT: Case[] = [
       expect(await store.takeSubscription(record.id, current)).toEqual(updated);
       expect(await store.takeSubscription(record.id, current)).toBeUndefined();
       expect(await store.findSubscriptions({})).toEqual([]);
+    },
+  ],
+  [
+    'findDueSubscriptions lists the ids due by a time: own expiry or sink token, whichever is first',
+    async (store) => {
+      const token = (ms: number) => ({
+        credentialType: 'ACCESSTOKEN' as const,
+        accessToken: 'token-0123456789',
+        accessTokenExpiresUtc: new Date(NOW + ms).toISOString(),
+        accessTokenType: 'bearer' as const,
+      });
+      const expiring = subscription({ expiresAt: NOW + HOUR, sinkCredential: token(5 * HOUR) });
+      const tokenFirst = subscription({
+        deviceId: DEVICE_B,
+        expiresAt: NOW + 4 * HOUR,
+        sinkCredential: token(2 * HOUR),
+      });
+      const {
+        sinkCredential: _noToken,
+        expiresAt: _noExpiry,
+        ...endless
+      } = subscription({ sink: 'https://other.example/hook' });
+      for (const record of [expiring, tokenFirst, endless]) {
+        expect(await store.createSubscription(record, {})).toEqual({ ok: true });
+      }
+      expect(await store.findDueSubscriptions(NOW)).toEqual([]);
+      expect(await store.findDueSubscriptions(NOW + HOUR)).toEqual([expiring.id]);
+      expect((await store.findDueSubscriptions(NOW + 2 * HOUR)).sort()).toEqual(
+        [expiring.id, tokenFirst.id].sort(),
+      );
+      // Extended, and one saved without any end: the index follows.
+      expect(await store.saveSubscription({ ...expiring, expiresAt: NOW + 3 * HOUR })).toBe(true);
+      const { expiresAt: _gone, sinkCredential: _neither, ...noEnd } = tokenFirst;
+      expect(await store.saveSubscription(noEnd)).toBe(true);
+      expect(await store.findDueSubscriptions(NOW + 2 * HOUR)).toEqual([]);
+      expect(await store.findDueSubscriptions(NOW + 100 * HOUR)).toEqual([expiring.id]);
+      await store.takeSubscription(expiring.id);
+      expect(await store.findDueSubscriptions(NOW + 100 * HOUR)).toEqual([]);
     },
   ],
   [
