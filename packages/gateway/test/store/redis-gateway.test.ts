@@ -2,6 +2,7 @@ import { createServer } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { useRedis } from '../../../../test/support/redis.js';
 import { buildGateway, ConfigError, type GatewayServer } from '../../src/index.js';
+import { CA_FILE, SUBSCRIPTIONS, startSink, subscriptionBody } from '../http/support.js';
 
 const ALICE = '+818000000001';
 const DEVICE = '7d444840-9dc0-11d1-b245-5ffdce74fad2';
@@ -128,6 +129,44 @@ describe('two gateway nodes sharing one Redis (STORE=redis://…)', () => {
       } finally {
         await a.close();
         await b.close();
+      }
+    });
+
+    it('a subscription extended on B outlives the timer A armed before it, and ends once', async () => {
+      // Sinks must be https: a local one with a certificate of a private CA.
+      const sink = await startSink({ tls: true });
+      const options = { ...shortLived('extend', 3600), sinkAllowlist: ['127.0.0.1'], sinkCaFile: CA_FILE };
+      const a = await buildGateway(options);
+      const b = await buildGateway(options);
+      try {
+        await registerFor(a, 60_000);
+        const created = await request(a, 'POST', SUBSCRIPTIONS, {
+          ...subscriptionBody(`${sink.url}/hook`),
+          config: { subscriptionDetail: { deviceId: DEVICE }, subscriptionExpireTime: inFuture(1_500) },
+        });
+        expect(created.statusCode).toBe(201);
+        const path = `${SUBSCRIPTIONS}/${created.json().id}`;
+        const extended = await request(b, 'PUT', path, {
+          config: { subscriptionExpireTime: inFuture(3_500) },
+        });
+        expect(extended.statusCode).toBe(200);
+
+        await sleep(2_000); // past the first end: A's timer fired, found it extended
+        expect((await request(a, 'GET', path)).statusCode).toBe(200);
+
+        const ended = await sink.waitFor((e) => e.type.endsWith('subscription-ended'), 4_000);
+        expect(ended.data).toMatchObject({
+          subscriptionId: created.json().id,
+          terminationReason: 'SUBSCRIPTION_EXPIRED',
+        });
+        expect((await request(b, 'GET', path)).statusCode).toBe(404);
+        await a.gateway.idle();
+        await b.gateway.idle();
+        expect(sink.events.filter((e) => e.type.endsWith('subscription-ended'))).toHaveLength(1);
+      } finally {
+        await a.close();
+        await b.close();
+        await sink.close();
       }
     });
 
