@@ -257,8 +257,9 @@ export class SubscriptionService extends TypedEmitter<SubscriptionServiceEvents>
     }
     if (await this.end(subscriptionId, end.reason, true, undefined, record)) return;
     const current = await this.#deps.store.getSubscription(subscriptionId);
-    const next = current === undefined ? undefined : subscriptionEnd(current);
-    if (current === undefined || next === undefined) return;
+    if (current === undefined) return;
+    const next = subscriptionEnd(current);
+    if (next === undefined) return;
     if (next.at <= end.at) {
       // Not extended, yet not taken: never retry in a loop on a store that disagrees with itself.
       this.#deps.logger.error({ subscriptionId }, 'a due subscription could not be taken from the store');

@@ -184,22 +184,19 @@ export class RegistrationService extends TypedEmitter<RegistrationServiceEvents>
   async #expire(registrationId: string): Promise<void> {
     const record = await this.#deps.store.getRegistration(registrationId);
     if (record === undefined) return;
-    if (record.expiresAt <= this.#deps.clock.now()) {
-      if ((await this.#end(registrationId, 'REGISTRATION_EXPIRED', record)) !== undefined) return;
-      const current = await this.#deps.store.getRegistration(registrationId);
-      if (current === undefined) return;
-      if (current.expiresAt <= record.expiresAt) {
-        // Not refreshed, yet not taken: never retry in a loop on a store that disagrees with itself.
-        this.#deps.logger.error(
-          { registrationId },
-          'a lapsed registration could not be taken from the store',
-        );
-        return;
-      }
-      if (!this.#closing) this.#arm(current);
+    if (record.expiresAt > this.#deps.clock.now()) {
+      if (!this.#closing) this.#arm(record);
       return;
     }
-    if (!this.#closing) this.#arm(record);
+    if ((await this.#end(registrationId, 'REGISTRATION_EXPIRED', record)) !== undefined) return;
+    const current = await this.#deps.store.getRegistration(registrationId);
+    if (current === undefined) return;
+    if (current.expiresAt <= record.expiresAt) {
+      // Not refreshed, yet not taken: never retry in a loop on a store that disagrees with itself.
+      this.#deps.logger.error({ registrationId }, 'a lapsed registration could not be taken from the store');
+      return;
+    }
+    if (!this.#closing) this.#arm(current);
   }
 
   async #sipRegister(phoneNumber: string, expiresAt: number): Promise<void> {
