@@ -456,18 +456,18 @@ export async function serverStubsBench(): Promise<BenchResult> {
    */
   const roundRatios = (mine: Server, peer: Server) => mine.segments.map((r, i) => r / peer.segments[i]!);
   /** The 95% interval of the median round ratio (PROCESSES × ROUNDS rounds: always enough for one). */
-  const interval = (mine: Server, peer: Server) => medianInterval(roundRatios(mine, peer))!;
+  const interval = (ratios: number[]) => medianInterval(ratios)!;
   const fmtInterval = ([low, high]: [number, number]) => `${fmtRatio(low)}–${fmtRatio(high)}`;
   const versus = (mine: Server, peer: Server) => {
     const ratios = roundRatios(mine, peer);
     return (
-      `${fmtRatio(median(ratios))} req/s (95%: ${fmtInterval(interval(mine, peer))}; rounds ` +
+      `${fmtRatio(median(ratios))} req/s (95%: ${fmtInterval(interval(ratios))}; rounds ` +
       `${fmtInterval([Math.min(...ratios), Math.max(...ratios)])}), ` +
       `${fmtRatio(p99(mine) / p99(peer))} p99, ${fmtRatio(cpu(mine) / cpu(peer))} CPU`
     );
   };
   const goalCell = (who: string, mine: Server, peer: Server, min: number) =>
-    `${who} ${settledGoal(interval(mine, peer), min)} (≥ ${fmtRatio(min)})`;
+    `${who} ${settledGoal(interval(roundRatios(mine, peer)), min)} (≥ ${fmtRatio(min)})`;
   const genericPeers: VariantId[] = ['fastify-glue', 'express-eov', 'express-backend'];
 
   const rows = servers.map((server) => {
