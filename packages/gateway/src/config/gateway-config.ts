@@ -1,8 +1,17 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createSinkGuard } from '@telegate/runtime/callbacks';
+import { parseTransportSpec } from '../sip/transport/transport.js';
+import { blockListOf } from '../sip/ua/embedded-sip-backend.js';
+import { sipHost } from '../sip/uri.js';
 
 export type AuthMode = 'dev' | 'jwt' | 'introspection';
+/**
+ * Which SIP network calls go to: `demo` (the built-in demo telco network,
+ * reached over real SIP on 127.0.0.2), `external` (the operator's, through
+ * `SIP_OUTBOUND_PROXY`) or `loopback` (in process, no SIP on the wire: tests).
+ */
+export type SipNetworkMode = 'demo' | 'external' | 'loopback';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 /**
@@ -82,6 +91,23 @@ export interface GatewayConfig {
   eventSource: string;
   /** `VALIDATE_RESPONSES`: check every response against the spec (default: unless `NODE_ENV=production`). */
   validateResponses: boolean;
+  /** `SIP_NETWORK`: `demo`, `external` or `loopback` (see `SipNetworkMode`); `SIP_OUTBOUND_PROXY` implies `external`. */
+  sipNetwork: SipNetworkMode;
+  /** `SIP_LISTEN`: the gateway's SIP listeners (`udp:127.0.0.1:5060`, `tcp:…`, `tls:…`). */
+  sipListen: string[];
+  /** `SIP_OUTBOUND_PROXY`: the SIP URI every call and registration is sent to (`sip:127.0.0.1:5070;transport=tcp`). */
+  sipOutboundProxy: string | undefined;
+  /** `SIP_DOMAIN`: host of the subscribers' SIP URIs (From of outgoing calls, REGISTER). */
+  sipDomain: string;
+  /** `SIP_NETWORK_DOMAIN`: host of called numbers' SIP URIs (Request-URI, To). */
+  sipNetworkDomain: string;
+  /** `SIP_REGISTRAR`: a SIP URI; each CAMARA registration is then a SIP REGISTER there. */
+  sipRegistrar: string | undefined;
+  /** `SIP_USERNAME` / `SIP_PASSWORD`: digest credentials for the registrar (and challenging proxies). */
+  sipUsername: string | undefined;
+  sipPassword: string | undefined;
+  /** `SIP_TRUSTED_PEERS`: addresses and CIDR ranges that may send SIP requests (default: the outbound proxy). */
+  sipTrustedPeers: string[] | undefined;
   /**
    * `SHUTDOWN_TIMEOUT`: seconds a shutdown waits for event deliveries still
    * being retried before it abandons them (calls are ended either way).
@@ -147,6 +173,15 @@ export function defaultConfig(
     eventSource: 'urn:telegate:gateway',
     validateResponses: !isProduction(env),
     shutdownTimeoutSeconds: 10,
+    sipNetwork: 'loopback',
+    sipListen: [],
+    sipOutboundProxy: undefined,
+    sipDomain: 'operator.com',
+    sipNetworkDomain: 'tn.operator.com',
+    sipRegistrar: undefined,
+    sipUsername: undefined,
+    sipPassword: undefined,
+    sipTrustedPeers: undefined,
   };
 }
 
@@ -239,6 +274,15 @@ const SETTINGS: { [K in keyof GatewayConfig]: { env: string; parse: Parse<Gatewa
   eventSource: { env: 'EVENT_SOURCE', parse: text },
   validateResponses: { env: 'VALIDATE_RESPONSES', parse: boolean },
   shutdownTimeoutSeconds: { env: 'SHUTDOWN_TIMEOUT', parse: integer(0, 3600) },
+  sipNetwork: { env: 'SIP_NETWORK', parse: oneOf<SipNetworkMode>(['demo', 'external', 'loopback']) },
+  sipListen: { env: 'SIP_LISTEN', parse: list },
+  sipOutboundProxy: { env: 'SIP_OUTBOUND_PROXY', parse: text },
+  sipDomain: { env: 'SIP_DOMAIN', parse: text },
+  sipNetworkDomain: { env: 'SIP_NETWORK_DOMAIN', parse: text },
+  sipRegistrar: { env: 'SIP_REGISTRAR', parse: text },
+  sipUsername: { env: 'SIP_USERNAME', parse: text },
+  sipPassword: { env: 'SIP_PASSWORD', parse: (raw) => raw },
+  sipTrustedPeers: { env: 'SIP_TRUSTED_PEERS', parse: list },
 };
 
 /** The environment variable of each setting, e.g. `port` → `PORT`. */
@@ -289,8 +333,51 @@ function checkStore(config: GatewayConfig): void {
   }
 }
 
+const SIP_URI = /^sips?:[^\s<>"]+$/i;
+
+function checkSip(config: GatewayConfig): void {
+  for (const spec of config.sipListen) {
+    try {
+      parseTransportSpec(spec);
+    } catch (error) {
+      throw new ConfigError(`SIP_LISTEN: ${(error as Error).message}`);
+    }
+  }
+  if (config.sipNetwork === 'external' && config.sipOutboundProxy === undefined)
+    throw new ConfigError('SIP_NETWORK=external needs SIP_OUTBOUND_PROXY (the SIP URI calls are sent to)');
+  for (const [name, value] of [
+    ['SIP_OUTBOUND_PROXY', config.sipOutboundProxy],
+    ['SIP_REGISTRAR', config.sipRegistrar],
+  ] as const) {
+    if (value !== undefined && !SIP_URI.test(value))
+      throw new ConfigError(
+        `${name} must be a SIP URI such as sip:127.0.0.1:5070;transport=tcp (got ${JSON.stringify(value)})`,
+      );
+  }
+  for (const [name, value] of [
+    ['SIP_DOMAIN', config.sipDomain],
+    ['SIP_NETWORK_DOMAIN', config.sipNetworkDomain],
+  ] as const) {
+    try {
+      sipHost(value);
+    } catch {
+      throw new ConfigError(`${name} must be a host name or IPv4 address (got ${JSON.stringify(value)})`);
+    }
+  }
+  if ((config.sipUsername === undefined) !== (config.sipPassword === undefined))
+    throw new ConfigError('set both SIP_USERNAME and SIP_PASSWORD, or neither');
+  if (config.sipRegistrar !== undefined && config.sipNetwork === 'loopback')
+    throw new ConfigError('SIP_REGISTRAR needs a SIP network: set SIP_OUTBOUND_PROXY');
+  try {
+    blockListOf(config.sipTrustedPeers ?? []);
+  } catch (error) {
+    throw new ConfigError(`SIP_TRUSTED_PEERS: ${(error as Error).message}`);
+  }
+}
+
 /** Checks what one setting alone cannot tell; throws `ConfigError` with one line. */
 export function validateConfig(config: GatewayConfig, options: { production: boolean }): void {
+  checkSip(config);
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65_535) {
     throw new ConfigError('PORT must be an integer from 0 to 65535');
   }
@@ -351,6 +438,8 @@ export function resolveConfig(
   for (const [key, value] of Object.entries(options)) {
     if (value !== undefined) (config as unknown as Record<string, unknown>)[key] = value;
   }
+  if (options.sipNetwork === undefined && config.sipOutboundProxy !== undefined)
+    config.sipNetwork = 'external';
   validateConfig(config, { production: isProduction(env) });
   return config;
 }
@@ -373,5 +462,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   if (options.devTokenSecret === undefined && options.devKeyFile === undefined) {
     options.devKeyFile = defaultDevKeyFile(env);
   }
+  // The CLI's calls go over real SIP: to the operator's network when one is named, else to the demo network.
+  options.sipNetwork ??= options.sipOutboundProxy === undefined ? 'demo' : 'external';
   return resolveConfig(options as Partial<GatewayConfig>, env);
 }

@@ -26,11 +26,13 @@ import { JwtAuth } from '../auth/jwt-auth.js';
 import { demoBehaviours } from '../config/demo-numbers.js';
 import { devTokenKey } from '../config/dev-key.js';
 import { ConfigError, type GatewayConfig, resolveConfig } from '../config/gateway-config.js';
+import { createSipNetwork } from '../config/sip-network.js';
 import type { Logger } from '../core/logger.js';
 import { Gateway } from '../gateway.js';
 import type { LoopbackNetwork } from '../network/loopback/loopback-network.js';
 import { createLogger, type PinoLogger } from '../observability/logger.js';
 import { GatewayMetrics } from '../observability/metrics.js';
+import type { DemoTelcoNetwork } from '../sip/demo/demo-telco-network.js';
 import { RedisConnectError, RedisStore } from '../store/redis-store.js';
 import type { Store } from '../store/store.js';
 import { createHandlers } from './handlers.js';
@@ -49,8 +51,12 @@ export interface GatewayServer {
   /** The Fastify instance serving the three APIs and `/healthz`, `/readyz`, `/metrics`; not listening yet. */
   app: FastifyInstance;
   gateway: Gateway;
-  /** The embedded loopback SIP network (numbers, behaviours, incoming calls). */
+  /** The in-process loopback network (`sipNetwork: 'loopback'`): numbers, behaviours, incoming calls. */
   network: LoopbackNetwork | undefined;
+  /** The demo telco network reached over real SIP (`sipNetwork: 'demo'`): `callIn`, `setBehaviour`. */
+  demo: DemoTelcoNetwork | undefined;
+  /** The gateway's SIP listeners (`udp:127.0.0.1:5060`), empty on the loopback network. */
+  sipListening: string[];
   config: GatewayConfig;
   /** A dev-mode access token for `phoneNumber`; throws unless `authMode` is `dev`. */
   issueToken(phoneNumber: string, opts?: IssueTokenOptions): Promise<string>;
@@ -150,6 +156,15 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
     throw error;
   });
 
+  const sipNetwork = await createSipNetwork(config, {
+    sip: logger.child({ component: 'sip' }),
+    demo: logger.child({ component: 'demo-network' }),
+  }).catch(async (error: unknown) => {
+    await auth.close?.();
+    await store?.close();
+    throw error;
+  });
+
   const sinkPolicy: SinkPolicy = { allowHttp: config.sinkAllowHttp, allowlist: config.sinkAllowlist };
   const transport = createNodeTransport(ca === undefined ? {} : { ca });
   const sender = createEventsCallbackSender({
@@ -164,6 +179,9 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
     logger: coreLogger,
     eventSource: config.eventSource,
     loopback: { behaviours: demoBehaviours() },
+    ...(sipNetwork === undefined ? {} : { sip: sipNetwork.sip, media: sipNetwork.media }),
+    sipDomain: config.sipDomain,
+    networkDomain: config.sipNetworkDomain,
     deliver: (target, event) =>
       sender.postNotification(target.sink, event, {
         ...(target.sinkCredential === undefined ? {} : { sinkCredential: target.sinkCredential }),
@@ -178,6 +196,7 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
       ...(config.maxRegistrationsPerUser > 0 ? { maxPerUser: config.maxRegistrationsPerUser } : {}),
       ...(config.maxRegistrationsPerMsisdn > 0 ? { maxPerMsisdn: config.maxRegistrationsPerMsisdn } : {}),
       ...(config.maxDevicesPerUser > 0 ? { maxDevicesPerUser: config.maxDevicesPerUser } : {}),
+      sipRegister: config.sipRegistrar !== undefined,
     },
     emergency: { supported: config.emergencyCalls },
     subscriptions: {
@@ -204,6 +223,7 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
       clearTimeout(grace);
       await sender.close();
       transport.close();
+      await sipNetwork?.close();
     }
   };
 
@@ -276,6 +296,8 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
       app,
       gateway,
       network: gateway.network,
+      demo: sipNetwork?.demo,
+      sipListening: sipNetwork?.listening ?? [],
       config,
       async issueToken(phoneNumber, opts = {}) {
         if (devAuth === undefined) {

@@ -1,0 +1,79 @@
+import type { Logger } from '../core/logger.js';
+import { LoopbackMediaBackend } from '../network/loopback/loopback-media.js';
+import type { MediaBackend } from '../network/media-backend.js';
+import type { SipBackend } from '../network/sip-backend.js';
+import { DemoTelcoNetwork } from '../sip/demo/demo-telco-network.js';
+import { EmbeddedSipBackend } from '../sip/ua/embedded-sip-backend.js';
+import { demoNetworkBehaviours } from './demo-numbers.js';
+import { ConfigError, type GatewayConfig } from './gateway-config.js';
+
+/** The SIP side a gateway runs on, made from its configuration. */
+export interface SipNetwork {
+  sip: SipBackend;
+  media: MediaBackend;
+  /** The demo telco network, when `sipNetwork` is `demo`. */
+  demo: DemoTelcoNetwork | undefined;
+  /** Where the gateway's SIP listens (for logs and banners). */
+  listening: string[];
+  /** Closes what the gateway does not own (the demo network), after the gateway closed. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the embedded SIP user agent for `external` and `demo` networks (and
+ * the demo network itself); `undefined` for `loopback`, where the gateway
+ * makes its in-process network.
+ */
+export async function createSipNetwork(
+  config: GatewayConfig,
+  loggers: { sip: Logger; demo: Logger },
+): Promise<SipNetwork | undefined> {
+  const logger = loggers.sip;
+  if (config.sipNetwork === 'loopback') return undefined;
+  // Media stays on this machine until a real media backend relays it: answers name 127.0.0.1.
+  const media = new LoopbackMediaBackend({ address: '127.0.0.1' });
+  let demo: DemoTelcoNetwork | undefined;
+  let sip: EmbeddedSipBackend;
+  try {
+    if (config.sipNetwork === 'demo') {
+      demo = await DemoTelcoNetwork.start({
+        behaviours: demoNetworkBehaviours(),
+        domain: config.sipNetworkDomain,
+        logger: loggers.demo,
+      });
+      sip = await EmbeddedSipBackend.start({
+        listen: config.sipListen.length > 0 ? config.sipListen : ['udp:127.0.0.1:0'],
+        outboundProxy: demo.uri,
+        trustedPeers: config.sipTrustedPeers ?? [demo.address],
+        logger,
+      });
+      const udp = sip.listening.find((l) => l.protocol === 'udp') ?? sip.listening[0]!;
+      await demo.connect(
+        `sip:${udp.address}:${udp.port}${udp.protocol === 'udp' ? '' : `;transport=${udp.protocol}`}`,
+      );
+    } else {
+      sip = await EmbeddedSipBackend.start({
+        listen: config.sipListen.length > 0 ? config.sipListen : ['udp:127.0.0.1:5060'],
+        ...(config.sipOutboundProxy === undefined ? {} : { outboundProxy: config.sipOutboundProxy }),
+        ...(config.sipRegistrar === undefined ? {} : { registrar: config.sipRegistrar }),
+        ...(config.sipUsername === undefined || config.sipPassword === undefined
+          ? {}
+          : { credentials: { username: config.sipUsername, password: config.sipPassword } }),
+        ...(config.sipTrustedPeers === undefined ? {} : { trustedPeers: config.sipTrustedPeers }),
+        logger,
+      });
+    }
+  } catch (error) {
+    await demo?.close().catch(() => {});
+    throw new ConfigError(`SIP: ${(error as Error).message}`);
+  }
+  return {
+    sip,
+    media,
+    demo,
+    listening: sip.listening.map((l) => `${l.protocol}:${l.address}:${l.port}`),
+    close: async () => {
+      await demo?.close();
+    },
+  };
+}

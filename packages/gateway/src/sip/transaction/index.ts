@@ -1,0 +1,3 @@
+export * from './timers.js';
+export * from './transaction-layer.js';
+export * from './transactions.js';

@@ -1,0 +1,3 @@
+export * from './stream-transport.js';
+export * from './transport.js';
+export * from './udp-transport.js';
