@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import { FLOW_WEBRTC_ANSWER, FLOW_WEBRTC_OFFER } from '../../../packages/gateway/src/testing/index.js';
 import type { Events } from '../../../packages/webrtc-client/src/index.js';
-import { ALICE, type GatewayUnderTest } from './gateway.js';
+import { ALICE, type ServedGateway as GatewayUnderTest } from './gateway.js';
 import type { WebhookReceiver } from './receiver.js';
 
 export { FLOW_WEBRTC_ANSWER, FLOW_WEBRTC_OFFER };

@@ -75,10 +75,11 @@ export interface ClientOptionsForCase {
   correlator?: string | null;
 }
 
-export interface GatewayUnderTest {
+/** A gateway served over HTTP with typed clients, whatever SIP network it runs on. */
+export interface ServedGateway {
   origin: string;
   config: GatewayConfig;
-  network: LoopbackNetwork;
+  built: Awaited<ReturnType<typeof buildGateway>>;
   gateway: Awaited<ReturnType<typeof buildGateway>>['gateway'];
   issueToken(phoneNumber: string, opts?: { scopes?: string[]; ttlSeconds?: number }): Promise<string>;
   /** A token of `phoneNumber` with every scope (cached). */
@@ -93,6 +94,11 @@ export interface GatewayUnderTest {
     init?: { token?: string; headers?: Record<string, string>; body?: string; json?: unknown },
   ): Promise<Exchange>;
   close(): Promise<void>;
+}
+
+/** The conformance suite's gateway: on the in-process loopback network, whose numbers it configures. */
+export interface GatewayUnderTest extends ServedGateway {
+  network: LoopbackNetwork;
 }
 
 function clientFetch(correlator: string | null | undefined) {
@@ -117,12 +123,12 @@ async function readExchange(response: Response): Promise<Exchange> {
 
 /** Starts `buildGateway(config)` on 127.0.0.1:0 with the suite's loopback behaviours. */
 export async function startGateway(config: Partial<GatewayConfig>): Promise<GatewayUnderTest> {
-  const built = await buildGateway(config);
-  await built.app.listen({ port: 0, host: '127.0.0.1' });
-  const { port } = built.app.server.address() as AddressInfo;
-  const origin = `http://127.0.0.1:${port}`;
-  const network = built.network;
-  if (network === undefined) throw new Error('the conformance suite needs the embedded loopback network');
+  const served = await serveGateway(config);
+  const network = served.built.network;
+  if (network === undefined) {
+    await served.close();
+    throw new Error('the conformance suite needs the embedded loopback network');
+  }
   network.setBehaviour(ANSWERS, {
     kind: 'answer',
     progress: [
@@ -134,6 +140,15 @@ export async function startGateway(config: Partial<GatewayConfig>): Promise<Gate
   network.setBehaviour(RINGS_FOREVER, { kind: 'ring-forever', progress: [{ status: 180, atMs: 20 }] });
   network.setBehaviour(BUSY, { kind: 'busy', atMs: 30 });
   network.setBehaviour(DECLINES, { kind: 'decline', atMs: 60, progress: [{ status: 180, atMs: 20 }] });
+  return { ...served, network };
+}
+
+/** Starts `buildGateway(config)` on 127.0.0.1:0 with typed clients pointed at it. */
+export async function serveGateway(config: Partial<GatewayConfig>): Promise<ServedGateway> {
+  const built = await buildGateway(config);
+  await built.app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = built.app.server.address() as AddressInfo;
+  const origin = `http://127.0.0.1:${port}`;
   const tokens = new Map<string, Promise<string>>();
   const common = (options: ClientOptionsForCase = {}) => ({
     apiRoot: origin,
@@ -146,7 +161,7 @@ export async function startGateway(config: Partial<GatewayConfig>): Promise<Gate
   return {
     origin,
     config: built.config,
-    network,
+    built,
     gateway: built.gateway,
     issueToken: (phone, opts) => built.issueToken(phone, opts),
     token(phone) {

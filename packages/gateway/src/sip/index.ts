@@ -23,3 +23,22 @@ export {
   sipDisplayName,
   sipHost,
 } from './uri.js';
+export { DemoTelcoNetwork, type DemoBehaviour, type DemoTelcoNetworkOptions } from './demo/demo-telco-network.js';
+export * from './message/headers.js';
+export {
+  canonicalName,
+  SipHeaders,
+  type SipMessage as SipWireMessage,
+  type SipRequest,
+  type SipResponse,
+  sipRequest,
+  sipResponse,
+  splitList,
+} from './message/message.js';
+export * from './message/parser.js';
+export * from './message/serializer.js';
+export * from './transaction/index.js';
+export * from './transport/index.js';
+export { digestAuthorization, parseDigestChallenge, pickChallenge, type DigestChallenge } from './ua/digest.js';
+export { EmbeddedSipBackend, type EmbeddedSipBackendOptions } from './ua/embedded-sip-backend.js';
+export { SipDialog } from './ua/dialog.js';

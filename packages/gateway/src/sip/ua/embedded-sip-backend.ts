@@ -136,6 +136,7 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
   readonly #timersConfig: SipTimers;
   #proxy: SipPeer | undefined;
   #closed = false;
+  readonly #traceListeners = new Set<NonNullable<EmbeddedSipBackendOptions['trace']>>();
 
   private constructor(options: EmbeddedSipBackendOptions, transports: SipTransport[]) {
     const logger = options.logger ?? silentLogger;
@@ -151,7 +152,10 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
       clock: this.#clock,
       logger,
       timers: this.#timersConfig,
-      ...(options.trace ? { trace: options.trace } : {}),
+      trace: (direction, message, peer) => {
+        options.trace?.(direction, message, peer);
+        for (const listener of this.#traceListeners) listener(direction, message, peer);
+      },
       trusted: (peer) => this.#trusted.check(peer.address, isIP(peer.address) === 6 ? 'ipv6' : 'ipv4'),
     });
     this.layer.setUser({
@@ -197,6 +201,12 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
       if (options.trustedPeers === undefined) backend.#trusted = blockListOf([backend.#proxy.address]);
     }
     return backend;
+  }
+
+  /** Sees every SIP message sent and received from now on (SIP traces); returns the way to stop. */
+  onTrace(listener: NonNullable<EmbeddedSipBackendOptions['trace']>): () => void {
+    this.#traceListeners.add(listener);
+    return () => this.#traceListeners.delete(listener);
   }
 
   /** Sends out-of-dialog requests to `uri` from now on (and trusts requests from its address too). */
