@@ -244,4 +244,36 @@ describe.skipIf(!haveSipp())('SIP call flows against sipp', () => {
     const callId = (await bed.gw.gateway.store.getSession(mediaSessionId))!.callId;
     expect(bed.flow(callId)).toEqual(['<INVITE', '>100', '>603', '<ACK']);
   });
+
+  it.each([
+    ['receiverAddress', { receiverAddress: 'tel:+818000000002>;x=<sip:evil@example.com' }],
+    ['receiverAddress', { receiverAddress: 'sip:bob@example.com\r\nX-Injected: 1' }],
+    ['receiverAddress', { receiverAddress: 'sip:bob@example.com;maddr=127.0.0.9' }],
+    ['originatorName', { originatorName: 'Alice\r\nX-Injected: 1' }],
+    ['receiverName', { receiverName: 'Bob\u0000' }],
+  ])('refuses an injection in %s with 400 before any SIP is sent', async (_field, overrides) => {
+    const user = await device();
+    const before = bed.trace.length;
+    const { error, response } = await user.client.createSession({
+      params: { header: { registrationId: user.registrationId } },
+      body: sessionBody(BOB, ALICE, overrides) as never,
+    });
+    expect(response.status).toBe(400);
+    expect(error).toMatchObject({ status: 400, code: 'INVALID_ARGUMENT' });
+    expect(bed.trace.slice(before).filter((t) => t.method === 'INVITE')).toEqual([]);
+  });
+
+  it('quotes and escapes a display name in From', async () => {
+    const peer = await startSipp({ scenario: 'uas-busy.xml', port: sippPort });
+    const user = await device();
+    const { data, response } = await user.client.createSession({
+      params: { header: { registrationId: user.registrationId } },
+      body: sessionBody(BOB, ALICE, { originatorName: 'Al "the" \\ice' }) as never,
+    });
+    expect(response.status).toBe(201);
+    await peer.done;
+    const callId = (await bed.gw.gateway.store.getSession(data!.mediaSessionId))!.callId;
+    const invite = bed.messages(callId)[0]!.message;
+    expect(invite.headers.get('from')).toMatch(/^"Al \\"the\\" \\\\ice" <sip:/);
+  });
 });

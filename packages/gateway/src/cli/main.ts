@@ -96,13 +96,35 @@ function banner(server: GatewayServer, url: string, io: CliIo): string[] {
     lines.push(
       `  auth           dev tokens (not for production); get one with:`,
       `                 ${io.command} token --phone +818000000001`,
-      `  network        loopback: every number answers after 1 s, except ${Object.keys(DEMO_NUMBERS).join(', ')}`,
     );
   } else {
     lines.push(`  auth           ${config.authMode}: tokens come from your authorization server`);
   }
+  lines.push(...networkLines(server));
   lines.push('  stop with Ctrl-C (calls are ended with BYE, pending events delivered)');
   return lines;
+}
+
+function networkLines(server: GatewayServer): string[] {
+  const { config } = server;
+  const sip = `  sip            ${server.sipListening.join('  ')}`;
+  switch (config.sipNetwork) {
+    case 'demo':
+      return [
+        sip,
+        `  network        demo telco network at ${server.demo?.uri ?? '?'}: every number answers after 1 s, except`,
+        ...Object.entries(DEMO_NUMBERS).map(
+          ([number, { description }]) => `                 ${number}  ${description}`,
+        ),
+      ];
+    case 'external':
+      return [
+        sip,
+        `  network        ${config.sipOutboundProxy}${config.sipRegistrar === undefined ? '' : `, registrar ${config.sipRegistrar}`}`,
+      ];
+    case 'loopback':
+      return ['  network        in process (no SIP on the wire): every number answers after 1 s'];
+  }
 }
 
 async function start(env: Readonly<Record<string, string | undefined>>, io: CliIo): Promise<number> {
