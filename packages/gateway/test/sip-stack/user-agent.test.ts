@@ -1,0 +1,162 @@
+/**
+ * The embedded user agent's timers against a real peer on 127.0.0.1: session
+ * timers (RFC 4028) and REGISTER refreshes, on a manual clock (the packets
+ * are real, only time is driven by the test).
+ */
+import { createSocket } from 'node:dgram';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Clock } from '../../src/core/clock.js';
+import { parseDatagram } from '../../src/sip/message/parser.js';
+import { EmbeddedSipBackend } from '../../src/sip/ua/embedded-sip-backend.js';
+import type { SipUri } from '../../src/sip/uri.js';
+
+class ManualClock implements Clock {
+  #now = Date.now();
+  #timers: { at: number; fn: () => void; id: number }[] = [];
+  #next = 1;
+  now = () => this.#now;
+  setTimeout = (fn: () => void, ms: number) => {
+    const id = this.#next++;
+    this.#timers.push({ at: this.#now + ms, fn, id });
+    return id;
+  };
+  clearTimeout = (id: unknown) => {
+    this.#timers = this.#timers.filter((t) => t.id !== id);
+  };
+  /** Fires the timers due within `ms`, letting real I/O run between them. */
+  async advance(ms: number): Promise<void> {
+    const end = this.#now + ms;
+    for (;;) {
+      const due = this.#timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at)[0];
+      if (due === undefined) break;
+      this.#timers = this.#timers.filter((t) => t !== due);
+      this.#now = due.at;
+      due.fn();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    this.#now = end;
+  }
+}
+
+const SDP = (direction = 'sendrecv') =>
+  `v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=${direction}\r\n`;
+const until = async (predicate: () => boolean, what: string) => {
+  const deadline = Date.now() + 3_000;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+};
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const close of closers.splice(0)) await close();
+});
+
+async function pair(clock: Clock, sessionExpiresSeconds: number) {
+  const far = await EmbeddedSipBackend.start({ listen: ['udp:127.0.0.1:0'], clock });
+  const farPort = far.listening[0]!.port;
+  const gateway = await EmbeddedSipBackend.start({
+    listen: ['udp:127.0.0.1:0'],
+    outboundProxy: `sip:127.0.0.1:${farPort}`,
+    sessionExpiresSeconds,
+    clock,
+  });
+  closers.push(
+    () => gateway.close(),
+    () => far.close(),
+  );
+  // The far end answers every call at once, and every re-INVITE (a refresh) with the same SDP.
+  far.on('invite', ({ callId }) => void far.answer(callId, { status: 200, sdp: SDP() }));
+  far.on('reinvite', ({ callId }) => void far.answer(callId, { status: 200, sdp: SDP() }));
+  const answered: string[] = [];
+  gateway.on('answered', ({ callId }) => answered.push(callId));
+  const byes: string[] = [];
+  gateway.on('bye', ({ callId }) => byes.push(callId));
+  far.on('bye', ({ callId }) => byes.push(`far:${callId}`));
+  const call = async (callId: string) => {
+    await gateway.invite({
+      callId,
+      requestUri: 'sip:+818000000002@tn.operator.com;user=phone' as SipUri,
+      from: { uri: 'sip:+818000000001@operator.com;user=phone' as SipUri },
+      to: { uri: 'sip:+818000000002@tn.operator.com;user=phone' as SipUri },
+      sdp: SDP(),
+    });
+    await until(() => answered.includes(callId), 'the 200 OK');
+  };
+  return { far, gateway, call, byes };
+}
+
+describe('session timers (RFC 4028)', () => {
+  it('the caller refreshes at half the interval with a re-INVITE; the callee keeps the call', async () => {
+    const clock = new ManualClock();
+    const { far, gateway, call, byes } = await pair(clock, 90);
+    let refreshes = 0;
+    far.onTrace((direction, message) => {
+      if (direction === 'in' && message.kind === 'request' && message.method === 'INVITE') refreshes++;
+    });
+    await call('timer-1');
+    const ok = gateway.dialogs.get('timer-1')!;
+    expect(ok.sessionExpires).toEqual({ seconds: 90, refresher: 'local' });
+    expect(far.dialogs.get('timer-1')!.sessionExpires).toEqual({ seconds: 90, refresher: 'remote' });
+    await clock.advance(45_000);
+    await until(() => refreshes === 2, 'the refreshing re-INVITE');
+    await clock.advance(45_000);
+    await until(() => refreshes === 3, 'a second refresh');
+    // The callee's guard (interval − min(32 s, interval/3)) never fired: the call lives on.
+    expect(byes).toEqual([]);
+    expect(gateway.dialogs.get('timer-1')!.state).toBe('confirmed');
+  });
+
+  it('the callee ends a call whose caller stopped refreshing, with BYE', async () => {
+    const clock = new ManualClock();
+    const { far, gateway, call, byes } = await pair(clock, 90);
+    await call('timer-2');
+    // The caller goes silent: its refresh timer is gone with it.
+    await gateway.close();
+    await clock.advance(60_000);
+    await until(() => byes.includes('far:timer-2'), "the callee's BYE");
+    expect(far.dialogs.get('timer-2')?.state ?? 'terminated').toBe('terminated');
+  });
+});
+
+describe('REGISTER', () => {
+  it('refreshes at 80% of what the registrar grants, and reports a refused refresh as a lost binding', async () => {
+    // A registrar on a plain socket: 200 with `expires=10` first, 403 from the third REGISTER on.
+    const registrar = createSocket('udp4');
+    await new Promise<void>((resolve) => registrar.bind(0, '127.0.0.1', resolve));
+    closers.push(async () => registrar.close());
+    const seen: { expires: string | undefined; at: number }[] = [];
+    const clock = new ManualClock();
+    registrar.on('message', (data, from) => {
+      const request = parseDatagram(data);
+      if (request.kind !== 'request') return;
+      seen.push({ expires: request.headers.get('expires'), at: clock.now() });
+      const status = seen.length >= 3 ? '403 Forbidden' : '200 OK';
+      const headers = ['via', 'from', 'to', 'call-id', 'cseq'].map((n) => `${n}: ${request.headers.get(n)}`);
+      const contact = `Contact: ${request.headers.get('contact')!.replace(/;expires=\d+/, '')};expires=10`;
+      const text = [`SIP/2.0 ${status}`, ...headers, contact, 'Content-Length: 0', '', ''].join('\r\n');
+      registrar.send(text, from.port, from.address);
+    });
+    const gateway = await EmbeddedSipBackend.start({
+      listen: ['udp:127.0.0.1:0'],
+      registrar: `sip:127.0.0.1:${registrar.address().port}`,
+      clock,
+    });
+    closers.push(() => gateway.close());
+    const lost: string[] = [];
+    gateway.on('registrationLost', ({ aor }) => lost.push(aor));
+    const start = clock.now();
+    await gateway.register({
+      aor: 'sip:+818000000001@operator.com;user=phone' as SipUri,
+      expiresSeconds: 3600,
+    });
+    expect(seen).toEqual([{ expires: '3600', at: start }]);
+    await clock.advance(8_000);
+    await until(() => seen.length === 2, 'the first refresh');
+    expect(seen[1]!.at - start).toBe(8_000);
+    await clock.advance(8_000);
+    await until(() => lost.length === 1, 'the lost binding');
+    expect(lost).toEqual(['sip:+818000000001@operator.com;user=phone']);
+  });
+});
