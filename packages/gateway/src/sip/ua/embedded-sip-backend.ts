@@ -54,7 +54,7 @@ export interface EmbeddedSipBackendOptions {
   /** RFC 4028 session interval asked for on outgoing calls (default 1800 s; 0 turns session timers off). */
   sessionExpiresSeconds?: number;
   limits?: {
-    /** Largest message accepted (default 65,535 bytes). */
+    /** Largest message accepted (default 32 KiB: SIP with SDP, even a multipart emergency INVITE, is a few KiB). */
     maxMessageBytes?: number;
     /** Most dialogs at once (default 10,000): further INVITEs get 503. */
     maxDialogs?: number;
@@ -168,7 +168,7 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
   /** Binds every listener; rejects (closing what was opened) when one cannot listen. */
   static async start(options: EmbeddedSipBackendOptions): Promise<EmbeddedSipBackend> {
     const logger = options.logger ?? silentLogger;
-    const limits = { ...DEFAULT_PARSE_LIMITS, maxMessageBytes: options.limits?.maxMessageBytes ?? 65_535 };
+    const limits = { ...DEFAULT_PARSE_LIMITS, maxMessageBytes: options.limits?.maxMessageBytes ?? 32_768 };
     const transports = options.listen.map((spec) => {
       const { protocol, address, port } = parseTransportSpec(spec);
       return protocol === 'udp'
