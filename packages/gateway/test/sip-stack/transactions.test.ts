@@ -3,40 +3,13 @@
  * records what would go on the wire.
  */
 import { describe, expect, it } from 'vitest';
-import type { Clock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
 import type { SipMessage, SipResponse } from '../../src/sip/message/message.js';
 import { parseDatagram } from '../../src/sip/message/parser.js';
 import { responseTo, TransactionLayer } from '../../src/sip/transaction/transaction-layer.js';
 import type { SipPeer, SipTransport, SipTransportEvents } from '../../src/sip/transport/transport.js';
+import { ManualClock } from './manual-clock.js';
 import { INVITE } from './messages.js';
-
-class ManualClock implements Clock {
-  #now = 0;
-  #timers: { at: number; fn: () => void; id: number }[] = [];
-  #next = 1;
-  now = () => this.#now;
-  setTimeout = (fn: () => void, ms: number) => {
-    const id = this.#next++;
-    this.#timers.push({ at: this.#now + ms, fn, id });
-    return id;
-  };
-  clearTimeout = (id: unknown) => {
-    this.#timers = this.#timers.filter((t) => t.id !== id);
-  };
-  /** Moves time on, firing due timers in order. */
-  advance(ms: number): void {
-    const end = this.#now + ms;
-    for (;;) {
-      const due = this.#timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at)[0];
-      if (due === undefined) break;
-      this.#timers = this.#timers.filter((t) => t !== due);
-      this.#now = due.at;
-      due.fn();
-    }
-    this.#now = end;
-  }
-}
 
 class RecordingTransport implements SipTransport {
   readonly protocol: 'udp' | 'tcp';
@@ -90,11 +63,11 @@ describe('INVITE client transaction (§17.1.1)', () => {
       transportError: () => events.push('error'),
     });
     await flush();
-    clock.advance(31_999);
+    await clock.advance(31_999);
     await flush();
     expect(transport.sent.map((s) => s.at)).toEqual([0, 500, 1500, 3500, 7500, 15500, 31500]);
     expect(events).toEqual([]);
-    clock.advance(1);
+    await clock.advance(1);
     expect(events).toEqual(['timeout']);
     expect(layer.counts.clients).toBe(0);
   });
@@ -106,7 +79,7 @@ describe('INVITE client transaction (§17.1.1)', () => {
       { ...PEER, protocol: 'tcp' },
       { response() {}, timeout() {}, transportError() {} },
     );
-    clock.advance(10_000);
+    await clock.advance(10_000);
     await flush();
     expect(transport.sent).toHaveLength(1);
   });
@@ -120,7 +93,7 @@ describe('INVITE client transaction (§17.1.1)', () => {
       transportError() {},
     });
     transport.deliver(reply(180));
-    clock.advance(5_000);
+    await clock.advance(5_000);
     expect(transport.sent).toHaveLength(1);
     transport.deliver(reply(486));
     transport.deliver(reply(486));
@@ -133,7 +106,7 @@ describe('INVITE client transaction (§17.1.1)', () => {
     expect(ack.headers.get('to')).toMatch(/;tag=abc$/);
     // The retransmitted 486 is absorbed: the TU heard of it once (Timer D keeps the transaction 32 s).
     expect(statuses).toEqual([180, 486]);
-    clock.advance(32_000);
+    await clock.advance(32_000);
     expect(layer.counts.clients).toBe(0);
   });
 
@@ -152,7 +125,7 @@ describe('INVITE client transaction (§17.1.1)', () => {
     expect(
       transport.sent.filter((s) => s.message.kind === 'request' && s.message.method === 'ACK'),
     ).toHaveLength(0);
-    clock.advance(32_000);
+    await clock.advance(32_000);
     expect(layer.counts.clients).toBe(0);
   });
 });
@@ -165,11 +138,11 @@ describe('non-INVITE client transaction (§17.1.2)', () => {
     bye.headers.set('cseq', '2 BYE');
     let timedOut = false;
     layer.request(bye, PEER, { response() {}, timeout: () => (timedOut = true), transportError() {} });
-    clock.advance(31_999);
+    await clock.advance(31_999);
     await flush();
     const gaps = transport.sent.map((s, i, all) => (i === 0 ? 0 : s.at - all[i - 1]!.at));
     expect(gaps.slice(0, 6)).toEqual([0, 500, 1000, 2000, 4000, 4000]);
-    clock.advance(1);
+    await clock.advance(1);
     expect(timedOut).toBe(true);
   });
 });
@@ -189,7 +162,7 @@ describe('server transactions (§17.2)', () => {
     });
     transport.deliver(invite());
     await flush();
-    clock.advance(1_600);
+    await clock.advance(1_600);
     await flush();
     const busy = transport.sent.filter((s) => s.message.kind === 'response' && s.message.status === 486);
     expect(busy.map((s) => s.at)).toEqual([0, 500, 1500]);
@@ -199,7 +172,7 @@ describe('server transactions (§17.2)', () => {
     ack.headers.set('cseq', '1 ACK');
     transport.deliver(ack);
     transport.deliver(invite());
-    clock.advance(10_000);
+    await clock.advance(10_000);
     await flush();
     expect(
       transport.sent.filter((s) => s.message.kind === 'response' && s.message.status === 486),

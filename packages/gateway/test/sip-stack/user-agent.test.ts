@@ -9,34 +9,7 @@ import type { Clock } from '../../src/core/clock.js';
 import { parseDatagram } from '../../src/sip/message/parser.js';
 import { EmbeddedSipBackend } from '../../src/sip/ua/embedded-sip-backend.js';
 import type { SipUri } from '../../src/sip/uri.js';
-
-class ManualClock implements Clock {
-  #now = Date.now();
-  #timers: { at: number; fn: () => void; id: number }[] = [];
-  #next = 1;
-  now = () => this.#now;
-  setTimeout = (fn: () => void, ms: number) => {
-    const id = this.#next++;
-    this.#timers.push({ at: this.#now + ms, fn, id });
-    return id;
-  };
-  clearTimeout = (id: unknown) => {
-    this.#timers = this.#timers.filter((t) => t.id !== id);
-  };
-  /** Fires the timers due within `ms`, letting real I/O run between them. */
-  async advance(ms: number): Promise<void> {
-    const end = this.#now + ms;
-    for (;;) {
-      const due = this.#timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at)[0];
-      if (due === undefined) break;
-      this.#timers = this.#timers.filter((t) => t !== due);
-      this.#now = due.at;
-      due.fn();
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    this.#now = end;
-  }
-}
+import { ManualClock } from './manual-clock.js';
 
 const SDP = (direction = 'sendrecv') =>
   `v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=${direction}\r\n`;
@@ -89,7 +62,7 @@ async function pair(clock: Clock, sessionExpiresSeconds: number) {
 
 describe('session timers (RFC 4028)', () => {
   it('the caller refreshes at half the interval with a re-INVITE; the callee keeps the call', async () => {
-    const clock = new ManualClock();
+    const clock = new ManualClock(Date.now());
     const { far, gateway, call, byes } = await pair(clock, 90);
     let refreshes = 0;
     far.onTrace((direction, message) => {
@@ -99,9 +72,9 @@ describe('session timers (RFC 4028)', () => {
     const ok = gateway.dialogs.get('timer-1')!;
     expect(ok.sessionExpires).toEqual({ seconds: 90, refresher: 'local' });
     expect(far.dialogs.get('timer-1')!.sessionExpires).toEqual({ seconds: 90, refresher: 'remote' });
-    await clock.advance(45_000);
+    await clock.advance(45_000, 20);
     await until(() => refreshes === 2, 'the refreshing re-INVITE');
-    await clock.advance(45_000);
+    await clock.advance(45_000, 20);
     await until(() => refreshes === 3, 'a second refresh');
     // The callee's guard (interval − min(32 s, interval/3)) never fired: the call lives on.
     expect(byes).toEqual([]);
@@ -109,12 +82,12 @@ describe('session timers (RFC 4028)', () => {
   });
 
   it('the callee ends a call whose caller stopped refreshing, with BYE', async () => {
-    const clock = new ManualClock();
+    const clock = new ManualClock(Date.now());
     const { far, gateway, call, byes } = await pair(clock, 90);
     await call('timer-2');
     // The caller goes silent: its refresh timer is gone with it.
     await gateway.close();
-    await clock.advance(60_000);
+    await clock.advance(60_000, 20);
     await until(() => byes.includes('far:timer-2'), "the callee's BYE");
     expect(far.dialogs.get('timer-2')?.state ?? 'terminated').toBe('terminated');
   });
@@ -125,9 +98,11 @@ describe('REGISTER', () => {
     // A registrar on a plain socket: 200 with `expires=10` first, 403 from the third REGISTER on.
     const registrar = createSocket('udp4');
     await new Promise<void>((resolve) => registrar.bind(0, '127.0.0.1', resolve));
-    closers.push(async () => registrar.close());
+    closers.push(async () => {
+      registrar.close();
+    });
     const seen: { expires: string | undefined; at: number }[] = [];
-    const clock = new ManualClock();
+    const clock = new ManualClock(Date.now());
     registrar.on('message', (data, from) => {
       const request = parseDatagram(data);
       if (request.kind !== 'request') return;
@@ -152,10 +127,10 @@ describe('REGISTER', () => {
       expiresSeconds: 3600,
     });
     expect(seen).toEqual([{ expires: '3600', at: start }]);
-    await clock.advance(8_000);
+    await clock.advance(8_000, 20);
     await until(() => seen.length === 2, 'the first refresh');
     expect(seen[1]!.at - start).toBe(8_000);
-    await clock.advance(8_000);
+    await clock.advance(8_000, 20);
     await until(() => lost.length === 1, 'the lost binding');
     expect(lost).toEqual(['sip:+818000000001@operator.com;user=phone']);
   });

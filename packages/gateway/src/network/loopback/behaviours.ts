@@ -31,25 +31,4 @@ export const DEFAULT_PROGRESS: readonly ProgressStep[] = [
   { status: 180, atMs: 200 },
 ];
 
-export const REASON_PHRASES: Readonly<Record<number, string>> = {
-  100: 'Trying',
-  180: 'Ringing',
-  181: 'Call Is Being Forwarded',
-  182: 'Queued',
-  183: 'Session Progress',
-  200: 'OK',
-  404: 'Not Found',
-  408: 'Request Timeout',
-  480: 'Temporarily Unavailable',
-  481: 'Call/Transaction Does Not Exist',
-  486: 'Busy Here',
-  487: 'Request Terminated',
-  488: 'Not Acceptable Here',
-  500: 'Server Internal Error',
-  503: 'Service Unavailable',
-  600: 'Busy Everywhere',
-  603: 'Decline',
-  604: 'Does Not Exist Anywhere',
-};
-
-export const reasonPhrase = (status: number): string => REASON_PHRASES[status] ?? 'Unknown';
+export { REASON_PHRASES, reasonPhrase } from '../../sip/message/reason-phrases.js';

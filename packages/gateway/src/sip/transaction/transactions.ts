@@ -57,14 +57,12 @@ abstract class Transaction {
   }
 }
 
-/** RFC 3261 §17.1.1 with RFC 6026's "Accepted" state. */
-export class InviteClientTransaction extends Transaction {
-  state: 'calling' | 'proceeding' | 'accepted' | 'completed' | 'terminated' = 'calling';
+/** What both client transactions share: the request, its destination, and how they give up. */
+abstract class ClientTransactionBase extends Transaction {
   readonly request: SipRequest;
-  readonly #to: SipPeer;
-  readonly #reliable: boolean;
-  readonly #handlers: ClientTransactionHandlers;
-  #ack: SipRequest | undefined;
+  protected readonly to: SipPeer;
+  protected readonly reliable: boolean;
+  protected readonly handlers: ClientTransactionHandlers;
 
   constructor(
     key: string,
@@ -76,23 +74,44 @@ export class InviteClientTransaction extends Transaction {
   ) {
     super(key, context);
     this.request = request;
-    this.#to = to;
-    this.#reliable = reliable;
-    this.#handlers = handlers;
+    this.to = to;
+    this.reliable = reliable;
+    this.handlers = handlers;
   }
+
+  /** Hands the request to the transport; a transport error ends the transaction (§17.1.4). */
+  protected transmit(): Promise<void> {
+    const sent = this.context.send(this.request, this.to);
+    sent.catch((error: Error) => {
+      if (this.terminated) return;
+      this.terminate();
+      this.handlers.transportError(error);
+    });
+    return sent;
+  }
+
+  /** Timer B or F: no final response in time; the TU treats it as 408 (§8.1.3.1). */
+  protected giveUpAfter(timer: 'B' | 'F'): void {
+    this.startTimer(timer, 64 * this.context.timers.T1, () => {
+      this.terminate();
+      this.handlers.timeout();
+    });
+  }
+}
+
+/** RFC 3261 §17.1.1 with RFC 6026's "Accepted" state. */
+export class InviteClientTransaction extends ClientTransactionBase {
+  state: 'calling' | 'proceeding' | 'accepted' | 'completed' | 'terminated' = 'calling';
+  #ack: SipRequest | undefined;
 
   /** Sends the request; resolves once the transport took it, rejects when it could not (also reported to `transportError`). */
   start(): Promise<void> {
     const { T1 } = this.context.timers;
-    const sent = this.#transmit();
+    const sent = this.transmit();
     // "If an unreliable transport is being used, the client transaction MUST start timer A with a value of T1."
-    if (!this.#reliable) this.#timerA(T1);
+    if (!this.reliable) this.#timerA(T1);
     // "For any transport, the client transaction MUST start timer B with a value of 64*T1 seconds."
-    this.startTimer('B', 64 * T1, () => {
-      this.state = 'terminated';
-      this.terminate();
-      this.#handlers.timeout();
-    });
+    this.giveUpAfter('B');
     return sent;
   }
 
@@ -100,20 +119,9 @@ export class InviteClientTransaction extends Transaction {
     this.startTimer('A', interval, () => {
       if (this.state !== 'calling') return;
       // "When timer A fires, the client transaction MUST retransmit the request ... and reset the timer with a value of 2*T1."
-      this.#transmit();
+      void this.transmit();
       this.#timerA(interval * 2);
     });
-  }
-
-  #transmit(): Promise<void> {
-    const sent = this.context.send(this.request, this.#to);
-    sent.catch((error: Error) => {
-      if (this.terminated) return;
-      this.state = 'terminated';
-      this.terminate();
-      this.#handlers.transportError(error);
-    });
-    return sent;
   }
 
   receive(response: SipResponse): void {
@@ -124,32 +132,32 @@ export class InviteClientTransaction extends Transaction {
         if (status < 200) {
           this.state = 'proceeding';
           this.stopTimer('A');
-          this.#handlers.response(response);
+          this.handlers.response(response);
         } else if (status < 300) {
           // RFC 6026 §7.2: enter "Accepted" and pass every 2xx to the TU for 64*T1.
           this.state = 'accepted';
           this.stopTimer('A');
           this.stopTimer('B');
           this.startTimer('M', 64 * this.context.timers.T1, () => this.terminate());
-          this.#handlers.response(response);
+          this.handlers.response(response);
         } else {
           // "the client transaction MUST ... generate an ACK request, even if the transport is reliable"
           this.state = 'completed';
           this.stopTimer('A');
           this.stopTimer('B');
           this.#ack = ackForFailure(this.request, response);
-          this.context.send(this.#ack, this.#to).catch(() => {});
+          this.context.send(this.#ack, this.to).catch(() => {});
           // Timer D: 32 s over unreliable transports (enough for every retransmission of the response), 0 else.
-          this.startTimer('D', this.#reliable ? 0 : 32_000, () => this.terminate());
-          this.#handlers.response(response);
+          this.startTimer('D', this.reliable ? 0 : 32_000, () => this.terminate());
+          this.handlers.response(response);
         }
         return;
       case 'accepted':
-        if (status >= 200 && status < 300) this.#handlers.response(response);
+        if (status >= 200 && status < 300) this.handlers.response(response);
         return;
       case 'completed':
         // "Any retransmissions of the final response that are received while in the Completed state MUST cause the ACK to be re-passed to the transport layer"
-        if (status >= 300 && this.#ack) this.context.send(this.#ack, this.#to).catch(() => {});
+        if (status >= 300 && this.#ack) this.context.send(this.#ack, this.to).catch(() => {});
         return;
       case 'terminated':
         return;
@@ -173,76 +181,41 @@ function ackForFailure(invite: SipRequest, response: SipResponse): SipRequest {
 }
 
 /** RFC 3261 §17.1.2. */
-export class NonInviteClientTransaction extends Transaction {
+export class NonInviteClientTransaction extends ClientTransactionBase {
   state: 'trying' | 'proceeding' | 'completed' | 'terminated' = 'trying';
-  readonly request: SipRequest;
-  readonly #to: SipPeer;
-  readonly #reliable: boolean;
-  readonly #handlers: ClientTransactionHandlers;
-
-  constructor(
-    key: string,
-    context: TransactionContext,
-    request: SipRequest,
-    to: SipPeer,
-    reliable: boolean,
-    handlers: ClientTransactionHandlers,
-  ) {
-    super(key, context);
-    this.request = request;
-    this.#to = to;
-    this.#reliable = reliable;
-    this.#handlers = handlers;
-  }
 
   /** Sends the request; resolves once the transport took it, rejects when it could not (also reported to `transportError`). */
   start(): Promise<void> {
-    const { T1 } = this.context.timers;
-    const sent = this.#transmit();
-    if (!this.#reliable) this.#timerE(T1);
-    // Timer F: 64*T1, after which the transaction gives up (the TU sees 408).
-    this.startTimer('F', 64 * T1, () => {
-      this.state = 'terminated';
-      this.terminate();
-      this.#handlers.timeout();
-    });
+    const sent = this.transmit();
+    if (!this.reliable) this.#timerE(this.context.timers.T1);
+    // Timer F: 64*T1, after which the transaction gives up.
+    this.giveUpAfter('F');
     return sent;
   }
 
   #timerE(interval: number): void {
     this.startTimer('E', interval, () => {
       if (this.state !== 'trying' && this.state !== 'proceeding') return;
-      this.#transmit();
+      void this.transmit();
       // "reset the timer with a value of MIN(2*T1, T2)"; in Proceeding "with a value of T2".
       const { T2 } = this.context.timers;
       this.#timerE(this.state === 'proceeding' ? T2 : Math.min(interval * 2, T2));
     });
   }
 
-  #transmit(): Promise<void> {
-    const sent = this.context.send(this.request, this.#to);
-    sent.catch((error: Error) => {
-      if (this.terminated) return;
-      this.state = 'terminated';
-      this.terminate();
-      this.#handlers.transportError(error);
-    });
-    return sent;
-  }
-
   receive(response: SipResponse): void {
     if (this.state !== 'trying' && this.state !== 'proceeding') return;
     if (response.status < 200) {
       this.state = 'proceeding';
-      this.#handlers.response(response);
+      this.handlers.response(response);
       return;
     }
     this.state = 'completed';
     this.stopTimer('E');
     this.stopTimer('F');
     // Timer K: T4 over unreliable transports (absorbs retransmitted responses), 0 else.
-    this.startTimer('K', this.#reliable ? 0 : this.context.timers.T4, () => this.terminate());
-    this.#handlers.response(response);
+    this.startTimer('K', this.reliable ? 0 : this.context.timers.T4, () => this.terminate());
+    this.handlers.response(response);
   }
 }
 

@@ -20,6 +20,7 @@ import {
   sipRequest,
 } from '../message/message.js';
 import { DEFAULT_PARSE_LIMITS } from '../message/parser.js';
+import { reasonPhrase } from '../message/reason-phrases.js';
 import { DEFAULT_SIP_TIMERS, type SipTimers } from '../transaction/timers.js';
 import { newBranch, newTag, responseTo, TransactionLayer } from '../transaction/transaction-layer.js';
 import type { ServerTransaction } from '../transaction/transactions.js';
@@ -77,36 +78,6 @@ const tagOf = (value: string | undefined) =>
   value ? (parseNameAddr(value)?.params.get('tag') ?? undefined) : undefined;
 const isSdp = (message: SipRequest | SipResponse) =>
   message.body.length > 0 && /^\s*application\/sdp\s*(;|$)/i.test(message.headers.get('content-type') ?? '');
-
-/** Reason phrases for the statuses the UA sends (RFC 3261 §21). */
-const REASONS: Record<number, string> = {
-  100: 'Trying',
-  180: 'Ringing',
-  181: 'Call Is Being Forwarded',
-  182: 'Queued',
-  183: 'Session Progress',
-  200: 'OK',
-  400: 'Bad Request',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  408: 'Request Timeout',
-  415: 'Unsupported Media Type',
-  420: 'Bad Extension',
-  422: 'Session Interval Too Small',
-  480: 'Temporarily Unavailable',
-  481: 'Call/Transaction Does Not Exist',
-  482: 'Loop Detected',
-  486: 'Busy Here',
-  487: 'Request Terminated',
-  488: 'Not Acceptable Here',
-  491: 'Request Pending',
-  500: 'Server Internal Error',
-  501: 'Not Implemented',
-  503: 'Service Unavailable',
-  603: 'Decline',
-};
-export const reasonOf = (status: number) => REASONS[status] ?? 'Unknown';
 
 interface Binding {
   aor: SipUri;
@@ -415,7 +386,7 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
         return;
       }
     }
-    this.#inviteFailed(dialog, status, response.reason || reasonOf(status));
+    this.#inviteFailed(dialog, status, response.reason || reasonPhrase(status));
   }
 
   #learnRemote(dialog: SipDialog, response: SipResponse): void {
@@ -454,7 +425,7 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
       this.emit('provisional', {
         callId: dialog.callId,
         status: response.status as ProvisionalStatus,
-        reason: response.reason || reasonOf(response.status),
+        reason: response.reason || reasonPhrase(response.status),
         ...(isSdp(response) ? { sdp: response.body.toString('utf8') } : {}),
       });
     }
@@ -689,7 +660,7 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
     extra?: (headers: SipHeaders) => void,
     toTag?: string,
   ): void {
-    const response = responseTo(transaction.request, status, reasonOf(status), toTag);
+    const response = responseTo(transaction.request, status, reasonPhrase(status), toTag);
     if (status === 405 || status === 501) response.headers.append('allow', ALLOW);
     extra?.(response.headers);
     transaction.respond(response as never);
@@ -1005,7 +976,7 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
     const provisional = responseTo(
       transaction.request,
       response.status,
-      reasonOf(response.status),
+      reasonPhrase(response.status),
       dialog.localTag,
     );
     provisional.headers.append('contact', this.#contact(dialog.peer.protocol));
@@ -1040,7 +1011,7 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
         if (dialog.unackedProvisional?.rseq !== rseq || transaction.state !== 'proceeding') return;
         if (this.#clock.now() - started >= 64 * T1) {
           // "If a reliable provisional response is retransmitted for 64*T1 seconds without reception of a corresponding PRACK, the UAS SHOULD reject the original request with a 5xx"
-          this.#respond(transaction, 504 as number, undefined, dialog.localTag);
+          this.#respond(transaction, 504, undefined, dialog.localTag);
           this.#end(dialog);
           this.emit('cancelled', { callId: dialog.callId });
           return;
@@ -1106,7 +1077,7 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
       const final = responseTo(
         transaction.request,
         response.status,
-        response.reason ?? reasonOf(response.status),
+        response.reason ?? reasonPhrase(response.status),
         dialog.localTag,
       );
       transaction.respond(final);
@@ -1119,7 +1090,7 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
     const final = responseTo(
       transaction.request,
       response.status,
-      response.reason ?? reasonOf(response.status),
+      response.reason ?? reasonPhrase(response.status),
       dialog.localTag,
     );
     transaction.respond(final);
