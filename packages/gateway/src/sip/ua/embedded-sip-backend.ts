@@ -70,6 +70,8 @@ export interface EmbeddedSipBackendOptions {
 }
 
 const ALLOW = 'INVITE, ACK, BYE, CANCEL, OPTIONS, PRACK, UPDATE';
+/** How long `bye()` and `close()` wait for the far end before going on. */
+const BYE_WAIT_MS = 4_000;
 const SUPPORTED = '100rel, timer';
 const MIN_SE = 90;
 
@@ -193,6 +195,11 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
       address: t.local.address,
       port: t.local.port,
     }));
+  }
+
+  /** A wait on the backend's clock that never keeps the process alive. */
+  #delay(ms: number): Promise<void> {
+    return new Promise((resolve) => this.#clock.setTimeout(resolve, ms));
   }
 
   #defaultProtocol(): SipProtocol {
@@ -438,7 +445,6 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
       return;
     }
     this.#learnRemote(dialog, response);
-    dialog.peer = this.#proxy !== undefined && dialog.routeSet.length === 0 ? dialog.peer : dialog.peer;
     const cseq = parseCSeq(response.headers.get('cseq'))?.seq ?? dialog.localSeq;
     const ack = this.#inDialogRequest(dialog, 'ACK', cseq);
     dialog.ack = ack;
@@ -560,11 +566,12 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
     }
     const bye = this.#inDialogRequest(dialog, 'BYE');
     this.#end(dialog);
-    try {
-      await this.#sendInDialog(dialog, bye);
-    } catch (error) {
+    // The dialog is over for us either way; a silent far end is not waited for beyond a few seconds
+    // (the BYE transaction keeps retransmitting in the background until Timer F).
+    const sent = this.#sendInDialog(dialog, bye).catch((error: unknown) => {
       this.#logger.debug({ err: error, callId }, 'BYE could not be sent; the dialog ends anyway');
-    }
+    });
+    await Promise.race([sent, this.#delay(BYE_WAIT_MS)]);
   }
 
   async reinvite(callId: string, request: { sdp: string }): Promise<{ sdp: string }> {
@@ -1218,10 +1225,9 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
 
   async close(): Promise<void> {
     if (this.#closed) return;
-    // Bindings are removed from the registrar on the way out, best effort.
-    await Promise.allSettled(
-      [...this.#bindings.values()].map((b) => this.#sendRegister(b, 0).catch(() => 0)),
-    );
+    // Bindings are removed from the registrar on the way out, best effort and briefly.
+    const removals = Promise.allSettled([...this.#bindings.values()].map((b) => this.#sendRegister(b, 0)));
+    await Promise.race([removals, this.#delay(BYE_WAIT_MS)]);
     this.#closed = true;
     this.#bindings.clear();
     this.#timers.clear();
