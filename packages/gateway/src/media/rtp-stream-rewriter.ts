@@ -17,7 +17,7 @@ export class RtpStreamRewriter {
   #lastTimestamp: number;
   #started = false;
   /** Timestamp step assumed between the last packet of one source and the first of the next (20 ms). */
-  readonly #frameTicks: number;
+  #frameTicks: number;
 
   /** Set by `rewrite`: whether the packet just rewritten should carry the marker bit. */
   marker = false;
@@ -29,6 +29,11 @@ export class RtpStreamRewriter {
     this.#frameTicks = Math.round(clockRate / 50);
     this.#lastSequence = randomBytes(2).readUInt16BE(0);
     this.#lastTimestamp = randomBytes(4).readUInt32BE(0);
+  }
+
+  /** The codec's clock rate, for the gap left at a source change. */
+  set clockRate(rate: number) {
+    this.#frameTicks = Math.round(rate / 50);
   }
 
   /** Maps one packet's source fields to the output stream's; results in `sequence`, `timestamp`, `marker`. */

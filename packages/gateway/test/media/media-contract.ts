@@ -66,6 +66,14 @@ async function expectSilence(samples: () => number[], what: string, forMs = 400)
   expect(samples().length, `${what} should receive nothing`).toBe(0);
 }
 
+async function waitFor(condition: () => boolean, what: string, timeoutMs = TONE_TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) expect.fail(`timed out waiting for: ${what}`);
+    await sleep(20);
+  }
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const portOf = (sdp: string): number => Number(/^m=audio (\d+)/m.exec(sdp)?.[1]);
@@ -108,13 +116,16 @@ export function describeMediaBackendContract(
       return { device, sip, endpoint, webrtcSdp: webrtcAnswer, rtpSdp: rtpOffer };
     }
 
-    async function inbound(options: WeriftDeviceOptions = {}, laws?: ('pcmu' | 'pcma')[]): Promise<Call> {
+    async function inbound(
+      options: WeriftDeviceOptions = {},
+      sipOffer: Parameters<RtpPeer['sdp']>[0] = {},
+    ): Promise<Call> {
       const device = new WeriftDevice(options);
       cleanups.push(() => device.close());
       const sip = await RtpPeer.open();
       cleanups.push(() => sip.close());
       const { endpoint, rtpAnswer, webrtcOffer } = await backend.createFromRtpOffer(
-        rtpSdp(sip.sdp(laws === undefined ? {} : { laws })),
+        rtpSdp(sip.sdp(sipOffer)),
       );
       sip.setRemoteFromSdp(rtpAnswer);
       const answer = await device.answer(webrtcOffer);
@@ -162,6 +173,55 @@ export function describeMediaBackendContract(
       const call = await outbound({}, ['pcma']);
       await expectBothWays(call, 'PCMA far end', 'pcma');
       expect([...call.sip.payloadTypes]).toEqual([8]);
+    });
+
+    it("telephone-event (RFC 4733) passes both ways, on each leg's payload type", async () => {
+      const call = await outbound();
+      const devicePayloadType = call.device.payloadTypeOf('telephone-event');
+      expect(devicePayloadType).toBe(126);
+      for (let i = 0; i < 5; i++) {
+        call.sip.sendEvent(101, 5, i === 4);
+        call.device.sendRaw(devicePayloadType!, Buffer.from([7, i === 4 ? 0x8a : 0x0a, 0x00, 0xa0]), i === 0);
+        await sleep(20);
+      }
+      await waitFor(() => call.device.events.length >= 5 && call.sip.events.length >= 5, 'events relayed');
+      expect(new Set(call.device.events)).toEqual(new Set([5]));
+      expect(call.sip.events.map((e) => [e.payloadType, e.event])).toContainEqual([101, 7]);
+      expect(call.sip.events.at(-1)?.end).toBe(true);
+    });
+
+    it('incoming Opus offer: the device is offered Opus and frames pass byte for byte both ways', async () => {
+      const call = await inbound({}, { opus: true, laws: [] });
+      expect(call.rtpSdp).toMatch(/^m=audio \d+ RTP\/AVP 111 101\r$/m);
+      expect(call.webrtcSdp).toMatch(/^a=rtpmap:\d+ opus\/48000\/2\r$/m);
+      const opus = call.device.payloadTypeOf('opus')!;
+      const frames = Array.from({ length: 10 }, (_, i) => Buffer.alloc(40 + i, i + 1));
+      for (const frame of frames) {
+        call.sip.sendRtp(111, frame);
+        call.device.sendRaw(opus, frame);
+        await sleep(20);
+      }
+      await waitFor(
+        () => call.device.payloads.length >= frames.length && call.sip.payloads.length >= frames.length,
+        'Opus frames relayed',
+      );
+      expect(call.device.payloads.map((p) => p.payload)).toEqual(frames);
+      expect(call.sip.payloads.map((p) => [p.payloadType, p.payload])).toEqual(frames.map((f) => [111, f]));
+    });
+
+    it('device hold by re-offer (sendonly): the device gets no media, the SIP side still hears it', async () => {
+      const call = await outbound();
+      await expectBothWays(call, 'before device hold');
+      const answer = await call.endpoint.renegotiateWebRtc(
+        webRtcSdp(await call.device.reoffer({ direction: 'sendonly' }), 'offer'),
+      );
+      expect(answer).toMatch(/^a=recvonly\r$/m);
+      await call.device.acceptAnswer(answer);
+      await sleep(100);
+      call.device.clear();
+      call.sip.clear();
+      await expectSilence(() => call.device.received, 'device while it holds');
+      await expectTone(() => call.sip.received, DEVICE_TONE, 'SIP side hears the holding device');
     });
 
     it('local hold stops media both ways, resume restarts it', async () => {

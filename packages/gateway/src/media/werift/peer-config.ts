@@ -15,7 +15,7 @@ export interface WeriftNetwork {
 const MIME: Record<string, string> = {
   pcmu: 'audio/PCMU',
   pcma: 'audio/PCMA',
-  opus: 'audio/OPUS',
+  opus: 'audio/opus',
   'telephone-event': 'audio/telephone-event',
 };
 

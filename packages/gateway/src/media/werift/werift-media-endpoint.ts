@@ -314,6 +314,7 @@ export class WeriftMediaEndpoint implements MediaEndpoint {
 
   #useRtp(rtp: LegFormat, sdp: CheckedRtpSdp): void {
     this.#rtp = rtp;
+    this.#toSip.clockRate = rtp.audio.rate;
     this.#farEndDirection = sdp.audio.port === 0 ? 'inactive' : sdp.audio.direction;
     const media = sdp.description.media.find((m) => m.type === 'audio');
     const rtcpPort = media?.rtcp?.port ?? sdp.audio.port + 1;

@@ -32,6 +32,8 @@ export class RtpPeer {
   /** Decoded samples received, in arrival order. */
   received: number[] = [];
   events: ReceivedEvent[] = [];
+  /** Payloads of other payload types (not G.711, not 4-byte events), as received; at most 500 kept. */
+  payloads: { payloadType: number; payload: Buffer }[] = [];
   packets = 0;
   /** Payload types seen. */
   readonly payloadTypes = new Set<number>();
@@ -53,11 +55,21 @@ export class RtpPeer {
     return new RtpPeer(socket, address);
   }
 
-  /** Plain RTP SDP (offer or answer) for this peer. */
-  sdp(options: { laws?: G711Law[]; direction?: string; telephoneEvent?: number | false } = {}): string {
-    const laws = options.laws ?? ['pcmu', 'pcma'];
+  /**
+   * Plain RTP SDP (offer or answer) for this peer: G.711 (`laws`), optionally
+   * Opus first on payload type 111, telephone-event on 101 (at 48 kHz with Opus alone).
+   */
+  sdp(
+    options: { laws?: G711Law[]; opus?: boolean; direction?: string; telephoneEvent?: number | false } = {},
+  ): string {
+    const laws = options.laws ?? (options.opus ? [] : ['pcmu', 'pcma']);
     const dtmf = options.telephoneEvent === undefined ? 101 : options.telephoneEvent;
-    const payloads = [...laws.map((l) => PAYLOAD_TYPE[l]), ...(dtmf === false ? [] : [dtmf])];
+    const dtmfRate = options.opus && laws.length === 0 ? 48000 : 8000;
+    const payloads = [
+      ...(options.opus ? [111] : []),
+      ...laws.map((l) => PAYLOAD_TYPE[l]),
+      ...(dtmf === false ? [] : [dtmf]),
+    ];
     return `${[
       'v=0',
       `o=peer 1 1 IN IP4 ${this.address}`,
@@ -65,8 +77,9 @@ export class RtpPeer {
       `c=IN IP4 ${this.address}`,
       't=0 0',
       `m=audio ${this.port} RTP/AVP ${payloads.join(' ')}`,
+      ...(options.opus ? ['a=rtpmap:111 opus/48000/2', 'a=fmtp:111 minptime=10;useinbandfec=1'] : []),
       ...laws.map((l) => `a=rtpmap:${PAYLOAD_TYPE[l]} ${l.toUpperCase()}/8000`),
-      ...(dtmf === false ? [] : [`a=rtpmap:${dtmf} telephone-event/8000`, `a=fmtp:${dtmf} 0-16`]),
+      ...(dtmf === false ? [] : [`a=rtpmap:${dtmf} telephone-event/${dtmfRate}`, `a=fmtp:${dtmf} 0-16`]),
       'a=ptime:20',
       `a=${options.direction ?? 'sendrecv'}`,
     ].join('\r\n')}\r\n`;
@@ -118,6 +131,7 @@ export class RtpPeer {
   clear(): void {
     this.received = [];
     this.events = [];
+    this.payloads = [];
     this.packets = 0;
     this.payloadTypes.clear();
   }
@@ -132,8 +146,10 @@ export class RtpPeer {
     const law = LAW_OF[payloadType];
     if (law !== undefined) {
       for (const sample of decodeG711(payload, law)) this.received.push(sample);
-    } else if (payload.length >= 4) {
+    } else if (payload.length === 4) {
       this.events.push({ payloadType, event: payload[0]!, end: (payload[1]! & 0x80) !== 0 });
+    } else if (this.payloads.length < 500) {
+      this.payloads.push({ payloadType, payload: Buffer.from(payload) });
     }
   }
 

@@ -38,7 +38,10 @@ export class WeriftDevice {
   #sequence = randomBytes(2).readUInt16BE(0);
   #timestamp = randomBytes(4).readUInt32BE(0);
   received: number[] = [];
+  /** RFC 4733 event numbers received. */
   events: number[] = [];
+  /** Payloads of other codecs (Opus), as received; at most 500 kept. */
+  payloads: { payloadType: number; payload: Buffer }[] = [];
   packets = 0;
 
   constructor(options: WeriftDeviceOptions = {}) {
@@ -128,6 +131,29 @@ export class WeriftDevice {
     }, 20);
   }
 
+  /** The negotiated payload type of `name` (`telephone-event` at the audio codec's rate). */
+  payloadTypeOf(name: string): number | undefined {
+    const rate = this.#transceiver?.codecs[0]?.clockRate;
+    return this.#transceiver?.codecs.find(
+      (c) => c.name.toLowerCase() === name && (name !== 'telephone-event' || c.clockRate === rate),
+    )?.payloadType;
+  }
+
+  /** Sends one RTP packet as is (an RFC 4733 event, an Opus frame...). */
+  sendRaw(payloadType: number, payload: Buffer, marker = false): void {
+    const transport = this.#transport;
+    if (transport === undefined || transport.state !== 'connected') return;
+    const header = new RtpHeader({
+      payloadType,
+      marker,
+      ssrc: this.#ssrc,
+      sequenceNumber: this.#sequence,
+      timestamp: this.#timestamp,
+    });
+    this.#sequence = (this.#sequence + 1) & 0xffff;
+    void transport.sendRtp(payload, header);
+  }
+
   stopTone(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
@@ -136,6 +162,7 @@ export class WeriftDevice {
   clear(): void {
     this.received = [];
     this.events = [];
+    this.payloads = [];
     this.packets = 0;
   }
 
@@ -156,6 +183,8 @@ export class WeriftDevice {
         for (const sample of decodeG711(packet.payload, name)) this.received.push(sample);
       } else if (name === 'telephone-event' && packet.payload.length >= 4) {
         this.events.push(packet.payload[0]!);
+      } else if (this.payloads.length < 500) {
+        this.payloads.push({ payloadType: packet.header.payloadType, payload: Buffer.from(packet.payload) });
       }
     });
   }
