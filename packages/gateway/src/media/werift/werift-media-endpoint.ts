@@ -243,6 +243,18 @@ export class WeriftMediaEndpoint implements MediaEndpoint {
     return this.#closed;
   }
 
+  /** The WebRTC leg's state and where media flows, for logs and diagnostics. */
+  get state(): { dtls: string; ice: string; selectedPair: boolean; toSip: boolean; toDevice: boolean } {
+    const transport = this.#transport;
+    return {
+      dtls: transport?.state ?? 'new',
+      ice: transport?.iceTransport.state ?? 'new',
+      selectedPair: transport?.iceTransport.connection.nominated !== undefined,
+      toSip: this.#relayToSip,
+      toDevice: this.#relayToDevice,
+    };
+  }
+
   /** UDP sockets this endpoint holds: the RTP leg's two and werift's ICE socket(s). */
   get udpSockets(): number {
     if (this.#closed) return 0;
@@ -335,9 +347,23 @@ export class WeriftMediaEndpoint implements MediaEndpoint {
     });
   }
 
-  /** werift's SDP as sent to the device: CRLF line ends. */
+  /**
+   * werift's SDP as sent to the device: CRLF line ends; the host candidate as
+   * the default one in `m=`/`c=` (RFC 8839 §4.3.1) instead of werift's
+   * `9`/`0.0.0.0`; no `a=ice-options:trickle`, since every candidate is in
+   * the SDP and the gateway takes none trickled (RFC 8840 §4.1.1).
+   */
   #localSdp(sdp: string): string {
-    return sdp.replace(/\r?\n/g, '\r\n');
+    let out = sdp.replace(/\r?\n/g, '\r\n').replace(/^a=ice-options:trickle\r\n/m, '');
+    const candidate = /^a=candidate:\S+ \d+ udp \d+ (\S+) (\d+) typ host/im.exec(out);
+    if (candidate !== null) {
+      const [, address, port] = candidate;
+      const family = address!.includes(':') ? 'IP6' : 'IP4';
+      out = out
+        .replace(/^(m=audio )9 /m, `$1${port} `)
+        .replace(/^c=IN IP4 0\.0\.0\.0\r$/m, `c=IN ${family} ${address}\r`);
+    }
+    return out;
   }
 
   // ------------------------------------------------------------------ relay

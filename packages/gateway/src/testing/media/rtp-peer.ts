@@ -37,6 +37,10 @@ export class RtpPeer {
   packets = 0;
   /** Payload types seen. */
   readonly payloadTypes = new Set<number>();
+  /** Called with every RTP packet received (benchmarks); `record = false` then keeps nothing. */
+  onPacket: ((payloadType: number, payload: Buffer) => void) | undefined;
+  /** Whether to decode and keep what arrives (tests); benchmarks turn it off. */
+  record = true;
 
   private constructor(socket: Socket, address: string) {
     this.#socket = socket;
@@ -141,8 +145,10 @@ export class RtpPeer {
     if (bounds === undefined) return;
     this.packets++;
     const payloadType = rtpPayloadType(packet);
-    this.payloadTypes.add(payloadType);
     const payload = packet.subarray(bounds.payloadStart, bounds.payloadEnd);
+    this.onPacket?.(payloadType, payload);
+    if (!this.record) return;
+    this.payloadTypes.add(payloadType);
     const law = LAW_OF[payloadType];
     if (law !== undefined) {
       for (const sample of decodeG711(payload, law)) this.received.push(sample);

@@ -37,6 +37,10 @@ export class WeriftDevice {
   #ssrc = randomBytes(4).readUInt32BE(0);
   #sequence = randomBytes(2).readUInt16BE(0);
   #timestamp = randomBytes(4).readUInt32BE(0);
+  /** Called with every RTP packet received (benchmarks); `record = false` then keeps nothing. */
+  onPacket: ((payloadType: number, payload: Buffer) => void) | undefined;
+  /** Whether to decode and keep what arrives (tests); benchmarks turn it off. */
+  record = true;
   received: number[] = [];
   /** RFC 4733 event numbers received. */
   events: number[] = [];
@@ -177,6 +181,8 @@ export class WeriftDevice {
     this.#transport = transport;
     transport.onRtp.subscribe((packet) => {
       this.packets++;
+      this.onPacket?.(packet.header.payloadType, packet.payload);
+      if (!this.record) return;
       const codec = this.#transceiver?.codecs.find((c) => c.payloadType === packet.header.payloadType);
       const name = codec?.name.toLowerCase();
       if (name === 'pcmu' || name === 'pcma') {
