@@ -1,5 +1,5 @@
 export * from './loopback/index.js';
-export type { MediaBackend, MediaEndpoint } from './media-backend.js';
+export type { MediaBackend, MediaBackendStats, MediaEndpoint } from './media-backend.js';
 export type {
   IncomingInvite,
   OutgoingInvite,

@@ -21,8 +21,18 @@ export interface MediaEndpoint extends Closable {
   updateRtp(offer: CheckedRtpSdp): Promise<string>;
 }
 
+/** What a media backend holds open right now (tests check that nothing leaks). */
+export interface MediaBackendStats {
+  /** Endpoints created and not yet closed. */
+  endpoints: number;
+  /** UDP sockets those endpoints hold (RTP leg and ICE). */
+  udpSockets: number;
+}
+
 /** Creates media endpoints; terminates ICE/DTLS-SRTP and relays RTP (G.711/Opus). */
 export interface MediaBackend extends Closable {
+  /** Open endpoints and sockets, for leak checks and metrics (optional: the loopback backend has none). */
+  stats?(): MediaBackendStats;
   /** Outgoing call: endpoint for the device's WebRTC offer, the gateway's WebRTC answer and the RTP offer for the INVITE. */
   createFromWebRtcOffer(
     offer: CheckedWebRtcSdp,
