@@ -11,6 +11,11 @@ import { ALICE, type SipTestbed, sequenceOf, startSipTestbed, statusesOf, until 
 import { freeUdpPort, haveSipp, startSipp } from './support/sipp.js';
 
 const BOB = '+818000000002';
+/** The device's answer to a G.711-only offer (the SIP phone offers PCMU/PCMA, so the gateway offers those to the device). */
+const G711_ANSWER = FLOW_WEBRTC_ANSWER.replace('UDP/TLS/RTP/SAVPF 111', 'UDP/TLS/RTP/SAVPF 0').replace(
+  'a=rtpmap:111 opus/48000/2\r\na=fmtp:111 minptime=10;useinbandfec=1\r\n',
+  'a=rtpmap:0 PCMU/8000\r\n',
+);
 
 describe.skipIf(!haveSipp())('SIP call flows against sipp', () => {
   let bed: SipTestbed;
@@ -185,7 +190,7 @@ describe.skipIf(!haveSipp())('SIP call flows against sipp', () => {
     const callId = session!.callId;
     const progress = await user.client.updateSessionStatus({
       params: { path: { mediaSessionId } },
-      body: { status: 'InProgress', answer: { sdp: FLOW_WEBRTC_ANSWER } },
+      body: { status: 'InProgress', answer: { sdp: G711_ANSWER } },
     });
     expect(progress.response.status, JSON.stringify(progress.error)).toBe(200);
     await until(() => bed.flow(callId).includes('>200/PRACK'), 'the PRACK of the 183');

@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createSinkGuard } from '@telegate/runtime/callbacks';
+import { resolveWeriftMediaOptions } from '../media/werift/options.js';
 import { parseTransportSpec } from '../sip/transport/transport.js';
 import { blockListOf } from '../sip/ua/embedded-sip-backend.js';
 import { sipHost } from '../sip/uri.js';
@@ -12,6 +13,8 @@ export type AuthMode = 'dev' | 'jwt' | 'introspection';
  * `SIP_OUTBOUND_PROXY`) or `loopback` (in process, no SIP on the wire: tests).
  */
 export type SipNetworkMode = 'demo' | 'external' | 'loopback';
+/** How media is handled: `werift` (ICE + DTLS-SRTP terminated, RTP relayed) or `loopback` (SDP only, no packets). */
+export type MediaBackendKind = 'werift' | 'loopback';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 /**
@@ -108,6 +111,15 @@ export interface GatewayConfig {
   sipPassword: string | undefined;
   /** `SIP_TRUSTED_PEERS`: addresses and CIDR ranges that may send SIP requests (default: the outbound proxy). */
   sipTrustedPeers: string[] | undefined;
+  /** `MEDIA_BACKEND`: `werift` (default on a SIP network) or `loopback` (no media relayed; the in-process network always uses it). */
+  mediaBackend: MediaBackendKind;
+  /** `MEDIA_BIND_ADDRESS`: the local address media sockets (RTP leg, ICE) bind to. */
+  mediaBindAddress: string;
+  /** `MEDIA_ANNOUNCED_ADDRESS`: the address written into SDP (default: the bind address). */
+  mediaAnnouncedAddress: string | undefined;
+  /** `RTP_PORT_MIN` / `RTP_PORT_MAX`: the UDP ports media may use (four per call). */
+  rtpPortMin: number;
+  rtpPortMax: number;
   /**
    * `SHUTDOWN_TIMEOUT`: seconds a shutdown waits for event deliveries still
    * being retried before it abandons them (calls are ended either way).
@@ -182,6 +194,11 @@ export function defaultConfig(
     sipUsername: undefined,
     sipPassword: undefined,
     sipTrustedPeers: undefined,
+    mediaBackend: 'werift',
+    mediaBindAddress: '127.0.0.1',
+    mediaAnnouncedAddress: undefined,
+    rtpPortMin: 40_000,
+    rtpPortMax: 49_999,
   };
 }
 
@@ -283,6 +300,11 @@ const SETTINGS: { [K in keyof GatewayConfig]: { env: string; parse: Parse<Gatewa
   sipUsername: { env: 'SIP_USERNAME', parse: text },
   sipPassword: { env: 'SIP_PASSWORD', parse: (raw) => raw },
   sipTrustedPeers: { env: 'SIP_TRUSTED_PEERS', parse: list },
+  mediaBackend: { env: 'MEDIA_BACKEND', parse: oneOf<MediaBackendKind>(['werift', 'loopback']) },
+  mediaBindAddress: { env: 'MEDIA_BIND_ADDRESS', parse: text },
+  mediaAnnouncedAddress: { env: 'MEDIA_ANNOUNCED_ADDRESS', parse: text },
+  rtpPortMin: { env: 'RTP_PORT_MIN', parse: integer(1024, 65_534) },
+  rtpPortMax: { env: 'RTP_PORT_MAX', parse: integer(1025, 65_535) },
 };
 
 /** The environment variable of each setting, e.g. `port` → `PORT`. */
@@ -335,6 +357,28 @@ function checkStore(config: GatewayConfig): void {
 
 const SIP_URI = /^sips?:[^\s<>"]+$/i;
 
+function checkMedia(config: GatewayConfig): void {
+  try {
+    resolveWeriftMediaOptions({
+      bindAddress: config.mediaBindAddress,
+      ...(config.mediaAnnouncedAddress === undefined
+        ? {}
+        : { announcedAddress: config.mediaAnnouncedAddress }),
+      rtpPortMin: config.rtpPortMin,
+      rtpPortMax: config.rtpPortMax,
+    });
+  } catch (error) {
+    const message = (error as Error).message
+      .replace(/^media bindAddress/, 'MEDIA_BIND_ADDRESS')
+      .replace(/^media announcedAddress/, 'MEDIA_ANNOUNCED_ADDRESS')
+      .replace(
+        /^rtpPortMin (\d+) must be below rtpPortMax (\d+)/,
+        'RTP_PORT_MIN $1 must be below RTP_PORT_MAX $2',
+      );
+    throw new ConfigError(message);
+  }
+}
+
 function checkSip(config: GatewayConfig): void {
   for (const spec of config.sipListen) {
     try {
@@ -378,6 +422,7 @@ function checkSip(config: GatewayConfig): void {
 /** Checks what one setting alone cannot tell; throws `ConfigError` with one line. */
 export function validateConfig(config: GatewayConfig, options: { production: boolean }): void {
   checkSip(config);
+  checkMedia(config);
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65_535) {
     throw new ConfigError('PORT must be an integer from 0 to 65535');
   }

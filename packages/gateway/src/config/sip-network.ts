@@ -1,4 +1,5 @@
 import type { Logger } from '../core/logger.js';
+import { createWeriftMediaBackend } from '../media/werift/werift-media-backend.js';
 import { LoopbackMediaBackend } from '../network/loopback/loopback-media.js';
 import type { MediaBackend } from '../network/media-backend.js';
 import type { SipBackend } from '../network/sip-backend.js';
@@ -30,8 +31,18 @@ export async function createSipNetwork(
 ): Promise<SipNetwork | undefined> {
   const logger = loggers.sip;
   if (config.sipNetwork === 'loopback') return undefined;
-  // Media stays on this machine until a real media backend relays it: answers name 127.0.0.1.
-  const media = new LoopbackMediaBackend({ address: '127.0.0.1' });
+  const media: MediaBackend =
+    config.mediaBackend === 'werift'
+      ? createWeriftMediaBackend({
+          bindAddress: config.mediaBindAddress,
+          ...(config.mediaAnnouncedAddress === undefined
+            ? {}
+            : { announcedAddress: config.mediaAnnouncedAddress }),
+          rtpPortMin: config.rtpPortMin,
+          rtpPortMax: config.rtpPortMax,
+        })
+      : // SDP only: answers and offers name the bind address, no packet is relayed.
+        new LoopbackMediaBackend({ address: config.mediaAnnouncedAddress ?? config.mediaBindAddress });
   let demo: DemoTelcoNetwork | undefined;
   let sip: EmbeddedSipBackend;
   try {
@@ -65,6 +76,7 @@ export async function createSipNetwork(
     }
   } catch (error) {
     await demo?.close().catch(() => {});
+    await media.close().catch(() => {});
     throw new ConfigError(`SIP: ${(error as Error).message}`);
   }
   return {

@@ -12,13 +12,36 @@ import type { ParsedSdp } from '../../sdp/parse.js';
  * - ICE candidates whose address is a name (mDNS `*.local`, RFC 8445 / the
  *   mDNS ICE draft) are dropped: werift would resolve them by multicast DNS on
  *   the local network, which the gateway must not do.
+ * - With `bindAddress` on loopback, candidates elsewhere are dropped: no
+ *   connectivity check is ever sent off the machine from a loopback gateway.
  * - With `keepPayloads`, the audio m-line keeps only those payload types, so
  *   werift answers with exactly the codec chosen for the relay.
  *
  * Only one audio m-line is supported; anything else is refused with a clear
  * 400 (the SIP side maps it to 488).
  */
-export function remoteSdpForWerift(sdp: ParsedSdp, field: string, keepPayloads?: readonly number[]): string {
+/** Whether `address` is on this host's loopback (127.0.0.0/8, ::1). */
+export function isLoopbackAddress(address: string): boolean {
+  return isIP(address) === 4
+    ? address.startsWith('127.')
+    : address === '::1' || address === '0:0:0:0:0:0:0:1';
+}
+
+/**
+ * Whether media bound to `bindAddress` may be sent to `remote`: a gateway
+ * bound to loopback sends only to loopback (a packet from 127.0.0.1 has no
+ * business elsewhere), one bound elsewhere anywhere.
+ */
+export function reachableFrom(bindAddress: string, remote: string): boolean {
+  return !isLoopbackAddress(bindAddress) || isLoopbackAddress(remote);
+}
+
+export function remoteSdpForWerift(
+  sdp: ParsedSdp,
+  field: string,
+  keepPayloads?: readonly number[],
+  bindAddress?: string,
+): string {
   const description: SessionDescription = structuredClone(sdp.description);
   if (description.media.length !== 1 || description.media[0]?.type !== 'audio') {
     throw invalidArgument(`${field} must have exactly one m-line, for audio (no video or data channel)`);
@@ -28,7 +51,9 @@ export function remoteSdpForWerift(sdp: ParsedSdp, field: string, keepPayloads?:
     delete media.rtcp;
   }
   if (media.candidates !== undefined) {
-    media.candidates = media.candidates.filter((c) => isIP(c.ip) !== 0);
+    media.candidates = media.candidates.filter(
+      (c) => isIP(c.ip) !== 0 && (bindAddress === undefined || reachableFrom(bindAddress, c.ip)),
+    );
   }
   if (keepPayloads !== undefined) {
     const keep = new Set(keepPayloads);

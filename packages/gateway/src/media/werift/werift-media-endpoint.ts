@@ -38,7 +38,7 @@ import {
 import { buildRtpSdp } from '../rtp-sdp.js';
 import { RtpStreamRewriter } from '../rtp-stream-rewriter.js';
 import { type WeriftNetwork, weriftPeerConfig } from './peer-config.js';
-import { remoteSdpForWerift } from './remote-sdp.js';
+import { reachableFrom, remoteSdpForWerift } from './remote-sdp.js';
 
 /** What an endpoint needs from its backend. */
 export interface EndpointContext {
@@ -186,7 +186,10 @@ export class WeriftMediaEndpoint implements MediaEndpoint {
       );
     }
     await this.#werift(() =>
-      this.#pc.setRemoteDescription({ type: 'answer', sdp: remoteSdpForWerift(answer, 'answer.sdp') }),
+      this.#pc.setRemoteDescription({
+        type: 'answer',
+        sdp: remoteSdpForWerift(answer, 'answer.sdp', undefined, this.#ctx.network.bindAddress),
+      }),
     );
     this.#webrtc = webrtc;
     this.#deviceDirection = answer.audio.direction;
@@ -286,7 +289,7 @@ export class WeriftMediaEndpoint implements MediaEndpoint {
   async #answerDevice(offer: CheckedWebRtcSdp): Promise<string> {
     const webrtc = this.#webrtc!;
     const keep = [webrtc.audio.payload, ...(webrtc.telephoneEvent ? [webrtc.telephoneEvent.payload] : [])];
-    const sdp = remoteSdpForWerift(offer, 'offer.sdp', keep);
+    const sdp = remoteSdpForWerift(offer, 'offer.sdp', keep, this.#ctx.network.bindAddress);
     await this.#werift(() => this.#pc.setRemoteDescription({ type: 'offer', sdp }));
     // setLocalDescription returns once gathering is complete (werift gathers host candidates only here),
     // so the answer carries every candidate: no trickle ICE.
@@ -330,7 +333,9 @@ export class WeriftMediaEndpoint implements MediaEndpoint {
     this.#farEndDirection = sdp.audio.port === 0 ? 'inactive' : sdp.audio.direction;
     const media = sdp.description.media.find((m) => m.type === 'audio');
     const rtcpPort = media?.rtcp?.port ?? sdp.audio.port + 1;
-    this.#ctx.leg.setRemote({ address: sdp.audio.address, rtpPort: sdp.audio.port, rtcpPort });
+    // A loopback gateway never sends RTP off the machine: the far end is then treated as not sending.
+    if (!reachableFrom(this.#ctx.network.bindAddress, sdp.audio.address)) this.#farEndDirection = 'inactive';
+    else this.#ctx.leg.setRemote({ address: sdp.audio.address, rtpPort: sdp.audio.port, rtcpPort });
     this.#update();
   }
 
