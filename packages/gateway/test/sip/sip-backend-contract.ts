@@ -1,0 +1,487 @@
+/*
+ * The SipBackend contract: what every SIP backend does, exercised against a
+ * real SIP peer on 127.0.0.1. The far end is an EmbeddedSipBackend of its own
+ * (real SIP over UDP): the test drives it to ring, answer, refuse, cancel, hang
+ * up and re-INVITE, and reads the SIP it received from its trace.
+ *
+ * Run it for a backend with `describeSipBackendContract(name, factory)`.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { OutgoingInvite, SipBackend, SipBackendEvents } from '../../src/network/sip-backend.js';
+import type { SipMessage } from '../../src/sip/message/message.js';
+import { EmbeddedSipBackend } from '../../src/sip/ua/embedded-sip-backend.js';
+import { phoneNumberUri, type SipHost, type SipUri, sipDisplayName } from '../../src/sip/uri.js';
+import { startTestRegistrar, type TestRegistrar } from './support/test-registrar.js';
+
+/** Where the far end (and a registrar) is, for the factory to point the backend at. */
+export interface SipContractEnvironment {
+  /** The far end's SIP address (UDP); outgoing INVITEs go to `sip:<number>@address:port`. */
+  peer: { address: string; port: number };
+  registrar: { uri: string; credentials: { username: string; password: string } };
+}
+
+/** A backend under test, started by a factory for one environment. */
+export interface SipBackendUnderTest {
+  backend: SipBackend;
+  /** Where the far end sends INVITEs to reach this backend (UDP). */
+  address: { host: string; port: number };
+  /** Resolves true once nothing of the backend is left open (sockets, connections) after `backend.close()`. */
+  freed(): Promise<boolean>;
+}
+
+export type SipBackendFactory = (env: SipContractEnvironment) => Promise<SipBackendUnderTest>;
+
+export interface SipBackendContractOptions {
+  /** Whether the backend sends REGISTER (with digest auth) to a configured registrar. */
+  registers: boolean;
+}
+
+type EventName = keyof SipBackendEvents;
+type Recorded = { [K in EventName]: { name: K; payload: SipBackendEvents[K] } }[EventName];
+
+const EVENT_NAMES: EventName[] = [
+  'invite',
+  'provisional',
+  'answered',
+  'failed',
+  'cancelled',
+  'bye',
+  'reinvite',
+  'registrationLost',
+];
+
+/** Every event of a backend, in order, with a way to wait for one. */
+class EventLog {
+  readonly events: Recorded[] = [];
+  readonly #offs: Array<() => void>;
+
+  constructor(backend: SipBackend) {
+    this.#offs = EVENT_NAMES.map((name) =>
+      backend.on(name, (payload) => this.events.push({ name, payload } as Recorded)),
+    );
+  }
+
+  of<K extends EventName>(name: K, callId?: string): Array<SipBackendEvents[K]> {
+    return this.events
+      .filter((e) => e.name === name)
+      .map((e) => e.payload as SipBackendEvents[K])
+      .filter((p) => callId === undefined || (p as { callId?: string }).callId === callId);
+  }
+
+  /** Event names of one call, in order. */
+  flow(callId: string): string[] {
+    return this.events
+      .filter((e) => (e.payload as { callId?: string }).callId === callId)
+      .map((e) => (e.name === 'provisional' ? `provisional ${e.payload.status}` : e.name));
+  }
+
+  async next<K extends EventName>(name: K, callId: string, timeoutMs = 8_000): Promise<SipBackendEvents[K]> {
+    await until(() => this.of(name, callId).length > 0, `${name} on ${callId}`, timeoutMs);
+    return this.of(name, callId)[0]!;
+  }
+
+  stop(): void {
+    for (const off of this.#offs) off();
+  }
+}
+
+async function until(predicate: () => boolean, what: string, timeoutMs = 8_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const DOMAIN = 'gateway.test' as SipHost;
+const CALLER = '+15550000001';
+const CALLEE = '+15550000002';
+
+/** A plain audio offer/answer (PCMU) with a direction attribute. */
+function audioSdp(port: number, direction: 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive'): string {
+  const id = BigInt(`0x${randomBytes(6).toString('hex')}`).toString();
+  return [
+    'v=0',
+    `o=- ${id} 1 IN IP4 127.0.0.1`,
+    's=-',
+    'c=IN IP4 127.0.0.1',
+    't=0 0',
+    `m=audio ${port} RTP/AVP 0 101`,
+    'a=rtpmap:0 PCMU/8000',
+    'a=rtpmap:101 telephone-event/8000',
+    `a=${direction}`,
+    '',
+  ].join('\r\n');
+}
+
+const newCallId = (what: string) => `${what}-${randomBytes(6).toString('hex')}@contract.test`;
+
+export function describeSipBackendContract(
+  name: string,
+  factory: SipBackendFactory,
+  options: SipBackendContractOptions = { registers: true },
+): void {
+  describe(`SipBackend contract: ${name}`, () => {
+    let peer: EmbeddedSipBackend;
+    let registrar: TestRegistrar;
+    let env: SipContractEnvironment;
+    let subject: SipBackendUnderTest;
+    let backend: SipBackend;
+    let log: EventLog;
+    let peerLog: EventLog;
+    /** What the far end sent and received. */
+    const peerTrace: Array<{ direction: 'in' | 'out'; message: SipMessage }> = [];
+
+    const requests = (direction: 'in' | 'out', callId: string, method: string) =>
+      peerTrace
+        .filter((t) => t.direction === direction)
+        .map((t) => t.message)
+        .filter((m) => m.kind === 'request' && m.method === method && m.headers.get('call-id') === callId);
+    /** Requests the far end received on a call. */
+    const received = (callId: string, method: string) => requests('in', callId, method);
+
+    beforeAll(async () => {
+      peer = await EmbeddedSipBackend.start({
+        listen: ['udp:127.0.0.1:0'],
+        trustedPeers: ['127.0.0.0/8'],
+        // The far end leaves session refreshes to the backend under test.
+        sessionExpiresSeconds: 0,
+      });
+      peer.onTrace((direction, message) => peerTrace.push({ direction, message }));
+      registrar = await startTestRegistrar();
+      const udp = peer.listening.find((l) => l.protocol === 'udp')!;
+      env = {
+        peer: { address: udp.address, port: udp.port },
+        registrar: { uri: registrar.uri, credentials: registrar.credentials },
+      };
+      subject = await factory(env);
+      backend = subject.backend;
+    });
+
+    afterAll(async () => {
+      await backend?.close();
+      await peer?.close();
+      await registrar?.close();
+    });
+
+    beforeAll(() => {
+      log = new EventLog(backend);
+      peerLog = new EventLog(peer);
+    });
+    afterEach(() => {
+      log.events.length = 0;
+      peerLog.events.length = 0;
+    });
+
+    /** An outgoing call from the backend to the far end. */
+    const outgoing = (callId: string, sdp = audioSdp(40_000, 'sendrecv')): OutgoingInvite => ({
+      callId,
+      requestUri: `sip:${CALLEE}@${env.peer.address}:${env.peer.port};user=phone` as SipUri,
+      from: { uri: phoneNumberUri(CALLER, DOMAIN), displayName: sipDisplayName('Alice "A" Caller') },
+      to: { uri: `sip:${CALLEE}@${env.peer.address};user=phone` as SipUri },
+      sdp,
+    });
+
+    /** An INVITE from the far end to the backend. */
+    const incoming = (callId: string, sdp = audioSdp(42_000, 'sendrecv')): OutgoingInvite => ({
+      callId,
+      requestUri: `sip:${CALLER}@${subject.address.host}:${subject.address.port};user=phone` as SipUri,
+      from: { uri: phoneNumberUri(CALLEE, DOMAIN), displayName: sipDisplayName('Bob') },
+      to: { uri: phoneNumberUri(CALLER, DOMAIN) },
+      sdp,
+    });
+
+    /** Places a call from the backend and has the far end answer it straight away. */
+    async function establishOutgoing(callId: string): Promise<void> {
+      await backend.invite(outgoing(callId));
+      await peerLog.next('invite', callId);
+      await peer.answer(callId, { status: 200, sdp: audioSdp(41_000, 'sendrecv') });
+      await log.next('answered', callId);
+      await until(() => received(callId, 'ACK').length > 0, 'the ACK at the far end');
+    }
+
+    /** Has the far end call the backend, which answers. */
+    async function establishIncoming(callId: string): Promise<void> {
+      await peer.invite(incoming(callId));
+      await log.next('invite', callId);
+      await backend.answer(callId, { status: 200, sdp: audioSdp(43_000, 'sendrecv') });
+      await peerLog.next('answered', callId);
+    }
+
+    // ============================================================ outgoing calls
+
+    it('an outgoing INVITE carries the offer and the validated From/To, is PRACKed through reliable 180 and 183, and is answered', async () => {
+      const callId = newCallId('answered');
+      const offer = audioSdp(40_002, 'sendrecv');
+      await backend.invite(outgoing(callId, offer));
+      const invite = await peerLog.next('invite', callId);
+      expect(invite.sdp).toBe(offer);
+      expect(invite.from).toMatchObject({ uri: phoneNumberUri(CALLER, DOMAIN) });
+      expect(invite.from.displayName).toContain('Alice');
+      expect(invite.requestUri).toContain(CALLEE);
+
+      // The far end supports 100rel only when the backend said it does (RFC 3262 §3); then it PRACKs.
+      await peer.answer(callId, { status: 180 });
+      await log.next('provisional', callId);
+      const early = audioSdp(41_002, 'sendrecv');
+      await peer.answer(callId, { status: 183, sdp: early });
+      await until(() => log.of('provisional', callId).length === 2, 'the 183');
+      await until(() => received(callId, 'PRACK').length === 2, 'two PRACKs at the far end');
+      const rack = received(callId, 'PRACK').map((m) => m.headers.get('rack')?.split(/\s+/)[0]);
+      expect(new Set(rack).size).toBe(2);
+
+      const answer = audioSdp(41_004, 'sendrecv');
+      await peer.answer(callId, { status: 200, sdp: answer });
+      const answered = await log.next('answered', callId);
+      expect(answered.sdp).toBe(answer);
+      await until(() => received(callId, 'ACK').length > 0, 'the ACK');
+      expect(log.of('provisional', callId)).toMatchObject([{ status: 180 }, { status: 183, sdp: early }]);
+      expect(log.flow(callId)).toEqual(['provisional 180', 'provisional 183', 'answered']);
+      await backend.bye(callId);
+      await peerLog.next('bye', callId);
+    });
+
+    it.each([
+      [486, 'Busy Here'],
+      [603, 'Decline'],
+      [404, 'Not Found'],
+    ])('a final %i to an outgoing INVITE is `failed` with its status and reason', async (status, reason) => {
+      const callId = newCallId(`failed-${status}`);
+      await backend.invite(outgoing(callId));
+      await peerLog.next('invite', callId);
+      await peer.reject(callId, { status, reason });
+      const failed = await log.next('failed', callId);
+      expect(failed).toEqual({ callId, status, reason });
+      // The far end got its ACK (non-2xx ACK is hop by hop, §17.1.1.3): no retransmissions follow.
+      await until(() => received(callId, 'ACK').length > 0, 'the ACK of the failure');
+      expect(log.flow(callId)).toEqual(['failed']);
+    });
+
+    it('cancel before the answer ends the call with `failed` 487', async () => {
+      const callId = newCallId('cancel');
+      await backend.invite(outgoing(callId));
+      await peerLog.next('invite', callId);
+      await peer.answer(callId, { status: 180 });
+      await log.next('provisional', callId);
+      await backend.cancel(callId);
+      await peerLog.next('cancelled', callId);
+      const failed = await log.next('failed', callId);
+      expect(failed).toMatchObject({ callId, status: 487 });
+      expect(received(callId, 'CANCEL')).toHaveLength(1);
+      expect(log.flow(callId)).toEqual(['provisional 180', 'failed']);
+    });
+
+    it('bye ends an answered outgoing call; the far end sees BYE', async () => {
+      const callId = newCallId('local-bye');
+      await establishOutgoing(callId);
+      await backend.bye(callId);
+      await peerLog.next('bye', callId);
+      expect(received(callId, 'BYE')).toHaveLength(1);
+      expect(log.of('bye', callId)).toEqual([]);
+    });
+
+    it('a BYE from the far end is a `bye` event', async () => {
+      const callId = newCallId('remote-bye');
+      await establishOutgoing(callId);
+      await peer.bye(callId);
+      expect(await log.next('bye', callId)).toEqual({ callId });
+      expect(log.flow(callId)).toEqual(['answered', 'bye']);
+    });
+
+    it('reinvite puts the far end on hold and back, resolving with its SDP answers', async () => {
+      const callId = newCallId('local-reinvite');
+      await establishOutgoing(callId);
+
+      const holding = backend.reinvite(callId, { sdp: audioSdp(40_010, 'sendonly') });
+      const hold = await peerLog.next('reinvite', callId);
+      expect(hold.hold).toBe(true);
+      const onHold = audioSdp(41_010, 'recvonly');
+      await peer.answer(callId, { status: 200, sdp: onHold });
+      expect(await holding).toEqual({ sdp: onHold });
+
+      peerLog.events.length = 0;
+      const resuming = backend.reinvite(callId, { sdp: audioSdp(40_010, 'sendrecv') });
+      const resume = await peerLog.next('reinvite', callId);
+      expect(resume.hold).toBe(false);
+      const resumed = audioSdp(41_010, 'sendrecv');
+      await peer.answer(callId, { status: 200, sdp: resumed });
+      expect(await resuming).toEqual({ sdp: resumed });
+      expect(received(callId, 'INVITE')).toHaveLength(3);
+      await backend.bye(callId);
+    });
+
+    it('a re-INVITE from the far end is a `reinvite` event (hold true, then false), answered with 200 and SDP', async () => {
+      const callId = newCallId('remote-reinvite');
+      await establishOutgoing(callId);
+
+      const holding = peer.reinvite(callId, { sdp: audioSdp(41_020, 'sendonly') });
+      const hold = await log.next('reinvite', callId);
+      expect(hold.hold).toBe(true);
+      expect(hold.sdp).toContain('a=sendonly');
+      const heldAnswer = audioSdp(40_020, 'recvonly');
+      await backend.answer(callId, { status: 200, sdp: heldAnswer });
+      expect(await holding).toEqual({ sdp: heldAnswer });
+
+      log.events.length = 0;
+      const resuming = peer.reinvite(callId, { sdp: audioSdp(41_020, 'sendrecv') });
+      const resume = await log.next('reinvite', callId);
+      expect(resume.hold).toBe(false);
+      const resumedAnswer = audioSdp(40_020, 'sendrecv');
+      await backend.answer(callId, { status: 200, sdp: resumedAnswer });
+      expect(await resuming).toEqual({ sdp: resumedAnswer });
+      await peer.bye(callId);
+      await log.next('bye', callId);
+    });
+
+    // ============================================================ incoming calls
+
+    it('an incoming INVITE is an `invite` event; answer sends reliable 180, 183 with SDP and 200 with the answer', async () => {
+      const callId = newCallId('incoming');
+      const offer = audioSdp(42_002, 'sendrecv');
+      await peer.invite(incoming(callId, offer));
+      const invite = await log.next('invite', callId);
+      expect(invite).toMatchObject({ callId, sdp: offer });
+      expect(invite.requestUri).toContain(CALLER);
+      expect(invite.from.uri).toBe(phoneNumberUri(CALLEE, DOMAIN));
+      expect(invite.from.displayName).toBe('Bob');
+      expect(invite.to.uri).toBe(phoneNumberUri(CALLER, DOMAIN));
+
+      await backend.answer(callId, { status: 180 });
+      await peerLog.next('provisional', callId);
+      const early = audioSdp(43_002, 'sendrecv');
+      await backend.answer(callId, { status: 183, sdp: early });
+      await until(() => peerLog.of('provisional', callId).length === 2, 'the 183 at the far end');
+      expect(peerLog.of('provisional', callId)).toMatchObject([{ status: 180 }, { status: 183, sdp: early }]);
+      // Both were sent reliably (Require: 100rel, RSeq): the far end PRACKed each (RFC 3262 §3).
+      await until(() => requests('out', callId, 'PRACK').length === 2, 'two PRACKs from the far end');
+      const answer = audioSdp(43_004, 'sendrecv');
+      await backend.answer(callId, { status: 200, sdp: answer });
+      expect(await peerLog.next('answered', callId)).toEqual({ callId, sdp: answer });
+      expect(log.flow(callId)).toEqual(['invite']);
+      await peer.bye(callId);
+      await log.next('bye', callId);
+    });
+
+    it('reject answers an incoming INVITE with its status', async () => {
+      const callId = newCallId('reject');
+      await peer.invite(incoming(callId));
+      await log.next('invite', callId);
+      await backend.reject(callId, { status: 486 });
+      expect(await peerLog.next('failed', callId)).toMatchObject({ callId, status: 486 });
+
+      const declined = newCallId('decline');
+      await peer.invite(incoming(declined));
+      await log.next('invite', declined);
+      await backend.reject(declined, { status: 603, reason: 'Decline' });
+      expect(await peerLog.next('failed', declined)).toEqual({
+        callId: declined,
+        status: 603,
+        reason: 'Decline',
+      });
+    });
+
+    it('a CANCEL from the far end is a `cancelled` event and the INVITE ends with 487', async () => {
+      const callId = newCallId('remote-cancel');
+      await peer.invite(incoming(callId));
+      await log.next('invite', callId);
+      await backend.answer(callId, { status: 180 });
+      await peerLog.next('provisional', callId);
+      await peer.cancel(callId);
+      expect(await log.next('cancelled', callId)).toEqual({ callId });
+      expect(await peerLog.next('failed', callId)).toMatchObject({ callId, status: 487 });
+      expect(log.flow(callId)).toEqual(['invite', 'cancelled']);
+    });
+
+    it('bye ends an answered incoming call; a BYE from the far end is a `bye` event', async () => {
+      const local = newCallId('incoming-local-bye');
+      await establishIncoming(local);
+      await backend.bye(local);
+      await peerLog.next('bye', local);
+
+      const remote = newCallId('incoming-remote-bye');
+      await establishIncoming(remote);
+      await peer.bye(remote);
+      expect(await log.next('bye', remote)).toEqual({ callId: remote });
+    });
+
+    it('a re-INVITE from the backend on an incoming call reaches the far end (hold both ways)', async () => {
+      const callId = newCallId('incoming-reinvite');
+      await establishIncoming(callId);
+      const holding = backend.reinvite(callId, { sdp: audioSdp(43_010, 'inactive') });
+      expect((await peerLog.next('reinvite', callId)).hold).toBe(true);
+      const answer = audioSdp(42_010, 'inactive');
+      await peer.answer(callId, { status: 200, sdp: answer });
+      expect(await holding).toEqual({ sdp: answer });
+
+      const resuming = peer.reinvite(callId, { sdp: audioSdp(42_010, 'sendrecv') });
+      expect((await log.next('reinvite', callId)).hold).toBe(false);
+      const resumed = audioSdp(43_010, 'sendrecv');
+      await backend.answer(callId, { status: 200, sdp: resumed });
+      expect(await resuming).toEqual({ sdp: resumed });
+      await backend.bye(callId);
+      await peerLog.next('bye', callId);
+    });
+
+    // ============================================================ misuse
+
+    it('operations on an unknown Call-ID reject or do nothing, and the backend keeps serving', async () => {
+      await expect(
+        backend.answer('nobody@contract.test', { status: 200, sdp: audioSdp(1, 'sendrecv') }),
+      ).rejects.toThrow();
+      await expect(
+        backend.reinvite('nobody@contract.test', { sdp: audioSdp(1, 'sendrecv') }),
+      ).rejects.toThrow();
+      await expect(backend.bye('nobody@contract.test')).resolves.toBeUndefined();
+      await expect(backend.cancel('nobody@contract.test')).resolves.toBeUndefined();
+      const callId = newCallId('after-misuse');
+      await establishOutgoing(callId);
+      await backend.bye(callId);
+    });
+
+    // ============================================================ registration
+
+    it.skipIf(!options.registers)(
+      'register sends REGISTER with digest credentials, and expires 0 removes the binding',
+      async () => {
+        const aor = phoneNumberUri('+15550000010', DOMAIN);
+        const before = registrar.challenged();
+        await backend.register({ aor, expiresSeconds: 600 });
+        expect(registrar.challenged()).toBeGreaterThan(before);
+        const binding = registrar.accepted.at(-1)!;
+        expect(binding.aor).toBe(aor);
+        expect(binding.expires).toBeGreaterThan(0);
+        expect(binding.contact).toMatch(/^<?sips?:/);
+
+        await backend.register({ aor, expiresSeconds: 0 });
+        expect(registrar.accepted.at(-1)).toMatchObject({ aor, expires: 0 });
+      },
+    );
+
+    it.skipIf(!options.registers)('register rejects when the registrar refuses the binding', async () => {
+      registrar.refused.add('+15550000011');
+      await expect(
+        backend.register({ aor: phoneNumberUri('+15550000011', DOMAIN), expiresSeconds: 600 }),
+      ).rejects.toThrow();
+    });
+
+    // ============================================================ closing
+
+    it('closing frees everything: operations reject afterwards and nothing stays open', async () => {
+      const other = await factory(env);
+      const otherLog = new EventLog(other.backend);
+      const callId = newCallId('close');
+      await other.backend.invite(outgoing(callId));
+      await peerLog.next('invite', callId);
+      await peer.answer(callId, { status: 200, sdp: audioSdp(41_030, 'sendrecv') });
+      await otherLog.next('answered', callId);
+      otherLog.stop();
+      await other.backend.close();
+      await other.backend.close(); // closing twice is harmless
+      await expect(other.backend.invite(outgoing(newCallId('closed')))).rejects.toThrow();
+      expect(await other.freed()).toBe(true);
+      // The far end's call is left to it: its BYE goes nowhere and times out in the background.
+      void peer.bye(callId).catch(() => {});
+    });
+  });
+}
