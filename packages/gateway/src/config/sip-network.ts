@@ -3,6 +3,7 @@ import { LoopbackMediaBackend } from '../network/loopback/loopback-media.js';
 import type { MediaBackend } from '../network/media-backend.js';
 import type { SipBackend } from '../network/sip-backend.js';
 import { DemoTelcoNetwork } from '../sip/demo/demo-telco-network.js';
+import { createDrachtioSipBackend } from '../sip/drachtio/drachtio-sip-backend.js';
 import { EmbeddedSipBackend } from '../sip/ua/embedded-sip-backend.js';
 import { demoNetworkBehaviours } from './demo-numbers.js';
 import { ConfigError, type GatewayConfig } from './gateway-config.js';
@@ -21,8 +22,8 @@ export interface SipNetwork {
 
 /**
  * Starts the embedded SIP user agent for `external` and `demo` networks (and
- * the demo network itself); `undefined` for `loopback`, where the gateway
- * makes its in-process network.
+ * the demo network itself), or connects to drachtio-server when `drachtioHost`
+ * is set; `undefined` for `loopback`, where the gateway makes its in-process network.
  */
 export async function createSipNetwork(
   config: GatewayConfig,
@@ -32,6 +33,24 @@ export async function createSipNetwork(
   if (config.sipNetwork === 'loopback') return undefined;
   // Media stays on this machine until a real media backend relays it: answers name 127.0.0.1.
   const media = new LoopbackMediaBackend({ address: '127.0.0.1' });
+  if (config.drachtioHost !== undefined) {
+    try {
+      const sip = await createDrachtioSipBackend({
+        host: config.drachtioHost,
+        port: config.drachtioPort,
+        secret: config.drachtioSecret ?? '',
+        ...(config.sipOutboundProxy === undefined ? {} : { outboundProxy: config.sipOutboundProxy }),
+        ...(config.sipRegistrar === undefined ? {} : { registrar: config.sipRegistrar }),
+        ...(config.sipUsername === undefined || config.sipPassword === undefined
+          ? {}
+          : { credentials: { username: config.sipUsername, password: config.sipPassword } }),
+        logger,
+      });
+      return { sip, media, demo: undefined, listening: sip.sipAddresses, close: async () => {} };
+    } catch (error) {
+      throw new ConfigError(`DRACHTIO_HOST: ${(error as Error).message}`);
+    }
+  }
   let demo: DemoTelcoNetwork | undefined;
   let sip: EmbeddedSipBackend;
   try {

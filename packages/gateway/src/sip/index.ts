@@ -10,20 +10,17 @@ export {
   parseDisplayName,
   telAddress,
 } from './address.js';
-export { assertSipHeaderSafe, isPlainText, isSipHeaderSafe } from './header-safety.js';
 export {
-  formatNameAddr,
-  partyUri,
-  phoneNumberFromUri,
-  phoneNumberUri,
-  type SipDisplayName,
-  type SipHost,
-  type SipNameAddr,
-  type SipUri,
-  sipDisplayName,
-  sipHost,
-} from './uri.js';
-export { DemoTelcoNetwork, type DemoBehaviour, type DemoTelcoNetworkOptions } from './demo/demo-telco-network.js';
+  type DemoBehaviour,
+  DemoTelcoNetwork,
+  type DemoTelcoNetworkOptions,
+} from './demo/demo-telco-network.js';
+export {
+  createDrachtioSipBackend,
+  DrachtioSipBackend,
+  type DrachtioSipBackendOptions,
+} from './drachtio/drachtio-sip-backend.js';
+export { assertSipHeaderSafe, isPlainText, isSipHeaderSafe } from './header-safety.js';
 export * from './message/headers.js';
 export {
   canonicalName,
@@ -39,6 +36,23 @@ export * from './message/parser.js';
 export * from './message/serializer.js';
 export * from './transaction/index.js';
 export * from './transport/index.js';
-export { digestAuthorization, parseDigestChallenge, pickChallenge, type DigestChallenge } from './ua/digest.js';
-export { EmbeddedSipBackend, type EmbeddedSipBackendOptions } from './ua/embedded-sip-backend.js';
 export { SipDialog } from './ua/dialog.js';
+export {
+  type DigestChallenge,
+  digestAuthorization,
+  parseDigestChallenge,
+  pickChallenge,
+} from './ua/digest.js';
+export { EmbeddedSipBackend, type EmbeddedSipBackendOptions } from './ua/embedded-sip-backend.js';
+export {
+  formatNameAddr,
+  partyUri,
+  phoneNumberFromUri,
+  phoneNumberUri,
+  type SipDisplayName,
+  type SipHost,
+  type SipNameAddr,
+  type SipUri,
+  sipDisplayName,
+  sipHost,
+} from './uri.js';
