@@ -5,8 +5,11 @@
  * reports on connect). drachtio-server is not packaged anywhere we install from,
  * so without it the suite is skipped.
  */
-import { describe, it } from 'vitest';
-import { createDrachtioSipBackend } from '../../src/sip/drachtio/drachtio-sip-backend.js';
+import { describe, expect, it } from 'vitest';
+import { resolveConfig } from '../../src/config/gateway-config.js';
+import { createSipNetwork } from '../../src/config/sip-network.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { createDrachtioSipBackend, DrachtioSipBackend } from '../../src/sip/drachtio/drachtio-sip-backend.js';
 import type { DrachtioSrf } from '../../src/sip/drachtio/drachtio-srf-api.js';
 import { describeSipBackendContract } from './sip-backend-contract.js';
 
@@ -54,3 +57,34 @@ if (host === undefined || host === '') {
     };
   });
 }
+
+describe.skipIf(host === undefined || host === '')('the gateway on drachtio-server', () => {
+  it('DRACHTIO_HOST makes the gateway connect its SIP side to drachtio-server, which reports where it listens', async () => {
+    const config = resolveConfig({
+      drachtioHost: host!,
+      drachtioPort: Number(process.env.DRACHTIO_PORT ?? 9022),
+      drachtioSecret: process.env.DRACHTIO_SECRET ?? 'cymru',
+      devTokenSecret: 'x'.repeat(32),
+    });
+    expect(config.sipNetwork).toBe('external');
+    const network = await createSipNetwork(config, { sip: silentLogger, demo: silentLogger });
+    try {
+      expect(network?.sip).toBeInstanceOf(DrachtioSipBackend);
+      expect(network?.listening.some((l) => /^udp\//.test(l))).toBe(true);
+    } finally {
+      await network?.sip.close();
+      await network?.close();
+    }
+  });
+
+  it('a wrong DRACHTIO_SECRET stops the start with one line', async () => {
+    const config = resolveConfig({
+      drachtioHost: host!,
+      drachtioSecret: 'not-the-secret',
+      devTokenSecret: 'x'.repeat(32),
+    });
+    await expect(createSipNetwork(config, { sip: silentLogger, demo: silentLogger })).rejects.toThrow(
+      /DRACHTIO_HOST: /,
+    );
+  });
+});

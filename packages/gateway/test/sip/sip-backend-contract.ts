@@ -7,6 +7,7 @@
  * Run it for a backend with `describeSipBackendContract(name, factory)`.
  */
 import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { OutgoingInvite, SipBackend, SipBackendEvents } from '../../src/network/sip-backend.js';
 import type { SipMessage } from '../../src/sip/message/message.js';
@@ -112,6 +113,25 @@ function audioSdp(port: number, direction: 'sendrecv' | 'sendonly' | 'recvonly' 
     'a=rtpmap:101 telephone-event/8000',
     `a=${direction}`,
     '',
+  ].join('\r\n');
+}
+
+/** A raw INVITE from 127.0.0.1:{port} with one part made hostile; `{port}` is filled in by the sender. */
+function hostileInvite(callId: string, bad: { from?: string; via?: string; contentLength?: string }): string {
+  const sdp = audioSdp(44_000, 'sendrecv');
+  return [
+    `INVITE sip:${CALLER}@127.0.0.1;user=phone SIP/2.0`,
+    `Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK${randomBytes(8).toString('hex')};rport${bad.via ?? ''}`,
+    'Max-Forwards: 70',
+    `From: ${bad.from ?? `<sip:${CALLEE}@gateway.test;user=phone>;tag=h1`}`,
+    `To: <sip:${CALLER}@gateway.test;user=phone>`,
+    `Call-ID: ${callId}`,
+    'CSeq: 1 INVITE',
+    'Contact: <sip:mallory@127.0.0.1:{port}>',
+    'Content-Type: application/sdp',
+    `Content-Length: ${bad.contentLength ?? Buffer.byteLength(sdp)}`,
+    '',
+    sdp,
   ].join('\r\n');
 }
 
@@ -437,6 +457,63 @@ export function describeSipBackendContract(
       const callId = newCallId('after-misuse');
       await establishOutgoing(callId);
       await backend.bye(callId);
+    });
+
+    it.each([
+      [
+        'a From without its closing quote',
+        (callId: string) => hostileInvite(callId, { from: '"Mallory <sip:+15550000003@evil.test>;tag=1' }),
+      ],
+      ['a non-numeric Content-Length', (callId: string) => hostileInvite(callId, { contentLength: 'abc' })],
+    ])(
+      'an INVITE with %s is refused (4xx) or dropped, raises no event, and the backend keeps serving',
+      async (_, build) => {
+        const callId = newCallId('hostile');
+        const socket = createSocket('udp4');
+        const statuses: number[] = [];
+        socket.on('message', (data) => {
+          const status = /^SIP\/2\.0 (\d{3})/.exec(data.toString('latin1'))?.[1];
+          if (status !== undefined) statuses.push(Number(status));
+        });
+        await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
+        try {
+          const raw = build(callId).replaceAll('{port}', String(socket.address().port));
+          socket.send(Buffer.from(raw, 'latin1'), subject.address.port, subject.address.host);
+          // A final answer, if any, comes within a second on loopback; silence means it was dropped.
+          await until(() => statuses.some((s) => s >= 400), 'a refusal', 1_000).catch(() => {});
+          expect(statuses.filter((s) => s >= 200 && s < 400)).toEqual([]);
+          expect(log.of('invite', callId)).toEqual([]);
+        } finally {
+          socket.close();
+        }
+        const after = newCallId('after-hostile');
+        await establishIncoming(after);
+        await backend.bye(after);
+      },
+    );
+
+    it('an INVITE whose Via carries __proto__ and constructor parameters is an ordinary call (legal SIP, no prototype games)', async () => {
+      const callId = newCallId('proto');
+      const socket = createSocket('udp4');
+      const statuses: number[] = [];
+      socket.on('message', (data) => {
+        const status = /^SIP\/2\.0 (\d{3})/.exec(data.toString('latin1'))?.[1];
+        if (status !== undefined) statuses.push(Number(status));
+      });
+      await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
+      try {
+        const raw = hostileInvite(callId, { via: ';__proto__=1;constructor=2;toString=3' }).replaceAll(
+          '{port}',
+          String(socket.address().port),
+        );
+        socket.send(Buffer.from(raw, 'latin1'), subject.address.port, subject.address.host);
+        const invite = await log.next('invite', callId);
+        expect(invite.from.uri).toBe(`sip:${CALLEE}@gateway.test;user=phone`);
+        await backend.reject(callId, { status: 488 });
+        await until(() => statuses.includes(488), 'the 488');
+      } finally {
+        socket.close();
+      }
     });
 
     // ============================================================ registration
