@@ -29,7 +29,7 @@ if (host === undefined || host === '') {
     it.skip('needs a drachtio-server: set DRACHTIO_HOST (and DRACHTIO_PORT, DRACHTIO_SECRET)', () => {});
   });
 } else {
-  describeSipBackendContract('DrachtioSipBackend on drachtio-server', async (env) => {
+  describeSipBackendContract('DrachtioSipBackend on drachtio-server', async (env, settings) => {
     let closed = false;
     const backend = await createDrachtioSipBackend({
       host,
@@ -37,6 +37,7 @@ if (host === undefined || host === '') {
       secret: process.env.DRACHTIO_SECRET ?? 'cymru',
       registrar: env.registrar.uri,
       credentials: env.registrar.credentials,
+      ...(settings?.outboundProxy === undefined ? {} : { outboundProxy: settings.outboundProxy }),
       createSrf: async () => {
         const loaded = (await import('drachtio-srf')) as unknown as { default: new () => DrachtioSrf };
         const srf = new loaded.default();

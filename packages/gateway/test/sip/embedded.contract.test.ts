@@ -24,9 +24,10 @@ async function udpPortFree(port: number): Promise<boolean> {
   }
 }
 
-describeSipBackendContract('EmbeddedSipBackend', async (env) => {
+describeSipBackendContract('EmbeddedSipBackend', async (env, settings) => {
   const backend = await EmbeddedSipBackend.start({
     listen: ['udp:127.0.0.1:0'],
+    ...(settings?.outboundProxy === undefined ? {} : { outboundProxy: settings.outboundProxy }),
     registrar: env.registrar.uri,
     credentials: env.registrar.credentials,
     trustedPeers: ['127.0.0.0/8'],

@@ -31,7 +31,16 @@ export interface SipBackendUnderTest {
   freed(): Promise<boolean>;
 }
 
-export type SipBackendFactory = (env: SipContractEnvironment) => Promise<SipBackendUnderTest>;
+/** Settings a case asks of the factory beyond the environment. */
+export interface SipBackendSettings {
+  /** `SIP_OUTBOUND_PROXY`: every out-of-dialog request goes there, whatever its Request-URI. */
+  outboundProxy?: string;
+}
+
+export type SipBackendFactory = (
+  env: SipContractEnvironment,
+  settings?: SipBackendSettings,
+) => Promise<SipBackendUnderTest>;
 
 export interface SipBackendContractOptions {
   /** Whether the backend sends REGISTER (with digest auth) to a configured registrar. */
@@ -540,6 +549,29 @@ export function describeSipBackendContract(
       await expect(
         backend.register({ aor: phoneNumberUri('+15550000011', DOMAIN), expiresSeconds: 600 }),
       ).rejects.toThrow();
+    });
+
+    // ============================================================ outbound proxy
+
+    it('with an outbound proxy, an INVITE for a domain nobody resolves goes to the proxy and the call works', async () => {
+      const proxied = await factory(env, { outboundProxy: `sip:${env.peer.address}:${env.peer.port}` });
+      const proxiedLog = new EventLog(proxied.backend);
+      try {
+        const callId = newCallId('proxy');
+        // `.invalid` never resolves (RFC 2606): only the proxy can carry this call.
+        const requestUri = `sip:${CALLEE}@tn.operator.invalid;user=phone` as SipUri;
+        await proxied.backend.invite({ ...outgoing(callId), requestUri, to: { uri: requestUri } });
+        const invite = await peerLog.next('invite', callId);
+        expect(invite.requestUri).toBe(requestUri);
+        const answer = audioSdp(41_040, 'sendrecv');
+        await peer.answer(callId, { status: 200, sdp: answer });
+        expect(await proxiedLog.next('answered', callId)).toEqual({ callId, sdp: answer });
+        await proxied.backend.bye(callId);
+        await peerLog.next('bye', callId);
+      } finally {
+        proxiedLog.stop();
+        await proxied.backend.close();
+      }
     });
 
     // ============================================================ closing
