@@ -551,6 +551,23 @@ export function describeSipBackendContract(
       ).rejects.toThrow();
     });
 
+    it.skipIf(!options.registers)(
+      'a binding is refreshed before the granted time runs out, and a refused refresh is `registrationLost`',
+      async () => {
+        const number = '+15550000012';
+        const aor = phoneNumberUri(number, DOMAIN);
+        registrar.grantSeconds.set(number, 2);
+        const before = registrar.accepted.length;
+        await backend.register({ aor, expiresSeconds: 600 });
+        // Granted 2 s: the refresh comes well before they are up (at 80%).
+        await until(() => registrar.accepted.length >= before + 2, 'the refresh', 3_000);
+        expect(registrar.accepted.slice(before).every((b) => b.aor === aor && b.expires > 0)).toBe(true);
+        registrar.refused.add(number);
+        await until(() => log.of('registrationLost').length > 0, 'registrationLost', 4_000);
+        expect(log.of('registrationLost')).toEqual([{ aor }]);
+      },
+    );
+
     // ============================================================ outbound proxy
 
     it('with an outbound proxy, an INVITE for a domain nobody resolves goes to the proxy and the call works', async () => {

@@ -24,6 +24,8 @@ export interface TestRegistrar {
   challenged: () => number;
   /** Users (E.164 numbers) whose REGISTER gets 403 Forbidden. */
   refused: Set<string>;
+  /** Users granted fewer seconds than they asked for (the registrar's choice, RFC 3261 §10.3 step 7). */
+  grantSeconds: Map<string, number>;
   close(): Promise<void>;
 }
 
@@ -43,6 +45,7 @@ export async function startTestRegistrar(): Promise<TestRegistrar> {
   const nonces = new Set<string>();
   const accepted: RegisteredBinding[] = [];
   const refused = new Set<string>();
+  const grantSeconds = new Map<string, number>();
   let challenged = 0;
 
   const reply = (raw: string, to: RemoteInfo) => socket.send(Buffer.from(raw, 'utf8'), to.port, to.address);
@@ -103,7 +106,8 @@ export async function startTestRegistrar(): Promise<TestRegistrar> {
       return;
     }
     const contact = h.get('contact') ?? '';
-    const expires = Number(/;\s*expires=(\d+)/i.exec(contact)?.[1] ?? h.get('expires') ?? 3600);
+    const asked = Number(/;\s*expires=(\d+)/i.exec(contact)?.[1] ?? h.get('expires') ?? 3600);
+    const expires = asked === 0 ? 0 : Math.min(asked, grantSeconds.get(user) ?? asked);
     accepted.push({ aor, contact, expires });
     reply(
       head(
@@ -127,6 +131,7 @@ export async function startTestRegistrar(): Promise<TestRegistrar> {
     accepted,
     challenged: () => challenged,
     refused,
+    grantSeconds,
     close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
   };
 }
