@@ -135,7 +135,7 @@ export class DrachtioSipBackend extends TypedEmitter<SipBackendEvents> implement
     const timeoutMs = options.connectTimeoutMs ?? 5_000;
     const hostports = await new Promise<string[]>((resolve, reject) => {
       const timer = setTimeout(() => {
-        stopReconnecting(srf);
+        giveUp(srf);
         reject(
           new Error(
             `drachtio-server at ${options.host}:${options.port} did not answer within ${timeoutMs} ms`,
@@ -145,7 +145,7 @@ export class DrachtioSipBackend extends TypedEmitter<SipBackendEvents> implement
       srf.once('connect', (error: Error | null, hostport?: string) => {
         clearTimeout(timer);
         if (error) {
-          stopReconnecting(srf);
+          giveUp(srf);
           reject(new Error(`drachtio-server refused the connection: ${error.message}`));
         } else resolve(typeof hostport === 'string' ? hostport.split(',') : []);
       });
@@ -156,7 +156,7 @@ export class DrachtioSipBackend extends TypedEmitter<SipBackendEvents> implement
         reject(error);
       }
     });
-    srf.on('disconnect', () => logger.warn({}, 'drachtio-server connection lost; drachtio-srf reconnects'));
+    srf.on('reconnecting', () => logger.warn({}, 'drachtio-server connection lost; reconnecting'));
     logger.info({ sip: hostports }, 'connected to drachtio-server');
     return new DrachtioSipBackend(srf, options, hostports);
   }
@@ -638,12 +638,7 @@ export class DrachtioSipBackend extends TypedEmitter<SipBackendEvents> implement
     this.#bindings.clear();
     this.#timers.clear();
     this.#calls.clear();
-    try {
-      this.#srf.disconnect();
-    } catch (error) {
-      this.#logger.debug({ err: (error as Error).message }, 'drachtio disconnect');
-    }
-    stopReconnecting(this.#srf);
+    giveUp(this.#srf);
     this.removeAllListeners();
   }
 }
@@ -657,6 +652,16 @@ async function defaultSrf(): Promise<DrachtioSrf> {
   // A CommonJS module: its `module.exports` (the Srf class) is the default export under ESM.
   const loaded = (await import('drachtio-srf')) as unknown as { default: new () => unknown };
   return new loaded.default() as DrachtioSrf;
+}
+
+/** Closes the connection to drachtio-server (if there is one) and keeps it closed. */
+function giveUp(srf: DrachtioSrf): void {
+  try {
+    srf.disconnect();
+  } catch {
+    // Not connected: drachtio-srf has no socket to end (it throws then).
+  }
+  stopReconnecting(srf);
 }
 
 /**
