@@ -53,6 +53,7 @@ const SECRET_SETTINGS = new Set<keyof GatewayConfig>([
   'devTokenSecret',
   'introspectionClientSecret',
   'sipPassword',
+  'drachtioSecret',
 ]);
 const BOOLEAN_SETTINGS = new Set<keyof GatewayConfig>([
   'sinkAllowHttp',

@@ -121,6 +121,15 @@ export interface GatewayConfig {
   rtpPortMin: number;
   rtpPortMax: number;
   /**
+   * `DRACHTIO_HOST`: the admin address of a drachtio-server; when set, calls and
+   * registrations go through it (drachtio-srf) instead of the embedded SIP stack.
+   */
+  drachtioHost: string | undefined;
+  /** `DRACHTIO_PORT`: drachtio-server's admin port (its `<admin port=…>`, 9022 by default). */
+  drachtioPort: number;
+  /** `DRACHTIO_SECRET`: the admin secret of drachtio-server (environment only). */
+  drachtioSecret: string | undefined;
+  /**
    * `SHUTDOWN_TIMEOUT`: seconds a shutdown waits for event deliveries still
    * being retried before it abandons them (calls are ended either way).
    */
@@ -199,6 +208,9 @@ export function defaultConfig(
     mediaAnnouncedAddress: undefined,
     rtpPortMin: 40_000,
     rtpPortMax: 49_999,
+    drachtioHost: undefined,
+    drachtioPort: 9022,
+    drachtioSecret: undefined,
   };
 }
 
@@ -305,6 +317,9 @@ const SETTINGS: { [K in keyof GatewayConfig]: { env: string; parse: Parse<Gatewa
   mediaAnnouncedAddress: { env: 'MEDIA_ANNOUNCED_ADDRESS', parse: text },
   rtpPortMin: { env: 'RTP_PORT_MIN', parse: integer(1024, 65_534) },
   rtpPortMax: { env: 'RTP_PORT_MAX', parse: integer(1025, 65_535) },
+  drachtioHost: { env: 'DRACHTIO_HOST', parse: text },
+  drachtioPort: { env: 'DRACHTIO_PORT', parse: integer(1, 65_535) },
+  drachtioSecret: { env: 'DRACHTIO_SECRET', parse: (raw) => raw },
 };
 
 /** The environment variable of each setting, e.g. `port` → `PORT`. */
@@ -387,7 +402,13 @@ function checkSip(config: GatewayConfig): void {
       throw new ConfigError(`SIP_LISTEN: ${(error as Error).message}`);
     }
   }
-  if (config.sipNetwork === 'external' && config.sipOutboundProxy === undefined)
+  checkDrachtio(config);
+  // drachtio-server routes by Request-URI itself: with it an outbound proxy is optional.
+  if (
+    config.sipNetwork === 'external' &&
+    config.sipOutboundProxy === undefined &&
+    config.drachtioHost === undefined
+  )
     throw new ConfigError('SIP_NETWORK=external needs SIP_OUTBOUND_PROXY (the SIP URI calls are sent to)');
   for (const [name, value] of [
     ['SIP_OUTBOUND_PROXY', config.sipOutboundProxy],
@@ -417,6 +438,28 @@ function checkSip(config: GatewayConfig): void {
   } catch (error) {
     throw new ConfigError(`SIP_TRUSTED_PEERS: ${(error as Error).message}`);
   }
+}
+
+/** drachtio-server mode: a host, its secret, and none of the embedded stack's listener settings. */
+function checkDrachtio(config: GatewayConfig): void {
+  if (config.drachtioHost === undefined) return;
+  try {
+    sipHost(config.drachtioHost);
+  } catch {
+    throw new ConfigError(
+      `DRACHTIO_HOST must be a host name or IPv4 address (got ${JSON.stringify(config.drachtioHost)})`,
+    );
+  }
+  if (!Number.isInteger(config.drachtioPort) || config.drachtioPort < 1 || config.drachtioPort > 65_535)
+    throw new ConfigError('DRACHTIO_PORT must be an integer from 1 to 65535');
+  if (config.drachtioSecret === undefined || config.drachtioSecret === '')
+    throw new ConfigError("DRACHTIO_HOST needs DRACHTIO_SECRET (drachtio-server's admin secret)");
+  if (config.sipNetwork !== 'external')
+    throw new ConfigError(
+      `DRACHTIO_HOST sends calls to an external SIP network; SIP_NETWORK=${config.sipNetwork} contradicts it`,
+    );
+  if (config.sipListen.length > 0)
+    throw new ConfigError('SIP_LISTEN does not apply with DRACHTIO_HOST: drachtio-server listens for SIP');
 }
 
 /** Checks what one setting alone cannot tell; throws `ConfigError` with one line. */
@@ -483,7 +526,10 @@ export function resolveConfig(
   for (const [key, value] of Object.entries(options)) {
     if (value !== undefined) (config as unknown as Record<string, unknown>)[key] = value;
   }
-  if (options.sipNetwork === undefined && config.sipOutboundProxy !== undefined)
+  if (
+    options.sipNetwork === undefined &&
+    (config.sipOutboundProxy !== undefined || config.drachtioHost !== undefined)
+  )
     config.sipNetwork = 'external';
   validateConfig(config, { production: isProduction(env) });
   return config;
@@ -508,6 +554,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     options.devKeyFile = defaultDevKeyFile(env);
   }
   // The CLI's calls go over real SIP: to the operator's network when one is named, else to the demo network.
-  options.sipNetwork ??= options.sipOutboundProxy === undefined ? 'demo' : 'external';
+  options.sipNetwork ??=
+    options.sipOutboundProxy === undefined && options.drachtioHost === undefined ? 'demo' : 'external';
   return resolveConfig(options as Partial<GatewayConfig>, env);
 }

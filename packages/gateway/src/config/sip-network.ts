@@ -4,6 +4,7 @@ import { LoopbackMediaBackend } from '../network/loopback/loopback-media.js';
 import type { MediaBackend } from '../network/media-backend.js';
 import type { SipBackend } from '../network/sip-backend.js';
 import { DemoTelcoNetwork } from '../sip/demo/demo-telco-network.js';
+import { createDrachtioSipBackend } from '../sip/drachtio/drachtio-sip-backend.js';
 import { EmbeddedSipBackend } from '../sip/ua/embedded-sip-backend.js';
 import { demoNetworkBehaviours } from './demo-numbers.js';
 import { ConfigError, type GatewayConfig } from './gateway-config.js';
@@ -22,8 +23,8 @@ export interface SipNetwork {
 
 /**
  * Starts the embedded SIP user agent for `external` and `demo` networks (and
- * the demo network itself); `undefined` for `loopback`, where the gateway
- * makes its in-process network.
+ * the demo network itself), or connects to drachtio-server when `drachtioHost`
+ * is set; `undefined` for `loopback`, where the gateway makes its in-process network.
  */
 export async function createSipNetwork(
   config: GatewayConfig,
@@ -43,6 +44,25 @@ export async function createSipNetwork(
         })
       : // SDP only: answers and offers name the bind address, no packet is relayed.
         new LoopbackMediaBackend({ address: config.mediaAnnouncedAddress ?? config.mediaBindAddress });
+  if (config.drachtioHost !== undefined) {
+    try {
+      const sip = await createDrachtioSipBackend({
+        host: config.drachtioHost,
+        port: config.drachtioPort,
+        secret: config.drachtioSecret ?? '',
+        ...(config.sipOutboundProxy === undefined ? {} : { outboundProxy: config.sipOutboundProxy }),
+        ...(config.sipRegistrar === undefined ? {} : { registrar: config.sipRegistrar }),
+        ...(config.sipUsername === undefined || config.sipPassword === undefined
+          ? {}
+          : { credentials: { username: config.sipUsername, password: config.sipPassword } }),
+        logger,
+      });
+      return { sip, media, demo: undefined, listening: sip.sipAddresses, close: async () => {} };
+    } catch (error) {
+      await media.close().catch(() => {});
+      throw new ConfigError(`DRACHTIO_HOST: ${(error as Error).message}`);
+    }
+  }
   let demo: DemoTelcoNetwork | undefined;
   let sip: EmbeddedSipBackend;
   try {

@@ -15,6 +15,11 @@ export {
   DemoTelcoNetwork,
   type DemoTelcoNetworkOptions,
 } from './demo/demo-telco-network.js';
+export {
+  createDrachtioSipBackend,
+  DrachtioSipBackend,
+  type DrachtioSipBackendOptions,
+} from './drachtio/drachtio-sip-backend.js';
 export { assertSipHeaderSafe, isPlainText, isSipHeaderSafe } from './header-safety.js';
 export * from './message/headers.js';
 export {
