@@ -11,6 +11,15 @@ export interface LocalRedis {
   url: string;
   port: number;
   stop(): Promise<void>;
+  /** Stops the server (SIGKILL: what was not persisted is lost), keeping its folder for `restart()`. */
+  kill(): Promise<void>;
+  /** Starts the server again on the same port and folder (with AOF, it reloads what it had). */
+  restart(): Promise<void>;
+}
+
+export interface StartRedisOptions {
+  /** Persist every write to an append-only file (`appendfsync always`), so a restart loses nothing. */
+  appendOnly?: boolean;
 }
 
 const INSTALL_HINT =
@@ -33,7 +42,7 @@ async function freePort(): Promise<number> {
 }
 
 /** Spawns redis-server on `port`; resolves once it accepts connections, rejects with its output otherwise. */
-function spawnRedis(port: number, dir: string, binary: string): Promise<ChildProcess> {
+function spawnRedis(port: number, dir: string, binary: string, appendOnly = false): Promise<ChildProcess> {
   const child = spawn(
     binary,
     [
@@ -44,7 +53,8 @@ function spawnRedis(port: number, dir: string, binary: string): Promise<ChildPro
       '--save',
       '',
       '--appendonly',
-      'no',
+      appendOnly ? 'yes' : 'no',
+      ...(appendOnly ? ['--appendfsync', 'always'] : []),
       '--dir',
       dir,
       '--loglevel',
@@ -88,7 +98,7 @@ function spawnRedis(port: number, dir: string, binary: string): Promise<ChildPro
  * 127.0.0.1 port with `--save '' --appendonly no` in a temporary folder.
  * Throws (so the calling test fails, never skips) when redis-server is missing.
  */
-export async function startRedis(): Promise<LocalRedis> {
+export async function startRedis(options: StartRedisOptions = {}): Promise<LocalRedis> {
   const binary = process.env.REDIS_SERVER || 'redis-server';
   const dir = await mkdtemp(join(tmpdir(), 'telegate-redis-'));
   let child: ChildProcess | undefined;
@@ -97,7 +107,7 @@ export async function startRedis(): Promise<LocalRedis> {
   for (let attempt = 1; child === undefined; attempt++) {
     port = await freePort();
     try {
-      child = await spawnRedis(port, dir, binary);
+      child = await spawnRedis(port, dir, binary, options.appendOnly);
     } catch (error) {
       const message = (error as Error).message;
       if (attempt >= 3 || !/Address already in use/i.test(message)) {
@@ -106,11 +116,22 @@ export async function startRedis(): Promise<LocalRedis> {
       }
     }
   }
-  const running = child;
+  let running = child;
   let stopped: Promise<void> | undefined;
+  const exit = async (signal: NodeJS.Signals) => {
+    if (running.exitCode !== null || running.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
+    running.kill(signal);
+    await exited;
+  };
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    kill: () => exit('SIGKILL'),
+    async restart() {
+      await exit('SIGKILL');
+      running = await spawnRedis(port, dir, binary, options.appendOnly);
+    },
     stop() {
       stopped ??= (async () => {
         if (running.exitCode === null && running.signalCode === null) {

@@ -16,6 +16,7 @@ import type { SipBackend } from './network/sip-backend.js';
 import { type RegistrationEndReason, RegistrationService } from './registrations/registration-service.js';
 import { DEFAULT_SDP_LIMITS, type SdpLimits } from './sdp/parse.js';
 import { sipHost } from './sip/uri.js';
+import { DeferredWrites, type DeferredWritesOptions } from './store/deferred-writes.js';
 import { MemoryStore } from './store/memory-store.js';
 import type { Store } from './store/store.js';
 
@@ -68,6 +69,8 @@ export interface GatewayOptions {
   subscriptions?: Partial<SubscriptionOptions>;
   events?: Partial<Pick<EventBusOptions, 'sequenceScope'>>;
   sdpLimits?: Partial<SdpLimits>;
+  /** Retrying the store writes of this node's calls that failed (a store outage). */
+  storeWrites?: Partial<DeferredWritesOptions>;
 }
 
 const REASON_TEXT: Record<RegistrationEndReason, string> = {
@@ -94,6 +97,8 @@ export class Gateway {
   readonly subscriptions: SubscriptionService;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Store writes of this node's calls waiting for the store. */
+  readonly writes: DeferredWrites;
   #closed: Promise<void> | undefined;
   #sweepTimer: TimerHandle | undefined;
 
@@ -104,6 +109,7 @@ export class Gateway {
     this.clock = clock;
     this.logger = logger;
     this.store = options.store ?? new MemoryStore();
+    this.writes = new DeferredWrites({ clock, logger }, options.storeWrites);
     this.auth = options.auth ?? new DevAuth({ now: () => clock.now() });
     if (options.sip !== undefined && options.media !== undefined) {
       this.sip = options.sip;
@@ -199,6 +205,7 @@ export class Gateway {
     calls = new CallService(
       {
         store,
+        writes: this.writes,
         sip: this.sip,
         media: this.media,
         clock,
@@ -293,6 +300,7 @@ export class Gateway {
       await this.registrations.close();
       await this.subscriptions.close();
       await this.events.close();
+      await this.writes.close();
       await this.sip.close();
       await this.media.close();
       await this.network?.close();

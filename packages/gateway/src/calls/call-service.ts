@@ -9,6 +9,7 @@ import {
   emergencyNotSupported,
   invalidArgument,
   invalidTokenContext,
+  isStoreUnavailable,
   notFound,
   TooManyRequestsError,
   unavailable,
@@ -33,6 +34,7 @@ import {
 } from '../sip/address.js';
 import { isPlainText } from '../sip/header-safety.js';
 import { partyUri, phoneNumberFromUri, phoneNumberUri, type SipHost, sipDisplayName } from '../sip/uri.js';
+import type { DeferredWrites } from '../store/deferred-writes.js';
 import type { MediaSessionRecord, RegistrationRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { CallSession, type CallSessionEvents, type CallTimings, type StatusChange } from './call-session.js';
@@ -74,6 +76,8 @@ export interface CallServiceOptions {
 
 export interface CallServiceDeps {
   store: Store;
+  /** Store writes of this node's calls that wait for the store (see `DeferredWrites`). */
+  writes: DeferredWrites;
   sip: SipBackend;
   media: MediaBackend;
   clock: Clock;
@@ -217,7 +221,9 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
 
   #track(work: Promise<unknown>): void {
     this.#inflight.add(work);
-    void work.finally(() => this.#inflight.delete(work));
+    work
+      .catch((error: unknown) => this.#deps.logger.error({ err: error }, 'call service work failed'))
+      .finally(() => this.#inflight.delete(work));
   }
 
   #assertOpen(): void {
@@ -256,14 +262,18 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
     });
   }
 
+  /** Removes an ended session from the store; while the store fails, later (its TTL covers a node that stops). */
   async #forget(mediaSessionId: string): Promise<void> {
-    await this.#deps.store.deleteSession(mediaSessionId);
-    await this.#deps.store.deleteSequence(`session:${mediaSessionId}`);
+    const { store, writes } = this.#deps;
+    await writes.run(`session:${mediaSessionId}`, () => store.deleteSession(mediaSessionId));
+    await writes.run(`seq:session:${mediaSessionId}`, () =>
+      store.deleteSequence(`session:${mediaSessionId}`),
+    );
   }
 
   #sessionDeps() {
-    const { store, sip, clock, logger, publish } = this.#deps;
-    return { store, sip, clock, logger, publish, timings: this.#options.timings };
+    const { store, writes, sip, clock, logger, publish } = this.#deps;
+    return { store, writes, sip, clock, logger, publish, timings: this.#options.timings };
   }
 
   // ------------------------------------------------------------------ createSession
@@ -406,7 +416,10 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
   async #owned(auth: AuthContext, mediaSessionIdParam: unknown): Promise<MediaSessionRecord> {
     assertSubscriber(auth);
     const id = readIdentifier(mediaSessionIdParam, 'mediaSessionId');
-    const record = await this.#deps.store.getSession(id);
+    // A call live on this node is answered from memory: its own record is the
+    // authority, and it can be hung up while the store is unreachable.
+    const live = this.#byId.get(id);
+    const record = live !== undefined && !live.isEnded ? live.record : await this.#deps.store.getSession(id);
     // Another subscriber's session is indistinguishable from a missing one.
     if (record === undefined || record.phoneNumber !== auth.phoneNumber)
       throw notFound('No media session with this mediaSessionId.');
@@ -543,6 +556,14 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
       const created = await session.startInbound();
       this.emit('created', { session: created });
     } catch (error) {
+      if (isStoreUnavailable(error)) {
+        this.#deps.logger.warn(
+          { callId: invite.callId },
+          'incoming INVITE refused: the store is unavailable',
+        );
+        await reject(503, 'store unavailable');
+        return;
+      }
       this.#deps.logger.error({ err: error, callId: invite.callId }, 'incoming INVITE failed');
       await reject(500, 'internal error');
     }

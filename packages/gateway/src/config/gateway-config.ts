@@ -56,6 +56,14 @@ export interface GatewayConfig {
    * (Redis store only): those of a node that stopped end at most this late.
    */
   storeSweepSeconds: number;
+  /**
+   * `STORE_TIMEOUT_MS`: longest a Redis command may take, waiting for a lost
+   * connection included (Redis store only); a request whose store command
+   * runs out answers `503 UNAVAILABLE` with `Retry-After`.
+   */
+  storeTimeoutMs: number;
+  /** `SESSION_RETENTION`: seconds an ended media session stays readable (GET) with its final status. */
+  sessionRetentionSeconds: number;
   /** `SINK_ALLOWLIST`: IPs, CIDR ranges and host names webhook sinks may use although not public. */
   sinkAllowlist: string[];
   /** `SINK_CA_FILE`: PEM file of a CA trusted for `https` sinks, besides the public roots. */
@@ -132,6 +140,8 @@ export function defaultConfig(
     store: 'memory',
     storeKeyPrefix: 'telegate:',
     storeSweepSeconds: 10,
+    storeTimeoutMs: 1000,
+    sessionRetentionSeconds: 60,
     sinkAllowlist: [],
     sinkCaFile: undefined,
     sinkAllowHttp: false,
@@ -224,6 +234,8 @@ const SETTINGS: { [K in keyof GatewayConfig]: { env: string; parse: Parse<Gatewa
   store: { env: 'STORE', parse: text },
   storeKeyPrefix: { env: 'STORE_KEY_PREFIX', parse: text },
   storeSweepSeconds: { env: 'STORE_SWEEP', parse: integer(1, 3600) },
+  storeTimeoutMs: { env: 'STORE_TIMEOUT_MS', parse: integer(50, 60_000) },
+  sessionRetentionSeconds: { env: 'SESSION_RETENTION', parse: integer(1, 86_400) },
   sinkAllowlist: { env: 'SINK_ALLOWLIST', parse: list },
   sinkCaFile: { env: 'SINK_CA_FILE', parse: text },
   sinkAllowHttp: { env: 'SINK_ALLOW_HTTP', parse: boolean },

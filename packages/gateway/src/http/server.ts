@@ -111,6 +111,7 @@ async function createStore(config: GatewayConfig, logger: PinoLogger): Promise<S
   try {
     return await RedisStore.connect(config.store, {
       keyPrefix: config.storeKeyPrefix,
+      commandTimeoutMs: config.storeTimeoutMs,
       logger: logger.child({ component: 'store' }),
     });
   } catch (error) {
@@ -180,6 +181,7 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
       ...(config.maxDevicesPerUser > 0 ? { maxDevicesPerUser: config.maxDevicesPerUser } : {}),
     },
     emergency: { supported: config.emergencyCalls },
+    calls: { endedSessionRetentionMs: config.sessionRetentionSeconds * 1000 },
     subscriptions: {
       allowInsecureSinks: config.sinkAllowHttp,
       checkSink: (sink) => assertSafeSink(sink, sinkPolicy),

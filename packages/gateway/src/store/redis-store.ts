@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { type Logger, silentLogger } from '../core/logger.js';
+import { StoreUnavailableError } from '../errors.js';
 import {
   type CreateRegistrationOutcome,
   type CreateSubscriptionOutcome,
@@ -21,9 +22,18 @@ export interface RedisStoreOptions {
   logger?: Logger;
 }
 
+/** Longest a store command may take, queued while reconnecting included (default). */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 1000;
+
 export interface RedisConnectOptions extends RedisStoreOptions {
   /** How long the first connection may take (default 5000 ms). */
   connectTimeoutMs?: number;
+  /**
+   * Longest a command may wait for its answer, including the time it waits
+   * for a lost connection to come back (default 1000 ms). Past it, the store
+   * method rejects with `StoreUnavailableError` (a prompt 503 for a client).
+   */
+  commandTimeoutMs?: number;
 }
 
 /** The first connection to Redis failed; the message names the server (never its password) and why. */
@@ -363,6 +373,9 @@ export class RedisStore implements Store {
   readonly #redis: Redis;
   readonly #scripts: ScriptClient;
   readonly #prefix: string;
+  readonly #logger: Logger;
+  /** Set from the first failed command until one succeeds again: an outage is logged once. */
+  #failing = false;
   #closed: Promise<void> | undefined;
 
   /**
@@ -379,8 +392,10 @@ export class RedisStore implements Store {
     const redisOptions: RedisOptions = {
       lazyConnect: true,
       connectTimeout: timeoutMs,
-      // A command waiting for a lost connection fails after a few reconnection attempts.
-      maxRetriesPerRequest: 3,
+      // Every command is bounded in time, also one queued while the connection is down
+      // (the offline queue stays on: a Sentinel failover or a blip costs a wait, not an error).
+      commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+      maxRetriesPerRequest: 1,
       retryStrategy: (attempt) => (connected ? Math.min(attempt * 200, 2000) : null),
     };
     const redis = new Redis(url, redisOptions);
@@ -427,14 +442,43 @@ export class RedisStore implements Store {
   constructor(redis: Redis, options: RedisStoreOptions = {}) {
     this.#redis = redis;
     this.#prefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX;
+    this.#logger = options.logger ?? silentLogger;
     for (const [name, script] of Object.entries(SCRIPTS)) {
       redis.defineCommand(name, script);
     }
-    this.#scripts = redis as unknown as ScriptClient;
+    const client = redis as unknown as ScriptClient;
+    this.#scripts = Object.fromEntries(
+      Object.keys(SCRIPTS).map((name) => [
+        name,
+        (...args: string[]) => this.#guard(name, () => client[name as ScriptName](...args)),
+      ]),
+    ) as ScriptClient;
   }
 
   get keyPrefix(): string {
     return this.#prefix;
+  }
+
+  /**
+   * Runs one store operation: a failure of Redis (no connection, timeout,
+   * an error reply) becomes `StoreUnavailableError`, logged once per outage.
+   */
+  async #guard<T>(what: string, operation: () => Promise<T>): Promise<T> {
+    let result: T;
+    try {
+      result = await operation();
+    } catch (error) {
+      if (!this.#failing) {
+        this.#failing = true;
+        this.#logger.warn({ err: error, operation: what }, 'Redis store not answering; requests get 503');
+      }
+      throw new StoreUnavailableError(error);
+    }
+    if (this.#failing) {
+      this.#failing = false;
+      this.#logger.info({ operation: what }, 'Redis store answering again');
+    }
+    return result;
   }
 
   async #members<T>(index: string, recordPrefix: string): Promise<T[]> {
@@ -446,7 +490,7 @@ export class RedisStore implements Store {
   }
 
   async #get<T>(key: string): Promise<T | undefined> {
-    const raw = await this.#redis.get(this.#prefix + key);
+    const raw = await this.#guard('GET', () => this.#redis.get(this.#prefix + key));
     return raw === null ? undefined : (JSON.parse(raw) as T);
   }
 
@@ -526,7 +570,9 @@ export class RedisStore implements Store {
   }
 
   findLapsedRegistrations(now: number): Promise<string[]> {
-    return this.#redis.zrangebyscore(`${this.#prefix}regidx:due`, '-inf', now);
+    return this.#guard('ZRANGEBYSCORE', () =>
+      this.#redis.zrangebyscore(`${this.#prefix}regidx:due`, '-inf', now),
+    );
   }
 
   /**
@@ -654,7 +700,9 @@ export class RedisStore implements Store {
   }
 
   findDueSubscriptions(now: number): Promise<string[]> {
-    return this.#redis.zrangebyscore(`${this.#prefix}subidx:due`, '-inf', now);
+    return this.#guard('ZRANGEBYSCORE', () =>
+      this.#redis.zrangebyscore(`${this.#prefix}subidx:due`, '-inf', now),
+    );
   }
 
   /** `expected` is compared as JSON, as in `takeRegistration`. */
@@ -670,11 +718,11 @@ export class RedisStore implements Store {
   // ---------------------------------------------------------------- sequence numbers
 
   nextSequence(key: string): Promise<number> {
-    return this.#redis.incr(`${this.#prefix}seq:${key}`);
+    return this.#guard('INCR', () => this.#redis.incr(`${this.#prefix}seq:${key}`));
   }
 
   async deleteSequence(key: string): Promise<void> {
-    await this.#redis.del(`${this.#prefix}seq:${key}`);
+    await this.#guard('DEL', () => this.#redis.del(`${this.#prefix}seq:${key}`));
   }
 
   /** Quits the connection (after the commands already sent are answered). */
