@@ -112,6 +112,8 @@ async function createStore(config: GatewayConfig, logger: PinoLogger): Promise<S
     return await RedisStore.connect(config.store, {
       keyPrefix: config.storeKeyPrefix,
       commandTimeoutMs: config.storeTimeoutMs,
+      // Ended sessions leave Redis by themselves after the retention, whichever node ended them.
+      lifetimes: { endedSessionTtlMs: config.sessionRetentionSeconds * 1000 },
       logger: logger.child({ component: 'store' }),
     });
   } catch (error) {
