@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,8 +13,11 @@ export interface LocalRedis {
   stop(): Promise<void>;
   /** Stops the server (SIGKILL: what was not persisted is lost), keeping its folder for `restart()`. */
   kill(): Promise<void>;
-  /** Starts the server again on the same port and folder (with AOF, it reloads what it had). */
-  restart(): Promise<void>;
+  /**
+   * Starts the server again on the same port and folder (with AOF, it reloads
+   * what it had); `empty: true` removes its files first (a Redis that lost its data).
+   */
+  restart(options?: { empty?: boolean }): Promise<void>;
 }
 
 export interface StartRedisOptions {
@@ -128,8 +131,12 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Local
     url: `redis://127.0.0.1:${port}`,
     port,
     kill: () => exit('SIGKILL'),
-    async restart() {
+    async restart(restart = {}) {
       await exit('SIGKILL');
+      if (restart.empty) {
+        await rm(dir, { recursive: true, force: true });
+        await mkdir(dir, { recursive: true });
+      }
       running = await spawnRedis(port, dir, binary, options.appendOnly);
     },
     stop() {

@@ -1,16 +1,19 @@
 import type { MediaSessionResponse, SessionStatus } from '../api-types.js';
 import { type AuthContext, assertSubscriber } from '../auth/auth.js';
+import type { NodeReply, NodeRequest } from '../cluster/node-channel.js';
 import { type Clock, TimerSet } from '../core/clock.js';
 import { TypedEmitter } from '../core/emitter.js';
 import type { IdGenerator } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import {
+  ApiError,
   emergencyAddressMissing,
   emergencyNotSupported,
   invalidArgument,
   invalidTokenContext,
   isStoreUnavailable,
   notFound,
+  ServiceUnavailableError,
   TooManyRequestsError,
   unavailable,
 } from '../errors.js';
@@ -75,6 +78,8 @@ export interface CallServiceOptions {
 }
 
 export interface CallServiceDeps {
+  /** Id of this gateway node: the `owner` of the sessions it creates. */
+  nodeId: string;
   store: Store;
   /** Store writes of this node's calls that wait for the store (see `DeferredWrites`). */
   writes: DeferredWrites;
@@ -85,6 +90,11 @@ export interface CallServiceDeps {
   logger: Logger;
   publish: EventPublisher;
   registrations: ActiveRegistrations;
+  /**
+   * Sends a request to the node handling a call (several nodes on one store);
+   * without it, a call handled elsewhere answers 503.
+   */
+  forward?: (nodeId: string, request: NodeRequest) => Promise<NodeReply>;
 }
 
 /** Body of `createSession` as the generated router hands it over (validated again here). */
@@ -356,6 +366,7 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
       ...(callType === undefined ? {} : { callType }),
       ...(location === undefined ? {} : { locationDetails: location }),
       callId: this.#deps.ids.callId(),
+      owner: this.#deps.nodeId,
       createdAt: now,
       updatedAt: now,
     };
@@ -431,17 +442,81 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
     return toMediaSessionResponse(await this.#owned(auth, mediaSessionId));
   }
 
-  #liveOrFail(record: MediaSessionRecord): CallSession {
+  /** The live session on this node, or the id of the node handling it; `404` once it ended. */
+  #liveOrOwner(record: MediaSessionRecord): CallSession | string {
     const session = this.#byId.get(record.mediaSessionId);
     if (session !== undefined) return session;
     if (record.endedAt !== undefined) throw notFound('The media session has already ended.');
+    if (
+      this.#deps.forward !== undefined &&
+      record.owner !== undefined &&
+      record.owner !== this.#deps.nodeId
+    ) {
+      return record.owner;
+    }
     throw unavailable('The media session is handled by another gateway node.');
+  }
+
+  /** Has the node handling the call act on it, and answers with its result or its error. */
+  async #forward(owner: string, request: NodeRequest): Promise<unknown> {
+    let reply: NodeReply;
+    try {
+      reply = await this.#deps.forward!(owner, request);
+    } catch (error) {
+      this.#deps.logger.warn(
+        { err: error, owner, op: request.op },
+        'the node handling a call did not answer',
+      );
+      throw new ServiceUnavailableError(
+        'The gateway node handling the media session is not answering; try again.',
+        {
+          retryAfter: 2,
+        },
+      );
+    }
+    if (!reply.ok) throw new ApiError(reply.error.status, reply.error.code, reply.error.message);
+    return reply.result;
   }
 
   /** `DELETE /sessions/{mediaSessionId}`: cancel, decline or hang up (BYE follows the 204). */
   async delete(auth: AuthContext, mediaSessionId: unknown): Promise<void> {
     const record = await this.#owned(auth, mediaSessionId);
-    await this.#liveOrFail(record).end();
+    const target = this.#liveOrOwner(record);
+    if (typeof target !== 'string') return target.end();
+    await this.#forward(target, {
+      op: 'delete-session',
+      phoneNumber: record.phoneNumber,
+      mediaSessionId: record.mediaSessionId,
+    });
+  }
+
+  /**
+   * A request from another node for a call this node handles, or for the
+   * calls of a registration that ended there. Answers like the API would.
+   */
+  async handleRequest(request: NodeRequest): Promise<NodeReply> {
+    try {
+      switch (request.op) {
+        case 'registration-ended':
+          await this.#endCallsOf(request.registrationId, request.reason);
+          return { ok: true };
+        case 'delete-session':
+        case 'update-session': {
+          const session = this.#byId.get(request.mediaSessionId);
+          if (session === undefined || session.record.phoneNumber !== request.phoneNumber)
+            throw notFound('The media session has already ended.');
+          if (request.op === 'delete-session') {
+            await session.end();
+            return { ok: true };
+          }
+          const updated = await session.updateStatus(this.#readStatusChange(request.body));
+          return { ok: true, result: toMediaSessionResponse(updated) };
+        }
+      }
+    } catch (error) {
+      if (error instanceof ApiError) return { ok: false, error: error.toErrorInfo() };
+      throw error;
+    }
   }
 
   /** `PUT /sessions/{mediaSessionId}/status`. */
@@ -458,7 +533,16 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
         `The media session has ended (status ${record.status}); its status cannot change.`,
       );
     }
-    const updated = await this.#liveOrFail(record).updateStatus(change);
+    const target = this.#liveOrOwner(record);
+    if (typeof target === 'string') {
+      return (await this.#forward(target, {
+        op: 'update-session',
+        phoneNumber: record.phoneNumber,
+        mediaSessionId: record.mediaSessionId,
+        body,
+      })) as MediaSessionResponse;
+    }
+    const updated = await target.updateStatus(change);
     return toMediaSessionResponse(updated);
   }
 
@@ -548,6 +632,7 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
         status: 'Initial',
         offer: webrtcOffer,
         callId: invite.callId,
+        owner: this.#deps.nodeId,
         createdAt: now,
         updatedAt: now,
       };
@@ -576,6 +661,34 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
    * CANCEL or 480), and their final events published, before this resolves.
    */
   async registrationEnded(registrationId: string, reason: string): Promise<void> {
+    await this.#endCallsOf(registrationId, reason);
+    if (this.#deps.forward === undefined) return;
+    // Calls of the registration handled by other nodes end there.
+    let owners: Set<string>;
+    try {
+      const sessions = await this.#deps.store.findSessions({ registrationId });
+      owners = new Set(
+        sessions
+          .filter((s) => s.endedAt === undefined && s.owner !== undefined && s.owner !== this.#deps.nodeId)
+          .map((s) => s.owner!),
+      );
+    } catch (error) {
+      this.#deps.logger.warn(
+        { err: error, registrationId },
+        'looking for calls of an ended registration failed',
+      );
+      return;
+    }
+    await Promise.all(
+      [...owners].map((owner) =>
+        this.#forward(owner, { op: 'registration-ended', registrationId, reason }).catch((error: unknown) => {
+          this.#deps.logger.warn({ err: error, owner, registrationId }, 'another node did not end its calls');
+        }),
+      ),
+    );
+  }
+
+  async #endCallsOf(registrationId: string, reason: string): Promise<void> {
     const affected = this.live.filter((s) => s.record.registrationIds.includes(registrationId));
     await Promise.all(
       affected.map(async (session) => {
@@ -583,6 +696,44 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
         if (orphaned) await session.terminate(reason);
       }),
     );
+  }
+
+  /**
+   * Stores every live call of this node again (the store lost them: a Redis
+   * restarted empty), so each stays reachable; failing writes are retried.
+   */
+  async republish(): Promise<void> {
+    const { store, writes } = this.#deps;
+    for (const session of this.live) {
+      if (session.isEnded) continue;
+      await writes.run(`session:${session.id}`, () => store.saveSession(session.record));
+    }
+  }
+
+  /**
+   * Node `nodeId` stopped without ending its calls (its lease ran out, and
+   * this node claimed it): each of its unfinished sessions becomes `Failed`,
+   * with a `session-status` event. Its SIP dialog and media went with the node;
+   * the stored record leaves after the retention (its TTL).
+   */
+  async takeOver(nodeId: string): Promise<void> {
+    const { store, clock, publish, logger } = this.#deps;
+    for (const record of await store.findSessions({ owner: nodeId })) {
+      if (record.endedAt !== undefined) continue;
+      const now = clock.now();
+      const ended: MediaSessionRecord = { ...record, status: 'Failed', updatedAt: now, endedAt: now };
+      await store.saveSession(ended);
+      const sequenceNumber = await store.nextSequence(`session:${record.mediaSessionId}`);
+      logger.info({ mediaSessionId: record.mediaSessionId, nodeId }, 'call of a dead node ended as Failed');
+      publish({
+        type: 'session-status',
+        at: now,
+        session: ended,
+        sequenceNumber,
+        reason: 'The gateway node handling the call stopped',
+        includeSdp: false,
+      });
+    }
   }
 
   /** Ends every live call (BYE/CANCEL/480) and stops the timers; sessions stay stored. */

@@ -49,7 +49,11 @@ function version(): string {
 }
 
 /** Settings that may be given as flags: not the secrets (a command line is visible to every user). */
-const SECRET_SETTINGS = new Set<keyof GatewayConfig>(['devTokenSecret', 'introspectionClientSecret']);
+const SECRET_SETTINGS = new Set<keyof GatewayConfig>([
+  'devTokenSecret',
+  'introspectionClientSecret',
+  'clusterSecret',
+]);
 const BOOLEAN_SETTINGS = new Set<keyof GatewayConfig>([
   'sinkAllowHttp',
   'emergencyCalls',

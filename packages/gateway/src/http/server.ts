@@ -184,6 +184,10 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
     },
     emergency: { supported: config.emergencyCalls },
     calls: { endedSessionRetentionMs: config.sessionRetentionSeconds * 1000 },
+    lease: { leaseMs: config.nodeLeaseMs },
+    ...(store instanceof RedisStore && config.clusterSecret !== undefined
+      ? { cluster: { messaging: store.messaging(), secret: config.clusterSecret, prefix: store.keyPrefix } }
+      : {}),
     subscriptions: {
       allowInsecureSinks: config.sinkAllowHttp,
       checkSink: (sink) => assertSafeSink(sink, sinkPolicy),
@@ -195,7 +199,11 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
   // expiry timers here too, and every STORE_SWEEP seconds the node ends lapsed ones still stored
   // (their node stopped). Ending one is a take from the store of the record as read, so exactly
   // one node ends it, and never one another node has just extended.
-  if (store !== undefined) await gateway.resume(config.storeSweepSeconds * 1000);
+  if (store !== undefined) {
+    await gateway.resume(config.storeSweepSeconds * 1000);
+    // Heartbeats; the calls of nodes that stopped without ending them end here (Failed).
+    await gateway.joinCluster();
+  }
 
   let closing = false;
   const shutDownCore = async () => {

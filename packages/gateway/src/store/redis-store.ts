@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
+import type { ClusterMessaging } from '../cluster/node-channel.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import { StoreUnavailableError } from '../errors.js';
 import {
@@ -904,6 +905,38 @@ export class RedisStore implements Store {
 
   async leave(nodeId: string): Promise<void> {
     await this.#guard('ZREM', () => this.#redis.zrem(`${this.#prefix}nodes`, nodeId));
+  }
+
+  /**
+   * Publish/subscribe between the gateway nodes on this Redis (the channel of
+   * `NodeChannel`): publishing uses the store's connection, subscriptions one
+   * more connection, opened here and closed with the returned object.
+   */
+  messaging(): ClusterMessaging {
+    const subscriber = this.#redis.duplicate({ lazyConnect: true, commandTimeout: undefined });
+    subscriber.on('error', () => {}); // the store's own connection reports outages
+    const listeners = new Map<string, (message: string) => void>();
+    subscriber.on('message', (channel: string, message: string) => listeners.get(channel)?.(message));
+    let connected: Promise<void> | undefined;
+    return {
+      publish: async (channel, message) => {
+        await this.#guard('PUBLISH', () => this.#redis.publish(channel, message));
+      },
+      subscribe: async (channel, listener) => {
+        connected ??= subscriber.connect();
+        await connected;
+        listeners.set(channel, listener);
+        await subscriber.subscribe(channel);
+      },
+      close: async () => {
+        listeners.clear();
+        if (subscriber.status === 'end' || subscriber.status === 'wait') {
+          subscriber.disconnect();
+          return;
+        }
+        await subscriber.quit().catch(() => subscriber.disconnect());
+      },
+    };
   }
 
   /** Quits the connection (after the commands already sent are answered). */
