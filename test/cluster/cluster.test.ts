@@ -11,7 +11,7 @@ import {
   subscriptionBody,
 } from '../../packages/gateway/test/http/support.js';
 import { type LocalRedis, startRedis } from '../support/redis.js';
-import { call, type GatewayNode, sleep, startNode, tokenFor, until } from './support.js';
+import { call, type GatewayNode, sleep, startNode, startSwitchableSink, tokenFor, until } from './support.js';
 
 /*
  * Several gateway processes (the built CLI) on loopback ports, sharing one
@@ -144,6 +144,44 @@ describe('gateway nodes sharing one Redis', () => {
     expect(statusEvents(mediaSessionId).filter((e) => e.data.status === 'Failed')).toHaveLength(1);
     // An ended session leaves the store after the retention (3 s) by its TTL: no node's timer.
     await until('the ended session is gone', async () => (await call(b, token, 'GET', path)).status === 404);
+  });
+
+  it('A killed while its events wait for a failing sink: B delivers every one, in order (repeats dropped by id)', async () => {
+    const slow = await startSwitchableSink();
+    try {
+      const victim = await node('A3');
+      const deviceId = '7d444840-9dc0-41d1-b245-00000000aaaa';
+      const { registrationId } = (await call(victim, token, 'POST', REGISTRATION, { deviceId })).body;
+      const body = subscriptionBody(`${slow.url}/hook`);
+      body.config.subscriptionDetail.deviceId = deviceId;
+      expect((await call(victim, token, 'POST', SUBSCRIPTIONS, body)).status).toBe(201);
+      slow.failing = true;
+      const { path, mediaSessionId } = await connectedCall(victim, registrationId);
+      expect((await call(victim, token, 'DELETE', path)).status).toBe(204);
+      await until(
+        'ended',
+        async () => (await call(victim, token, 'GET', path)).body?.status === 'Terminated',
+      );
+      // The Terminated event is routed to the queue just after the state is stored: let it get there.
+      await sleep(500);
+      // A holds the events (retrying the first one) when it dies.
+      await victim.kill();
+      slow.failing = false;
+      await until(
+        'B delivered the Terminated event',
+        () =>
+          slow.received.some(
+            (e) => e.data.mediaSessionId === mediaSessionId && e.data.status === 'Terminated',
+          ),
+        15_000,
+      );
+      const unique = [...new Map(slow.received.map((e) => [e.id, e])).values()];
+      const sequence = unique.map((e) => e.data.sequenceNumber as number);
+      expect(sequence).toEqual(Array.from({ length: unique.length }, (_, i) => i + 1));
+      expect(unique.map((e) => e.data.status)).toEqual(['InProgress', 'Ringing', 'Connected', 'Terminated']);
+    } finally {
+      await slow.close();
+    }
   });
 
   it('Redis stopped: 503 with Retry-After while down, no node exits; restarted with AOF: nothing lost', async () => {

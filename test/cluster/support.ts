@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { DevAuth } from '../../packages/gateway/src/index.js';
-import { CA_FILE } from '../../packages/gateway/test/http/support.js';
+import { CA_FILE, SINK_CERT, SINK_KEY } from '../../packages/gateway/test/http/support.js';
 
 const CLI = new URL('../../packages/gateway/dist/cli/index.js', import.meta.url).pathname;
 
@@ -148,4 +150,35 @@ export async function until(
     await sleep(100);
   }
   throw new Error(`${what}: not within ${ms} ms`);
+}
+
+/** A webhook sink (https on 127.0.0.1) that answers 503 while `failing`, else records the event and answers 204. */
+export interface SwitchableSink {
+  url: string;
+  failing: boolean;
+  /** Every event received with 204, repeats included. */
+  received: { id: string; type: string; data: Record<string, unknown> }[];
+  close(): Promise<void>;
+}
+
+export async function startSwitchableSink(): Promise<SwitchableSink> {
+  const sink: SwitchableSink = { url: '', failing: false, received: [], close: async () => {} };
+  const server = createServer({ cert: SINK_CERT, key: SINK_KEY }, async (request, response) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    if (sink.failing) {
+      response.writeHead(503).end();
+      return;
+    }
+    sink.received.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+    response.writeHead(204).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  sink.url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  sink.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return sink;
 }

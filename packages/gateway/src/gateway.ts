@@ -11,6 +11,7 @@ import { type Logger, silentLogger } from './core/logger.js';
 import { unavailable } from './errors.js';
 import type { DomainEvent } from './events/domain-events.js';
 import { type DeliverFunction, EventBus, type EventBusOptions } from './events/event-bus.js';
+import type { EventQueue } from './events/event-queue.js';
 import { type SubscriptionOptions, SubscriptionService } from './events/subscription-service.js';
 import type { Location } from './location/location.js';
 import { LoopbackNetwork, type LoopbackNetworkOptions } from './network/loopback/loopback-network.js';
@@ -83,6 +84,11 @@ export interface GatewayOptions {
    * both, any node acts on any call (the request goes to the node handling it).
    */
   cluster?: { messaging: ClusterMessaging; secret: string; prefix: string; timeoutMs?: number };
+  /**
+   * Per-subscription event queues shared by the nodes (Redis streams): events
+   * outlive the node that published them and go out in order, one node at a time.
+   */
+  eventQueue?: EventQueue;
 }
 
 const REASON_TEXT: Record<RegistrationEndReason, string> = {
@@ -130,6 +136,7 @@ export class Gateway {
     this.store = options.store ?? new MemoryStore();
     this.writes = new DeferredWrites({ clock, logger }, options.storeWrites);
     this.nodeId = options.nodeId ?? randomUUID();
+    const leaseMs = options.lease?.leaseMs ?? 15_000;
     this.channel =
       options.cluster === undefined
         ? undefined
@@ -179,6 +186,15 @@ export class Gateway {
         endSubscription: async (id, reason, send) => {
           await subscriptions?.end(id, reason, send);
         },
+        ...(options.eventQueue === undefined
+          ? {}
+          : {
+              queue: {
+                queue: options.eventQueue,
+                nodeId: this.nodeId,
+                options: { lockMs: leaseMs, pollMs: Math.max(100, Math.floor(leaseMs / 3)) },
+              },
+            }),
       },
       {
         source: options.eventSource ?? 'urn:telegate:gateway',
@@ -289,6 +305,7 @@ export class Gateway {
     this.#joined = true;
     await this.channel?.listen((request) => this.calls.handleRequest(request));
     await this.lease.start();
+    this.events.startSharedDelivery();
   }
 
   /**

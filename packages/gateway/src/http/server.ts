@@ -185,6 +185,7 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
     emergency: { supported: config.emergencyCalls },
     calls: { endedSessionRetentionMs: config.sessionRetentionSeconds * 1000 },
     lease: { leaseMs: config.nodeLeaseMs },
+    ...(store instanceof RedisStore ? { eventQueue: store.eventQueue() } : {}),
     ...(store instanceof RedisStore && config.clusterSecret !== undefined
       ? { cluster: { messaging: store.messaging(), secret: config.clusterSecret, prefix: store.keyPrefix } }
       : {}),

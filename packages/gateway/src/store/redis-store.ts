@@ -3,6 +3,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { ClusterMessaging } from '../cluster/node-channel.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import { StoreUnavailableError } from '../errors.js';
+import type { EventQueue, QueuedEntry } from '../events/event-queue.js';
 import {
   type CreateRegistrationOutcome,
   type CreateSubscriptionOutcome,
@@ -106,6 +107,9 @@ export function redactRedisUrl(url: string): string {
  *   P seq:<key>                      a counter (INCR; TTL 30 days from its last use)
  *   P nodes                          sorted set: gateway node ids, by the end of their lease
  *   P epoch                          a random value written by the first node to find it missing
+ *   P evq:<subscriptionId>           stream of CloudEvents to deliver (consumer group `d`)
+ *   P evq:waiting                    ids of subscriptions whose stream has entries
+ *   P evlock:<subscriptionId>        the node delivering the subscription's events (TTL: the lock)
  *
  * Records and index namespaces differ right after the type (`reg:` vs `regidx:`),
  * so no id a client sends can name an index.
@@ -420,6 +424,70 @@ for _, id in ipairs(dead) do redis.call('ZREM', P .. 'nodes', id) end
 return dead
 `;
 
+/** ARGV: prefix, subscription id, entry JSON. Appends it to the subscription's stream (group `d`). */
+const QUEUE_APPEND = `
+local key = ARGV[1] .. 'evq:' .. ARGV[2]
+redis.pcall('XGROUP', 'CREATE', key, 'd', '0', 'MKSTREAM')
+redis.call('XADD', key, '*', 'e', ARGV[3])
+redis.call('SADD', ARGV[1] .. 'evq:waiting', ARGV[2])
+return 1
+`;
+
+/** ARGV: prefix, subscription id, node id, lock ms. 1 when the node holds the delivery lock (taken or extended). */
+const QUEUE_LOCK = `
+local key = ARGV[1] .. 'evlock:' .. ARGV[2]
+if redis.call('SET', key, ARGV[3], 'NX', 'PX', ARGV[4]) then return 1 end
+if redis.call('GET', key) == ARGV[3] then
+  redis.call('PEXPIRE', key, ARGV[4])
+  return 1
+end
+return 0
+`;
+
+/** ARGV: prefix, subscription id, node id. */
+const QUEUE_UNLOCK = `
+local key = ARGV[1] .. 'evlock:' .. ARGV[2]
+if redis.call('GET', key) == ARGV[3] then redis.call('DEL', key) end
+return 1
+`;
+
+/**
+ * ARGV: prefix, subscription id, node id, count. Entries pending in the group
+ * (read by a node that did not finish them) claimed for this node, oldest
+ * first; else new ones. Flat: id, entry, id, entry…
+ */
+const QUEUE_NEXT = `
+local key = ARGV[1] .. 'evq:' .. ARGV[2]
+if redis.call('EXISTS', key) == 0 then return {} end
+local out = {}
+local claimed = redis.call('XAUTOCLAIM', key, 'd', ARGV[3], 0, '0-0', 'COUNT', ARGV[4])
+for _, e in ipairs(claimed[2]) do
+  out[#out + 1] = e[1]
+  out[#out + 1] = e[2][2]
+end
+if #out > 0 then return out end
+local read = redis.call('XREADGROUP', 'GROUP', 'd', ARGV[3], 'COUNT', ARGV[4], 'STREAMS', key, '>')
+if read then
+  for _, e in ipairs(read[1][2]) do
+    out[#out + 1] = e[1]
+    out[#out + 1] = e[2][2]
+  end
+end
+return out
+`;
+
+/** ARGV: prefix, subscription id, entry id. Acknowledges and removes it; an empty stream goes. */
+const QUEUE_DONE = `
+local key = ARGV[1] .. 'evq:' .. ARGV[2]
+redis.call('XACK', key, 'd', ARGV[3])
+redis.call('XDEL', key, ARGV[3])
+if redis.call('XLEN', key) == 0 then
+  redis.call('DEL', key)
+  redis.call('SREM', ARGV[1] .. 'evq:waiting', ARGV[2])
+end
+return 1
+`;
+
 const SCRIPTS = {
   telegateCreateRegistration: { numberOfKeys: 0, lua: CREATE_REGISTRATION },
   telegateTakeRegistration: { numberOfKeys: 0, lua: TAKE_REGISTRATION },
@@ -436,6 +504,11 @@ const SCRIPTS = {
   telegateNextSequence: { numberOfKeys: 1, lua: NEXT_SEQUENCE },
   telegateHeartbeat: { numberOfKeys: 0, lua: HEARTBEAT },
   telegateClaimDeadNodes: { numberOfKeys: 0, lua: CLAIM_DEAD_NODES },
+  telegateQueueAppend: { numberOfKeys: 0, lua: QUEUE_APPEND },
+  telegateQueueLock: { numberOfKeys: 0, lua: QUEUE_LOCK },
+  telegateQueueUnlock: { numberOfKeys: 0, lua: QUEUE_UNLOCK },
+  telegateQueueNext: { numberOfKeys: 0, lua: QUEUE_NEXT },
+  telegateQueueDone: { numberOfKeys: 0, lua: QUEUE_DONE },
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;
@@ -905,6 +978,32 @@ export class RedisStore implements Store {
 
   async leave(nodeId: string): Promise<void> {
     await this.#guard('ZREM', () => this.#redis.zrem(`${this.#prefix}nodes`, nodeId));
+  }
+
+  /** The per-subscription event streams of this Redis (see `EventQueue`). */
+  eventQueue(): EventQueue {
+    const p = this.#prefix;
+    const scripts = this.#scripts;
+    return {
+      append: async (subscriptionId, entry) => {
+        await scripts.telegateQueueAppend(p, subscriptionId, entry);
+      },
+      waiting: () => this.#guard('SMEMBERS', () => this.#redis.smembers(`${p}evq:waiting`)),
+      lock: async (subscriptionId, nodeId, ms) =>
+        (await scripts.telegateQueueLock(p, subscriptionId, nodeId, String(ms))) === 1,
+      unlock: async (subscriptionId, nodeId) => {
+        await scripts.telegateQueueUnlock(p, subscriptionId, nodeId);
+      },
+      next: async (subscriptionId, nodeId, count) => {
+        const flat = (await scripts.telegateQueueNext(p, subscriptionId, nodeId, String(count))) as string[];
+        const entries: QueuedEntry[] = [];
+        for (let i = 0; i + 1 < flat.length; i += 2) entries.push({ id: flat[i]!, entry: flat[i + 1]! });
+        return entries;
+      },
+      done: async (subscriptionId, id) => {
+        await scripts.telegateQueueDone(p, subscriptionId, id);
+      },
+    };
   }
 
   /**
