@@ -342,10 +342,8 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
       }
     }
 
-    const active = (await this.#deps.store.findSessions({ phoneNumber: auth.phoneNumber })).filter(
-      (s) => s.endedAt === undefined,
-    );
-    if (active.length >= this.#options.maxActiveSessionsPerNumber) {
+    const active = await this.#deps.store.countActiveSessions(auth.phoneNumber);
+    if (active >= this.#options.maxActiveSessionsPerNumber) {
       throw new TooManyRequestsError('Too many calls in progress for this phone number.');
     }
 
@@ -722,8 +720,9 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
       if (record.endedAt !== undefined) continue;
       const now = clock.now();
       const ended: MediaSessionRecord = { ...record, status: 'Failed', updatedAt: now, endedAt: now };
-      await store.saveSession(ended);
+      // Numbered first: a failure before the save leaves the call to the next try, event included.
       const sequenceNumber = await store.nextSequence(`session:${record.mediaSessionId}`);
+      await store.saveSession(ended);
       logger.info({ mediaSessionId: record.mediaSessionId, nodeId }, 'call of a dead node ended as Failed');
       publish({
         type: 'session-status',

@@ -36,6 +36,8 @@ export class NodeLease {
   #epoch: string | undefined;
   /** Since when every heartbeat succeeded (`undefined` after a failed one). */
   #healthySince: number | undefined;
+  /** Dead nodes this node claimed whose calls it could not all end yet (the store failed): retried. */
+  readonly #unfinished = new Set<string>();
   #timer: TimerHandle | undefined;
   #beat: Promise<void> | undefined;
   #closed = false;
@@ -109,10 +111,17 @@ export class NodeLease {
     for (const nodeId of dead) {
       if (nodeId === this.nodeId) continue;
       this.#logger.warn({ nodeId, by: this.nodeId }, 'a gateway node’s lease ended; ending its calls');
+      this.#unfinished.add(nodeId);
+    }
+    for (const nodeId of [...this.#unfinished]) {
       try {
         await this.#hooks.takeOver(nodeId);
+        this.#unfinished.delete(nodeId);
       } catch (error) {
-        this.#logger.error({ err: error, nodeId }, 'ending the calls of a dead node failed');
+        this.#logger.warn(
+          { err: error, nodeId },
+          'ending the calls of a dead node failed; retried next heartbeat',
+        );
       }
     }
   }

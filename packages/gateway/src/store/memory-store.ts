@@ -186,6 +186,12 @@ export class MemoryStore implements Store {
       .map(copy);
   }
 
+  async countActiveSessions(phoneNumber: string): Promise<number> {
+    let count = 0;
+    for (const s of this.#sessions.values()) if (s.phoneNumber === phoneNumber && s.endedAt === undefined) count++;
+    return count;
+  }
+
   async deleteSession(mediaSessionId: string): Promise<void> {
     this.#sessions.delete(mediaSessionId);
   }

@@ -97,6 +97,7 @@ export function redactRedisUrl(url: string): string {
  *   P sessidx:reg:<registrationId>   ids of sessions depending on a registration
  *   P sessidx:phone:<phoneNumber>    ids of sessions of a number
  *   P sessidx:node:<nodeId>          ids of sessions a gateway node handles (`owner`)
+ *   P sessidx:live:<phoneNumber>     ids of a number's unfinished sessions (the per-number limit)
  *   P sub:<id>                       a SubscriptionRecord (TTL: its end + the lapsed grace, if it ends)
  *   P subidx:same:<sha1>             the id of an owner's subscription of one device, sink and types
  *   P subidx:owner:<ownerKey>        ids of an owner's subscriptions
@@ -185,6 +186,7 @@ local function index_session(op, s)
     redis.call(op, P .. 'sessidx:reg:' .. rid, id)
   end
   if s.owner then redis.call(op, P .. 'sessidx:node:' .. s.owner, id) end
+  if op == 'SREM' or not s.endedAt then redis.call(op, P .. 'sessidx:live:' .. s.phoneNumber, id) end
 end
 -- due: the score in the end index ('' = never ends by itself), for SADD.
 local function index_subscription(op, s, due)
@@ -300,6 +302,16 @@ if old then index_session('SREM', cjson.decode(old)) end
 redis.call('SET', key, ARGV[2], 'PX', ARGV[3])
 index_session('SADD', s)
 return 1
+`;
+
+/** ARGV: prefix, phone number. Its unfinished sessions still stored (ids whose record expired leave the index). */
+const COUNT_LIVE_SESSIONS = `
+local key = ARGV[1] .. 'sessidx:live:' .. ARGV[2]
+local n = 0
+for _, id in ipairs(redis.call('SMEMBERS', key)) do
+  if redis.call('EXISTS', ARGV[1] .. 'sess:' .. id) == 1 then n = n + 1 else redis.call('SREM', key, id) end
+end
+return n
 `;
 
 /** ARGV: prefix, session id. */
@@ -496,6 +508,7 @@ const SCRIPTS = {
   telegateCreateSession: { numberOfKeys: 0, lua: CREATE_SESSION },
   telegateSaveSession: { numberOfKeys: 0, lua: SAVE_SESSION },
   telegateDeleteSession: { numberOfKeys: 0, lua: DELETE_SESSION },
+  telegateCountLiveSessions: { numberOfKeys: 0, lua: COUNT_LIVE_SESSIONS },
   telegateCreateSubscription: { numberOfKeys: 0, lua: CREATE_SUBSCRIPTION },
   telegateSaveSubscription: { numberOfKeys: 0, lua: SAVE_SUBSCRIPTION },
   telegateTakeSubscription: { numberOfKeys: 0, lua: TAKE_SUBSCRIPTION },
@@ -833,6 +846,10 @@ export class RedisStore implements Store {
           (s) => s.mediaSessionId,
         ),
       );
+  }
+
+  async countActiveSessions(phoneNumber: string): Promise<number> {
+    return (await this.#scripts.telegateCountLiveSessions(this.#prefix, phoneNumber)) as number;
   }
 
   async deleteSession(mediaSessionId: string): Promise<void> {

@@ -58,6 +58,8 @@ export interface Store extends Closable {
   /** Sessions matching every given field; at least one must be given. */
   findSessions(query: SessionQuery): Promise<MediaSessionRecord[]>;
   deleteSession(mediaSessionId: string): Promise<void>;
+  /** How many sessions of the number are stored without `endedAt` (the per-number limit), from an index. */
+  countActiveSessions(phoneNumber: string): Promise<number>;
 
   /**
    * Stores `record` unless the owner already has an identical subscription

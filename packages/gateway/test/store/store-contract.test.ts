@@ -418,6 +418,22 @@ const CONTRACT: Case[] = [
     },
   ],
   [
+    'countActiveSessions counts the sessions of a number not ended, following saves and deletes',
+    async (store) => {
+      const a = session();
+      const b = session();
+      const c = session({ phoneNumber: BOB });
+      for (const s of [a, b, c]) await store.createSession(s);
+      expect(await store.countActiveSessions(ALICE)).toBe(2);
+      await store.saveSession({ ...a, status: 'Terminated', endedAt: NOW + 1 });
+      expect(await store.countActiveSessions(ALICE)).toBe(1);
+      await store.deleteSession(b.mediaSessionId);
+      expect(await store.countActiveSessions(ALICE)).toBe(0);
+      expect(await store.countActiveSessions(BOB)).toBe(1);
+      expect(await store.countActiveSessions(CAROL)).toBe(0);
+    },
+  ],
+  [
     'deleteSession removes it from get and every index; unknown ids are ignored',
     async (store) => {
       const a = session({ registrationIds: ['reg-1'], owner: 'node-1' });
