@@ -91,8 +91,7 @@ export function redactRedisUrl(url: string): string {
  *   P regidx:device:<deviceId>       sorted set: ids of registrations of a device, by expiresAt
  *   P regidx:ud:<deviceId>:<userKey> sorted set: ids of a user's registrations of a device, by expiresAt
  *   P regidx:userdev:<userKey>       sorted set: a user's devices, by their latest expiresAt
- *   P regidx:all                     every registration id (findRegistrations({}), resume)
- *   P regidx:due                     sorted set: registration ids by expiresAt (lapsed look, count)
+ *   P regidx:due                     sorted set: every registration id by expiresAt (lapsed look, count, resume)
  *   P sess:<mediaSessionId>          a MediaSessionRecord (TTL: live 24 h, ended: the retention)
  *   P sessidx:reg:<registrationId>   ids of sessions depending on a registration
  *   P sessidx:phone:<phoneNumber>    ids of sessions of a number
@@ -156,16 +155,17 @@ local function index_user_device(r)
   else redis.call('ZREM', P .. 'regidx:userdev:' .. r.userKey, r.deviceId) end
 end
 -- due: its expiresAt (a string the client formatted); ttl_ms: how long Redis keeps the record.
-local function add_registration(id, r, json, due, ttl_ms)
+-- refreshed: the expiry may have moved back, so the device's latest one is looked up again.
+local function add_registration(id, r, json, due, ttl_ms, refreshed)
   redis.call('SET', P .. 'reg:' .. id, json, 'PX', ttl_ms)
   redis.call('SET', P .. 'regidx:pair:' .. r.phoneNumber .. ':' .. r.deviceId, id, 'PX', ttl_ms)
   redis.call('ZADD', P .. 'regidx:phone:' .. r.phoneNumber, due, id)
   redis.call('ZADD', P .. 'regidx:user:' .. r.userKey, due, id)
   redis.call('ZADD', P .. 'regidx:device:' .. r.deviceId, due, id)
   redis.call('ZADD', P .. 'regidx:ud:' .. r.deviceId .. ':' .. r.userKey, due, id)
-  redis.call('SADD', P .. 'regidx:all', id)
   redis.call('ZADD', P .. 'regidx:due', due, id)
-  index_user_device(r)
+  if refreshed then index_user_device(r)
+  else redis.call('ZADD', P .. 'regidx:userdev:' .. r.userKey, 'GT', due, r.deviceId) end
 end
 local function remove_registration(id, r)
   redis.call('DEL', P .. 'reg:' .. id)
@@ -175,7 +175,6 @@ local function remove_registration(id, r)
   redis.call('ZREM', P .. 'regidx:user:' .. r.userKey, id)
   redis.call('ZREM', P .. 'regidx:device:' .. r.deviceId, id)
   redis.call('ZREM', P .. 'regidx:ud:' .. r.deviceId .. ':' .. r.userKey, id)
-  redis.call('SREM', P .. 'regidx:all', id)
   redis.call('ZREM', P .. 'regidx:due', id)
   index_user_device(r)
 end
@@ -268,7 +267,7 @@ return raw
  */
 const REFRESH_REGISTRATION = `${LUA_COMMON}
 if redis.call('EXISTS', P .. 'reg:' .. ARGV[2]) == 0 then return 0 end
-add_registration(ARGV[2], cjson.decode(ARGV[3]), ARGV[3], ARGV[4], ARGV[5])
+add_registration(ARGV[2], cjson.decode(ARGV[3]), ARGV[3], ARGV[4], ARGV[5], true)
 return 1
 `;
 
@@ -733,8 +732,8 @@ export class RedisStore implements Store {
         ? `regidx:phone:${query.phoneNumber}`
         : query.deviceId !== undefined
           ? `regidx:device:${query.deviceId}`
-          : 'regidx:all';
-    const records = await this.#members<RegistrationRecord>(index, 'reg:', index !== 'regidx:all');
+          : 'regidx:due';
+    const records = await this.#members<RegistrationRecord>(index, 'reg:', true);
     return records
       .filter(
         (r) =>
