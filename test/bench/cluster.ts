@@ -12,6 +12,7 @@
  * what carries over to a larger machine.
  */
 import { randomUUID } from 'node:crypto';
+import { cpus, loadavg } from 'node:os';
 import { Redis } from 'ioredis';
 import { startRedis } from '../support/redis-server.ts';
 import {
@@ -160,6 +161,7 @@ export async function clusterBench(): Promise<BenchResult> {
   ];
   const rows: string[][] = [];
   const notes: string[] = [];
+  const loadBefore = loadavg()[0] ?? 0;
   try {
     let serial = 0;
     const results: { scenario: Scenario; reg: Outcome; pairs: Outcome }[] = [];
@@ -197,6 +199,9 @@ export async function clusterBench(): Promise<BenchResult> {
         : 'missed';
     const cpuRatio = oneRedis.reg.nodeUs / peer.reg.nodeUs;
     notes.push(
+      `Machine load average (1 min) ${loadBefore.toFixed(1)} at the start and ${(loadavg()[0] ?? 0).toFixed(1)} at the end, ` +
+        `on ${cpus().length} cores: above the core count, other work shared the CPU and the rates (and to a lesser degree ` +
+        `the CPU per operation) say more about that than about the gateway.`,
       `Goals: Redis CPU ≤ ${GOAL_REDIS_US_PER_CREATE} µs per create: ${redisGoal} (${us(oneRedis.reg.redisUs)} with one node); ` +
         `node CPU per registration within ${GOAL_NODE_CPU_RATIO}× the memory store's: ${
           cpuRatio <= GOAL_NODE_CPU_RATIO ? 'met' : 'missed'

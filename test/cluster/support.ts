@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { DevAuth } from '../../packages/gateway/src/index.js';
@@ -33,6 +34,7 @@ const LISTENING = /listening on (http:\/\/\S+)/;
  * short store timeout, a 1 s sweep) plus `env`; resolves once it listens.
  */
 export async function startNode(name: string, env: Record<string, string>): Promise<GatewayNode> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build the packages first (npx tsc -b)`);
   const child = spawn(process.execPath, [CLI, 'start'], {
     env: {
       PATH: process.env.PATH ?? '',

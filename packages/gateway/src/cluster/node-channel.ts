@@ -90,7 +90,9 @@ export class NodeChannel {
   async listen(handler: (request: NodeRequest, from: string) => Promise<NodeReply>): Promise<void> {
     this.#handler = handler;
     await this.#messaging.subscribe(this.#channel(this.#nodeId), (message) => {
-      void this.#receive(message);
+      this.#receive(message).catch((error: unknown) => {
+        this.#logger.error({ err: error }, 'a message from another node could not be handled');
+      });
     });
   }
 
@@ -128,7 +130,8 @@ export class NodeChannel {
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       return this.#drop('bad signature (is CLUSTER_SECRET the same on every node?)');
     }
-    const envelope = JSON.parse(outer.m) as Envelope;
+    const envelope = JSON.parse(outer.m) as Envelope | null;
+    if (typeof envelope !== 'object' || envelope === null) return this.#drop('malformed');
     const now = this.#clock.now();
     if (envelope.to !== this.#nodeId) return this.#drop('addressed to another node');
     if (Math.abs(now - envelope.at) > MAX_AGE_MS) return this.#drop('too old');

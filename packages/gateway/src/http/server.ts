@@ -201,6 +201,12 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
   // (their node stopped). Ending one is a take from the store of the record as read, so exactly
   // one node ends it, and never one another node has just extended.
   if (store !== undefined) {
+    if (config.clusterSecret === undefined) {
+      coreLogger.warn(
+        {},
+        'CLUSTER_SECRET is not set: a call can be changed or hung up only on the node that handles it (503 on the others)',
+      );
+    }
     await gateway.resume(config.storeSweepSeconds * 1000);
     // Heartbeats; the calls of nodes that stopped without ending them end here (Failed).
     await gateway.joinCluster();

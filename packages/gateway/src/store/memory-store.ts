@@ -188,7 +188,8 @@ export class MemoryStore implements Store {
 
   async countActiveSessions(phoneNumber: string): Promise<number> {
     let count = 0;
-    for (const s of this.#sessions.values()) if (s.phoneNumber === phoneNumber && s.endedAt === undefined) count++;
+    for (const s of this.#sessions.values())
+      if (s.phoneNumber === phoneNumber && s.endedAt === undefined) count++;
     return count;
   }
 
