@@ -85,12 +85,21 @@ describe('gateway nodes sharing one Redis', () => {
   const statusEvents = (mediaSessionId: string) =>
     sink.events.filter((e) => e.data.mediaSessionId === mediaSessionId && e.type.endsWith('session-status'));
 
-  it('racing duplicate registrations on A and B: exactly one is created', async () => {
+  it('racing duplicate registrations and subscriptions on A and B: exactly one of each is created', async () => {
     const requests = Array.from({ length: 10 }, (_, i) =>
       call(i % 2 === 0 ? a : b, token, 'POST', REGISTRATION, { deviceId: OTHER_DEVICE }),
     );
     const statuses = (await Promise.all(requests)).map((r) => r.status).sort();
     expect(statuses).toEqual([201, 409, 409, 409, 409, 409, 409, 409, 409, 409]);
+    // The same subscription (device, sink, types) asked on both nodes at once: one is created.
+    const body = subscriptionBody(`${sink.url}/race`);
+    body.config.subscriptionDetail.deviceId = OTHER_DEVICE;
+    const subscribing = Array.from({ length: 6 }, (_, i) =>
+      call(i % 2 === 0 ? a : b, token, 'POST', SUBSCRIPTIONS, body),
+    );
+    expect((await Promise.all(subscribing)).map((r) => r.status).sort()).toEqual([
+      201, 409, 409, 409, 409, 409,
+    ]);
   });
 
   it('a call created on A is read, held, resumed and hung up on B (forwarded to A), with events', async () => {
