@@ -124,7 +124,7 @@ function telegateFromSource(): Plugin {
   };
 }
 
-async function bundleChild(): Promise<{ script: string; cleanup(): Promise<void> }> {
+export async function bundleChild(): Promise<{ script: string; cleanup(): Promise<void> }> {
   const base = join(repoRoot, '.tmp');
   mkdirSync(base, { recursive: true });
   const dir = await mkdtemp(join(base, 'bench-gateway-'));
@@ -145,7 +145,7 @@ async function bundleChild(): Promise<{ script: string; cleanup(): Promise<void>
   return { script, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
-class ServerProcess {
+export class ServerProcess {
   private waiters: ((message: Record<string, unknown>) => void)[] = [];
   port = 0;
 
@@ -201,7 +201,7 @@ class ServerProcess {
 
 // ------------------------------------------------------------------ load
 
-interface Measured {
+export interface Measured {
   requestsPerS: number;
   p50: number;
   p99: number;
@@ -225,7 +225,7 @@ interface AutocannonRequest {
   ) => AutocannonRequest | undefined;
   onResponse?: (status: number, body: string, context: Record<string, unknown>) => void;
 }
-interface AutocannonOptions {
+export interface AutocannonOptions {
   url: string;
   connections?: number;
   pipelining?: number;
@@ -253,7 +253,7 @@ const autocannon = createRequire(import.meta.url)('autocannon') as (
   options: AutocannonOptions,
 ) => AutocannonInstance;
 
-async function load(options: AutocannonOptions, seconds: number): Promise<Measured> {
+export async function load(options: AutocannonOptions, seconds: number): Promise<Measured> {
   const perSecond: number[] = [];
   const instance = autocannon({ connections: CONNECTIONS, pipelining: 1, ...options, duration: seconds });
   instance.on('tick', ({ counter }: { counter: number }) => perSecond.push(counter));
@@ -275,7 +275,7 @@ async function load(options: AutocannonOptions, seconds: number): Promise<Measur
   };
 }
 
-const registrationLoad = (origin: string, token: string | undefined): AutocannonOptions => ({
+export const registrationLoad = (origin: string, token: string | undefined): AutocannonOptions => ({
   url: origin,
   requests: [
     {
@@ -291,7 +291,7 @@ const registrationLoad = (origin: string, token: string | undefined): Autocannon
 });
 
 /** Registers a device per caller and subscribes it to session-status at the receiver. */
-async function onboardCallers(server: ServerProcess, sink: string) {
+export async function onboardCallers(server: ServerProcess, sink: string) {
   const callers: { phone: string; token: string; registrationId: string }[] = [];
   for (let i = 0; i < CALLERS; i++) {
     const phone = `+8180000${String(10_000 + i).padStart(5, '0')}`;
@@ -329,7 +329,7 @@ async function onboardCallers(server: ServerProcess, sink: string) {
   return callers;
 }
 
-function sessionPairLoad(
+export function sessionPairLoad(
   origin: string,
   callers: { phone: string; token: string; registrationId: string }[],
 ): AutocannonOptions {
@@ -387,7 +387,7 @@ function sessionPairLoad(
 
 // ------------------------------------------------------------------ the webhook receiver
 
-async function startReceiver(pki: TestPki) {
+export async function startReceiver(pki: TestPki) {
   const { createEventsCallbackReceiver } = await import('../../packages/webrtc-client/src/index.ts');
   const times: number[] = [];
   const count = () => {

@@ -109,3 +109,21 @@ export const emergencyNotSupported = (): NotImplementedError =>
 
 // 503
 export const unavailable = (message: string): ServiceUnavailableError => new ServiceUnavailableError(message);
+
+/**
+ * The shared store did not answer in time, or refused: `503 UNAVAILABLE` with
+ * `Retry-After`, never a 500. Background work recognises it: the store has
+ * already logged the outage once, so callers log it at debug level only.
+ */
+export class StoreUnavailableError extends ServiceUnavailableError {
+  override name = 'StoreUnavailableError';
+  constructor(cause?: unknown, retryAfterSeconds = 2) {
+    super('The gateway cannot reach its state store; try again shortly.', {
+      retryAfter: retryAfterSeconds,
+      ...(cause === undefined ? {} : { cause }),
+    });
+  }
+}
+
+export const isStoreUnavailable = (error: unknown): error is StoreUnavailableError =>
+  error instanceof StoreUnavailableError;

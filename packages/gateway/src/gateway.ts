@@ -1,13 +1,17 @@
+import { randomUUID } from 'node:crypto';
 import { EVENT_TYPES } from './api-types.js';
 import { type Auth, type AuthContext, bearerToken, requireScopes } from './auth/auth.js';
 import { DevAuth } from './auth/dev-auth.js';
 import { CallService, type EmergencyOptions } from './calls/call-service.js';
+import { type ClusterMessaging, NodeChannel, type NodeRequest } from './cluster/node-channel.js';
+import { NodeLease, type NodeLeaseOptions } from './cluster/node-lease.js';
 import { type Clock, systemClock, type TimerHandle } from './core/clock.js';
 import { type IdGenerator, randomIds } from './core/ids.js';
 import { type Logger, silentLogger } from './core/logger.js';
 import { unavailable } from './errors.js';
 import type { DomainEvent } from './events/domain-events.js';
 import { type DeliverFunction, EventBus, type EventBusOptions } from './events/event-bus.js';
+import type { EventQueue } from './events/event-queue.js';
 import { type SubscriptionOptions, SubscriptionService } from './events/subscription-service.js';
 import type { Location } from './location/location.js';
 import { LoopbackNetwork, type LoopbackNetworkOptions } from './network/loopback/loopback-network.js';
@@ -16,6 +20,7 @@ import type { SipBackend } from './network/sip-backend.js';
 import { type RegistrationEndReason, RegistrationService } from './registrations/registration-service.js';
 import { DEFAULT_SDP_LIMITS, type SdpLimits } from './sdp/parse.js';
 import { sipHost } from './sip/uri.js';
+import { DeferredWrites, type DeferredWritesOptions } from './store/deferred-writes.js';
 import { MemoryStore } from './store/memory-store.js';
 import type { Store } from './store/store.js';
 
@@ -68,6 +73,22 @@ export interface GatewayOptions {
   subscriptions?: Partial<SubscriptionOptions>;
   events?: Partial<Pick<EventBusOptions, 'sequenceScope'>>;
   sdpLimits?: Partial<SdpLimits>;
+  /** Retrying the store writes of this node's calls that failed (a store outage). */
+  storeWrites?: Partial<DeferredWritesOptions>;
+  /** This node's id among the nodes sharing a store (default: a random UUID). */
+  nodeId?: string;
+  /** The node's lease in a shared store (see `joinCluster()`). */
+  lease?: Partial<NodeLeaseOptions>;
+  /**
+   * Messages between the nodes sharing a store, signed with `secret`: with
+   * both, any node acts on any call (the request goes to the node handling it).
+   */
+  cluster?: { messaging: ClusterMessaging; secret: string; prefix: string; timeoutMs?: number };
+  /**
+   * Per-subscription event queues shared by the nodes (Redis streams): events
+   * outlive the node that published them and go out in order, one node at a time.
+   */
+  eventQueue?: EventQueue;
 }
 
 const REASON_TEXT: Record<RegistrationEndReason, string> = {
@@ -94,6 +115,15 @@ export class Gateway {
   readonly subscriptions: SubscriptionService;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Store writes of this node's calls waiting for the store. */
+  readonly writes: DeferredWrites;
+  /** This node's id; the `owner` of the calls it handles. */
+  readonly nodeId: string;
+  /** The node's lease in a shared store, once `joinCluster()` ran. */
+  readonly lease: NodeLease;
+  /** The signed channel to the other nodes, when `cluster` was given. */
+  readonly channel: NodeChannel | undefined;
+  #joined = false;
   #closed: Promise<void> | undefined;
   #sweepTimer: TimerHandle | undefined;
 
@@ -104,6 +134,21 @@ export class Gateway {
     this.clock = clock;
     this.logger = logger;
     this.store = options.store ?? new MemoryStore();
+    this.writes = new DeferredWrites({ clock, logger }, options.storeWrites);
+    this.nodeId = options.nodeId ?? randomUUID();
+    const leaseMs = options.lease?.leaseMs ?? 15_000;
+    this.channel =
+      options.cluster === undefined
+        ? undefined
+        : new NodeChannel(
+            { nodeId: this.nodeId, messaging: options.cluster.messaging, clock, logger },
+            {
+              secret: options.cluster.secret,
+              prefix: options.cluster.prefix,
+              ...(options.cluster.timeoutMs === undefined ? {} : { timeoutMs: options.cluster.timeoutMs }),
+            },
+          );
+    const channel = this.channel;
     this.auth = options.auth ?? new DevAuth({ now: () => clock.now() });
     if (options.sip !== undefined && options.media !== undefined) {
       this.sip = options.sip;
@@ -141,6 +186,15 @@ export class Gateway {
         endSubscription: async (id, reason, send) => {
           await subscriptions?.end(id, reason, send);
         },
+        ...(options.eventQueue === undefined
+          ? {}
+          : {
+              queue: {
+                queue: options.eventQueue,
+                nodeId: this.nodeId,
+                options: { lockMs: leaseMs, pollMs: Math.max(100, Math.floor(leaseMs / 3)) },
+              },
+            }),
       },
       {
         source: options.eventSource ?? 'urn:telegate:gateway',
@@ -198,7 +252,9 @@ export class Gateway {
     const subscriptionService = subscriptions;
     calls = new CallService(
       {
+        nodeId: this.nodeId,
         store,
+        writes: this.writes,
         sip: this.sip,
         media: this.media,
         clock,
@@ -206,6 +262,9 @@ export class Gateway {
         logger,
         publish,
         registrations: this.registrations,
+        ...(channel === undefined
+          ? {}
+          : { forward: (nodeId: string, request: NodeRequest) => channel.request(nodeId, request) }),
       },
       {
         sipDomain,
@@ -228,6 +287,25 @@ export class Gateway {
       },
     );
     this.calls = calls;
+    const callService = calls;
+    this.lease = new NodeLease({ nodeId: this.nodeId, store, clock, logger }, options.lease ?? {}, {
+      republish: () => callService.republish(),
+      takeOver: (nodeId) => callService.takeOver(nodeId),
+    });
+  }
+
+  /**
+   * With a store shared by several nodes: takes requests of other nodes for
+   * this node's calls (with `cluster`), heartbeats this node's lease, ends the
+   * calls of nodes whose lease ran out (`Failed`, with an event), and stores
+   * this node's calls again when the store lost them. Until `close()`.
+   */
+  async joinCluster(): Promise<void> {
+    if (this.#closed !== undefined || this.#joined) return;
+    this.#joined = true;
+    await this.channel?.listen((request) => this.calls.handleRequest(request));
+    await this.lease.start();
+    this.events.startSharedDelivery();
   }
 
   /**
@@ -290,9 +368,12 @@ export class Gateway {
     this.#closed ??= (async () => {
       if (this.#sweepTimer !== undefined) this.clock.clearTimeout(this.#sweepTimer);
       await this.calls.close();
+      if (this.#joined) await this.lease.close();
+      await this.channel?.close();
       await this.registrations.close();
       await this.subscriptions.close();
       await this.events.close();
+      await this.writes.close();
       await this.sip.close();
       await this.media.close();
       await this.network?.close();

@@ -1,15 +1,19 @@
 import type { MediaSessionResponse, SessionStatus } from '../api-types.js';
 import { type AuthContext, assertSubscriber } from '../auth/auth.js';
+import type { NodeReply, NodeRequest } from '../cluster/node-channel.js';
 import { type Clock, TimerSet } from '../core/clock.js';
 import { TypedEmitter } from '../core/emitter.js';
 import type { IdGenerator } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import {
+  ApiError,
   emergencyAddressMissing,
   emergencyNotSupported,
   invalidArgument,
   invalidTokenContext,
+  isStoreUnavailable,
   notFound,
+  ServiceUnavailableError,
   TooManyRequestsError,
   unavailable,
 } from '../errors.js';
@@ -33,6 +37,7 @@ import {
 } from '../sip/address.js';
 import { isPlainText } from '../sip/header-safety.js';
 import { partyUri, phoneNumberFromUri, phoneNumberUri, type SipHost, sipDisplayName } from '../sip/uri.js';
+import type { DeferredWrites } from '../store/deferred-writes.js';
 import type { MediaSessionRecord, RegistrationRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { CallSession, type CallSessionEvents, type CallTimings, type StatusChange } from './call-session.js';
@@ -73,7 +78,11 @@ export interface CallServiceOptions {
 }
 
 export interface CallServiceDeps {
+  /** Id of this gateway node: the `owner` of the sessions it creates. */
+  nodeId: string;
   store: Store;
+  /** Store writes of this node's calls that wait for the store (see `DeferredWrites`). */
+  writes: DeferredWrites;
   sip: SipBackend;
   media: MediaBackend;
   clock: Clock;
@@ -81,6 +90,11 @@ export interface CallServiceDeps {
   logger: Logger;
   publish: EventPublisher;
   registrations: ActiveRegistrations;
+  /**
+   * Sends a request to the node handling a call (several nodes on one store);
+   * without it, a call handled elsewhere answers 503.
+   */
+  forward?: (nodeId: string, request: NodeRequest) => Promise<NodeReply>;
 }
 
 /** Body of `createSession` as the generated router hands it over (validated again here). */
@@ -217,7 +231,9 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
 
   #track(work: Promise<unknown>): void {
     this.#inflight.add(work);
-    void work.finally(() => this.#inflight.delete(work));
+    work
+      .catch((error: unknown) => this.#deps.logger.error({ err: error }, 'call service work failed'))
+      .finally(() => this.#inflight.delete(work));
   }
 
   #assertOpen(): void {
@@ -256,14 +272,18 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
     });
   }
 
+  /** Removes an ended session from the store; while the store fails, later (its TTL covers a node that stops). */
   async #forget(mediaSessionId: string): Promise<void> {
-    await this.#deps.store.deleteSession(mediaSessionId);
-    await this.#deps.store.deleteSequence(`session:${mediaSessionId}`);
+    const { store, writes } = this.#deps;
+    await writes.run(`session:${mediaSessionId}`, () => store.deleteSession(mediaSessionId));
+    await writes.run(`seq:session:${mediaSessionId}`, () =>
+      store.deleteSequence(`session:${mediaSessionId}`),
+    );
   }
 
   #sessionDeps() {
-    const { store, sip, clock, logger, publish } = this.#deps;
-    return { store, sip, clock, logger, publish, timings: this.#options.timings };
+    const { store, writes, sip, clock, logger, publish } = this.#deps;
+    return { store, writes, sip, clock, logger, publish, timings: this.#options.timings };
   }
 
   // ------------------------------------------------------------------ createSession
@@ -322,10 +342,8 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
       }
     }
 
-    const active = (await this.#deps.store.findSessions({ phoneNumber: auth.phoneNumber })).filter(
-      (s) => s.endedAt === undefined,
-    );
-    if (active.length >= this.#options.maxActiveSessionsPerNumber) {
+    const active = await this.#deps.store.countActiveSessions(auth.phoneNumber);
+    if (active >= this.#options.maxActiveSessionsPerNumber) {
       throw new TooManyRequestsError('Too many calls in progress for this phone number.');
     }
 
@@ -346,6 +364,7 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
       ...(callType === undefined ? {} : { callType }),
       ...(location === undefined ? {} : { locationDetails: location }),
       callId: this.#deps.ids.callId(),
+      owner: this.#deps.nodeId,
       createdAt: now,
       updatedAt: now,
     };
@@ -406,7 +425,10 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
   async #owned(auth: AuthContext, mediaSessionIdParam: unknown): Promise<MediaSessionRecord> {
     assertSubscriber(auth);
     const id = readIdentifier(mediaSessionIdParam, 'mediaSessionId');
-    const record = await this.#deps.store.getSession(id);
+    // A call live on this node is answered from memory: its own record is the
+    // authority, and it can be hung up while the store is unreachable.
+    const live = this.#byId.get(id);
+    const record = live !== undefined && !live.isEnded ? live.record : await this.#deps.store.getSession(id);
     // Another subscriber's session is indistinguishable from a missing one.
     if (record === undefined || record.phoneNumber !== auth.phoneNumber)
       throw notFound('No media session with this mediaSessionId.');
@@ -418,17 +440,81 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
     return toMediaSessionResponse(await this.#owned(auth, mediaSessionId));
   }
 
-  #liveOrFail(record: MediaSessionRecord): CallSession {
+  /** The live session on this node, or the id of the node handling it; `404` once it ended. */
+  #liveOrOwner(record: MediaSessionRecord): CallSession | string {
     const session = this.#byId.get(record.mediaSessionId);
     if (session !== undefined) return session;
     if (record.endedAt !== undefined) throw notFound('The media session has already ended.');
+    if (
+      this.#deps.forward !== undefined &&
+      record.owner !== undefined &&
+      record.owner !== this.#deps.nodeId
+    ) {
+      return record.owner;
+    }
     throw unavailable('The media session is handled by another gateway node.');
+  }
+
+  /** Has the node handling the call act on it, and answers with its result or its error. */
+  async #forward(owner: string, request: NodeRequest): Promise<unknown> {
+    let reply: NodeReply;
+    try {
+      reply = await this.#deps.forward!(owner, request);
+    } catch (error) {
+      this.#deps.logger.warn(
+        { err: error, owner, op: request.op },
+        'the node handling a call did not answer',
+      );
+      throw new ServiceUnavailableError(
+        'The gateway node handling the media session is not answering; try again.',
+        {
+          retryAfter: 2,
+        },
+      );
+    }
+    if (!reply.ok) throw new ApiError(reply.error.status, reply.error.code, reply.error.message);
+    return reply.result;
   }
 
   /** `DELETE /sessions/{mediaSessionId}`: cancel, decline or hang up (BYE follows the 204). */
   async delete(auth: AuthContext, mediaSessionId: unknown): Promise<void> {
     const record = await this.#owned(auth, mediaSessionId);
-    await this.#liveOrFail(record).end();
+    const target = this.#liveOrOwner(record);
+    if (typeof target !== 'string') return target.end();
+    await this.#forward(target, {
+      op: 'delete-session',
+      phoneNumber: record.phoneNumber,
+      mediaSessionId: record.mediaSessionId,
+    });
+  }
+
+  /**
+   * A request from another node for a call this node handles, or for the
+   * calls of a registration that ended there. Answers like the API would.
+   */
+  async handleRequest(request: NodeRequest): Promise<NodeReply> {
+    try {
+      switch (request.op) {
+        case 'registration-ended':
+          await this.#endCallsOf(request.registrationId, request.reason);
+          return { ok: true };
+        case 'delete-session':
+        case 'update-session': {
+          const session = this.#byId.get(request.mediaSessionId);
+          if (session === undefined || session.record.phoneNumber !== request.phoneNumber)
+            throw notFound('The media session has already ended.');
+          if (request.op === 'delete-session') {
+            await session.end();
+            return { ok: true };
+          }
+          const updated = await session.updateStatus(this.#readStatusChange(request.body));
+          return { ok: true, result: toMediaSessionResponse(updated) };
+        }
+      }
+    } catch (error) {
+      if (error instanceof ApiError) return { ok: false, error: error.toErrorInfo() };
+      throw error;
+    }
   }
 
   /** `PUT /sessions/{mediaSessionId}/status`. */
@@ -445,7 +531,16 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
         `The media session has ended (status ${record.status}); its status cannot change.`,
       );
     }
-    const updated = await this.#liveOrFail(record).updateStatus(change);
+    const target = this.#liveOrOwner(record);
+    if (typeof target === 'string') {
+      return (await this.#forward(target, {
+        op: 'update-session',
+        phoneNumber: record.phoneNumber,
+        mediaSessionId: record.mediaSessionId,
+        body,
+      })) as MediaSessionResponse;
+    }
+    const updated = await target.updateStatus(change);
     return toMediaSessionResponse(updated);
   }
 
@@ -535,6 +630,7 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
         status: 'Initial',
         offer: webrtcOffer,
         callId: invite.callId,
+        owner: this.#deps.nodeId,
         createdAt: now,
         updatedAt: now,
       };
@@ -543,6 +639,14 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
       const created = await session.startInbound();
       this.emit('created', { session: created });
     } catch (error) {
+      if (isStoreUnavailable(error)) {
+        this.#deps.logger.warn(
+          { callId: invite.callId },
+          'incoming INVITE refused: the store is unavailable',
+        );
+        await reject(503, 'store unavailable');
+        return;
+      }
       this.#deps.logger.error({ err: error, callId: invite.callId }, 'incoming INVITE failed');
       await reject(500, 'internal error');
     }
@@ -555,6 +659,34 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
    * CANCEL or 480), and their final events published, before this resolves.
    */
   async registrationEnded(registrationId: string, reason: string): Promise<void> {
+    await this.#endCallsOf(registrationId, reason);
+    if (this.#deps.forward === undefined) return;
+    // Calls of the registration handled by other nodes end there.
+    let owners: Set<string>;
+    try {
+      const sessions = await this.#deps.store.findSessions({ registrationId });
+      owners = new Set(
+        sessions
+          .filter((s) => s.endedAt === undefined && s.owner !== undefined && s.owner !== this.#deps.nodeId)
+          .map((s) => s.owner!),
+      );
+    } catch (error) {
+      this.#deps.logger.warn(
+        { err: error, registrationId },
+        'looking for calls of an ended registration failed',
+      );
+      return;
+    }
+    await Promise.all(
+      [...owners].map((owner) =>
+        this.#forward(owner, { op: 'registration-ended', registrationId, reason }).catch((error: unknown) => {
+          this.#deps.logger.warn({ err: error, owner, registrationId }, 'another node did not end its calls');
+        }),
+      ),
+    );
+  }
+
+  async #endCallsOf(registrationId: string, reason: string): Promise<void> {
     const affected = this.live.filter((s) => s.record.registrationIds.includes(registrationId));
     await Promise.all(
       affected.map(async (session) => {
@@ -562,6 +694,45 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
         if (orphaned) await session.terminate(reason);
       }),
     );
+  }
+
+  /**
+   * Stores every live call of this node again (the store lost them: a Redis
+   * restarted empty), so each stays reachable; failing writes are retried.
+   */
+  async republish(): Promise<void> {
+    const { store, writes } = this.#deps;
+    for (const session of this.live) {
+      if (session.isEnded) continue;
+      await writes.run(`session:${session.id}`, () => store.saveSession(session.record));
+    }
+  }
+
+  /**
+   * Node `nodeId` stopped without ending its calls (its lease ran out, and
+   * this node claimed it): each of its unfinished sessions becomes `Failed`,
+   * with a `session-status` event. Its SIP dialog and media went with the node;
+   * the stored record leaves after the retention (its TTL).
+   */
+  async takeOver(nodeId: string): Promise<void> {
+    const { store, clock, publish, logger } = this.#deps;
+    for (const record of await store.findSessions({ owner: nodeId })) {
+      if (record.endedAt !== undefined) continue;
+      const now = clock.now();
+      const ended: MediaSessionRecord = { ...record, status: 'Failed', updatedAt: now, endedAt: now };
+      // Numbered first: a failure before the save leaves the call to the next try, event included.
+      const sequenceNumber = await store.nextSequence(`session:${record.mediaSessionId}`);
+      await store.saveSession(ended);
+      logger.info({ mediaSessionId: record.mediaSessionId, nodeId }, 'call of a dead node ended as Failed');
+      publish({
+        type: 'session-status',
+        at: now,
+        session: ended,
+        sequenceNumber,
+        reason: 'The gateway node handling the call stopped',
+        includeSdp: false,
+      });
+    }
   }
 
   /** Ends every live call (BYE/CANCEL/480) and stops the timers; sessions stay stored. */

@@ -3,7 +3,7 @@ import { type Clock, TimerSet } from '../core/clock.js';
 import { TypedEmitter } from '../core/emitter.js';
 import type { Logger } from '../core/logger.js';
 import { SerialQueue } from '../core/serial-queue.js';
-import { invalidArgument, notFound, unavailable } from '../errors.js';
+import { invalidArgument, isStoreUnavailable, notFound, unavailable } from '../errors.js';
 import type { EventPublisher } from '../events/domain-events.js';
 import type { Location } from '../location/location.js';
 import type { MediaEndpoint } from '../network/media-backend.js';
@@ -11,6 +11,7 @@ import type { ProvisionalStatus, SipBackend } from '../network/sip-backend.js';
 import { parseSdp } from '../sdp/parse.js';
 import { type CheckedRtpSdp, checkRtpSdp } from '../sdp/rtp.js';
 import type { CheckedWebRtcSdp } from '../sdp/webrtc.js';
+import type { DeferredWrites } from '../store/deferred-writes.js';
 import { isFinalStatus, type MediaSessionRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { ESTABLISHED, failureStatus, PRE_ANSWER, provisionalStatus } from './status-rules.js';
@@ -26,6 +27,8 @@ export interface CallTimings {
 
 export interface CallSessionDeps {
   store: Store;
+  /** Writes of the record that the store could not take now are retried here (the call goes on). */
+  writes: DeferredWrites;
   sip: SipBackend;
   clock: Clock;
   logger: Logger;
@@ -146,7 +149,31 @@ export class CallSession extends TypedEmitter<CallSessionEvents> {
 
   #track(work: Promise<unknown>): void {
     this.#inflight.add(work);
-    void work.finally(() => this.#inflight.delete(work));
+    work
+      .catch((error: unknown) =>
+        this.#deps.logger.error({ err: error, mediaSessionId: this.id }, 'call work failed'),
+      )
+      .finally(() => this.#inflight.delete(work));
+  }
+
+  /**
+   * Stores the current record. The node holding the call is its authority:
+   * when the store cannot take the write now it is retried in the background
+   * (the latest record then), and the call goes on.
+   */
+  #persist(): Promise<boolean> {
+    return this.#deps.writes.run(`session:${this.id}`, () => this.#deps.store.saveSession(this.record));
+  }
+
+  /** The record was never stored, or must not stay: frees the session, as if it had ended, and rethrows. */
+  async #abandon(error: unknown): Promise<never> {
+    this.#ended = true;
+    this.#resolveEnded();
+    this.#timers.clear();
+    await this.#deps.writes.run(`session:${this.id}`, () => this.#deps.store.deleteSession(this.id));
+    await this.#endpoint.close().catch(() => {});
+    this.emit('ended', { session: this.record });
+    throw error;
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -154,17 +181,16 @@ export class CallSession extends TypedEmitter<CallSessionEvents> {
   /** Outgoing call: persists the record, sends the INVITE and arms the no-answer timer. */
   async startOutbound(invite: () => Promise<void>): Promise<MediaSessionRecord> {
     return this.#queue.run(async () => {
-      await this.#deps.store.createSession(this.#record);
+      try {
+        await this.#deps.store.createSession(this.#record);
+      } catch (error) {
+        return this.#abandon(error);
+      }
       try {
         await invite();
       } catch (error) {
         this.#deps.logger.warn({ err: error, mediaSessionId: this.id }, 'INVITE could not be sent');
-        this.#ended = true;
-        this.#resolveEnded();
-        await this.#deps.store.deleteSession(this.id);
-        await this.#endpoint.close();
-        this.emit('ended', { session: this.record });
-        throw unavailable('The telephony network could not be reached; try again later.');
+        return this.#abandon(unavailable('The telephony network could not be reached; try again later.'));
       }
       this.#timers.setAfter('answer-timeout', this.#deps.timings.noAnswerTimeoutMs, () =>
         this.#onNetwork('no-answer-timeout', () =>
@@ -184,8 +210,13 @@ export class CallSession extends TypedEmitter<CallSessionEvents> {
   /** Incoming call: persists the record, publishes `session-invitation` (sequence 1) and arms the answer timer. */
   async startInbound(): Promise<MediaSessionRecord> {
     return this.#queue.run(async () => {
-      await this.#deps.store.createSession(this.#record);
-      const sequenceNumber = await this.#deps.store.nextSequence(`session:${this.id}`);
+      let sequenceNumber: number;
+      try {
+        await this.#deps.store.createSession(this.#record);
+        sequenceNumber = await this.#deps.store.nextSequence(`session:${this.id}`);
+      } catch (error) {
+        return this.#abandon(error);
+      }
       this.#deps.publish({
         type: 'session-invitation',
         at: this.#deps.clock.now(),
@@ -220,9 +251,9 @@ export class CallSession extends TypedEmitter<CallSessionEvents> {
     this.#record.updatedAt = now;
     const final = isFinalStatus(status);
     if (final) this.#record.endedAt = now;
-    await this.#deps.store.saveSession(this.#record);
-    if (options.notify) {
-      const sequenceNumber = await this.#deps.store.nextSequence(`session:${this.id}`);
+    await this.#persist();
+    const sequenceNumber = options.notify ? await this.#nextSequence(status) : undefined;
+    if (sequenceNumber !== undefined) {
       this.#deps.publish({
         type: 'session-status',
         at: now,
@@ -234,6 +265,19 @@ export class CallSession extends TypedEmitter<CallSessionEvents> {
     }
     this.emit('status', { session: this.record, previous, cause: options.cause, reason: options.reason });
     if (final) await this.#finish();
+  }
+
+  /** The next `sequenceNumber` of the session's events; `undefined` (the event is not sent) when the store fails. */
+  async #nextSequence(status: SessionStatus): Promise<number | undefined> {
+    try {
+      return await this.#deps.store.nextSequence(`session:${this.id}`);
+    } catch (error) {
+      this.#deps.logger[isStoreUnavailable(error) ? 'warn' : 'error'](
+        { err: error, mediaSessionId: this.id, status },
+        'session-status event not sent: no sequence number from the store',
+      );
+      return undefined;
+    }
   }
 
   async #finish(): Promise<void> {
@@ -251,7 +295,7 @@ export class CallSession extends TypedEmitter<CallSessionEvents> {
 
   async #save(): Promise<void> {
     this.#record.updatedAt = this.#deps.clock.now();
-    await this.#deps.store.saveSession(this.#record);
+    await this.#persist();
   }
 
   /** Parses SDP from the network; `undefined` (logged) when it is unusable. */

@@ -54,6 +54,7 @@ const SECRET_SETTINGS = new Set<keyof GatewayConfig>([
   'introspectionClientSecret',
   'sipPassword',
   'drachtioSecret',
+  'clusterSecret',
 ]);
 const BOOLEAN_SETTINGS = new Set<keyof GatewayConfig>([
   'sinkAllowHttp',

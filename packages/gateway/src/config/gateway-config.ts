@@ -68,6 +68,26 @@ export interface GatewayConfig {
    * (Redis store only): those of a node that stopped end at most this late.
    */
   storeSweepSeconds: number;
+  /**
+   * `STORE_TIMEOUT_MS`: longest a Redis command may take, waiting for a lost
+   * connection included (Redis store only); a request whose store command
+   * runs out answers `503 UNAVAILABLE` with `Retry-After`.
+   */
+  storeTimeoutMs: number;
+  /**
+   * `NODE_LEASE_MS`: Redis store: how long a gateway node counts as alive
+   * after its last heartbeat (it sends one every third of it). The calls of a
+   * node silent for longer are ended (`Failed`) by another node.
+   */
+  nodeLeaseMs: number;
+  /**
+   * `CLUSTER_SECRET`: Redis store: the secret (32+ characters, the same on every
+   * node) that signs the requests nodes send each other, so that any node acts
+   * on any call. Without it a call handled by another node answers 503.
+   */
+  clusterSecret: string | undefined;
+  /** `SESSION_RETENTION`: seconds an ended media session stays readable (GET) with its final status. */
+  sessionRetentionSeconds: number;
   /** `SINK_ALLOWLIST`: IPs, CIDR ranges and host names webhook sinks may use although not public. */
   sinkAllowlist: string[];
   /** `SINK_CA_FILE`: PEM file of a CA trusted for `https` sinks, besides the public roots. */
@@ -179,6 +199,10 @@ export function defaultConfig(
     store: 'memory',
     storeKeyPrefix: 'telegate:',
     storeSweepSeconds: 10,
+    storeTimeoutMs: 1000,
+    sessionRetentionSeconds: 60,
+    nodeLeaseMs: 15_000,
+    clusterSecret: undefined,
     sinkAllowlist: [],
     sinkCaFile: undefined,
     sinkAllowHttp: false,
@@ -288,6 +312,16 @@ const SETTINGS: { [K in keyof GatewayConfig]: { env: string; parse: Parse<Gatewa
   store: { env: 'STORE', parse: text },
   storeKeyPrefix: { env: 'STORE_KEY_PREFIX', parse: text },
   storeSweepSeconds: { env: 'STORE_SWEEP', parse: integer(1, 3600) },
+  storeTimeoutMs: { env: 'STORE_TIMEOUT_MS', parse: integer(50, 60_000) },
+  sessionRetentionSeconds: { env: 'SESSION_RETENTION', parse: integer(1, 86_400) },
+  nodeLeaseMs: { env: 'NODE_LEASE_MS', parse: integer(300, 600_000) },
+  clusterSecret: {
+    env: 'CLUSTER_SECRET',
+    parse: (raw, name) => {
+      if (raw.length < 32) throw new ConfigError(`${name} must be at least 32 characters`);
+      return raw;
+    },
+  },
   sinkAllowlist: { env: 'SINK_ALLOWLIST', parse: list },
   sinkCaFile: { env: 'SINK_CA_FILE', parse: text },
   sinkAllowHttp: { env: 'SINK_ALLOW_HTTP', parse: boolean },

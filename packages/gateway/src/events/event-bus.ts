@@ -15,6 +15,8 @@ import {
   type WebRtcCloudEvent,
 } from './cloud-events.js';
 import type { DomainEvent } from './domain-events.js';
+import type { EventQueue } from './event-queue.js';
+import { type QueuedEvent, StreamDelivery, type StreamDeliveryOptions } from './stream-delivery.js';
 
 /** Where and how one event goes: the subscription's sink and credential. */
 export interface DeliveryTarget {
@@ -54,6 +56,12 @@ export interface EventBusDeps {
   deliver: DeliverFunction;
   /** Ends a subscription the bus found finished (max events, sink gone, credential expired). */
   endSubscription: (subscriptionId: string, reason: TerminationReason, deliver: boolean) => Promise<void>;
+  /**
+   * Queues shared by several nodes (Redis streams): events are delivered from
+   * there by one node at a time, and survive the node that published them.
+   * Without it, each node delivers its own events from memory.
+   */
+  queue?: { queue: EventQueue; nodeId: string; options?: Partial<StreamDeliveryOptions> };
 }
 
 export interface EventBusEvents {
@@ -83,12 +91,26 @@ export class EventBus extends TypedEmitter<EventBusEvents> {
   readonly #queues = new Map<string, SerialQueue>();
   /** Subscriptions whose sink answered 410: what is still queued for them is dropped. */
   readonly #gone = new Set<string>();
+  readonly #shared: StreamDelivery | undefined;
   #closed = false;
 
   constructor(deps: EventBusDeps, options: EventBusOptions) {
     super(deps.logger);
     this.#deps = deps;
     this.#options = options;
+    this.#shared =
+      deps.queue === undefined
+        ? undefined
+        : new StreamDelivery(
+            { nodeId: deps.queue.nodeId, queue: deps.queue.queue, clock: deps.clock, logger: deps.logger },
+            deps.queue.options ?? {},
+            (queued) => this.#deliverOne(queued),
+          );
+  }
+
+  /** With shared queues: starts looking for queued events (a dead node's included). */
+  startSharedDelivery(): void {
+    this.#shared?.start();
   }
 
   /** Queues a domain event for matching and delivery; never throws. */
@@ -110,6 +132,7 @@ export class EventBus extends TypedEmitter<EventBusEvents> {
     for (;;) {
       await this.#dispatch.idle();
       await Promise.all([...this.#queues.values()].map((q) => q.idle()));
+      await this.#shared?.flush();
       if (this.#dispatch.pending === 0 && [...this.#queues.values()].every((q) => q.pending === 0)) return;
     }
   }
@@ -117,6 +140,7 @@ export class EventBus extends TypedEmitter<EventBusEvents> {
   /** Flushes, then refuses further events. */
   async close(): Promise<void> {
     await this.flush();
+    await this.#shared?.close();
     this.#closed = true;
     this.removeAllListeners();
   }
@@ -151,7 +175,7 @@ export class EventBus extends TypedEmitter<EventBusEvents> {
         sink: subscription.sink,
         ...(subscription.sinkCredential === undefined ? {} : { sinkCredential: subscription.sinkCredential }),
       };
-      this.#enqueue(target, cloudEvent, event.type === 'subscription-ended');
+      await this.#enqueue(target, cloudEvent, event.type === 'subscription-ended');
       const max = subscription.config.subscriptionMaxEvents;
       if (max !== undefined && event.type !== 'subscription-ended') {
         const count = await this.#deps.store.nextSequence(`events:${subscription.id}`);
@@ -205,51 +229,63 @@ export class EventBus extends TypedEmitter<EventBusEvents> {
     }
   }
 
-  #enqueue(target: DeliveryTarget, event: WebRtcCloudEvent, last: boolean): void {
+  async #enqueue(target: DeliveryTarget, event: WebRtcCloudEvent, last: boolean): Promise<void> {
+    this.emit('queued', { target, event });
+    if (this.#shared !== undefined) {
+      await this.#shared.enqueue({ target, event, last });
+      return;
+    }
     let queue = this.#queues.get(target.subscriptionId);
     if (queue === undefined) {
       queue = new SerialQueue();
       this.#queues.set(target.subscriptionId, queue);
     }
-    this.emit('queued', { target, event });
     const owned = queue;
     owned
       .run(async () => {
-        if (this.#gone.has(target.subscriptionId)) {
-          this.emit('failed', { target, event, reason: 'gone' });
-          return;
-        }
-        let outcome: DeliveryOutcome;
-        try {
-          outcome = await this.#deps.deliver(target, event);
-        } catch (error) {
-          outcome = {
-            ok: false,
-            reason: 'exception',
-            message: error instanceof Error ? error.message : String(error),
-          };
-        }
-        if (outcome.ok) this.emit('delivered', { target, event });
-        else {
-          this.emit('failed', { target, event, reason: outcome.reason });
-          this.#deps.logger.warn(
-            {
-              subscriptionId: target.subscriptionId,
-              eventId: event.id,
-              type: event.type,
-              reason: outcome.reason,
-            },
-            'event delivery failed',
-          );
-          if (!last && outcome.reason === 'gone') {
-            this.#gone.add(target.subscriptionId);
-            await this.#deps.endSubscription(target.subscriptionId, 'NETWORK_TERMINATED', false);
-          } else if (!last && outcome.reason === 'credential-expired') {
-            await this.#deps.endSubscription(target.subscriptionId, 'ACCESS_TOKEN_EXPIRED', true);
-          }
-        }
+        await this.#deliverOne({ target, event, last });
         if (last && owned.pending <= 1) this.#queues.delete(target.subscriptionId);
       })
       .catch((error: unknown) => this.#deps.logger.error({ err: error }, 'event delivery task failed'));
+  }
+
+  /** Sends one event (its retries included) and acts on the outcome: a sink gone or a token expired ends the subscription. */
+  async #deliverOne({ target, event, last }: QueuedEvent): Promise<void> {
+    if (this.#gone.has(target.subscriptionId)) {
+      this.emit('failed', { target, event, reason: 'gone' });
+      return;
+    }
+    let outcome: DeliveryOutcome;
+    try {
+      outcome = await this.#deps.deliver(target, event);
+    } catch (error) {
+      outcome = {
+        ok: false,
+        reason: 'exception',
+        message: error instanceof Error ? error.message : String(error),
+      };
+    }
+    if (outcome.ok) {
+      this.emit('delivered', { target, event });
+      return;
+    }
+    this.emit('failed', { target, event, reason: outcome.reason });
+    this.#deps.logger.warn(
+      { subscriptionId: target.subscriptionId, eventId: event.id, type: event.type, reason: outcome.reason },
+      'event delivery failed',
+    );
+    try {
+      if (!last && outcome.reason === 'gone') {
+        this.#gone.add(target.subscriptionId);
+        await this.#deps.endSubscription(target.subscriptionId, 'NETWORK_TERMINATED', false);
+      } else if (!last && outcome.reason === 'credential-expired') {
+        await this.#deps.endSubscription(target.subscriptionId, 'ACCESS_TOKEN_EXPIRED', true);
+      }
+    } catch (error) {
+      this.#deps.logger.warn(
+        { err: error, subscriptionId: target.subscriptionId },
+        'ending a subscription failed',
+      );
+    }
   }
 }

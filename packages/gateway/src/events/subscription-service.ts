@@ -19,6 +19,7 @@ import {
   invalidProtocol,
   invalidSink,
   invalidToken,
+  isStoreUnavailable,
   missingIdentifier,
   multiEventCombinationUnavailable,
   multiEventNotSupported,
@@ -84,6 +85,9 @@ export interface SubscriptionServiceEvents {
   ended: { subscription: SubscriptionRecord; reason: TerminationReason };
 }
 
+/** After a store failure, how soon an expiry is tried again. */
+const EXPIRY_RETRY_MS = 5000;
+
 const DESCRIPTIONS: Record<TerminationReason, string> = {
   SUBSCRIPTION_EXPIRED: 'Subscription expired',
   SUBSCRIPTION_DELETED: 'Subscription deleted by client request',
@@ -139,7 +143,25 @@ export class SubscriptionService extends TypedEmitter<SubscriptionServiceEvents>
 
   #track(work: Promise<unknown>): void {
     this.#inflight.add(work);
-    void work.finally(() => this.#inflight.delete(work));
+    work
+      .catch((error: unknown) => this.#deps.logger.error({ err: error }, 'subscription work failed'))
+      .finally(() => this.#inflight.delete(work));
+  }
+
+  /**
+   * Runs the expiry of `id`; when the store fails, tries again after
+   * `EXPIRY_RETRY_MS` (the store logged the outage; nothing is thrown).
+   */
+  #expireOrRetry(id: string): void {
+    this.#track(
+      this.#expire(id).catch((error: unknown) => {
+        this.#deps.logger[isStoreUnavailable(error) ? 'debug' : 'error'](
+          { err: error, id },
+          'subscription expiry failed; retried shortly',
+        );
+        if (!this.#closing) this.#timers.setAfter(id, EXPIRY_RETRY_MS, () => this.#expireOrRetry(id));
+      }),
+    );
   }
 
   // ------------------------------------------------------------------ validation
@@ -236,7 +258,7 @@ export class SubscriptionService extends TypedEmitter<SubscriptionServiceEvents>
     this.#timers.delete(record.id);
     const end = subscriptionEnd(record);
     if (end === undefined) return;
-    this.#timers.setAt(record.id, end.at, () => this.#track(this.#expire(record.id)));
+    this.#timers.setAt(record.id, end.at, () => this.#expireOrRetry(record.id));
   }
 
   /**
@@ -470,8 +492,12 @@ export class SubscriptionService extends TypedEmitter<SubscriptionServiceEvents>
     const record = await this.#deps.store.takeSubscription(subscriptionId, expected);
     if (record === undefined) return false;
     this.#timers.delete(subscriptionId);
-    await this.#deps.store.deleteSequence(`subscription:${subscriptionId}`);
-    await this.#deps.store.deleteSequence(`events:${subscriptionId}`);
+    // The subscription is gone: its counters are best effort (their TTL removes them otherwise).
+    for (const key of [`subscription:${subscriptionId}`, `events:${subscriptionId}`]) {
+      await this.#deps.store.deleteSequence(key).catch((error: unknown) => {
+        this.#deps.logger.debug({ err: error, key }, 'removing a sequence counter failed');
+      });
+    }
     this.#deps.publish({
       type: 'subscription-ended',
       at: this.#deps.clock.now(),
@@ -539,7 +565,7 @@ export class SubscriptionService extends TypedEmitter<SubscriptionServiceEvents>
   async sweep(): Promise<void> {
     if (this.#closing) return;
     for (const id of await this.#deps.store.findDueSubscriptions(this.#deps.clock.now())) {
-      this.#track(this.#expire(id));
+      this.#expireOrRetry(id);
     }
   }
 

@@ -117,6 +117,9 @@ async function createStore(config: GatewayConfig, logger: PinoLogger): Promise<S
   try {
     return await RedisStore.connect(config.store, {
       keyPrefix: config.storeKeyPrefix,
+      commandTimeoutMs: config.storeTimeoutMs,
+      // Ended sessions leave Redis by themselves after the retention, whichever node ended them.
+      lifetimes: { endedSessionTtlMs: config.sessionRetentionSeconds * 1000 },
       logger: logger.child({ component: 'store' }),
     });
   } catch (error) {
@@ -199,6 +202,12 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
       sipRegister: config.sipRegistrar !== undefined,
     },
     emergency: { supported: config.emergencyCalls },
+    calls: { endedSessionRetentionMs: config.sessionRetentionSeconds * 1000 },
+    lease: { leaseMs: config.nodeLeaseMs },
+    ...(store instanceof RedisStore ? { eventQueue: store.eventQueue() } : {}),
+    ...(store instanceof RedisStore && config.clusterSecret !== undefined
+      ? { cluster: { messaging: store.messaging(), secret: config.clusterSecret, prefix: store.keyPrefix } }
+      : {}),
     subscriptions: {
       allowInsecureSinks: config.sinkAllowHttp,
       checkSink: (sink) => assertSafeSink(sink, sinkPolicy),
@@ -210,7 +219,17 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
   // expiry timers here too, and every STORE_SWEEP seconds the node ends lapsed ones still stored
   // (their node stopped). Ending one is a take from the store of the record as read, so exactly
   // one node ends it, and never one another node has just extended.
-  if (store !== undefined) await gateway.resume(config.storeSweepSeconds * 1000);
+  if (store !== undefined) {
+    if (config.clusterSecret === undefined) {
+      coreLogger.warn(
+        {},
+        'CLUSTER_SECRET is not set: a call can be changed or hung up only on the node that handles it (503 on the others)',
+      );
+    }
+    await gateway.resume(config.storeSweepSeconds * 1000);
+    // Heartbeats; the calls of nodes that stopped without ending them end here (Failed).
+    await gateway.joinCluster();
+  }
 
   let closing = false;
   const shutDownCore = async () => {

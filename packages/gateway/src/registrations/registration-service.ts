@@ -10,6 +10,7 @@ import {
   emergencyAddressMissing,
   invalidArgument,
   invalidTokenContext,
+  isStoreUnavailable,
   maxDevicesPerUser,
   maxRegistrationPerMsisdn,
   maxRegistrationPerUser,
@@ -69,6 +70,9 @@ export interface RegistrationServiceEvents {
   refreshed: { registration: RegistrationRecord };
   ended: { registration: RegistrationRecord; reason: RegistrationEndReason };
 }
+
+/** After a store failure, how soon an expiry is tried again. */
+const EXPIRY_RETRY_MS = 5000;
 
 const DESCRIPTIONS: Record<RegistrationTerminationReason, string> = {
   REGISTRATION_EXPIRED: 'Registration expired without refresh; register again',
@@ -146,7 +150,25 @@ export class RegistrationService extends TypedEmitter<RegistrationServiceEvents>
 
   #track(work: Promise<unknown>): void {
     this.#inflight.add(work);
-    void work.finally(() => this.#inflight.delete(work));
+    work
+      .catch((error: unknown) => this.#deps.logger.error({ err: error }, 'registration work failed'))
+      .finally(() => this.#inflight.delete(work));
+  }
+
+  /**
+   * Runs the expiry of `id`; when the store fails, tries again after
+   * `EXPIRY_RETRY_MS` (the store logged the outage; nothing is thrown).
+   */
+  #expireOrRetry(id: string): void {
+    this.#track(
+      this.#expire(id).catch((error: unknown) => {
+        this.#deps.logger[isStoreUnavailable(error) ? 'debug' : 'error'](
+          { err: error, id },
+          'registration expiry failed; retried shortly',
+        );
+        if (!this.#closing) this.#expiry.setAfter(id, EXPIRY_RETRY_MS, () => this.#expireOrRetry(id));
+      }),
+    );
   }
 
   #assertOpen(): void {
@@ -170,7 +192,7 @@ export class RegistrationService extends TypedEmitter<RegistrationServiceEvents>
 
   #arm(record: RegistrationRecord): void {
     this.#expiry.setAt(record.registrationId, record.expiresAt, () => {
-      this.#track(this.#expire(record.registrationId));
+      this.#expireOrRetry(record.registrationId);
     });
   }
 
@@ -414,7 +436,7 @@ export class RegistrationService extends TypedEmitter<RegistrationServiceEvents>
   async sweep(): Promise<void> {
     if (this.#closing) return;
     for (const id of await this.#deps.store.findLapsedRegistrations(this.#deps.clock.now())) {
-      this.#track(this.#expire(id));
+      this.#expireOrRetry(id);
     }
   }
 

@@ -1,6 +1,8 @@
+export { DeferredWrites, type DeferredWritesOptions } from './deferred-writes.js';
 export { MemoryStore } from './memory-store.js';
 export * from './records.js';
 export {
+  DEFAULT_COMMAND_TIMEOUT_MS,
   DEFAULT_KEY_PREFIX,
   RedisConnectError,
   type RedisConnectOptions,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import {
   type CreateRegistrationOutcome,
@@ -8,7 +9,7 @@ import {
   type SubscriptionRecord,
   subscriptionEnd,
 } from './records.js';
-import type { Store } from './store.js';
+import type { NodeHeartbeat, SessionQuery, Store } from './store.js';
 
 const copy = <T>(value: T): T => structuredClone(value);
 
@@ -149,6 +150,12 @@ export class MemoryStore implements Store {
     return record;
   }
 
+  async countActiveRegistrations(now: number): Promise<number> {
+    let count = 0;
+    for (const r of this.#registrations.values()) if (r.expiresAt > now) count++;
+    return count;
+  }
+
   async findLapsedRegistrations(now: number): Promise<string[]> {
     return [...this.#registrations.values()].filter((r) => r.expiresAt <= now).map((r) => r.registrationId);
   }
@@ -168,17 +175,22 @@ export class MemoryStore implements Store {
     this.#sessions.set(record.mediaSessionId, copy(record));
   }
 
-  async findSessions(query: {
-    registrationId?: string;
-    phoneNumber?: string;
-  }): Promise<MediaSessionRecord[]> {
+  async findSessions(query: SessionQuery): Promise<MediaSessionRecord[]> {
     return [...this.#sessions.values()]
       .filter(
         (s) =>
           (query.registrationId === undefined || s.registrationIds.includes(query.registrationId)) &&
-          (query.phoneNumber === undefined || s.phoneNumber === query.phoneNumber),
+          (query.phoneNumber === undefined || s.phoneNumber === query.phoneNumber) &&
+          (query.owner === undefined || s.owner === query.owner),
       )
       .map(copy);
+  }
+
+  async countActiveSessions(phoneNumber: string): Promise<number> {
+    let count = 0;
+    for (const s of this.#sessions.values())
+      if (s.phoneNumber === phoneNumber && s.endedAt === undefined) count++;
+    return count;
   }
 
   async deleteSession(mediaSessionId: string): Promise<void> {
@@ -250,6 +262,26 @@ export class MemoryStore implements Store {
 
   async deleteSequence(key: string): Promise<void> {
     this.#sequences.delete(key);
+  }
+
+  readonly #epoch = randomUUID();
+  /** Gateway node ids and the end of their lease. */
+  readonly #nodes = new Map<string, number>();
+
+  async heartbeat(nodeId: string, leaseEndsAt: number): Promise<NodeHeartbeat> {
+    const listed = this.#nodes.has(nodeId);
+    this.#nodes.set(nodeId, leaseEndsAt);
+    return { epoch: this.#epoch, listed };
+  }
+
+  async claimDeadNodes(now: number): Promise<string[]> {
+    const dead = [...this.#nodes].filter(([, until]) => until <= now).map(([id]) => id);
+    for (const id of dead) this.#nodes.delete(id);
+    return dead;
+  }
+
+  async leave(nodeId: string): Promise<void> {
+    this.#nodes.delete(nodeId);
   }
 
   /** Counts of what is stored, for tests ("nothing stored"). */

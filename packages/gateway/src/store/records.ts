@@ -54,6 +54,8 @@ export interface MediaSessionRecord {
   locationDetails?: Location;
   /** SIP Call-ID of the session's dialog (internal). */
   callId: string;
+  /** Id of the gateway node that handles the call (its SIP dialog and media endpoint). */
+  owner?: string;
   createdAt: number;
   updatedAt: number;
   endedAt?: number;

@@ -1,5 +1,9 @@
+import { createHash, randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
+import type { ClusterMessaging } from '../cluster/node-channel.js';
 import { type Logger, silentLogger } from '../core/logger.js';
+import { StoreUnavailableError } from '../errors.js';
+import type { EventQueue, QueuedEntry } from '../events/event-queue.js';
 import {
   type CreateRegistrationOutcome,
   type CreateSubscriptionOutcome,
@@ -9,7 +13,7 @@ import {
   type SubscriptionRecord,
   subscriptionEnd,
 } from './records.js';
-import type { Store } from './store.js';
+import type { NodeHeartbeat, SessionQuery, Store } from './store.js';
 
 export interface RedisStoreOptions {
   /**
@@ -19,11 +23,44 @@ export interface RedisStoreOptions {
   keyPrefix?: string;
   /** Connection problems after start-up are logged here (default: nowhere). */
   logger?: Logger;
+  /**
+   * Lifetimes Redis enforces by itself (TTLs), so nothing outlives its meaning
+   * when no node is left to remove it. `lapsedGraceMs`: how long a registration
+   * or subscription stays after its end for a node to end it properly (default
+   * 1 h); `liveSessionTtlMs`: an unfinished session not written for this long
+   * (default 24 h); `endedSessionTtlMs`: an ended one (default 60 s, the
+   * gateway's retention); `sequenceTtlMs`: a counter not used for this long
+   * (default 30 days).
+   */
+  lifetimes?: Partial<StoreLifetimes>;
 }
+
+export interface StoreLifetimes {
+  lapsedGraceMs: number;
+  liveSessionTtlMs: number;
+  endedSessionTtlMs: number;
+  sequenceTtlMs: number;
+}
+
+const DEFAULT_LIFETIMES: StoreLifetimes = {
+  lapsedGraceMs: 3_600_000,
+  liveSessionTtlMs: 86_400_000,
+  endedSessionTtlMs: 60_000,
+  sequenceTtlMs: 30 * 86_400_000,
+};
+
+/** Longest a store command may take, queued while reconnecting included (default). */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 1000;
 
 export interface RedisConnectOptions extends RedisStoreOptions {
   /** How long the first connection may take (default 5000 ms). */
   connectTimeoutMs?: number;
+  /**
+   * Longest a command may wait for its answer, including the time it waits
+   * for a lost connection to come back (default 1000 ms). Past it, the store
+   * method rejects with `StoreUnavailableError` (a prompt 503 for a client).
+   */
+  commandTimeoutMs?: number;
 }
 
 /** The first connection to Redis failed; the message names the server (never its password) and why. */
@@ -45,28 +82,48 @@ export function redactRedisUrl(url: string): string {
 }
 
 /*
- * Keys (P = the prefix, `telegate:` by default), all values JSON or sets of ids:
+ * Keys (P = the prefix, `telegate:` by default), all values JSON, ids, or sets of ids:
  *
- *   P reg:<registrationId>           a RegistrationRecord
- *   P regidx:phone:<phoneNumber>     ids of registrations of a number
- *   P regidx:user:<userKey>          ids of registrations of a user
- *   P regidx:device:<deviceId>       ids of registrations of a device
- *   P regidx:all                     every registration id (findRegistrations({}), resume)
- *   P regidx:due                     sorted set: registration ids by expiresAt (findLapsedRegistrations)
- *   P sess:<mediaSessionId>          a MediaSessionRecord
+ *   P reg:<registrationId>           a RegistrationRecord (TTL: its expiry + the lapsed grace)
+ *   P regidx:pair:<phone>:<device>   the id of the pair's registration (same TTL)
+ *   P regidx:phone:<phoneNumber>     sorted set: ids of registrations of a number, by expiresAt
+ *   P regidx:user:<userKey>          sorted set: ids of registrations of a user, by expiresAt
+ *   P regidx:device:<deviceId>       sorted set: ids of registrations of a device, by expiresAt
+ *   P regidx:ud:<deviceId>:<userKey> sorted set: ids of a user's registrations of a device, by expiresAt
+ *   P regidx:userdev:<userKey>       sorted set: a user's devices, by their latest expiresAt
+ *   P regidx:due                     sorted set: every registration id by expiresAt (lapsed look, count, resume)
+ *   P sess:<mediaSessionId>          a MediaSessionRecord (TTL: live 24 h, ended: the retention)
  *   P sessidx:reg:<registrationId>   ids of sessions depending on a registration
  *   P sessidx:phone:<phoneNumber>    ids of sessions of a number
- *   P sessidx:all                    every session id
- *   P sub:<id>                       a SubscriptionRecord
+ *   P sessidx:node:<nodeId>          ids of sessions a gateway node handles (`owner`)
+ *   P sessidx:live:<phoneNumber>     ids of a number's unfinished sessions (the per-number limit)
+ *   P sub:<id>                       a SubscriptionRecord (TTL: its end + the lapsed grace, if it ends)
+ *   P subidx:same:<sha1>             the id of an owner's subscription of one device, sink and types
  *   P subidx:owner:<ownerKey>        ids of an owner's subscriptions
  *   P subidx:phone:<phoneNumber>     ids of a number's subscriptions (event fan-out)
  *   P subidx:device:<deviceId>       ids of a device's subscriptions
  *   P subidx:all                     every subscription id
  *   P subidx:due                     sorted set: subscription ids by end, those that have one (findDueSubscriptions)
- *   P seq:<key>                      a counter (INCR)
+ *   P seq:<key>                      a counter (INCR; TTL 30 days from its last use)
+ *   P nodes                          sorted set: gateway node ids, by the end of their lease
+ *   P epoch                          a random value written by the first node to find it missing
+ *   P evq:<subscriptionId>           stream of CloudEvents to deliver (consumer group `d`)
+ *   P evq:waiting                    ids of subscriptions whose stream has entries
+ *   P evlock:<subscriptionId>        the node delivering the subscription's events (TTL: the lock)
  *
  * Records and index namespaces differ right after the type (`reg:` vs `regidx:`),
  * so no id a client sends can name an index.
+ *
+ * Cost: no operation reads records in proportion to how many there are. The
+ * uniqueness of a (device, number) pair is one key; the per-user, per-number
+ * and per-device limits count an index sorted by expiry (ZCOUNT, logarithmic),
+ * and only when the limit is set; the subscription duplicate check is one key
+ * (a hash of owner, device, sink and sorted types) and its quota one SCARD.
+ * What a lookup returns (the registrations of one number) is read, nothing more.
+ *
+ * Lifetimes: every record has a TTL, so nothing outlives its meaning when no
+ * node is left to remove it; index entries whose record expired are dropped
+ * by the next read of that index.
  *
  * Atomicity: every write that touches a record and its indexes, and every
  * check-and-insert (registration uniqueness and limits, subscription uniqueness
@@ -78,25 +135,48 @@ export function redactRedisUrl(url: string): string {
  * script costs one round trip and never retries. Scripts are sent once and run
  * by SHA afterwards (ioredis `defineCommand`).
  *
- * The scripts read records named in index sets, keys that cannot all be
- * declared up front: this needs one Redis (standalone, or behind Sentinel), not
- * Redis Cluster.
+ * The scripts touch keys derived from the record (its indexes), keys that are
+ * not declared up front: this needs one Redis (standalone, or behind Sentinel),
+ * not Redis Cluster (see the README).
  *
  * Scripts decode JSON (cjson) to read fields but store the JSON the client sent
  * unchanged; they never re-encode a record (cjson would turn `[]` into `{}` and
- * round numbers to 14 digits).
+ * round numbers to 14 digits). Times go in as the strings the client formatted
+ * for the same reason (Lua would print 1.7e+12).
  */
 
 const LUA_COMMON = `
 local P = ARGV[1]
--- due: the score in the expiry index (a string the client formatted), for SADD.
-local function index_registration(op, id, r, due)
-  redis.call(op, P .. 'regidx:phone:' .. r.phoneNumber, id)
-  redis.call(op, P .. 'regidx:user:' .. r.userKey, id)
-  redis.call(op, P .. 'regidx:device:' .. r.deviceId, id)
-  redis.call(op, P .. 'regidx:all', id)
-  if op == 'SADD' then redis.call('ZADD', P .. 'regidx:due', due, id)
-  else redis.call('ZREM', P .. 'regidx:due', id) end
+-- The latest expiry of a user's registrations of a device, in the user's device index.
+local function index_user_device(r)
+  local ud = P .. 'regidx:ud:' .. r.deviceId .. ':' .. r.userKey
+  local top = redis.call('ZRANGE', ud, 0, 0, 'REV', 'WITHSCORES')
+  if top[2] then redis.call('ZADD', P .. 'regidx:userdev:' .. r.userKey, top[2], r.deviceId)
+  else redis.call('ZREM', P .. 'regidx:userdev:' .. r.userKey, r.deviceId) end
+end
+-- due: its expiresAt (a string the client formatted); ttl_ms: how long Redis keeps the record.
+-- refreshed: the expiry may have moved back, so the device's latest one is looked up again.
+local function add_registration(id, r, json, due, ttl_ms, refreshed)
+  redis.call('SET', P .. 'reg:' .. id, json, 'PX', ttl_ms)
+  redis.call('SET', P .. 'regidx:pair:' .. r.phoneNumber .. ':' .. r.deviceId, id, 'PX', ttl_ms)
+  redis.call('ZADD', P .. 'regidx:phone:' .. r.phoneNumber, due, id)
+  redis.call('ZADD', P .. 'regidx:user:' .. r.userKey, due, id)
+  redis.call('ZADD', P .. 'regidx:device:' .. r.deviceId, due, id)
+  redis.call('ZADD', P .. 'regidx:ud:' .. r.deviceId .. ':' .. r.userKey, due, id)
+  redis.call('ZADD', P .. 'regidx:due', due, id)
+  if refreshed then index_user_device(r)
+  else redis.call('ZADD', P .. 'regidx:userdev:' .. r.userKey, 'GT', due, r.deviceId) end
+end
+local function remove_registration(id, r)
+  redis.call('DEL', P .. 'reg:' .. id)
+  local pair = P .. 'regidx:pair:' .. r.phoneNumber .. ':' .. r.deviceId
+  if redis.call('GET', pair) == id then redis.call('DEL', pair) end
+  redis.call('ZREM', P .. 'regidx:phone:' .. r.phoneNumber, id)
+  redis.call('ZREM', P .. 'regidx:user:' .. r.userKey, id)
+  redis.call('ZREM', P .. 'regidx:device:' .. r.deviceId, id)
+  redis.call('ZREM', P .. 'regidx:ud:' .. r.deviceId .. ':' .. r.userKey, id)
+  redis.call('ZREM', P .. 'regidx:due', id)
+  index_user_device(r)
 end
 local function index_session(op, s)
   local id = s.mediaSessionId
@@ -104,7 +184,8 @@ local function index_session(op, s)
   for _, rid in ipairs(s.registrationIds) do
     redis.call(op, P .. 'sessidx:reg:' .. rid, id)
   end
-  redis.call(op, P .. 'sessidx:all', id)
+  if s.owner then redis.call(op, P .. 'sessidx:node:' .. s.owner, id) end
+  if op == 'SREM' or not s.endedAt then redis.call(op, P .. 'sessidx:live:' .. s.phoneNumber, id) end
 end
 -- due: the score in the end index ('' = never ends by itself), for SADD.
 local function index_subscription(op, s, due)
@@ -116,68 +197,54 @@ local function index_subscription(op, s, due)
   if op == 'SADD' and due ~= '' then redis.call('ZADD', P .. 'subidx:due', due, id)
   else redis.call('ZREM', P .. 'subidx:due', id) end
 end
+-- A record's lifetime: ttl_ms '' = none (PERSIST), else milliseconds from now.
+local function set_lifetime(key, ttl_ms)
+  if ttl_ms == '' then redis.call('PERSIST', key) else redis.call('PEXPIRE', key, ttl_ms) end
+end
 `;
 
 /**
- * ARGV: prefix, record JSON, now, maxPerUser, maxPerMsisdn, maxDevicesPerUser ('' = no limit), expiresAt.
- * Returns {'OK'} | {'ALREADY_EXISTS', existing JSON} | {limit reason}. Same rules, in the
- * same order, as `MemoryStore.createRegistration`.
+ * ARGV: prefix, record JSON, now, maxPerUser, maxPerMsisdn, maxDevicesPerUser ('' = no limit),
+ * expiresAt, how long Redis keeps the record (ms). Returns {'OK'} | {'ALREADY_EXISTS', existing JSON} |
+ * {limit reason}. Same rules, in the same order, as `MemoryStore.createRegistration`.
  */
 const CREATE_REGISTRATION = `${LUA_COMMON}
 local json = ARGV[2]
 local rec = cjson.decode(json)
 local now = tonumber(ARGV[3])
+local after_now = '(' .. ARGV[3]
 local max_user = tonumber(ARGV[4])
 local max_msisdn = tonumber(ARGV[5])
 local max_devices = tonumber(ARGV[6])
 
--- The caller's registrations: those of the user and those of the number.
-local seen, related = {}, {}
-for _, index in ipairs({ P .. 'regidx:user:' .. rec.userKey, P .. 'regidx:phone:' .. rec.phoneNumber }) do
-  for _, id in ipairs(redis.call('SMEMBERS', index)) do
-    if not seen[id] then
-      seen[id] = true
-      local raw = redis.call('GET', P .. 'reg:' .. id)
-      if raw then related[#related + 1] = { id = id, raw = raw, r = cjson.decode(raw) } end
-    end
+-- The same (deviceId, phoneNumber): at most one record, active or lapsed.
+local same_id = redis.call('GET', P .. 'regidx:pair:' .. rec.phoneNumber .. ':' .. rec.deviceId)
+local same, same_raw
+if same_id then
+  same_raw = redis.call('GET', P .. 'reg:' .. same_id)
+  if same_raw then
+    same = cjson.decode(same_raw)
+    if same.expiresAt > now then return { 'ALREADY_EXISTS', same_raw } end
   end
 end
-
-local active = {}
-for _, e in ipairs(related) do
-  if e.r.expiresAt > now then active[#active + 1] = e end
+if max_user and redis.call('ZCOUNT', P .. 'regidx:user:' .. rec.userKey, after_now, '+inf') >= max_user then
+  return { 'MAX_REGISTRATION_PER_USER' }
 end
-for _, e in ipairs(active) do
-  if e.r.deviceId == rec.deviceId and e.r.phoneNumber == rec.phoneNumber then
-    return { 'ALREADY_EXISTS', e.raw }
+if max_msisdn and redis.call('ZCOUNT', P .. 'regidx:phone:' .. rec.phoneNumber, after_now, '+inf') >= max_msisdn then
+  return { 'MAX_REGISTRATION_PER_MSISDN' }
+end
+if max_devices then
+  local devices = P .. 'regidx:userdev:' .. rec.userKey
+  local latest = redis.call('ZSCORE', devices, rec.deviceId)
+  local has_device = latest and tonumber(latest) > now
+  if not has_device and redis.call('ZCOUNT', devices, after_now, '+inf') >= max_devices then
+    return { 'MAX_DEVICES_PER_USER' }
   end
-end
-local of_user, of_number, devices, device_count = 0, 0, {}, 0
-for _, e in ipairs(active) do
-  if e.r.userKey == rec.userKey then
-    of_user = of_user + 1
-    if not devices[e.r.deviceId] then
-      devices[e.r.deviceId] = true
-      device_count = device_count + 1
-    end
-  end
-  if e.r.phoneNumber == rec.phoneNumber then of_number = of_number + 1 end
-end
-if max_user and of_user >= max_user then return { 'MAX_REGISTRATION_PER_USER' } end
-if max_msisdn and of_number >= max_msisdn then return { 'MAX_REGISTRATION_PER_MSISDN' } end
-if max_devices and not devices[rec.deviceId] and device_count >= max_devices then
-  return { 'MAX_DEVICES_PER_USER' }
 end
 
 -- A lapsed record of the same pair whose timer has not fired yet is replaced.
-for _, e in ipairs(related) do
-  if e.r.deviceId == rec.deviceId and e.r.phoneNumber == rec.phoneNumber then
-    redis.call('DEL', P .. 'reg:' .. e.id)
-    index_registration('SREM', e.id, e.r)
-  end
-end
-redis.call('SET', P .. 'reg:' .. rec.registrationId, json)
-index_registration('SADD', rec.registrationId, rec, ARGV[7])
+if same then remove_registration(same_id, same) end
+add_registration(rec.registrationId, rec, json, ARGV[7], ARGV[8])
 return { 'OK' }
 `;
 
@@ -186,46 +253,64 @@ return { 'OK' }
  * Returns the removed record's JSON, or nil.
  */
 const TAKE_REGISTRATION = `${LUA_COMMON}
-local key = P .. 'reg:' .. ARGV[2]
-local raw = redis.call('GET', key)
+local raw = redis.call('GET', P .. 'reg:' .. ARGV[2])
 if not raw then return false end
 if ARGV[3] ~= '' and raw ~= ARGV[3] then return false end
-redis.call('DEL', key)
-index_registration('SREM', ARGV[2], cjson.decode(raw))
+remove_registration(ARGV[2], cjson.decode(raw))
 return raw
 `;
 
 /**
- * ARGV: prefix, registration id, the record JSON with its new expiry, that expiry.
- * Returns 1, or 0 when the registration no longer exists (it is not recreated).
+ * ARGV: prefix, registration id, the record JSON with its new expiry, that expiry,
+ * how long Redis keeps the record (ms). Returns 1, or 0 when the registration no longer
+ * exists (it is not recreated).
  */
 const REFRESH_REGISTRATION = `${LUA_COMMON}
-local key = P .. 'reg:' .. ARGV[2]
-if redis.call('EXISTS', key) == 0 then return 0 end
-redis.call('SET', key, ARGV[3])
-redis.call('ZADD', P .. 'regidx:due', ARGV[4], ARGV[2])
+if redis.call('EXISTS', P .. 'reg:' .. ARGV[2]) == 0 then return 0 end
+add_registration(ARGV[2], cjson.decode(ARGV[3]), ARGV[3], ARGV[4], ARGV[5], true)
 return 1
 `;
 
-/** ARGV: prefix, session JSON. Returns 1, or 0 when the id is taken. */
+/** ARGV: prefix, now. Ids of lapsed registrations; entries whose record Redis dropped are removed. */
+const LAPSED_REGISTRATIONS = `
+local P = ARGV[1]
+local out = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'regidx:due', '-inf', ARGV[2])) do
+  if redis.call('EXISTS', P .. 'reg:' .. id) == 1 then out[#out + 1] = id
+  else redis.call('ZREM', P .. 'regidx:due', id) end
+end
+return out
+`;
+
+/** ARGV: prefix, session JSON, its lifetime in ms. Returns 1, or 0 when the id is taken. */
 const CREATE_SESSION = `${LUA_COMMON}
 local s = cjson.decode(ARGV[2])
 local key = P .. 'sess:' .. s.mediaSessionId
 if redis.call('EXISTS', key) == 1 then return 0 end
-redis.call('SET', key, ARGV[2])
+redis.call('SET', key, ARGV[2], 'PX', ARGV[3])
 index_session('SADD', s)
 return 1
 `;
 
-/** ARGV: prefix, session JSON. Stores it (creating it if need be), re-indexed. */
+/** ARGV: prefix, session JSON, its lifetime in ms. Stores it (creating it if need be), re-indexed. */
 const SAVE_SESSION = `${LUA_COMMON}
 local s = cjson.decode(ARGV[2])
 local key = P .. 'sess:' .. s.mediaSessionId
 local old = redis.call('GET', key)
 if old then index_session('SREM', cjson.decode(old)) end
-redis.call('SET', key, ARGV[2])
+redis.call('SET', key, ARGV[2], 'PX', ARGV[3])
 index_session('SADD', s)
 return 1
+`;
+
+/** ARGV: prefix, phone number. Its unfinished sessions still stored (ids whose record expired leave the index). */
+const COUNT_LIVE_SESSIONS = `
+local key = ARGV[1] .. 'sessidx:live:' .. ARGV[2]
+local n = 0
+for _, id in ipairs(redis.call('SMEMBERS', key)) do
+  if redis.call('EXISTS', ARGV[1] .. 'sess:' .. id) == 1 then n = n + 1 else redis.call('SREM', key, id) end
+end
+return n
 `;
 
 /** ARGV: prefix, session id. */
@@ -239,45 +324,36 @@ return 1
 `;
 
 /**
- * ARGV: prefix, subscription JSON, maxPerOwner ('' = no limit), its end ('' = none).
+ * ARGV: prefix, subscription JSON, maxPerOwner ('' = no limit), its end ('' = none),
+ * the key of its duplicates (subidx:same:…), how long Redis keeps it in ms ('' = always).
  * Returns {'OK'} | {'ALREADY_EXISTS', existing JSON} | {'QUOTA_EXCEEDED'}.
  */
 const CREATE_SUBSCRIPTION = `${LUA_COMMON}
 local json = ARGV[2]
 local rec = cjson.decode(json)
 local max_owned = tonumber(ARGV[3])
--- Same event types in any order (a multiset comparison: no locale-dependent sort).
-local function same_types(a, b)
-  if #a ~= #b then return false end
-  local count = {}
-  for _, t in ipairs(a) do count[t] = (count[t] or 0) + 1 end
-  for _, t in ipairs(b) do
-    local c = count[t]
-    if not c or c == 0 then return false end
-    count[t] = c - 1
-  end
-  return true
+local same_key = P .. ARGV[5]
+local same_id = redis.call('GET', same_key)
+if same_id then
+  local raw = redis.call('GET', P .. 'sub:' .. same_id)
+  if raw then return { 'ALREADY_EXISTS', raw } end
 end
-local owned = 0
-for _, id in ipairs(redis.call('SMEMBERS', P .. 'subidx:owner:' .. rec.ownerKey)) do
-  local raw = redis.call('GET', P .. 'sub:' .. id)
-  if raw then
-    local s = cjson.decode(raw)
-    if s.ownerKey == rec.ownerKey then
-      owned = owned + 1
-      if s.deviceId == rec.deviceId and s.sink == rec.sink and same_types(s.types, rec.types) then
-        return { 'ALREADY_EXISTS', raw }
-      end
-    end
-  end
+if max_owned and redis.call('SCARD', P .. 'subidx:owner:' .. rec.ownerKey) >= max_owned then
+  return { 'QUOTA_EXCEEDED' }
 end
-if max_owned and owned >= max_owned then return { 'QUOTA_EXCEEDED' } end
-redis.call('SET', P .. 'sub:' .. rec.id, json)
+local key = P .. 'sub:' .. rec.id
+redis.call('SET', key, json)
+redis.call('SET', same_key, rec.id)
+set_lifetime(key, ARGV[6])
+set_lifetime(same_key, ARGV[6])
 index_subscription('SADD', rec, ARGV[4])
 return { 'OK' }
 `;
 
-/** ARGV: prefix, subscription JSON, its end ('' = none). Returns 1, or 0 when it no longer exists. */
+/**
+ * ARGV: prefix, subscription JSON, its end ('' = none), its duplicates key, how long
+ * Redis keeps it in ms ('' = always). Returns 1, or 0 when it no longer exists.
+ */
 const SAVE_SUBSCRIPTION = `${LUA_COMMON}
 local s = cjson.decode(ARGV[2])
 local key = P .. 'sub:' .. s.id
@@ -285,6 +361,9 @@ local old = redis.call('GET', key)
 if not old then return 0 end
 index_subscription('SREM', cjson.decode(old))
 redis.call('SET', key, ARGV[2])
+set_lifetime(key, ARGV[5])
+local same_key = P .. ARGV[4]
+if redis.call('GET', same_key) == s.id then set_lifetime(same_key, ARGV[5]) end
 index_subscription('SADD', s, ARGV[3])
 return 1
 `;
@@ -303,27 +382,145 @@ index_subscription('SREM', cjson.decode(raw))
 return raw
 `;
 
-/** KEYS[1]: an index set; ARGV[1]: the key prefix of its records. The records, as one snapshot. */
+/** ARGV: prefix, a duplicates key, a subscription id. Removes the key while it names that id. */
+const FORGET_SAME = `
+if redis.call('GET', ARGV[1] .. ARGV[2]) == ARGV[3] then redis.call('DEL', ARGV[1] .. ARGV[2]) end
+return 1
+`;
+
+/**
+ * KEYS[1]: an index (a set, or a sorted set with ARGV[2] = 'z'); ARGV[1]: the key prefix
+ * of its records. The records, as one snapshot; ids whose record is gone leave the index.
+ */
 const MEMBERS = `
+local sorted = ARGV[2] == 'z'
+local ids = sorted and redis.call('ZRANGE', KEYS[1], 0, -1) or redis.call('SMEMBERS', KEYS[1])
 local out = {}
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+for _, id in ipairs(ids) do
   local raw = redis.call('GET', ARGV[1] .. id)
-  if raw then out[#out + 1] = raw end
+  if raw then out[#out + 1] = raw
+  elseif sorted then redis.call('ZREM', KEYS[1], id)
+  else redis.call('SREM', KEYS[1], id) end
 end
 return out
+`;
+
+/** KEYS[1]: a counter; ARGV[1]: its lifetime in ms from now. The next value. */
+const NEXT_SEQUENCE = `
+local n = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return n
+`;
+
+/**
+ * ARGV: prefix, node id, end of its lease, an epoch to write when there is none.
+ * Returns {the store's epoch, 1 when the node was listed already (else 0)}.
+ */
+const HEARTBEAT = `
+local P = ARGV[1]
+local epoch = redis.call('GET', P .. 'epoch')
+if not epoch then
+  epoch = ARGV[4]
+  redis.call('SET', P .. 'epoch', epoch)
+end
+local added = redis.call('ZADD', P .. 'nodes', ARGV[3], ARGV[2])
+return { epoch, 1 - added }
+`;
+
+/** ARGV: prefix, now. Ids of the nodes whose lease ended, removed from the list: each goes to one caller. */
+const CLAIM_DEAD_NODES = `
+local P = ARGV[1]
+local dead = redis.call('ZRANGEBYSCORE', P .. 'nodes', '-inf', ARGV[2])
+for _, id in ipairs(dead) do redis.call('ZREM', P .. 'nodes', id) end
+return dead
+`;
+
+/** ARGV: prefix, subscription id, entry JSON. Appends it to the subscription's stream (group `d`). */
+const QUEUE_APPEND = `
+local key = ARGV[1] .. 'evq:' .. ARGV[2]
+redis.pcall('XGROUP', 'CREATE', key, 'd', '0', 'MKSTREAM')
+redis.call('XADD', key, '*', 'e', ARGV[3])
+redis.call('SADD', ARGV[1] .. 'evq:waiting', ARGV[2])
+return 1
+`;
+
+/** ARGV: prefix, subscription id, node id, lock ms. 1 when the node holds the delivery lock (taken or extended). */
+const QUEUE_LOCK = `
+local key = ARGV[1] .. 'evlock:' .. ARGV[2]
+if redis.call('SET', key, ARGV[3], 'NX', 'PX', ARGV[4]) then return 1 end
+if redis.call('GET', key) == ARGV[3] then
+  redis.call('PEXPIRE', key, ARGV[4])
+  return 1
+end
+return 0
+`;
+
+/** ARGV: prefix, subscription id, node id. */
+const QUEUE_UNLOCK = `
+local key = ARGV[1] .. 'evlock:' .. ARGV[2]
+if redis.call('GET', key) == ARGV[3] then redis.call('DEL', key) end
+return 1
+`;
+
+/**
+ * ARGV: prefix, subscription id, node id, count. Entries pending in the group
+ * (read by a node that did not finish them) claimed for this node, oldest
+ * first; else new ones. Flat: id, entry, id, entry…
+ */
+const QUEUE_NEXT = `
+local key = ARGV[1] .. 'evq:' .. ARGV[2]
+if redis.call('EXISTS', key) == 0 then return {} end
+local out = {}
+local claimed = redis.call('XAUTOCLAIM', key, 'd', ARGV[3], 0, '0-0', 'COUNT', ARGV[4])
+for _, e in ipairs(claimed[2]) do
+  out[#out + 1] = e[1]
+  out[#out + 1] = e[2][2]
+end
+if #out > 0 then return out end
+local read = redis.call('XREADGROUP', 'GROUP', 'd', ARGV[3], 'COUNT', ARGV[4], 'STREAMS', key, '>')
+if read then
+  for _, e in ipairs(read[1][2]) do
+    out[#out + 1] = e[1]
+    out[#out + 1] = e[2][2]
+  end
+end
+return out
+`;
+
+/** ARGV: prefix, subscription id, entry id. Acknowledges and removes it; an empty stream goes. */
+const QUEUE_DONE = `
+local key = ARGV[1] .. 'evq:' .. ARGV[2]
+redis.call('XACK', key, 'd', ARGV[3])
+redis.call('XDEL', key, ARGV[3])
+if redis.call('XLEN', key) == 0 then
+  redis.call('DEL', key)
+  redis.call('SREM', ARGV[1] .. 'evq:waiting', ARGV[2])
+end
+return 1
 `;
 
 const SCRIPTS = {
   telegateCreateRegistration: { numberOfKeys: 0, lua: CREATE_REGISTRATION },
   telegateTakeRegistration: { numberOfKeys: 0, lua: TAKE_REGISTRATION },
   telegateRefreshRegistration: { numberOfKeys: 0, lua: REFRESH_REGISTRATION },
+  telegateLapsedRegistrations: { numberOfKeys: 0, lua: LAPSED_REGISTRATIONS },
   telegateCreateSession: { numberOfKeys: 0, lua: CREATE_SESSION },
   telegateSaveSession: { numberOfKeys: 0, lua: SAVE_SESSION },
   telegateDeleteSession: { numberOfKeys: 0, lua: DELETE_SESSION },
+  telegateCountLiveSessions: { numberOfKeys: 0, lua: COUNT_LIVE_SESSIONS },
   telegateCreateSubscription: { numberOfKeys: 0, lua: CREATE_SUBSCRIPTION },
   telegateSaveSubscription: { numberOfKeys: 0, lua: SAVE_SUBSCRIPTION },
   telegateTakeSubscription: { numberOfKeys: 0, lua: TAKE_SUBSCRIPTION },
+  telegateForgetSame: { numberOfKeys: 0, lua: FORGET_SAME },
   telegateMembers: { numberOfKeys: 1, lua: MEMBERS },
+  telegateNextSequence: { numberOfKeys: 1, lua: NEXT_SEQUENCE },
+  telegateHeartbeat: { numberOfKeys: 0, lua: HEARTBEAT },
+  telegateClaimDeadNodes: { numberOfKeys: 0, lua: CLAIM_DEAD_NODES },
+  telegateQueueAppend: { numberOfKeys: 0, lua: QUEUE_APPEND },
+  telegateQueueLock: { numberOfKeys: 0, lua: QUEUE_LOCK },
+  telegateQueueUnlock: { numberOfKeys: 0, lua: QUEUE_UNLOCK },
+  telegateQueueNext: { numberOfKeys: 0, lua: QUEUE_NEXT },
+  telegateQueueDone: { numberOfKeys: 0, lua: QUEUE_DONE },
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;
@@ -333,6 +530,15 @@ type ScriptClient = { [K in ScriptName]: (...args: string[]) => Promise<unknown>
 function endArg(record: SubscriptionRecord): string {
   const end = subscriptionEnd(record);
   return end === undefined ? '' : String(end.at);
+}
+
+/** The key naming an owner's subscription of one device, sink and set of types (any order). */
+function sameSubscriptionKey(record: SubscriptionRecord): string {
+  const types = [...record.types].sort().join(' ');
+  const hash = createHash('sha1')
+    .update(JSON.stringify([record.ownerKey, record.deviceId, record.sink, types]))
+    .digest('hex');
+  return `subidx:same:${hash}`;
 }
 
 type RegistrationLimitReason = Exclude<
@@ -363,6 +569,10 @@ export class RedisStore implements Store {
   readonly #redis: Redis;
   readonly #scripts: ScriptClient;
   readonly #prefix: string;
+  readonly #logger: Logger;
+  readonly #lifetimes: StoreLifetimes;
+  /** Set from the first failed command until one succeeds again: an outage is logged once. */
+  #failing = false;
   #closed: Promise<void> | undefined;
 
   /**
@@ -379,8 +589,10 @@ export class RedisStore implements Store {
     const redisOptions: RedisOptions = {
       lazyConnect: true,
       connectTimeout: timeoutMs,
-      // A command waiting for a lost connection fails after a few reconnection attempts.
-      maxRetriesPerRequest: 3,
+      // Every command is bounded in time, also one queued while the connection is down
+      // (the offline queue stays on: a Sentinel failover or a blip costs a wait, not an error).
+      commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+      maxRetriesPerRequest: 1,
       retryStrategy: (attempt) => (connected ? Math.min(attempt * 200, 2000) : null),
     };
     const redis = new Redis(url, redisOptions);
@@ -427,26 +639,57 @@ export class RedisStore implements Store {
   constructor(redis: Redis, options: RedisStoreOptions = {}) {
     this.#redis = redis;
     this.#prefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX;
+    this.#logger = options.logger ?? silentLogger;
+    this.#lifetimes = { ...DEFAULT_LIFETIMES, ...options.lifetimes };
     for (const [name, script] of Object.entries(SCRIPTS)) {
       redis.defineCommand(name, script);
     }
-    this.#scripts = redis as unknown as ScriptClient;
+    const client = redis as unknown as ScriptClient;
+    this.#scripts = Object.fromEntries(
+      Object.keys(SCRIPTS).map((name) => [
+        name,
+        (...args: string[]) => this.#guard(name, () => client[name as ScriptName](...args)),
+      ]),
+    ) as ScriptClient;
   }
 
   get keyPrefix(): string {
     return this.#prefix;
   }
 
-  async #members<T>(index: string, recordPrefix: string): Promise<T[]> {
+  /**
+   * Runs one store operation: a failure of Redis (no connection, timeout,
+   * an error reply) becomes `StoreUnavailableError`, logged once per outage.
+   */
+  async #guard<T>(what: string, operation: () => Promise<T>): Promise<T> {
+    let result: T;
+    try {
+      result = await operation();
+    } catch (error) {
+      if (!this.#failing) {
+        this.#failing = true;
+        this.#logger.warn({ err: error, operation: what }, 'Redis store not answering; requests get 503');
+      }
+      throw new StoreUnavailableError(error);
+    }
+    if (this.#failing) {
+      this.#failing = false;
+      this.#logger.info({ operation: what }, 'Redis store answering again');
+    }
+    return result;
+  }
+
+  async #members<T>(index: string, recordPrefix: string, sorted = false): Promise<T[]> {
     const raw = (await this.#scripts.telegateMembers(
       this.#prefix + index,
       this.#prefix + recordPrefix,
+      sorted ? 'z' : 's',
     )) as string[];
     return raw.map((json) => JSON.parse(json) as T);
   }
 
   async #get<T>(key: string): Promise<T | undefined> {
-    const raw = await this.#redis.get(this.#prefix + key);
+    const raw = await this.#guard('GET', () => this.#redis.get(this.#prefix + key));
     return raw === null ? undefined : (JSON.parse(raw) as T);
   }
 
@@ -465,6 +708,7 @@ export class RedisStore implements Store {
       limitArg(limits.maxPerMsisdn),
       limitArg(limits.maxDevicesPerUser),
       String(record.expiresAt),
+      String(this.#keepFor(record.expiresAt)),
     )) as [string, string?];
     if (reason === 'OK') return { ok: true };
     if (reason === 'ALREADY_EXISTS') {
@@ -488,8 +732,8 @@ export class RedisStore implements Store {
         ? `regidx:phone:${query.phoneNumber}`
         : query.deviceId !== undefined
           ? `regidx:device:${query.deviceId}`
-          : 'regidx:all';
-    const records = await this.#members<RegistrationRecord>(index, 'reg:');
+          : 'regidx:due';
+    const records = await this.#members<RegistrationRecord>(index, 'reg:', true);
     return records
       .filter(
         (r) =>
@@ -521,12 +765,17 @@ export class RedisStore implements Store {
       registrationId,
       JSON.stringify(record),
       String(expiresAt),
+      String(this.#keepFor(expiresAt)),
     );
     return written === 1 ? record : undefined;
   }
 
-  findLapsedRegistrations(now: number): Promise<string[]> {
-    return this.#redis.zrangebyscore(`${this.#prefix}regidx:due`, '-inf', now);
+  async findLapsedRegistrations(now: number): Promise<string[]> {
+    return (await this.#scripts.telegateLapsedRegistrations(this.#prefix, String(now))) as string[];
+  }
+
+  async countActiveRegistrations(now: number): Promise<number> {
+    return this.#guard('ZCOUNT', () => this.#redis.zcount(`${this.#prefix}regidx:due`, `(${now}`, '+inf'));
   }
 
   /**
@@ -548,7 +797,11 @@ export class RedisStore implements Store {
   // ---------------------------------------------------------------- media sessions
 
   async createSession(record: MediaSessionRecord): Promise<void> {
-    const created = await this.#scripts.telegateCreateSession(this.#prefix, JSON.stringify(record));
+    const created = await this.#scripts.telegateCreateSession(
+      this.#prefix,
+      JSON.stringify(record),
+      String(this.#sessionTtl(record)),
+    );
     if (created !== 1) throw new Error(`media session ${record.mediaSessionId} exists`);
   }
 
@@ -556,26 +809,35 @@ export class RedisStore implements Store {
     return this.#get<MediaSessionRecord>(`sess:${mediaSessionId}`);
   }
 
-  async saveSession(record: MediaSessionRecord): Promise<void> {
-    await this.#scripts.telegateSaveSession(this.#prefix, JSON.stringify(record));
+  /** How long Redis keeps a session from this write on: the retention once ended. */
+  #sessionTtl(record: MediaSessionRecord): number {
+    return record.endedAt === undefined
+      ? this.#lifetimes.liveSessionTtlMs
+      : this.#lifetimes.endedSessionTtlMs;
   }
 
-  async findSessions(query: {
-    registrationId?: string;
-    phoneNumber?: string;
-  }): Promise<MediaSessionRecord[]> {
+  async saveSession(record: MediaSessionRecord): Promise<void> {
+    await this.#scripts.telegateSaveSession(
+      this.#prefix,
+      JSON.stringify(record),
+      String(this.#sessionTtl(record)),
+    );
+  }
+
+  async findSessions(query: SessionQuery): Promise<MediaSessionRecord[]> {
     const index =
       query.registrationId !== undefined
         ? `sessidx:reg:${query.registrationId}`
         : query.phoneNumber !== undefined
           ? `sessidx:phone:${query.phoneNumber}`
-          : 'sessidx:all';
+          : `sessidx:node:${query.owner}`;
     const records = await this.#members<MediaSessionRecord>(index, 'sess:');
     return records
       .filter(
         (s) =>
           (query.registrationId === undefined || s.registrationIds.includes(query.registrationId)) &&
-          (query.phoneNumber === undefined || s.phoneNumber === query.phoneNumber),
+          (query.phoneNumber === undefined || s.phoneNumber === query.phoneNumber) &&
+          (query.owner === undefined || s.owner === query.owner),
       )
       .sort(
         byCreation(
@@ -583,6 +845,10 @@ export class RedisStore implements Store {
           (s) => s.mediaSessionId,
         ),
       );
+  }
+
+  async countActiveSessions(phoneNumber: string): Promise<number> {
+    return (await this.#scripts.telegateCountLiveSessions(this.#prefix, phoneNumber)) as number;
   }
 
   async deleteSession(mediaSessionId: string): Promise<void> {
@@ -600,6 +866,8 @@ export class RedisStore implements Store {
       JSON.stringify(record),
       limitArg(limits.maxPerOwner),
       endArg(record),
+      sameSubscriptionKey(record),
+      this.#subscriptionTtlAt(record),
     )) as [string, string?];
     if (reason === 'OK') return { ok: true };
     if (reason === 'ALREADY_EXISTS') {
@@ -646,15 +914,37 @@ export class RedisStore implements Store {
       );
   }
 
+  /** How long Redis keeps a subscription: a grace after its end ('' = it has none). */
+  #subscriptionTtlAt(record: SubscriptionRecord): string {
+    const end = subscriptionEnd(record);
+    return end === undefined ? '' : String(this.#keepFor(end.at));
+  }
+
+  /**
+   * Milliseconds Redis keeps a record that ends at `at`: until then (by this
+   * machine's clock; Redis counts TTLs on its own) plus the lapsed grace, in
+   * which a node ends it properly.
+   */
+  #keepFor(at: number): number {
+    return Math.max(0, at - Date.now()) + this.#lifetimes.lapsedGraceMs;
+  }
+
   async saveSubscription(record: SubscriptionRecord): Promise<boolean> {
     return (
-      (await this.#scripts.telegateSaveSubscription(this.#prefix, JSON.stringify(record), endArg(record))) ===
-      1
+      (await this.#scripts.telegateSaveSubscription(
+        this.#prefix,
+        JSON.stringify(record),
+        endArg(record),
+        sameSubscriptionKey(record),
+        this.#subscriptionTtlAt(record),
+      )) === 1
     );
   }
 
   findDueSubscriptions(now: number): Promise<string[]> {
-    return this.#redis.zrangebyscore(`${this.#prefix}subidx:due`, '-inf', now);
+    return this.#guard('ZRANGEBYSCORE', () =>
+      this.#redis.zrangebyscore(`${this.#prefix}subidx:due`, '-inf', now),
+    );
   }
 
   /** `expected` is compared as JSON, as in `takeRegistration`. */
@@ -664,17 +954,104 @@ export class RedisStore implements Store {
       id,
       expected === undefined ? '' : JSON.stringify(expected),
     )) as string | null;
-    return raw === null ? undefined : (JSON.parse(raw) as SubscriptionRecord);
+    if (raw === null) return undefined;
+    const record = JSON.parse(raw) as SubscriptionRecord;
+    // The duplicates key only points at a record; a stale one is ignored by create, so this may fail.
+    await this.#scripts
+      .telegateForgetSame(this.#prefix, sameSubscriptionKey(record), record.id)
+      .catch(() => {});
+    return record;
   }
 
   // ---------------------------------------------------------------- sequence numbers
 
-  nextSequence(key: string): Promise<number> {
-    return this.#redis.incr(`${this.#prefix}seq:${key}`);
+  async nextSequence(key: string): Promise<number> {
+    return (await this.#scripts.telegateNextSequence(
+      `${this.#prefix}seq:${key}`,
+      String(this.#lifetimes.sequenceTtlMs),
+    )) as number;
   }
 
   async deleteSequence(key: string): Promise<void> {
-    await this.#redis.del(`${this.#prefix}seq:${key}`);
+    await this.#guard('DEL', () => this.#redis.del(`${this.#prefix}seq:${key}`));
+  }
+
+  // ---------------------------------------------------------------- gateway nodes
+
+  async heartbeat(nodeId: string, leaseEndsAt: number): Promise<NodeHeartbeat> {
+    const [epoch, listed] = (await this.#scripts.telegateHeartbeat(
+      this.#prefix,
+      nodeId,
+      String(leaseEndsAt),
+      randomUUID(),
+    )) as [string, number];
+    return { epoch, listed: listed === 1 };
+  }
+
+  async claimDeadNodes(now: number): Promise<string[]> {
+    return (await this.#scripts.telegateClaimDeadNodes(this.#prefix, String(now))) as string[];
+  }
+
+  async leave(nodeId: string): Promise<void> {
+    await this.#guard('ZREM', () => this.#redis.zrem(`${this.#prefix}nodes`, nodeId));
+  }
+
+  /** The per-subscription event streams of this Redis (see `EventQueue`). */
+  eventQueue(): EventQueue {
+    const p = this.#prefix;
+    const scripts = this.#scripts;
+    return {
+      append: async (subscriptionId, entry) => {
+        await scripts.telegateQueueAppend(p, subscriptionId, entry);
+      },
+      waiting: () => this.#guard('SMEMBERS', () => this.#redis.smembers(`${p}evq:waiting`)),
+      lock: async (subscriptionId, nodeId, ms) =>
+        (await scripts.telegateQueueLock(p, subscriptionId, nodeId, String(ms))) === 1,
+      unlock: async (subscriptionId, nodeId) => {
+        await scripts.telegateQueueUnlock(p, subscriptionId, nodeId);
+      },
+      next: async (subscriptionId, nodeId, count) => {
+        const flat = (await scripts.telegateQueueNext(p, subscriptionId, nodeId, String(count))) as string[];
+        const entries: QueuedEntry[] = [];
+        for (let i = 0; i + 1 < flat.length; i += 2) entries.push({ id: flat[i]!, entry: flat[i + 1]! });
+        return entries;
+      },
+      done: async (subscriptionId, id) => {
+        await scripts.telegateQueueDone(p, subscriptionId, id);
+      },
+    };
+  }
+
+  /**
+   * Publish/subscribe between the gateway nodes on this Redis (the channel of
+   * `NodeChannel`): publishing uses the store's connection, subscriptions one
+   * more connection, opened here and closed with the returned object.
+   */
+  messaging(): ClusterMessaging {
+    const subscriber = this.#redis.duplicate({ lazyConnect: true, commandTimeout: undefined });
+    subscriber.on('error', () => {}); // the store's own connection reports outages
+    const listeners = new Map<string, (message: string) => void>();
+    subscriber.on('message', (channel: string, message: string) => listeners.get(channel)?.(message));
+    let connected: Promise<void> | undefined;
+    return {
+      publish: async (channel, message) => {
+        await this.#guard('PUBLISH', () => this.#redis.publish(channel, message));
+      },
+      subscribe: async (channel, listener) => {
+        connected ??= subscriber.connect();
+        await connected;
+        listeners.set(channel, listener);
+        await subscriber.subscribe(channel);
+      },
+      close: async () => {
+        listeners.clear();
+        if (subscriber.status === 'end' || subscriber.status === 'wait') {
+          subscriber.disconnect();
+          return;
+        }
+        await subscriber.quit().catch(() => subscriber.disconnect());
+      },
+    };
   }
 
   /** Quits the connection (after the commands already sent are answered). */

@@ -48,13 +48,18 @@ export interface Store extends Closable {
    * look for registrations nobody ended reads.
    */
   findLapsedRegistrations(now: number): Promise<string[]>;
+  /** How many registrations have `expiresAt` after `now` (metrics), from the expiry index. */
+  countActiveRegistrations(now: number): Promise<number>;
 
   createSession(record: MediaSessionRecord): Promise<void>;
   getSession(mediaSessionId: string): Promise<MediaSessionRecord | undefined>;
   /** Replaces a stored session (its owning `CallSession` is the only writer). */
   saveSession(record: MediaSessionRecord): Promise<void>;
-  findSessions(query: { registrationId?: string; phoneNumber?: string }): Promise<MediaSessionRecord[]>;
+  /** Sessions matching every given field; at least one must be given. */
+  findSessions(query: SessionQuery): Promise<MediaSessionRecord[]>;
   deleteSession(mediaSessionId: string): Promise<void>;
+  /** How many sessions of the number are stored without `endedAt` (the per-number limit), from an index. */
+  countActiveSessions(phoneNumber: string): Promise<number>;
 
   /**
    * Stores `record` unless the owner already has an identical subscription
@@ -85,4 +90,33 @@ export interface Store extends Closable {
   /** Next value (from 1) of a named counter, e.g. `session:<id>`, atomically. */
   nextSequence(key: string): Promise<number>;
   deleteSequence(key: string): Promise<void>;
+
+  /**
+   * Gateway node `nodeId` is alive until `leaseEndsAt` (sent again well before
+   * then). Answers the store's epoch, a value that changes only when the
+   * store lost its data (a Redis restarted empty), and whether the node was
+   * still listed: when it was not (a restart, or others found its lease over),
+   * what it holds must be stored again.
+   */
+  heartbeat(nodeId: string, leaseEndsAt: number): Promise<NodeHeartbeat>;
+  /**
+   * Ids of the nodes whose lease ended by `now`, taken off the list: of
+   * concurrent callers exactly one gets each, and ends its calls.
+   */
+  claimDeadNodes(now: number): Promise<string[]>;
+  /** Takes a node off the list (it stops cleanly, its calls ended). */
+  leave(nodeId: string): Promise<void>;
+}
+
+export interface SessionQuery {
+  registrationId?: string;
+  phoneNumber?: string;
+  /** The id of the gateway node handling the sessions (`MediaSessionRecord.owner`). */
+  owner?: string;
+}
+
+export interface NodeHeartbeat {
+  epoch: string;
+  /** Whether the node was on the list already. */
+  listed: boolean;
 }

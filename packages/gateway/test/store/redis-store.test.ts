@@ -146,7 +146,7 @@ describe('RedisStore keys and connection', () => {
     await raw.quit();
   });
 
-  it('keeps records as JSON under telegate:… keys, with index sets and INCR counters', async () => {
+  it('keeps records as JSON under telegate:… keys with TTLs, with indexes and INCR counters', async () => {
     const store = await RedisStore.connect(redis().url);
     expect(store.keyPrefix).toBe('telegate:');
     const record = registration();
@@ -156,10 +156,18 @@ describe('RedisStore keys and connection', () => {
     await store.nextSequence('session:abc');
     expect(JSON.parse((await raw.get(`telegate:reg:${record.registrationId}`)) ?? 'null')).toEqual(record);
     expect(JSON.parse((await raw.get(`telegate:sub:${sub.id}`)) ?? 'null')).toEqual(sub);
-    expect(await raw.smembers(`telegate:regidx:phone:${ALICE}`)).toEqual([record.registrationId]);
-    expect(await raw.smembers(`telegate:regidx:user:${ALICE}`)).toEqual([record.registrationId]);
-    expect(await raw.smembers(`telegate:regidx:device:${DEVICE}`)).toEqual([record.registrationId]);
+    // Registration indexes are sorted by expiry: the limits count the active ones (ZCOUNT), no record is read.
+    for (const index of [`phone:${ALICE}`, `user:${ALICE}`, `device:${DEVICE}`, `ud:${DEVICE}:${ALICE}`]) {
+      expect(await raw.zrange(`telegate:regidx:${index}`, 0, -1)).toEqual([record.registrationId]);
+    }
+    expect(await raw.zrange(`telegate:regidx:userdev:${ALICE}`, 0, -1)).toEqual([DEVICE]);
+    expect(await raw.get(`telegate:regidx:pair:${ALICE}:${DEVICE}`)).toBe(record.registrationId);
     expect(await raw.smembers(`telegate:subidx:owner:${ALICE}`)).toEqual([sub.id]);
+    // Every record has a TTL (its end lies in the past here: the lapsed grace, 1 h, is left).
+    for (const key of [`reg:${record.registrationId}`, `sub:${sub.id}`, 'seq:session:abc']) {
+      const ttl = await raw.pttl(`telegate:${key}`);
+      expect(ttl).toBeGreaterThan(3_000_000);
+    }
     // The expiry indexes: sorted sets scored by when each one ends.
     expect(await raw.zrange('telegate:regidx:due', 0, -1, 'WITHSCORES')).toEqual([
       record.registrationId,
@@ -175,6 +183,36 @@ describe('RedisStore keys and connection', () => {
     await store.deleteSequence('session:abc');
     // Nothing is left behind: no record, no empty index.
     expect((await raw.keys('telegate:*')).sort()).toEqual([]);
+    await store.close();
+  });
+
+  it('a create costs the same number of Redis commands with 1 or 300 registrations and subscriptions of the user', async () => {
+    const store = await RedisStore.connect(redis().url, { keyPrefix: 'cost:' });
+    const deviceOf = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+    /** Commands Redis ran (scripts' own calls included) for one create of each kind. */
+    const costOfCreates = async (n: number) => {
+      await raw.config('RESETSTAT');
+      await store.createRegistration(registration({ deviceId: deviceOf(n) }), {}, NOW);
+      await store.createRegistration(
+        registration({ deviceId: deviceOf(n + 1) }),
+        { maxPerUser: 1000, maxPerMsisdn: 1000, maxDevicesPerUser: 1000 },
+        NOW,
+      );
+      await store.createSubscription(subscription({ deviceId: deviceOf(n) }), { maxPerOwner: 1000 });
+      const stats = (await raw.info('commandstats')) as string;
+      let calls = 0;
+      for (const match of stats.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)) {
+        if (!['config', 'info'].includes(match[1] ?? '')) calls += Number(match[2]);
+      }
+      return calls;
+    };
+    const few = await costOfCreates(1_000);
+    expect(few).toBeGreaterThan(10);
+    for (let n = 0; n < 300; n++) {
+      await store.createRegistration(registration({ deviceId: deviceOf(n) }), {}, NOW);
+      await store.createSubscription(subscription({ deviceId: deviceOf(n) }), {});
+    }
+    expect(await costOfCreates(2_000)).toBe(few);
     await store.close();
   });
 

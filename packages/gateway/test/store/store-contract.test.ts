@@ -401,25 +401,43 @@ const CONTRACT: Case[] = [
     },
   ],
   [
-    'findSessions by registration id, by phone number, by both, or all',
+    'findSessions by registration id, by phone number, by owning node, or any combination',
     async (store) => {
-      const a = session({ registrationIds: ['reg-1', 'reg-2'] });
-      const b = session({ registrationIds: ['reg-2'], direction: 'inbound' });
-      const c = session({ phoneNumber: BOB, registrationIds: ['reg-9'] });
+      const a = session({ registrationIds: ['reg-1', 'reg-2'], owner: 'node-1' });
+      const b = session({ registrationIds: ['reg-2'], direction: 'inbound', owner: 'node-2' });
+      const c = session({ phoneNumber: BOB, registrationIds: ['reg-9'], owner: 'node-1' });
       for (const s of [a, b, c]) await store.createSession(s);
       expect(await store.findSessions({ registrationId: 'reg-1' })).toEqual([a]);
       expect(ids(await store.findSessions({ registrationId: 'reg-2' }))).toEqual(ids([a, b]));
       expect(ids(await store.findSessions({ phoneNumber: ALICE }))).toEqual(ids([a, b]));
       expect(await store.findSessions({ phoneNumber: BOB, registrationId: 'reg-2' })).toEqual([]);
       expect(await store.findSessions({ phoneNumber: BOB, registrationId: 'reg-9' })).toEqual([c]);
-      expect(ids(await store.findSessions({}))).toEqual(ids([a, b, c]));
+      expect(ids(await store.findSessions({ owner: 'node-1' }))).toEqual(ids([a, c]));
+      expect(await store.findSessions({ owner: 'node-2', phoneNumber: ALICE })).toEqual([b]);
+      expect(await store.findSessions({ owner: 'node-3' })).toEqual([]);
+    },
+  ],
+  [
+    'countActiveSessions counts the sessions of a number not ended, following saves and deletes',
+    async (store) => {
+      const a = session();
+      const b = session();
+      const c = session({ phoneNumber: BOB });
+      for (const s of [a, b, c]) await store.createSession(s);
+      expect(await store.countActiveSessions(ALICE)).toBe(2);
+      await store.saveSession({ ...a, status: 'Terminated', endedAt: NOW + 1 });
+      expect(await store.countActiveSessions(ALICE)).toBe(1);
+      await store.deleteSession(b.mediaSessionId);
+      expect(await store.countActiveSessions(ALICE)).toBe(0);
+      expect(await store.countActiveSessions(BOB)).toBe(1);
+      expect(await store.countActiveSessions(CAROL)).toBe(0);
     },
   ],
   [
     'deleteSession removes it from get and every index; unknown ids are ignored',
     async (store) => {
-      const a = session({ registrationIds: ['reg-1'] });
-      const b = session({ registrationIds: ['reg-1'] });
+      const a = session({ registrationIds: ['reg-1'], owner: 'node-1' });
+      const b = session({ registrationIds: ['reg-1'], owner: 'node-1' });
       await store.createSession(a);
       await store.createSession(b);
       await store.deleteSession(a.mediaSessionId);
@@ -427,7 +445,7 @@ const CONTRACT: Case[] = [
       expect(await store.getSession(a.mediaSessionId)).toBeUndefined();
       expect(await store.findSessions({ registrationId: 'reg-1' })).toEqual([b]);
       expect(await store.findSessions({ phoneNumber: ALICE })).toEqual([b]);
-      expect(await store.findSessions({})).toEqual([b]);
+      expect(await store.findSessions({ owner: 'node-1' })).toEqual([b]);
       // The id is free again.
       await store.createSession(a);
       expect(await store.getSession(a.mediaSessionId)).toEqual(a);
@@ -628,6 +646,36 @@ const CONTRACT: Case[] = [
       await store.deleteSequence('never-used');
       expect(await store.nextSequence('session:a')).toBe(1);
       expect(await store.nextSequence('subscription:a')).toBe(2);
+    },
+  ],
+  [
+    'countActiveRegistrations counts those expiring after a time, following takes',
+    async (store) => {
+      const a = registration({ expiresAt: NOW + 1000 });
+      const b = registration({ deviceId: DEVICE_B, expiresAt: NOW + 2000 });
+      for (const r of [a, b]) await store.createRegistration(r, {}, NOW);
+      expect(await store.countActiveRegistrations(NOW)).toBe(2);
+      expect(await store.countActiveRegistrations(NOW + 1000)).toBe(1);
+      await store.takeRegistration(b.registrationId);
+      expect(await store.countActiveRegistrations(NOW)).toBe(1);
+    },
+  ],
+
+  // ------------------------------------------------------------------ gateway nodes
+  [
+    'heartbeat lists a node and answers one epoch; a node whose lease ended is claimed once',
+    async (store) => {
+      const first = await store.heartbeat('node-a', NOW + 1000);
+      expect(first.listed).toBe(false);
+      expect(await store.heartbeat('node-a', NOW + 2000)).toEqual({ epoch: first.epoch, listed: true });
+      expect(await store.heartbeat('node-b', NOW + 5000)).toEqual({ epoch: first.epoch, listed: false });
+      expect(await store.claimDeadNodes(NOW + 1999)).toEqual([]);
+      const claims = await Promise.all(Array.from({ length: 5 }, () => store.claimDeadNodes(NOW + 2000)));
+      expect(claims.flat()).toEqual(['node-a']);
+      // A node claimed while it was alive finds out with its next heartbeat.
+      expect((await store.heartbeat('node-a', NOW + 9000)).listed).toBe(false);
+      await store.leave('node-b');
+      expect(await store.claimDeadNodes(NOW + 10_000)).toEqual(['node-a']);
     },
   ],
   [

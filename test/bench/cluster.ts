@@ -1,0 +1,248 @@
+/**
+ * Several gateway nodes on one Redis (loopback only): `createRegistration`
+ * per second and `createSession` + `deleteSession` pairs per second with 1, 2
+ * and 3 nodes sharing one redis-server, beside one node on the in-memory store
+ * (the peer), with the CPU time each node process and the Redis server spend
+ * per operation, so the scaling on more cores can be projected.
+ *
+ * Each node is a child process (bundled from source, as in the gateway
+ * benchmark); autocannon runs in this process, one instance per node, each
+ * with its own connections. On a machine with few cores the load generator,
+ * the nodes and Redis share them: the CPU per operation, not the rate, is
+ * what carries over to a larger machine.
+ */
+import { randomUUID } from 'node:crypto';
+import { cpus, loadavg } from 'node:os';
+import { Redis } from 'ioredis';
+import { startRedis } from '../support/redis-server.ts';
+import {
+  type AutocannonOptions,
+  bundleChild,
+  load,
+  type Measured,
+  registrationLoad,
+  ServerProcess,
+  sessionPairLoad,
+} from './gateway.ts';
+import { type BenchResult, fmtInt, fmtRatio } from './util.ts';
+
+const DURATION_S = 6;
+const WARMUP_S = 1;
+/** Seconds of no load measured per scenario, to subtract what nodes and Redis spend idle. */
+const IDLE_S = 2;
+/** Connections per node. */
+const CONNECTIONS = 8;
+const CALLERS_PER_NODE = 20;
+const REG_PATH = '/webrtc-registration/vwip/sessions';
+const SECRET = 'bench-cluster-dev-token-secret-0123456789';
+const CLUSTER_SECRET = 'bench-cluster-secret-0123456789abcdefgh';
+
+/** The goals of issue 23: Redis CPU per create, node CPU within 1.2× the memory store's. */
+const GOAL_REDIS_US_PER_CREATE = 40;
+const GOAL_NODE_CPU_RATIO = 1.2;
+
+interface Scenario {
+  label: string;
+  nodes: number;
+  redis: boolean;
+}
+
+interface Outcome {
+  perS: number;
+  total: number;
+  non2xx: number;
+  errors: number;
+  /** µs of CPU per operation: all node processes together, and the Redis server. */
+  nodeUs: number;
+  redisUs: number | undefined;
+}
+
+const cpuMicros = (u: NodeJS.CpuUsage) => u.user + u.system;
+
+async function redisCpuMicros(client: Redis): Promise<number> {
+  const info = await client.info('cpu');
+  const value = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return (value('used_cpu_sys') + value('used_cpu_user')) * 1e6;
+}
+
+/** Runs one autocannon instance per node at once; sums what they measured. */
+async function loadAll(options: AutocannonOptions[], seconds: number): Promise<Measured[]> {
+  return Promise.all(options.map((o) => load({ ...o, connections: CONNECTIONS }, seconds)));
+}
+
+async function callersOf(server: ServerProcess, node: number) {
+  const callers: { phone: string; token: string; registrationId: string }[] = [];
+  for (let i = 0; i < CALLERS_PER_NODE; i++) {
+    const phone = `+8180001${String(node * 1000 + i).padStart(5, '0')}`;
+    const token = await server.token(phone);
+    const response = await fetch(`${server.origin}${REG_PATH}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ deviceId: randomUUID() }),
+    });
+    if (response.status !== 201) throw new Error(`register: ${response.status} ${await response.text()}`);
+    const { registrationId } = (await response.json()) as { registrationId: string };
+    callers.push({ phone, token, registrationId });
+  }
+  return callers;
+}
+
+async function measure(
+  script: string,
+  scenario: Scenario,
+  redisUrl: string,
+  redis: Redis,
+  kind: 'registrations' | 'pairs',
+  serial: number,
+): Promise<Outcome> {
+  const config = {
+    devTokenSecret: SECRET,
+    maxRegistrationsPerUser: 0,
+    logLevel: 'error',
+    ...(scenario.redis
+      ? { store: redisUrl, storeKeyPrefix: `bench${serial}:`, clusterSecret: CLUSTER_SECRET }
+      : {}),
+  };
+  const servers: ServerProcess[] = [];
+  try {
+    for (let i = 0; i < scenario.nodes; i++)
+      servers.push(await ServerProcess.start(script, 'gateway', config));
+    const options: AutocannonOptions[] = [];
+    if (kind === 'registrations') {
+      const token = await servers[0]!.token('+818000000001');
+      for (const server of servers) options.push(registrationLoad(server.origin, token));
+    } else {
+      for (const [i, server] of servers.entries()) {
+        options.push(sessionPairLoad(server.origin, await callersOf(server, serial * 10 + i)));
+      }
+    }
+    await loadAll(options, WARMUP_S);
+    // What the nodes and Redis spend idle (heartbeats, sweeps, looks for queued events), subtracted below.
+    const idleStart = await Promise.all(servers.map((s) => s.stats()));
+    const redisIdleStart = scenario.redis ? await redisCpuMicros(redis) : 0;
+    await new Promise((resolve) => setTimeout(resolve, IDLE_S * 1000));
+    const idleEnd = await Promise.all(servers.map((s) => s.stats()));
+    const redisIdleEnd = scenario.redis ? await redisCpuMicros(redis) : 0;
+    const nodeIdle = idleEnd.reduce((n, s, i) => n + cpuMicros(s.cpu) - cpuMicros(idleStart[i]!.cpu), 0);
+    const scale = DURATION_S / IDLE_S;
+    const before = await Promise.all(servers.map((s) => s.stats()));
+    const redisBefore = scenario.redis ? await redisCpuMicros(redis) : 0;
+    const runs = await loadAll(options, DURATION_S);
+    const after = await Promise.all(servers.map((s) => s.stats()));
+    const redisAfter = scenario.redis ? await redisCpuMicros(redis) : 0;
+    const ok = runs.reduce((n, r) => n + (r.statusCodes[kind === 'registrations' ? '201' : '204'] ?? 0), 0);
+    const nodeCpu =
+      after.reduce((n, s, i) => n + cpuMicros(s.cpu) - cpuMicros(before[i]!.cpu), 0) - nodeIdle * scale;
+    return {
+      perS: ok / DURATION_S,
+      total: ok,
+      non2xx: runs.reduce((n, r) => n + r.non2xx, 0),
+      errors: runs.reduce((n, r) => n + r.errors, 0),
+      // A pair is two requests; a registration one.
+      nodeUs: nodeCpu / Math.max(1, ok),
+      redisUs: scenario.redis
+        ? (redisAfter - redisBefore - (redisIdleEnd - redisIdleStart) * scale) / Math.max(1, ok)
+        : undefined,
+    };
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+}
+
+export async function clusterBench(): Promise<BenchResult> {
+  const { script, cleanup } = await bundleChild();
+  const redisServer = await startRedis();
+  const redis = new Redis(redisServer.url);
+  const scenarios: Scenario[] = [
+    { label: '1 node, memory store (peer)', nodes: 1, redis: false },
+    { label: '1 node, Redis', nodes: 1, redis: true },
+    { label: '2 nodes, one Redis', nodes: 2, redis: true },
+    { label: '3 nodes, one Redis', nodes: 3, redis: true },
+  ];
+  const rows: string[][] = [];
+  const notes: string[] = [];
+  const loadBefore = loadavg()[0] ?? 0;
+  try {
+    let serial = 0;
+    const results: { scenario: Scenario; reg: Outcome; pairs: Outcome }[] = [];
+    for (const scenario of scenarios) {
+      const reg = await measure(script, scenario, redisServer.url, redis, 'registrations', ++serial);
+      const pairs = await measure(script, scenario, redisServer.url, redis, 'pairs', ++serial);
+      results.push({ scenario, reg, pairs });
+      console.log(
+        `  ${scenario.label}: ${fmtInt(reg.perS)} registrations/s (node ${fmtInt(reg.nodeUs)} µs, Redis ${
+          reg.redisUs === undefined ? '–' : fmtInt(reg.redisUs)
+        } µs each); ${fmtInt(pairs.perS)} pairs/s`,
+      );
+    }
+    const peer = results[0]!;
+    const us = (v: number | undefined) => (v === undefined ? '–' : `${fmtInt(v)} µs`);
+    for (const { scenario, reg, pairs } of results) {
+      rows.push([
+        scenario.label,
+        fmtInt(reg.perS),
+        fmtRatio(reg.perS / peer.reg.perS),
+        us(reg.nodeUs),
+        fmtRatio(reg.nodeUs / peer.reg.nodeUs),
+        us(reg.redisUs),
+        fmtInt(pairs.perS),
+        fmtRatio(pairs.perS / peer.pairs.perS),
+        us(pairs.nodeUs),
+        us(pairs.redisUs),
+        `${reg.errors + pairs.errors} / ${reg.non2xx + pairs.non2xx}`,
+      ]);
+    }
+    const oneRedis = results[1]!;
+    const redisGoal =
+      oneRedis.reg.redisUs !== undefined && oneRedis.reg.redisUs <= GOAL_REDIS_US_PER_CREATE
+        ? 'met'
+        : 'missed';
+    const cpuRatio = oneRedis.reg.nodeUs / peer.reg.nodeUs;
+    notes.push(
+      `Machine load average (1 min) ${loadBefore.toFixed(1)} at the start and ${(loadavg()[0] ?? 0).toFixed(1)} at the end, ` +
+        `on ${cpus().length} cores: above the core count, other work shared the CPU and the rates (and to a lesser degree ` +
+        `the CPU per operation) say more about that than about the gateway.`,
+      `Goals: Redis CPU ≤ ${GOAL_REDIS_US_PER_CREATE} µs per create: ${redisGoal} (${us(oneRedis.reg.redisUs)} with one node); ` +
+        `node CPU per registration within ${GOAL_NODE_CPU_RATIO}× the memory store's: ${
+          cpuRatio <= GOAL_NODE_CPU_RATIO ? 'met' : 'missed'
+        } (${fmtRatio(cpuRatio)}).`,
+      `Each registration has a fresh deviceId of one user (one token), the per-user limit off, so the user's registrations ` +
+        `grow through the run: a create's cost does not depend on them (no store operation reads records in proportion to their number).`,
+      `Pairs: each node's autocannon creates and deletes its own calls (${CALLERS_PER_NODE} callers per node, a loopback number that answers); ` +
+        `no subscription, so no events. A DELETE sent to another node than the call's would add one signed pub/sub round trip.`,
+      `CPU per operation: user+system time of all node processes (process.cpuUsage) and of redis-server (INFO cpu) over the measured ` +
+        `${DURATION_S} s, less what they spent idle (measured for ${IDLE_S} s without load just before, scaled), ` +
+        `divided by the successful operations; a pair counts as one operation.`,
+      `autocannon: ${CONNECTIONS} connections per node, pipelining 1, ${WARMUP_S} s warm-up, in this process. On 2 cores the load ` +
+        `generator, the nodes and Redis compete for the CPU, so the rates do not grow with the nodes; the CPU per operation projects ` +
+        `the rate of a machine with more cores (one core per node: about 1e6 / node µs operations/s each, Redis bounding the total at 1e6 / Redis µs).`,
+    );
+    return {
+      id: 'cluster',
+      title: 'Several gateway nodes on one Redis',
+      description:
+        `Registrations/s and \`createSession\` + \`deleteSession\` pairs/s with 1, 2 and 3 gateway processes on one redis-server ` +
+        `(127.0.0.1, no persistence), beside one process on the in-memory store, ${DURATION_S} s per scenario; ` +
+        `with the node and Redis CPU time per operation.`,
+      columns: [
+        'scenario',
+        'registrations/s',
+        'vs peer',
+        'node CPU / reg',
+        'vs peer',
+        'Redis CPU / reg',
+        'pairs/s',
+        'vs peer',
+        'node CPU / pair',
+        'Redis CPU / pair',
+        'errors / non-2xx',
+      ],
+      rows,
+      notes,
+    };
+  } finally {
+    await redis.quit();
+    await redisServer.stop();
+    await cleanup();
+  }
+}
