@@ -12,6 +12,7 @@ import { callbacksBench } from './callbacks.ts';
 import { clientOverheadBench } from './client-overhead.ts';
 import { gatewayBench } from './gateway.ts';
 import { generationBench } from './generation.ts';
+import { mediaBench } from './media.ts';
 import { serverStubsBench } from './server-stubs.ts';
 import { type BenchResult, errorMessage, repoRoot } from './util.ts';
 import { validatorsBench } from './validators.ts';
@@ -24,6 +25,7 @@ const BENCHMARKS: { id: string; title: string; run: () => Promise<BenchResult> }
   { id: 'callbacks', title: 'Callback delivery', run: callbacksBench },
   { id: 'gateway', title: 'Gateway HTTP throughput', run: gatewayBench },
   { id: 'server-stubs', title: 'Server stubs', run: serverStubsBench },
+  { id: 'media', title: 'Media relay', run: mediaBench },
 ];
 
 const OUTPUT = join(repoRoot, 'BENCHMARKS.md');
@@ -43,6 +45,7 @@ same machine, so the ratios, not the absolute numbers, are what to compare acros
 | Validators | generated validators (Ajv standalone, compiled at generation time), \`createSession\` | (a) Ajv compiling at run time; (b) express-openapi-validator, openapi-backend | steady state ≥ (a); cold start ≥ 10× faster than (a) and (b) |
 | Callback delivery | generated CloudEvents sender → generated receiver over HTTP on 127.0.0.1, validation on both ends | \`fetch\` POSTs of the same JSON → \`node:http\` + \`JSON.parse\` | ≥ 5,000 events/s; p99 < 20 ms at 1,000 events/s |
 | Gateway HTTP throughput | \`buildGateway()\` on its embedded defaults, \`createRegistration\` under autocannon (also session create+delete pairs and webhook events/s) | a minimal Fastify route doing the same in-memory insert without validation | ≥ 3,000 registrations/s with p99 < 20 ms |
+| Media relay | werift media backend relaying concurrent G.711 calls (WebRTC device ↔ RTP peer, loopback): CPU, latency, loss, time to first packet | a bare UDP forwarder between two RTP peers at the same call count | no goal yet: the baseline for the mediasoup backend |
 | Server stubs | generated Fastify plugin and Express router, \`createRegistration\` under autocannon (req/s, p99), \`validateResponses: false\` | hand-written Fastify (body schema); fastify-openapi-glue, express-openapi-validator, openapi-backend | plugin ≥ 0.9× hand-written Fastify and ahead of every generic middleware; router ahead of express-openapi-validator |
 
 The generation benchmark also uses GitHub's REST API description (~13 MB, from the \`@octokit/openapi\` npm
