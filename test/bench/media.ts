@@ -390,7 +390,7 @@ export async function mediaBench(): Promise<BenchResult> {
           'The machine was overloaded (load above its core count): each process got only its turn on a core, so the CPU shares above are capped by the scheduler and understate demand, and the backlog shows up as latency. The saturation point was not measured in this run; run `npm run bench -- media` on an idle machine for it.',
         ]
       : []),
-    'Failed set-ups: calls with no media either way after the warm-up, left out of loss and latency. Those seen so far are werift 0.24.4 DTLS clients (the backend, which answers `a=setup:active`, and the test devices) failing the handshake on a retransmitted HelloVerifyRequest when an event loop lags by more than 500 ms.',
+    'Failed set-ups: calls with no media either way after the warm-up, left out of loss and latency. The backend answers `a=setup:passive` (DTLS server); the failures are the test devices, werift 0.24.4 DTLS clients, failing the handshake on a retransmitted HelloVerifyRequest when an event loop lags by more than 500 ms (the Chromium DTLS client does not have this problem).',
     "Latency is one-way, packet sent → packet received, both ends in the benchmark process; for werift it includes the test device's own SRTP work. Loss counts packets sent in the measured window and not received within 300 ms after it.",
     'First packet: from the device starting its offer to the first packet the RTP peer receives (calls are set up 10 at a time, so it includes queueing behind the other set-ups).',
   );
