@@ -13,6 +13,7 @@ import { clientOverheadBench } from './client-overhead.ts';
 import { clusterBench } from './cluster.ts';
 import { gatewayBench } from './gateway.ts';
 import { generationBench } from './generation.ts';
+import { mediaBench } from './media.ts';
 import { serverStubsBench } from './server-stubs.ts';
 import { sipBench } from './sip.ts';
 import { type BenchResult, errorMessage, repoRoot } from './util.ts';
@@ -28,6 +29,7 @@ const BENCHMARKS: { id: string; title: string; run: () => Promise<BenchResult> }
   { id: 'server-stubs', title: 'Server stubs', run: serverStubsBench },
   { id: 'sip', title: 'SIP call setup', run: sipBench },
   { id: 'cluster', title: 'Several gateway nodes on one Redis', run: clusterBench },
+  { id: 'media', title: 'Media relay', run: mediaBench },
 ];
 
 const OUTPUT = join(repoRoot, 'BENCHMARKS.md');
@@ -35,7 +37,7 @@ const OUTPUT = join(repoRoot, 'BENCHMARKS.md');
 const INTRO = `# Benchmarks
 
 Measured by \`npm run bench\` (\`tsx test/bench/run.ts\`), which runs every benchmark and rewrites this
-file. \`npm run bench -- generation\` (or \`client-overhead\`, \`bundle-size\`, \`validators\`, \`callbacks\`, \`gateway\`, \`server-stubs\`, \`sip\`, \`cluster\`) runs only the named ones and
+file. \`npm run bench -- generation\` (or \`client-overhead\`, \`bundle-size\`, \`validators\`, \`callbacks\`, \`gateway\`, \`server-stubs\`, \`sip\`, \`cluster\`, \`media\`) runs only the named ones and
 rewrites only their sections. Every figure is a ratio against a named peer measured in the same run on the
 same machine, so the ratios, not the absolute numbers, are what to compare across machines.
 
@@ -49,6 +51,7 @@ same machine, so the ratios, not the absolute numbers, are what to compare acros
 | Gateway HTTP throughput | \`buildGateway()\` on its embedded defaults, \`createRegistration\` under autocannon (also session create+delete pairs and webhook events/s) | a minimal Fastify route doing the same in-memory insert without validation | ≥ 3,000 registrations/s with p99 < 20 ms |
 | SIP call setup | the gateway's embedded SIP stack: createSession → INVITE → 200 → ACK → Connected event → DELETE → BYE; sipp UAC → INVITE → invitation event → 603 | sipp UAC → sipp UAS directly (the floor) | ≥ 200 call setups/s for 60 s, 0 failed, post-dial p99 < 10 ms; inbound 200 calls/s, 0 lost invitations |
 | Several gateway nodes on one Redis | 1, 2, 3 gateway processes on one redis-server: registrations/s, create+delete pairs/s, node and Redis CPU per operation | one process on the in-memory store | Redis CPU ≤ 40 µs per create; node CPU per operation ≤ 1.2× the memory store's; no store cost growing with the records |
+| Media relay | werift media backend relaying concurrent G.711 calls (WebRTC device ↔ RTP peer, loopback): CPU, latency, loss, time to first packet | a bare UDP forwarder between two RTP peers at the same call count | no goal yet: the baseline for the mediasoup backend |
 | Server stubs | generated Fastify plugin and Express router, \`createRegistration\` under autocannon (req/s, p99), \`validateResponses: false\` | hand-written Fastify (body schema); fastify-openapi-glue, express-openapi-validator, openapi-backend | plugin ≥ 0.9× hand-written Fastify and ahead of every generic middleware; router ahead of express-openapi-validator |
 
 The generation benchmark also uses GitHub's REST API description (~13 MB, from the \`@octokit/openapi\` npm

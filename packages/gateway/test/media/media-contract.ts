@@ -148,6 +148,8 @@ export function describeMediaBackendContract(
       expect(call.rtpSdp).toMatch(/^c=IN IP4 127\.0\.0\.1\r$/m);
       expect(call.rtpSdp).toMatch(/^a=ptime:20\r$/m);
       expect(call.rtpSdp).toMatch(/^a=sendrecv\r$/m);
+      // RFC 8842 §5.3: an answer to `actpass` is `active` or `passive`.
+      expect(call.webrtcSdp).toMatch(/^a=setup:(active|passive)\r$/m);
       expect(portOf(call.rtpSdp) % 2).toBe(0);
       await expectBothWays(call, 'outgoing');
     });

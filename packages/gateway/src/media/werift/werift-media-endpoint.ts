@@ -291,6 +291,13 @@ export class WeriftMediaEndpoint implements MediaEndpoint {
     const keep = [webrtc.audio.payload, ...(webrtc.telephoneEvent ? [webrtc.telephoneEvent.payload] : [])];
     const sdp = remoteSdpForWerift(offer, 'offer.sdp', keep, this.#ctx.network.bindAddress);
     await this.#werift(() => this.#pc.setRemoteDescription({ type: 'offer', sdp }));
+    const transport = this.#transceiver.dtlsTransport;
+    if (offer.audio.setup === 'actpass' && transport !== undefined && transport.state === 'new') {
+      // Answer `passive` and be the DTLS server (RFC 8842 §5.3 lets the answerer choose): werift 0.24.4's
+      // DTLS client fails the handshake when a HelloVerifyRequest arrives twice (a retransmission once an
+      // event loop lags 500 ms, RFC 6347 §4.2.1), while its server answers repeated flights.
+      transport.role = 'server';
+    }
     // setLocalDescription returns once gathering is complete (werift gathers host candidates only here),
     // so the answer carries every candidate: no trickle ICE.
     const description = await this.#werift(async () =>
