@@ -129,6 +129,11 @@ export interface GatewayConfig {
   /** `SIP_USERNAME` / `SIP_PASSWORD`: digest credentials for the registrar (and challenging proxies). */
   sipUsername: string | undefined;
   sipPassword: string | undefined;
+  /** `SIP_TLS_KEY_FILE` / `SIP_TLS_CERT_FILE`: PEM key and certificate of `tls:` listeners. */
+  sipTlsKeyFile: string | undefined;
+  sipTlsCertFile: string | undefined;
+  /** `SIP_TLS_CA_FILE`: PEM CA outgoing SIP over TLS trusts, besides the public roots. */
+  sipTlsCaFile: string | undefined;
   /** `SIP_TRUSTED_PEERS`: addresses and CIDR ranges that may send SIP requests (default: the outbound proxy). */
   sipTrustedPeers: string[] | undefined;
   /** `MEDIA_BACKEND`: `werift` (default on a SIP network) or `loopback` (no media relayed; the in-process network always uses it). */
@@ -227,6 +232,9 @@ export function defaultConfig(
     sipUsername: undefined,
     sipPassword: undefined,
     sipTrustedPeers: undefined,
+    sipTlsKeyFile: undefined,
+    sipTlsCertFile: undefined,
+    sipTlsCaFile: undefined,
     mediaBackend: 'werift',
     mediaBindAddress: '127.0.0.1',
     mediaAnnouncedAddress: undefined,
@@ -346,6 +354,9 @@ const SETTINGS: { [K in keyof GatewayConfig]: { env: string; parse: Parse<Gatewa
   sipUsername: { env: 'SIP_USERNAME', parse: text },
   sipPassword: { env: 'SIP_PASSWORD', parse: (raw) => raw },
   sipTrustedPeers: { env: 'SIP_TRUSTED_PEERS', parse: list },
+  sipTlsKeyFile: { env: 'SIP_TLS_KEY_FILE', parse: text },
+  sipTlsCertFile: { env: 'SIP_TLS_CERT_FILE', parse: text },
+  sipTlsCaFile: { env: 'SIP_TLS_CA_FILE', parse: text },
   mediaBackend: { env: 'MEDIA_BACKEND', parse: oneOf<MediaBackendKind>(['werift', 'loopback']) },
   mediaBindAddress: { env: 'MEDIA_BIND_ADDRESS', parse: text },
   mediaAnnouncedAddress: { env: 'MEDIA_ANNOUNCED_ADDRESS', parse: text },
@@ -463,6 +474,9 @@ function checkSip(config: GatewayConfig): void {
       throw new ConfigError(`${name} must be a host name or IPv4 address (got ${JSON.stringify(value)})`);
     }
   }
+  const tlsListener = config.sipListen.some((spec) => spec.toLowerCase().startsWith('tls:'));
+  if (tlsListener && (config.sipTlsKeyFile === undefined || config.sipTlsCertFile === undefined))
+    throw new ConfigError('a tls: entry in SIP_LISTEN needs SIP_TLS_KEY_FILE and SIP_TLS_CERT_FILE');
   if ((config.sipUsername === undefined) !== (config.sipPassword === undefined))
     throw new ConfigError('set both SIP_USERNAME and SIP_PASSWORD, or neither');
   if (config.sipRegistrar !== undefined && config.sipNetwork === 'loopback')

@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { rootCertificates } from 'node:tls';
 import type { Logger } from '../core/logger.js';
 import { createWeriftMediaBackend } from '../media/werift/werift-media-backend.js';
 import { LoopbackMediaBackend } from '../network/loopback/loopback-media.js';
@@ -8,6 +10,33 @@ import { createDrachtioSipBackend } from '../sip/drachtio/drachtio-sip-backend.j
 import { EmbeddedSipBackend } from '../sip/ua/embedded-sip-backend.js';
 import { demoNetworkBehaviours } from './demo-numbers.js';
 import { ConfigError, type GatewayConfig } from './gateway-config.js';
+
+/** The TLS key, certificate and extra CA of SIP over TLS, read from their files. */
+async function sipTls(
+  config: GatewayConfig,
+): Promise<{ tls?: { key?: string; cert?: string; ca?: string } }> {
+  const read = async (path: string | undefined, name: string) => {
+    if (path === undefined) return undefined;
+    try {
+      return await readFile(path, 'utf8');
+    } catch (error) {
+      throw new ConfigError(
+        `${name} ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
+    }
+  };
+  const key = await read(config.sipTlsKeyFile, 'SIP_TLS_KEY_FILE');
+  const cert = await read(config.sipTlsCertFile, 'SIP_TLS_CERT_FILE');
+  const ca = await read(config.sipTlsCaFile, 'SIP_TLS_CA_FILE');
+  if (key === undefined && cert === undefined && ca === undefined) return {};
+  return {
+    tls: {
+      ...(key === undefined ? {} : { key }),
+      ...(cert === undefined ? {} : { cert }),
+      ...(ca === undefined ? {} : { ca: [...rootCertificates, ca].join('\n') }),
+    },
+  };
+}
 
 /** The SIP side a gateway runs on, made from its configuration. */
 export interface SipNetwork {
@@ -85,6 +114,7 @@ export async function createSipNetwork(
     } else {
       sip = await EmbeddedSipBackend.start({
         listen: config.sipListen.length > 0 ? config.sipListen : ['udp:127.0.0.1:5060'],
+        ...(await sipTls(config)),
         ...(config.sipOutboundProxy === undefined ? {} : { outboundProxy: config.sipOutboundProxy }),
         ...(config.sipRegistrar === undefined ? {} : { registrar: config.sipRegistrar }),
         ...(config.sipUsername === undefined || config.sipPassword === undefined
