@@ -14,6 +14,7 @@ export * from './events/index.js';
 export { Gateway, type GatewayOptions } from './gateway.js';
 export * from './http/index.js';
 export * from './location/index.js';
+export * from './media/mediasoup/index.js';
 export * from './network/index.js';
 export * from './observability/index.js';
 export * from './registrations/index.js';

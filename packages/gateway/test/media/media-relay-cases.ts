@@ -32,6 +32,8 @@ export function codecNames(sdp: string): string[] {
   return [...sdp.matchAll(/^a=rtpmap:\d+ ([^/\s]+)\//gm)].map((match) => match[1]!.toLowerCase());
 }
 
+const iceUfragOf = (sdp: string): string | undefined => /^a=ice-ufrag:(\S+)$/m.exec(sdp)?.[1];
+
 export const directionOf = (sdp: string): string | undefined =>
   /^a=(sendrecv|sendonly|recvonly|inactive)$/m.exec(sdp)?.[1];
 
@@ -52,6 +54,7 @@ interface ConnectedCall {
   codec: G711;
   payloadType: number;
   rtpSdp: string;
+  webrtcAnswer: string;
 }
 
 /** Outgoing call: the device offers, the SIP side answers with `sipCodecs`. */
@@ -81,7 +84,7 @@ export async function connectOutgoingCall(
   });
   await endpoint.setRtpAnswer(parseRtpSdp(rtpAnswer, 'rtpAnswer'));
   await device.connected();
-  return { endpoint, device, sip, codec, payloadType, rtpSdp: rtpOffer };
+  return { endpoint, device, sip, codec, payloadType, rtpSdp: rtpOffer, webrtcAnswer };
 }
 
 /** Incoming call: the SIP side offers `sipCodecs`, the device answers. */
@@ -253,6 +256,21 @@ export const mediaRelayCases: MediaRelayCase[] = [
           parseRtpSdp(call.sip.sdp({ codecs, direction: 'sendrecv', version: 3 }), 'rtpOffer'),
         );
         expect(directionOf(resumeAnswer)).toBe('sendrecv');
+        await expectTonesBothWays(call, call.codec, call.payloadType);
+      }),
+  },
+  {
+    name: 'an ICE restart offered by the device keeps the call relaying both ways',
+    run: (backend) =>
+      runWithCleanup(async (cleanup) => {
+        const call = await connectOutgoingCall(backend, cleanup);
+        call.device.pc.restartIce();
+        const offer = await call.device.createOffer();
+        const answer = await call.endpoint.renegotiateWebRtc(webRtcSdp(offer, 'offer.sdp', 'offer'));
+        expect(iceUfragOf(answer)).not.toBe(iceUfragOf(call.webrtcAnswer));
+        expect(answer).toMatch(/^a=setup:passive$/m);
+        await call.device.acceptAnswer(answer);
+        await call.device.connected();
         await expectTonesBothWays(call, call.codec, call.payloadType);
       }),
   },

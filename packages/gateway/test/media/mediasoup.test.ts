@@ -15,6 +15,7 @@ import {
 import { parseSdp } from '../../src/sdp/parse.js';
 import { checkWebRtcSdp } from '../../src/sdp/webrtc.js';
 import { connectOutgoingCall, expectTonesBothWays, mediaRelayCases, waitFor } from './media-relay-cases.js';
+import { rtpHeaderLength, rtpPayloadOf } from './rtp-peer.js';
 import { createWebRtcDevice } from './werift-device.js';
 
 /**
@@ -140,12 +141,8 @@ describe.skipIf(workerBin === undefined)('mediasoup media backend', () => {
       await call.endpoint.close();
       await waitFor(() => backend.stats().transports === 0, 1_000);
       expect(backend.stats()).toEqual({ workers: 1, ...NOTHING_LIVE });
-      for (const port of ports) {
-        const socket = createSocket('udp4');
-        socket.bind(port, '127.0.0.1');
-        await once(socket, 'listening');
-        socket.close();
-      }
+      // The worker closes its sockets once it handled the close request: give it a moment.
+      for (const port of ports) expect(await canBind(port, 1_000), `port ${port} is free again`).toBe(true);
       await expect(call.endpoint.hold(true)).rejects.toThrow(/closed/);
     } finally {
       for (const step of cleanup.reverse()) await step().catch(() => undefined);
@@ -160,6 +157,24 @@ describe.skipIf(workerBin === undefined)('mediasoup media backend', () => {
     }
   });
 });
+
+/** Whether a UDP socket can bind 127.0.0.1:`port` within `timeoutMs`. */
+async function canBind(port: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const socket = createSocket('udp4');
+    const bound = await new Promise<boolean>((resolve) => {
+      socket.once('error', () => resolve(false));
+      socket.bind(port, '127.0.0.1', () => resolve(true));
+    });
+    try {
+      socket.close();
+    } catch {}
+    if (bound) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 async function loopbackSocket(): Promise<Socket> {
   const socket = createSocket('udp4');
@@ -255,8 +270,10 @@ async function expectSrtpBothWays(workerBin: string, cryptoSuite: types.SrtpCryp
     await relay(plainB, srtpB, srtpA, plainA, 0x2222_2222);
 
     const received = { atA: [] as Buffer[], atB: [] as Buffer[] };
-    nodeA.on('message', (packet) => received.atA.push(packet.subarray(12)));
-    nodeB.on('message', (packet) => received.atB.push(packet.subarray(12)));
+    // RTCP shares the port (rtcp-mux): keep the PCMU packets only.
+    const isPcmu = (packet: Buffer) => (packet[1]! & 0x7f) === 0;
+    nodeA.on('message', (packet) => isPcmu(packet) && received.atA.push(Buffer.from(rtpPayloadOf(packet))));
+    nodeB.on('message', (packet) => isPcmu(packet) && received.atB.push(Buffer.from(rtpPayloadOf(packet))));
 
     const fromA = Array.from({ length: 10 }, () => randomBytes(160));
     const fromB = Array.from({ length: 10 }, () => randomBytes(160));
@@ -271,11 +288,12 @@ async function expectSrtpBothWays(workerBin: string, cryptoSuite: types.SrtpCryp
     expect(received.atB.map((p) => p.toString('hex'))).toEqual(fromA.map((p) => p.toString('hex')));
     expect(received.atA.map((p) => p.toString('hex'))).toEqual(fromB.map((p) => p.toString('hex')));
 
-    // Encrypted on the wire: no payload in clear, and every packet longer by the suite's tag.
+    // Encrypted on the wire: no payload in clear, and every packet longer by the suite's tag
+    // (SRTP leaves the header, extension included, in clear: RFC 3711 §3.1).
     const tagLength = cryptoSuite === 'AES_CM_128_HMAC_SHA1_80' ? 10 : 16;
     const rtpOnWire = onWire.filter((packet) => (packet[1]! & 0x7f) === 0);
     expect(rtpOnWire.length).toBeGreaterThanOrEqual(20);
-    for (const packet of rtpOnWire) expect(packet.length).toBe(12 + 160 + tagLength);
+    for (const packet of rtpOnWire) expect(packet.length - rtpHeaderLength(packet)).toBe(160 + tagLength);
     for (const payload of [...fromA, ...fromB]) {
       expect(onWire.some((packet) => packet.includes(payload.subarray(0, 32)))).toBe(false);
     }

@@ -56,11 +56,7 @@ export async function startRtpPeer(): Promise<RtpPeer> {
       rtcpCount++;
       return;
     }
-    const csrcCount = packet[0]! & 0x0f;
-    let offset = 12 + 4 * csrcCount;
-    if (packet[0]! & 0x10) offset += 4 + 4 * packet.readUInt16BE(offset + 2);
-    const padding = packet[0]! & 0x20 ? packet[packet.length - 1]! : 0;
-    const payload = packet.subarray(offset, packet.length - padding);
+    const payload = rtpPayloadOf(packet);
     const list = received.get(payloadType) ?? [];
     list.push(Buffer.from(payload));
     received.set(payloadType, list);
@@ -121,6 +117,19 @@ export async function startRtpPeer(): Promise<RtpPeer> {
       rtcp.close();
     },
   };
+}
+
+/** Where an RTP packet's header ends (RFC 3550 §5.1: CSRCs, then the optional extension). */
+export function rtpHeaderLength(packet: Buffer): number {
+  let length = 12 + 4 * (packet[0]! & 0x0f);
+  if (packet[0]! & 0x10) length += 4 + 4 * packet.readUInt16BE(length + 2);
+  return length;
+}
+
+/** An RTP packet's payload, without header, extension or padding. */
+export function rtpPayloadOf(packet: Buffer): Buffer {
+  const padding = packet[0]! & 0x20 ? packet[packet.length - 1]! : 0;
+  return packet.subarray(rtpHeaderLength(packet), packet.length - padding);
 }
 
 /** The audio port of an SDP (`m=audio <port> ...`) and its connection address. */
