@@ -58,7 +58,11 @@ export function createWebRtcDevice(codecs: readonly DeviceCodec[] = ['opus', 'pc
   const track = new MediaStreamTrack({ kind: 'audio' });
   pc.addTransceiver(track, { direction: 'sendrecv' });
   const received = new Map<number, Buffer[]>();
+  // werift signals the same track again after a renegotiation: record each track once.
+  const tracks = new Set<string>();
   pc.onTrack.subscribe((remoteTrack) => {
+    if (tracks.has(remoteTrack.uuid)) return;
+    tracks.add(remoteTrack.uuid);
     remoteTrack.onReceiveRtp.subscribe((packet) => {
       const list = received.get(packet.header.payloadType) ?? [];
       list.push(Buffer.from(packet.payload));

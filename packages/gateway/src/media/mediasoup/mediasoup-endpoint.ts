@@ -244,6 +244,7 @@ export class MediasoupMediaEndpoint implements MediaEndpoint {
     const iceRestart = offer.audio.iceUfrag !== this.#lastDeviceUfrag;
     if (iceRestart) await webRtc.restartIce();
     this.#lastDeviceUfrag = offer.audio.iceUfrag;
+    await this.#followDeviceStream(offer);
     this.#deviceDirection = offer.audio.direction;
     await this.#applyFlow();
     this.#webRtcMid = offer.audio.mid ?? this.#webRtcMid;
@@ -338,6 +339,23 @@ export class MediasoupMediaEndpoint implements MediaEndpoint {
     this.#deviceProducer = await this.#requireWebRtc().produce({
       kind: 'audio',
       rtpParameters: producerRtpParameters(this.call, { mid: sdp.audio.mid ?? this.#webRtcMid, ...stream }),
+    });
+  }
+
+  /**
+   * A device may renumber its stream in a new offer (werift does on an ICE restart): the
+   * producer, bound to the SSRC it was created with, is replaced, with its consumer on the SIP leg.
+   */
+  async #followDeviceStream(offer: CheckedWebRtcSdp): Promise<void> {
+    const signalled = signalledStream(offer, 'offer.sdp').ssrc;
+    const current = this.#deviceProducer?.rtpParameters.encodings?.[0]?.ssrc;
+    if (signalled === undefined || signalled === current) return;
+    this.#deviceProducer?.close();
+    this.#toSipConsumer = undefined;
+    await this.#produceFromDevice(offer, 'offer.sdp');
+    this.#toSipConsumer = await this.#plainTransport!.consume({
+      producerId: this.#deviceProducer!.id,
+      rtpCapabilities: legRtpCapabilities(this.call),
     });
   }
 
