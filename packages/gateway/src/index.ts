@@ -15,6 +15,7 @@ export { Gateway, type GatewayOptions } from './gateway.js';
 export * from './http/index.js';
 export * from './location/index.js';
 export * from './media/index.js';
+export * from './media/mediasoup/index.js';
 export * from './network/index.js';
 export * from './observability/index.js';
 export * from './registrations/index.js';

@@ -1,0 +1,278 @@
+import { accessSync, constants } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import type { types } from 'mediasoup';
+import { unavailable } from '../../errors.js';
+import type { MediaBackend } from '../../network/media-backend.js';
+import type { CheckedRtpSdp } from '../../sdp/rtp.js';
+import type { CheckedWebRtcSdp } from '../../sdp/webrtc.js';
+import {
+  type CallCodecs,
+  chooseCallCodecs,
+  DEFAULT_OUTBOUND_CODECS,
+  type RelayedCodecName,
+  routerMediaCodecs,
+  telephoneEventOf,
+} from './codecs.js';
+import {
+  type MediaListen,
+  type MediasoupEndpointParts,
+  MediasoupMediaEndpoint,
+} from './mediasoup-endpoint.js';
+
+export interface MediasoupMediaBackendOptions {
+  /** The mediasoup-worker binary (`npm run build:mediasoup-worker` prints it); default `MEDIASOUP_WORKER_BIN`. */
+  workerBin?: string;
+  /** Worker processes, each on its own core; default: the cores available. */
+  workers?: number;
+  /** UDP ports the transports take, both legs (default 40000–49999). */
+  rtcMinPort?: number;
+  rtcMaxPort?: number;
+  /** Address the transports bind (default 127.0.0.1). */
+  listenIp?: string;
+  /** Address written in candidates and SDP when it differs from `listenIp` (NAT, 0.0.0.0). */
+  announcedAddress?: string;
+  /**
+   * Codecs, in order, the gateway picks from a device's offer for an outgoing call; the RTP offer
+   * to the SIP side carries that codec only (mediasoup relays, it does not transcode).
+   * Default PCMU, PCMA, Opus: what a SIP network is most likely to accept.
+   */
+  outboundCodecs?: readonly RelayedCodecName[];
+  /** Worker log level (default `warn`). */
+  logLevel?: types.WorkerLogLevel;
+}
+
+/** Live mediasoup objects of a backend, from the workers' own observers: all zero after every call ended. */
+export interface MediasoupMediaStats {
+  workers: number;
+  endpoints: number;
+  routers: number;
+  transports: number;
+  producers: number;
+  consumers: number;
+}
+
+type Mediasoup = typeof import('mediasoup');
+
+/**
+ * mediasoup reads `MEDIASOUP_WORKER_BIN` once, when it is first loaded, and spawns that binary for
+ * every worker of the process; it is loaded lazily so a gateway without it still starts.
+ */
+async function loadMediasoup(workerBin: string): Promise<Mediasoup> {
+  process.env.MEDIASOUP_WORKER_BIN ??= workerBin;
+  // The npm package's own installer must never run from here (it downloads).
+  process.env.MEDIASOUP_SKIP_WORKER_PREBUILT_DOWNLOAD ??= 'true';
+  const mediasoup: Mediasoup = await import('mediasoup');
+  if (mediasoup.workerBin !== workerBin) {
+    throw new Error(
+      `mediasoup in this process spawns ${mediasoup.workerBin}; a backend cannot use ${workerBin} as well`,
+    );
+  }
+  return mediasoup;
+}
+
+function checkWorkerBin(workerBin: string | undefined): string {
+  if (workerBin === undefined || workerBin === '') {
+    throw new Error(
+      'the mediasoup backend needs its worker binary: run `npm run build:mediasoup-worker` and set MEDIASOUP_WORKER_BIN to the path it prints',
+    );
+  }
+  try {
+    accessSync(workerBin, constants.X_OK);
+  } catch {
+    throw new Error(`MEDIASOUP_WORKER_BIN ${workerBin} is not an executable file`);
+  }
+  return workerBin;
+}
+
+/** Counts mediasoup objects as the workers create and close them. */
+function countObjects(worker: types.Worker, stats: MediasoupMediaStats): void {
+  const track = (
+    observer: { once(event: 'close', listener: () => void): unknown },
+    key: keyof MediasoupMediaStats,
+  ) => {
+    stats[key]++;
+    observer.once('close', () => {
+      stats[key]--;
+    });
+  };
+  track(worker.observer, 'workers');
+  worker.observer.on('newrouter', (router) => {
+    track(router.observer, 'routers');
+    router.observer.on('newtransport', (transport) => {
+      track(transport.observer, 'transports');
+      transport.observer.on('newproducer', (producer) => track(producer.observer, 'producers'));
+      transport.observer.on('newconsumer', (consumer) => track(consumer.observer, 'consumers'));
+    });
+  });
+}
+
+/**
+ * The production media backend: mediasoup workers (one per core) relaying audio between a
+ * WebRtcTransport towards the device and a PlainTransport towards the SIP side, one Router per call.
+ */
+export class MediasoupMediaBackend implements MediaBackend {
+  readonly #workers: types.Worker[];
+  readonly #listen: MediaListen;
+  readonly #outboundCodecs: readonly RelayedCodecName[];
+  readonly #endpoints = new Map<string, MediasoupMediaEndpoint>();
+  readonly #routersPerWorker = new Map<types.Worker, number>();
+  readonly #counts: MediasoupMediaStats;
+  #next = 1;
+  #closed = false;
+
+  private constructor(
+    workers: types.Worker[],
+    listen: MediaListen,
+    outboundCodecs: readonly RelayedCodecName[],
+    counts: MediasoupMediaStats,
+  ) {
+    this.#workers = workers;
+    this.#listen = listen;
+    this.#outboundCodecs = outboundCodecs;
+    this.#counts = counts;
+    for (const worker of workers) {
+      this.#routersPerWorker.set(worker, 0);
+      worker.on('died', () => {
+        // The worker's calls have lost their media; new calls go to the workers left.
+        const index = this.#workers.indexOf(worker);
+        if (index !== -1) this.#workers.splice(index, 1);
+        for (const endpoint of [...this.#endpoints.values()]) {
+          if (endpoint.router.closed) void endpoint.close();
+        }
+      });
+    }
+  }
+
+  static async create(options: MediasoupMediaBackendOptions = {}): Promise<MediasoupMediaBackend> {
+    const workerBin = checkWorkerBin(options.workerBin ?? process.env.MEDIASOUP_WORKER_BIN);
+    const mediasoup = await loadMediasoup(workerBin);
+    const rtcMinPort = options.rtcMinPort ?? 40_000;
+    const rtcMaxPort = options.rtcMaxPort ?? 49_999;
+    const listenIp = options.listenIp ?? '127.0.0.1';
+    const listen: MediaListen = {
+      listenIp,
+      announcedAddress: options.announcedAddress ?? listenIp,
+      rtcMinPort,
+      rtcMaxPort,
+    };
+    const count = Math.max(1, options.workers ?? availableParallelism());
+    const counts: MediasoupMediaStats = {
+      workers: 0,
+      endpoints: 0,
+      routers: 0,
+      transports: 0,
+      producers: 0,
+      consumers: 0,
+    };
+    const workers: types.Worker[] = [];
+    try {
+      for (let index = 0; index < count; index++) {
+        const worker = await mediasoup.createWorker({
+          logLevel: options.logLevel ?? 'warn',
+          rtcMinPort,
+          rtcMaxPort,
+          // Debian 12's liburing is too old for the worker: it is built without io_uring.
+          disableLiburing: true,
+        });
+        countObjects(worker, counts);
+        workers.push(worker);
+      }
+    } catch (error) {
+      for (const worker of workers) worker.close();
+      throw error;
+    }
+    return new MediasoupMediaBackend(
+      workers,
+      listen,
+      options.outboundCodecs ?? DEFAULT_OUTBOUND_CODECS,
+      counts,
+    );
+  }
+
+  /** Live objects, for leak tests and metrics. */
+  stats(): MediasoupMediaStats {
+    return { ...this.#counts, endpoints: this.#endpoints.size };
+  }
+
+  /** Open endpoints by id. */
+  get endpoints(): ReadonlyMap<string, MediasoupMediaEndpoint> {
+    return this.#endpoints;
+  }
+
+  async createFromWebRtcOffer(offer: CheckedWebRtcSdp) {
+    const call = chooseCallCodecs(
+      offer.audio.codecs,
+      telephoneEventOf(offer, 'offer.sdp'),
+      this.#outboundCodecs,
+      'offer.sdp',
+    );
+    const router = await this.#createRouter(routerMediaCodecs(call));
+    return this.#open(
+      await MediasoupMediaEndpoint.build(this.#parts(router, call), (endpoint) =>
+        endpoint.answerDeviceOffer(offer),
+      ),
+    );
+  }
+
+  async createFromRtpOffer(offer: CheckedRtpSdp) {
+    // The SIP side's order of preference decides (RFC 3264 §6.1): Opus when it offers it first.
+    const offered = offer.audio.codecs.map((c) => c.name as RelayedCodecName);
+    const call = chooseCallCodecs(offer.audio.codecs, offer.audio.telephoneEvent, offered, 'rtpOffer');
+    const router = await this.#createRouter(routerMediaCodecs(call));
+    return this.#open(
+      await MediasoupMediaEndpoint.build(this.#parts(router, call), (endpoint) =>
+        endpoint.answerSipOffer(offer),
+      ),
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const endpoint of [...this.#endpoints.values()]) await endpoint.close();
+    for (const worker of this.#workers) worker.close();
+  }
+
+  #parts(router: types.Router, call: CallCodecs): MediasoupEndpointParts {
+    return {
+      id: `ms-${this.#next++}`,
+      router,
+      call,
+      listen: this.#listen,
+      onClose: (endpoint) => {
+        this.#endpoints.delete(endpoint.id);
+      },
+    };
+  }
+
+  #open<T extends { endpoint: MediasoupMediaEndpoint }>(negotiated: T): T {
+    this.#endpoints.set(negotiated.endpoint.id, negotiated.endpoint);
+    return negotiated;
+  }
+
+  /** A router on the least busy worker; the endpoint that owns it closes it. */
+  async #createRouter(mediaCodecs: types.RouterRtpCodecCapability[]): Promise<types.Router> {
+    if (this.#closed) throw unavailable('the media backend is closed');
+    let chosen: types.Worker | undefined;
+    for (const worker of this.#workers) {
+      if (chosen === undefined || this.#routersPerWorker.get(worker)! < this.#routersPerWorker.get(chosen)!) {
+        chosen = worker;
+      }
+    }
+    if (chosen === undefined) throw unavailable('no media worker is running');
+    const worker = chosen;
+    const router = await worker.createRouter({ mediaCodecs });
+    this.#routersPerWorker.set(worker, this.#routersPerWorker.get(worker)! + 1);
+    router.observer.once('close', () => {
+      this.#routersPerWorker.set(worker, Math.max(0, (this.#routersPerWorker.get(worker) ?? 1) - 1));
+    });
+    return router;
+  }
+}
+
+/** The mediasoup `MediaBackend`: starts its workers, then creates one router per call. */
+export function createMediasoupMediaBackend(
+  options: MediasoupMediaBackendOptions = {},
+): Promise<MediasoupMediaBackend> {
+  return MediasoupMediaBackend.create(options);
+}

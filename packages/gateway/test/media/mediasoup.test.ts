@@ -1,0 +1,304 @@
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
+import { once } from 'node:events';
+import { accessSync, constants } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { types } from 'mediasoup';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { InvalidArgumentError } from '../../src/errors.js';
+import {
+  createMediasoupMediaBackend,
+  type MediasoupMediaBackend,
+  type MediasoupMediaStats,
+} from '../../src/media/mediasoup/index.js';
+import { parseSdp } from '../../src/sdp/parse.js';
+import { checkWebRtcSdp } from '../../src/sdp/webrtc.js';
+import { connectOutgoingCall, expectTonesBothWays, mediaRelayCases, waitFor } from './media-relay-cases.js';
+import { rtpHeaderLength, rtpPayloadOf } from './rtp-peer.js';
+import { createWebRtcDevice } from './werift-device.js';
+
+/**
+ * The worker binary: MEDIASOUP_WORKER_BIN, else the path `npm run build:mediasoup-worker` caches
+ * it at for this mediasoup version and these patches.
+ */
+function locateWorkerBin(): string | undefined {
+  const script = fileURLToPath(new URL('../../../../scripts/build-mediasoup-worker.mjs', import.meta.url));
+  const cached = spawnSync(process.execPath, [script, '--print-path'], { encoding: 'utf8' }).stdout?.trim();
+  for (const candidate of [process.env.MEDIASOUP_WORKER_BIN, cached]) {
+    if (!candidate) continue;
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {}
+  }
+  return undefined;
+}
+
+const workerBin = locateWorkerBin();
+if (workerBin === undefined) {
+  console.warn(
+    'mediasoup backend tests skipped: no worker binary; build it with `npm run build:mediasoup-worker` (or set MEDIASOUP_WORKER_BIN)',
+  );
+}
+
+const NOTHING_LIVE: Omit<MediasoupMediaStats, 'workers'> = {
+  endpoints: 0,
+  routers: 0,
+  transports: 0,
+  producers: 0,
+  consumers: 0,
+};
+
+describe.skipIf(workerBin === undefined)('mediasoup media backend', () => {
+  let backend: MediasoupMediaBackend;
+
+  beforeAll(async () => {
+    backend = await createMediasoupMediaBackend({
+      workerBin: workerBin!,
+      // One worker is enough for a test and leaves the second core to the others.
+      workers: 1,
+      rtcMinPort: 43_000,
+      rtcMaxPort: 43_999,
+      listenIp: '127.0.0.1',
+      announcedAddress: '127.0.0.1',
+    });
+  });
+  afterAll(async () => {
+    await backend?.close();
+  });
+  afterEach(async () => {
+    // Every case closed its endpoints: nothing of theirs may live on in the worker.
+    await waitFor(() => backend.stats().transports === 0, 1_000);
+    expect(backend.stats()).toEqual({ workers: 1, ...NOTHING_LIVE });
+  });
+
+  for (const relayCase of mediaRelayCases) {
+    it(relayCase.name, () => relayCase.run(backend));
+  }
+
+  it('refuses a device offer sharing no codec with the SIP side (INVALID_ARGUMENT), leaving nothing behind', async () => {
+    const g711Only = await createMediasoupMediaBackend({
+      workerBin: workerBin!,
+      workers: 1,
+      rtcMinPort: 44_000,
+      rtcMaxPort: 44_099,
+      outboundCodecs: ['pcmu', 'pcma'],
+    });
+    const device = createWebRtcDevice(['opus']);
+    try {
+      const offer = await device.createOffer();
+      const checked = checkWebRtcSdp(parseSdp(offer, 'offer.sdp'), 'offer.sdp', 'offer');
+      const attempt = g711Only.createFromWebRtcOffer(checked);
+      await expect(attempt).rejects.toBeInstanceOf(InvalidArgumentError);
+      await expect(attempt).rejects.toThrow(/shares no audio codec/);
+      expect(g711Only.stats()).toEqual({ workers: 1, ...NOTHING_LIVE });
+    } finally {
+      await device.close();
+      await g711Only.close();
+    }
+  });
+
+  it('Opus both ways on an outgoing call when the gateway offers Opus to the SIP side', async () => {
+    const opusFirst = await createMediasoupMediaBackend({
+      workerBin: workerBin!,
+      workers: 1,
+      rtcMinPort: 44_100,
+      rtcMaxPort: 44_199,
+      outboundCodecs: ['opus', 'pcmu'],
+    });
+    const device = createWebRtcDevice(['opus', 'pcmu']);
+    try {
+      const offer = await device.createOffer();
+      const checked = checkWebRtcSdp(parseSdp(offer, 'offer.sdp'), 'offer.sdp', 'offer');
+      const { endpoint, webrtcAnswer, rtpOffer } = await opusFirst.createFromWebRtcOffer(checked);
+      expect(webrtcAnswer).toMatch(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF 111\r?$/m);
+      // The device's payload type number goes to the SIP side too (the router relays one numbering).
+      expect(rtpOffer).toMatch(/^m=audio \d+ RTP\/AVP 111\r?$/m);
+      expect(rtpOffer).toContain('a=rtpmap:111 opus/48000/2');
+      await endpoint.close();
+    } finally {
+      await device.close();
+      await opusFirst.close();
+    }
+  });
+
+  it('closing an endpoint releases its UDP ports and every mediasoup object', async () => {
+    const cleanup: Array<() => Promise<void>> = [];
+    try {
+      const call = await connectOutgoingCall(backend, cleanup);
+      await expectTonesBothWays(call, call.codec, call.payloadType);
+      const endpoint = backend.endpoints.get(call.endpoint.id)!;
+      const ports = endpoint.localPorts;
+      expect(ports.length).toBe(3); // WebRTC, RTP, RTCP
+      expect(backend.stats()).toMatchObject({
+        endpoints: 1,
+        routers: 1,
+        transports: 2,
+        producers: 2,
+        consumers: 2,
+      });
+      await call.endpoint.close();
+      await waitFor(() => backend.stats().transports === 0, 1_000);
+      expect(backend.stats()).toEqual({ workers: 1, ...NOTHING_LIVE });
+      // The worker closes its sockets once it handled the close request: give it a moment.
+      for (const port of ports) expect(await canBind(port, 1_000), `port ${port} is free again`).toBe(true);
+      await expect(call.endpoint.hold(true)).rejects.toThrow(/closed/);
+    } finally {
+      for (const step of cleanup.reverse()) await step().catch(() => undefined);
+    }
+  });
+
+  describe('SRTP with Debian libsrtp2 (the patched worker)', () => {
+    for (const cryptoSuite of ['AES_CM_128_HMAC_SHA1_80', 'AEAD_AES_256_GCM'] as const) {
+      it(`${cryptoSuite}: two SRTP PlainTransports encrypt and decrypt RTP both ways`, async () => {
+        await expectSrtpBothWays(workerBin!, cryptoSuite);
+      });
+    }
+  });
+});
+
+/** Whether a UDP socket can bind 127.0.0.1:`port` within `timeoutMs`. */
+async function canBind(port: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const socket = createSocket('udp4');
+    const bound = await new Promise<boolean>((resolve) => {
+      socket.once('error', () => resolve(false));
+      socket.bind(port, '127.0.0.1', () => resolve(true));
+    });
+    try {
+      socket.close();
+    } catch {}
+    if (bound) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function loopbackSocket(): Promise<Socket> {
+  const socket = createSocket('udp4');
+  socket.bind(0, '127.0.0.1');
+  await once(socket, 'listening');
+  return socket;
+}
+
+function rtpPacket(ssrc: number, sequence: number, payload: Buffer): Buffer {
+  const header = Buffer.alloc(12);
+  header[0] = 0x80;
+  header[1] = 0; // PCMU
+  header.writeUInt16BE(sequence, 2);
+  header.writeUInt32BE(sequence * 160, 4);
+  header.writeUInt32BE(ssrc, 8);
+  return Buffer.concat([header, payload]);
+}
+
+/**
+ * plain RTP ─▶ PlainTransport ─▶ SRTP PlainTransport ═▶ (wire, recorded) ═▶ SRTP PlainTransport ─▶ PlainTransport ─▶ plain RTP
+ * and the same back: what leaves one SRTP transport is ciphertext the other decrypts to the
+ * original payload, in both directions.
+ */
+async function expectSrtpBothWays(workerBin: string, cryptoSuite: types.SrtpCryptoSuite): Promise<void> {
+  const mediasoup = await import('mediasoup');
+  expect(mediasoup.workerBin).toBe(workerBin);
+  const worker = await mediasoup.createWorker({ logLevel: 'warn', disableLiburing: true });
+  const sockets: Socket[] = [];
+  try {
+    const router = await worker.createRouter({
+      mediaCodecs: [{ kind: 'audio', mimeType: 'audio/PCMU', clockRate: 8000, preferredPayloadType: 0 }],
+    });
+    const listenInfo: types.TransportListenInfo = { protocol: 'udp', ip: '127.0.0.1' };
+    const plain = { comedia: false, rtcpMux: true, listenInfo } as const;
+    const srtp = { ...plain, enableSrtp: true, srtpCryptoSuite: cryptoSuite } as const;
+    const [plainA, srtpA, srtpB, plainB] = await Promise.all([
+      router.createPlainTransport(plain),
+      router.createPlainTransport(srtp),
+      router.createPlainTransport(srtp),
+      router.createPlainTransport(plain),
+    ]);
+    const [nodeA, nodeB, wire] = await Promise.all([loopbackSocket(), loopbackSocket(), loopbackSocket()]);
+    sockets.push(nodeA, nodeB, wire);
+
+    // The wire between the SRTP transports: forwards each packet to the other one and keeps it.
+    const onWire: Buffer[] = [];
+    wire.on('message', (packet, from) => {
+      onWire.push(packet);
+      const to = from.port === srtpA.tuple.localPort ? srtpB.tuple.localPort : srtpA.tuple.localPort;
+      wire.send(packet, to, '127.0.0.1');
+    });
+    await plainA.connect({ ip: '127.0.0.1', port: nodeA.address().port });
+    await plainB.connect({ ip: '127.0.0.1', port: nodeB.address().port });
+    // Each side decrypts with the key the other side encrypts with.
+    await srtpA.connect({
+      ip: '127.0.0.1',
+      port: wire.address().port,
+      srtpParameters: srtpB.srtpParameters!,
+    });
+    await srtpB.connect({
+      ip: '127.0.0.1',
+      port: wire.address().port,
+      srtpParameters: srtpA.srtpParameters!,
+    });
+
+    const pcmu = { mimeType: 'audio/PCMU', payloadType: 0, clockRate: 8000 };
+    const capabilities: types.RtpCapabilities = {
+      codecs: [{ kind: 'audio', mimeType: 'audio/PCMU', clockRate: 8000, preferredPayloadType: 0 }],
+    };
+    /** One direction: `from` plain side → SRTP `encrypting` → SRTP `decrypting` → `to` plain side. */
+    const relay = async (
+      from: types.PlainTransport,
+      encrypting: types.PlainTransport,
+      decrypting: types.PlainTransport,
+      to: types.PlainTransport,
+      ssrc: number,
+    ) => {
+      const entering = await from.produce({
+        kind: 'audio',
+        rtpParameters: { codecs: [pcmu], encodings: [{ ssrc }] },
+      });
+      const encrypted = await encrypting.consume({ producerId: entering.id, rtpCapabilities: capabilities });
+      const decrypted = await decrypting.produce({
+        kind: 'audio',
+        rtpParameters: {
+          codecs: [pcmu],
+          encodings: [{ ssrc: encrypted.rtpParameters.encodings![0]!.ssrc! }],
+        },
+      });
+      await to.consume({ producerId: decrypted.id, rtpCapabilities: capabilities });
+    };
+    await relay(plainA, srtpA, srtpB, plainB, 0x1111_1111);
+    await relay(plainB, srtpB, srtpA, plainA, 0x2222_2222);
+
+    const received = { atA: [] as Buffer[], atB: [] as Buffer[] };
+    // RTCP shares the port (rtcp-mux): keep the PCMU packets only.
+    const isPcmu = (packet: Buffer) => (packet[1]! & 0x7f) === 0;
+    nodeA.on('message', (packet) => isPcmu(packet) && received.atA.push(Buffer.from(rtpPayloadOf(packet))));
+    nodeB.on('message', (packet) => isPcmu(packet) && received.atB.push(Buffer.from(rtpPayloadOf(packet))));
+
+    const fromA = Array.from({ length: 10 }, () => randomBytes(160));
+    const fromB = Array.from({ length: 10 }, () => randomBytes(160));
+    for (let index = 0; index < 10; index++) {
+      nodeA.send(rtpPacket(0x1111_1111, index + 1, fromA[index]!), plainA.tuple.localPort, '127.0.0.1');
+      nodeB.send(rtpPacket(0x2222_2222, index + 1, fromB[index]!), plainB.tuple.localPort, '127.0.0.1');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await waitFor(() => received.atA.length >= 10 && received.atB.length >= 10, 2_000);
+
+    // Decrypted intact on both sides.
+    expect(received.atB.map((p) => p.toString('hex'))).toEqual(fromA.map((p) => p.toString('hex')));
+    expect(received.atA.map((p) => p.toString('hex'))).toEqual(fromB.map((p) => p.toString('hex')));
+
+    // Encrypted on the wire: no payload in clear, and every packet longer by the suite's tag
+    // (SRTP leaves the header, extension included, in clear: RFC 3711 §3.1).
+    const tagLength = cryptoSuite === 'AES_CM_128_HMAC_SHA1_80' ? 10 : 16;
+    const rtpOnWire = onWire.filter((packet) => (packet[1]! & 0x7f) === 0);
+    expect(rtpOnWire.length).toBeGreaterThanOrEqual(20);
+    for (const packet of rtpOnWire) expect(packet.length - rtpHeaderLength(packet)).toBe(160 + tagLength);
+    for (const payload of [...fromA, ...fromB]) {
+      expect(onWire.some((packet) => packet.includes(payload.subarray(0, 32)))).toBe(false);
+    }
+  } finally {
+    for (const socket of sockets) socket.close();
+    worker.close();
+  }
+}
