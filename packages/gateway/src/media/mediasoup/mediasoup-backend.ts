@@ -2,7 +2,7 @@ import { accessSync, constants } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { types } from 'mediasoup';
 import { unavailable } from '../../errors.js';
-import type { MediaBackend } from '../../network/media-backend.js';
+import type { MediaBackend, MediaBackendStats } from '../../network/media-backend.js';
 import type { CheckedRtpSdp } from '../../sdp/rtp.js';
 import type { CheckedWebRtcSdp } from '../../sdp/webrtc.js';
 import {
@@ -42,9 +42,8 @@ export interface MediasoupMediaBackendOptions {
 }
 
 /** Live mediasoup objects of a backend, from the workers' own observers: all zero after every call ended. */
-export interface MediasoupMediaStats {
+export interface MediasoupMediaStats extends MediaBackendStats {
   workers: number;
-  endpoints: number;
   routers: number;
   transports: number;
   producers: number;
@@ -159,6 +158,7 @@ export class MediasoupMediaBackend implements MediaBackend {
     const counts: MediasoupMediaStats = {
       workers: 0,
       endpoints: 0,
+      udpSockets: 0,
       routers: 0,
       transports: 0,
       producers: 0,
@@ -191,7 +191,9 @@ export class MediasoupMediaBackend implements MediaBackend {
 
   /** Live objects, for leak tests and metrics. */
   stats(): MediasoupMediaStats {
-    return { ...this.#counts, endpoints: this.#endpoints.size };
+    let udpSockets = 0;
+    for (const endpoint of this.#endpoints.values()) udpSockets += endpoint.localPorts.length;
+    return { ...this.#counts, endpoints: this.#endpoints.size, udpSockets };
   }
 
   /** Open endpoints by id. */
