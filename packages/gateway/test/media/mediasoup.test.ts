@@ -1,9 +1,6 @@
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
-import { accessSync, constants } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { types } from 'mediasoup';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/errors.js';
@@ -15,25 +12,9 @@ import {
 import { parseSdp } from '../../src/sdp/parse.js';
 import { checkWebRtcSdp } from '../../src/sdp/webrtc.js';
 import { connectOutgoingCall, expectTonesBothWays, mediaRelayCases, waitFor } from './media-relay-cases.js';
+import { locateWorkerBin } from './mediasoup-worker.js';
 import { rtpHeaderLength, rtpPayloadOf } from './rtp-peer.js';
 import { createWebRtcDevice } from './werift-device.js';
-
-/**
- * The worker binary: MEDIASOUP_WORKER_BIN, else the path `npm run build:mediasoup-worker` caches
- * it at for this mediasoup version and these patches.
- */
-function locateWorkerBin(): string | undefined {
-  const script = fileURLToPath(new URL('../../../../scripts/build-mediasoup-worker.mjs', import.meta.url));
-  const cached = spawnSync(process.execPath, [script, '--print-path'], { encoding: 'utf8' }).stdout?.trim();
-  for (const candidate of [process.env.MEDIASOUP_WORKER_BIN, cached]) {
-    if (!candidate) continue;
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {}
-  }
-  return undefined;
-}
 
 const workerBin = locateWorkerBin();
 if (workerBin === undefined) {
