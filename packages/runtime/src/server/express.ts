@@ -16,6 +16,7 @@ import {
   resolveServerOptions,
   type ServerOptions,
   type ServerResponse,
+  UnreadableBody,
   unmatchedResponse,
 } from './pipeline.js';
 import { createResponseSerializers } from './serializers.js';
@@ -63,11 +64,19 @@ export function createExpressRouter<Auth, Req extends Request = Request>(
   const generate = resolved.generateCorrelator;
   // Paths match exactly, as in the document and in Fastify: `/sessions/` is not `/sessions`.
   const router = express.Router({ caseSensitive: true, strict: true });
-  const json = express.json({
+  const parseJson = express.json({
     limit: resolved.bodyLimit,
     strict: false,
     type: (request) => isJsonMediaType(mediaTypeOf(request.headers['content-type'])),
   });
+  // Malformed JSON is answered by the pipeline after `authenticate` (no token: 401 first).
+  const json: RequestHandler = (req, res, next) =>
+    parseJson(req, res, (error?: unknown) => {
+      if ((error as { type?: unknown } | undefined)?.type === 'entity.parse.failed') {
+        req.body = new UnreadableBody(error);
+        next();
+      } else next(error);
+    });
 
   const allow = allowedMethods(api);
   const byPath = new Map<string, [string, ApiDefinition['operations'][string]][]>();

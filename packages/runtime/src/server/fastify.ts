@@ -12,6 +12,7 @@ import {
   resolveServerOptions,
   type ServerOptions,
   type ServerResponse,
+  UnreadableBody,
   unmatchedResponse,
 } from './pipeline.js';
 import { createResponseSerializers } from './serializers.js';
@@ -42,17 +43,27 @@ function write(reply: FastifyReply, response: ServerResponse): FastifyReply {
 
 /**
  * JSON only, in this plugin's scope: an empty body counts as none (as with
- * Express), other media types get `415` from Fastify.
+ * Express). Malformed JSON and other media types are not refused here but handed
+ * on (`UnreadableBody`, a body of another type read and dropped), so the pipeline
+ * answers them with 400 / 415 after `authenticate`: no token is 401 whatever the body.
  */
 function useJsonParser(fastify: FastifyInstance, bodyLimit: number): void {
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeAllContentTypeParsers();
   for (const type of ['application/json', /^[a-z0-9!#$&^_.-]+\/[a-z0-9!#$&^_.+-]+\+json$/i]) {
     fastify.addContentTypeParser(type, { parseAs: 'string', bodyLimit }, (request, body, done) => {
-      if (body.length === 0) done(null, undefined);
-      else parseJson(request, body.toString(), done);
+      if (body.length === 0) {
+        done(null, undefined);
+        return;
+      }
+      parseJson(request, body.toString(), (error, value) =>
+        done(null, error === null ? value : new UnreadableBody(error)),
+      );
     });
   }
+  fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_request, _body, done) =>
+    done(null, undefined),
+  );
 }
 
 /**

@@ -53,6 +53,7 @@ export {
   type ServerLogger,
   type ServerOptions,
   type ServerResponse,
+  UnreadableBody,
 } from './pipeline.js';
 export {
   type BodySerializer,

@@ -14,12 +14,16 @@ export interface ServerLogger {
   error(details: Record<string, unknown>, message: string): void;
 }
 
+/**
+ * What `authenticate` learns about the operation. It runs before the request is
+ * validated (a request without a valid token gets 401, whatever else is wrong with
+ * it), so it sees the raw request only; compare the token with validated input in
+ * the handler.
+ */
 export interface AuthenticateContext {
   operationId: string;
   /** `false` when the operation's `security` allows anonymous calls (`{}`): do not refuse a missing token. */
   required: boolean;
-  /** The validated request, for checks that compare it with the token. */
-  input: ParsedRequest;
 }
 
 /**
@@ -68,6 +72,15 @@ export interface RawRequest {
   body: unknown;
   /** Whether the request carries a body (`content-length` > 0 or `transfer-encoding`). */
   hasBody: boolean;
+}
+
+/**
+ * A request body the framework could not read as JSON, handed to the pipeline as
+ * `RawRequest.body` instead of failing at once: the pipeline answers it (400) only
+ * after `authenticate`, so a caller without a valid token always gets 401 first.
+ */
+export class UnreadableBody {
+  constructor(readonly error: unknown) {}
 }
 
 /**
@@ -235,11 +248,14 @@ function headerValue(value: unknown): string | undefined {
 
 /** Serializes an `ErrorInfo` response with the exchange's correlator. */
 export function sendError(error: ErrorResponse, correlator: string): ServerResponse {
-  return {
-    status: error.status,
-    headers: { ...error.headers, 'content-type': JSON_TYPE, [CORRELATOR_HEADER]: correlator },
-    body: JSON.stringify(error.body),
+  const headers: Record<string, string> = {
+    ...error.headers,
+    'content-type': JSON_TYPE,
+    [CORRELATOR_HEADER]: correlator,
   };
+  // RFC 6750 §3: every 401 names the scheme the client must use.
+  if (error.status === 401) headers['www-authenticate'] ??= 'Bearer';
+  return { status: error.status, headers, body: JSON.stringify(error.body) };
 }
 
 /**
@@ -404,10 +420,13 @@ export function createOperationRunner<Auth, Req>(config: {
     );
   }
 
-  // Synchronous until something answers with a promise: a sync `authenticate`
-  // and handler cost no extra turns of the event loop.
-  return (raw, request) => {
-    const resolved = resolveCorrelator(raw.headers[CORRELATOR_HEADER], options.generateCorrelator);
+  /** Everything after authentication: media type, body, parse and validate, handler. */
+  function proceed(
+    auth: unknown,
+    raw: RawRequest,
+    request: Req,
+    resolved: ReturnType<typeof resolveCorrelator>,
+  ): ServerResponse | Promise<ServerResponse> {
     const { correlator } = resolved;
     if (!resolved.ok) return sendError(resolved.error, correlator);
     try {
@@ -421,6 +440,7 @@ export function createOperationRunner<Auth, Req>(config: {
         ) {
           return sendError(errorResponse(415), correlator);
         }
+        if (body instanceof UnreadableBody) return fail(body.error, correlator, request);
       }
       if (operation.bodyRequired && body === undefined) {
         return sendError(errorResponse(400, 'INVALID_ARGUMENT', 'request body is required'), correlator);
@@ -436,23 +456,32 @@ export function createOperationRunner<Auth, Req>(config: {
         const { status, code, message } = parsed.error;
         return sendError(errorResponse(status, code, message), correlator);
       }
-      const input = parsed.value as ParsedRequest;
-      if (operation.auth === 'none' || !options.authenticate) {
-        return callHandler(undefined, input, correlator, request);
-      }
-      const auth = options.authenticate(request, scopes, {
-        operationId,
-        required: operation.auth === 'required',
-        input,
-      });
-      if (!isThenable(auth)) return callHandler(auth, input, correlator, request);
-      return Promise.resolve(auth).then(
-        (value) => callHandler(value, input, correlator, request),
-        (error: unknown) => fail(error, correlator, request),
-      );
+      return callHandler(auth, parsed.value as ParsedRequest, correlator, request);
     } catch (error) {
       return fail(error, correlator, request);
     }
+  }
+
+  // Authenticate first (CAMARA's test definitions and RFC 6750 expect 401 before any
+  // 400/415), then validate. Synchronous until something answers with a promise: a sync
+  // `authenticate` and handler cost no extra turns of the event loop.
+  return (raw, request) => {
+    const resolved = resolveCorrelator(raw.headers[CORRELATOR_HEADER], options.generateCorrelator);
+    if (operation.auth === 'none' || !options.authenticate) return proceed(undefined, raw, request, resolved);
+    let auth: Auth | Promise<Auth>;
+    try {
+      auth = options.authenticate(request, scopes, {
+        operationId,
+        required: operation.auth === 'required',
+      });
+    } catch (error) {
+      return fail(error, resolved.correlator, request);
+    }
+    if (!isThenable(auth)) return proceed(auth, raw, request, resolved);
+    return Promise.resolve(auth).then(
+      (value) => proceed(value, raw, request, resolved),
+      (error: unknown) => fail(error, resolved.correlator, request),
+    );
   };
 }
 

@@ -320,6 +320,26 @@ const cases: [string, TestRequest, Partial<TestResponse> & { headers?: Record<st
       'The server refuses to accept the request because the payload format is in an unsupported format.',
     ),
   ],
+  ...(
+    [
+      ['an invalid body', { body: { deviceId: 'not-a-uuid' } }],
+      ['malformed JSON', { headers: { 'content-type': 'application/json' }, raw: '{"deviceId": ' }],
+      ['a body that is not JSON', { headers: { 'content-type': 'text/plain' }, raw: 'deviceId=1' }],
+      ['no body', {}],
+      ['a bad x-correlator', { body: { deviceId: DEVICE }, headers: { 'x-correlator': 'a b' } }],
+    ] as const
+  ).map(([what, request]): (typeof cases)[number] => [
+    `no token and ${what}: 401 before any validation, with WWW-Authenticate`,
+    { method: 'POST', path: `${MOUNT}/sessions`, ...request } as TestRequest,
+    {
+      ...errorInfo(
+        401,
+        'UNAUTHENTICATED',
+        'Request not authenticated due to missing, invalid, or expired credentials. A new authentication is required.',
+      ),
+      headers: { 'www-authenticate': 'Bearer', 'x-correlator': expect.any(String) },
+    },
+  ]),
   [
     'a body over the limit is 413',
     post({ deviceId: DEVICE, padding: 'x'.repeat(4096) }),
