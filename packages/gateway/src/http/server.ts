@@ -1,7 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
 import { assertSafeSink, createNodeTransport, type SinkPolicy } from '@telegate/runtime/callbacks';
-import { ApiError, type AuthenticateHook, PermissionDeniedError } from '@telegate/runtime/server';
+import {
+  ApiError,
+  type AuthenticateHook,
+  createClientErrorListener,
+  PermissionDeniedError,
+} from '@telegate/runtime/server';
 import {
   callHandlingMountPath,
   createCallHandlingPlugin,
@@ -216,6 +221,8 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
       genReqId: requestIdOf,
       routerOptions: { maxParamLength: 1024 },
       return503OnClosing: true,
+      // Requests Node's HTTP parser refuses (CR/LF/NUL in a header, CL with TE, …): a CAMARA ErrorInfo too.
+      clientErrorHandler: createClientErrorListener(logger.child({ component: 'http' })),
       // Errors Fastify raises before routing (a path with broken percent-encoding): still a CAMARA ErrorInfo.
       frameworkErrors: (error, request, reply) => {
         const body = {

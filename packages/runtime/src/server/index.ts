@@ -1,3 +1,4 @@
+export { createClientErrorListener } from './client-error.js';
 export {
   CORRELATOR_HEADER,
   type CorrelatorResult,

@@ -9,9 +9,10 @@ import type {
 } from './operations.js';
 import type { ResponseSerializers } from './serializers.js';
 
-/** pino-style logger (`fastify.log` fits); only `error` is used. */
+/** pino-style logger (`fastify.log` fits); `error`, and `debug` when it has one. */
 export interface ServerLogger {
   error(details: Record<string, unknown>, message: string): void;
+  debug?(details: Record<string, unknown>, message: string): void;
 }
 
 /**
@@ -270,10 +271,25 @@ export function frameworkErrorResponse(
   generate: () => string,
 ): ServerResponse {
   const { correlator } = resolveCorrelator(headers[CORRELATOR_HEADER], generate);
+  if (isClientAbort(error)) {
+    // The client's doing, not a fault: no stack, and nobody left to answer.
+    logger.debug?.({ correlator }, 'the client closed the connection before its request was read');
+    return sendError(
+      errorResponse(400, 'INVALID_ARGUMENT', 'The request was not received whole.'),
+      correlator,
+    );
+  }
   const response = toErrorResponse(error);
   if (response.internal)
     logger.error({ err: error, correlator }, 'request failed outside an operation handler');
   return sendError(response, correlator);
+}
+
+/** Node's `aborted` (a client that hung up mid-body), as a framework hands it on. */
+export function isClientAbort(error: unknown): boolean {
+  if (error === null || typeof error !== 'object') return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return code === 'ECONNRESET' || code === 'ECONNABORTED' || message === 'aborted';
 }
 
 /** `404 NOT_FOUND` or `405 METHOD_NOT_ALLOWED` (with `Allow`) for requests no operation matches. */

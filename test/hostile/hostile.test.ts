@@ -1,0 +1,136 @@
+/**
+ * The gateway as an attacker meets it: the real HTTP server on loopback, raw sockets
+ * where `fetch` would refuse to send the request. Every case asserts the status, a
+ * CAMARA `ErrorInfo` body, the `x-correlator`, that nothing stored changed, and that
+ * the process still serves. Bounded loops only; traffic goes to 127.0.0.1 alone.
+ */
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Fixture, startFixture } from '../conformance/support/context.js';
+import { ALICE, API_BASE, type GatewayUnderTest } from '../conformance/support/gateway.js';
+
+const CORRELATOR = /^[a-zA-Z0-9-_:;./<>{}]{1,256}$/;
+
+let fx: Fixture;
+let gw: GatewayUnderTest;
+
+beforeAll(async () => {
+  fx = await startFixture({ logLevel: 'silent' });
+  gw = fx.gw;
+});
+
+afterAll(async () => {
+  await fx?.close();
+});
+
+/** What the store holds for the suite's subscriber: compared before and after each case. */
+async function stored(phoneNumber = ALICE): Promise<unknown> {
+  const store = gw.gateway.store;
+  const [registrations, sessions, subscriptions] = await Promise.all([
+    store.findRegistrations({ phoneNumber }),
+    store.findSessions({ phoneNumber }),
+    store.findSubscriptions({ phoneNumber }),
+  ]);
+  return { registrations, sessions, subscriptions };
+}
+
+async function stillServes(): Promise<void> {
+  const response = await fetch(`${gw.origin}/healthz`);
+  expect(response.status).toBe(200);
+}
+
+interface RawAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
+  text: string;
+}
+
+/** Sends `request` as bytes (latin-1) on a new connection; reads until the server closes it or 3 s pass. */
+function sendRaw(request: string): Promise<RawAnswer> {
+  const { port } = new URL(gw.origin);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1');
+    let data = '';
+    const timer = setTimeout(() => socket.destroy(), 3000);
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      data += chunk;
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearTimeout(timer);
+      const [head = '', ...rest] = data.split('\r\n\r\n');
+      const [statusLine = '', ...lines] = head.split('\r\n');
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(statusLine)?.[1] ?? 0);
+      if (status === 0) return reject(new Error(`no HTTP answer: ${JSON.stringify(data.slice(0, 200))}`));
+      const headers: Record<string, string> = {};
+      for (const line of lines) {
+        const at = line.indexOf(':');
+        headers[line.slice(0, at).trim().toLowerCase()] = line.slice(at + 1).trim();
+      }
+      const text = rest.join('\r\n\r\n');
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // not JSON: the assertion below says so
+      }
+      resolve({ status, headers, body, text });
+    });
+    socket.write(request, 'latin1');
+  });
+}
+
+function expectErrorInfo(answer: RawAnswer, status: number, code: string): void {
+  expect(answer.status, answer.text).toBe(status);
+  expect(answer.body, answer.text).toEqual({ status, code, message: expect.any(String) });
+  expect(answer.headers['content-type']).toMatch(/^application\/json/);
+  expect(answer.headers['x-correlator']).toMatch(CORRELATOR);
+  expect(answer.text).not.toMatch(/\n\s+at |node_modules|"stack"/);
+}
+
+describe('requests the HTTP parser refuses get a CAMARA ErrorInfo with an x-correlator', () => {
+  const REG = `${API_BASE.registration}/sessions`;
+  const CASES: [string, string][] = [
+    ['bare CR in a header', `GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n`],
+    ['bare LF in a header', `GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\nb\r\n\r\n`],
+    ['NUL in a header', `GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n`],
+    [
+      'Content-Length with Transfer-Encoding',
+      `POST ${REG} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
+    ],
+    ['Transfer-Encoding: xchunked', `POST ${REG} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n`],
+    ['headers over the limit', `GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: ${'a'.repeat(20_000)}\r\n\r\n`],
+    ['a URL over the limit', `GET /${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`],
+    ['a path without a leading /', `GET healthz HTTP/1.1\r\nHost: x\r\n\r\n`],
+    ['a \\xFF byte in the path', `GET ${REG}/\xff HTTP/1.1\r\nHost: x\r\n\r\n`],
+    ['a broken percent-escape', `GET ${REG}/%zz HTTP/1.1\r\nHost: x\r\n\r\n`],
+  ];
+
+  it.each(CASES)('%s → 400 INVALID_ARGUMENT', async (_, request) => {
+    const before = await stored();
+    expectErrorInfo(await sendRaw(request), 400, 'INVALID_ARGUMENT');
+    expect(await stored()).toEqual(before);
+    await stillServes();
+  });
+
+  it('a client that hangs up mid-body is no error: the next request is served', async () => {
+    const { port } = new URL(gw.origin);
+    for (let i = 0; i < 5; i++) {
+      await new Promise<void>((resolve) => {
+        const socket = connect(Number(port), '127.0.0.1', () => {
+          socket.write(
+            `POST ${REG} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"de`,
+          );
+          setTimeout(() => {
+            socket.destroy();
+            resolve();
+          }, 50);
+        });
+        socket.on('error', () => {});
+      });
+    }
+    await stillServes();
+  });
+});
