@@ -7,7 +7,15 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Fixture, startFixture } from '../conformance/support/context.js';
-import { ALICE, API_BASE, type GatewayUnderTest } from '../conformance/support/gateway.js';
+import { call, register, sessionBody, subscribe } from '../conformance/support/fixtures.js';
+import {
+  ALICE,
+  API_BASE,
+  type Exchange,
+  type GatewayUnderTest,
+  RINGS_FOREVER,
+  specViolations,
+} from '../conformance/support/gateway.js';
 
 const CORRELATOR = /^[a-zA-Z0-9-_:;./<>{}]{1,256}$/;
 
@@ -132,5 +140,122 @@ describe('requests the HTTP parser refuses get a CAMARA ErrorInfo with an x-corr
       });
     }
     await stillServes();
+  });
+});
+
+/** A documented ErrorInfo answer of `operationId`, echoing the correlator sent. */
+function expectRefused(
+  operationId: string,
+  exchange: Exchange,
+  status: number,
+  code: string,
+  correlator: string,
+) {
+  const summary = `${operationId} → ${exchange.status} ${exchange.text.slice(0, 200)}`;
+  expect(exchange.status, summary).toBe(status);
+  expect(exchange.body, summary).toEqual({ status, code, message: expect.any(String) });
+  expect(exchange.headers['x-correlator'], summary).toBe(correlator);
+  expect(specViolations(operationId, exchange), summary).toBeNull();
+}
+
+describe('a token bound to one device acts on that device only', () => {
+  it('every operation on another device’s registration, session or subscription is refused, nothing changes', async () => {
+    const mine = await register(gw, ALICE);
+    const other = await register(gw, ALICE);
+    const subscriptionId = await subscribe(gw, fx.receiver, other.deviceId, ALICE);
+    const mediaSessionId = await call(gw, other.registrationId, RINGS_FOREVER, ALICE);
+    const bound = await gw.issueToken(ALICE, { deviceId: mine.deviceId });
+    const before = await stored();
+    const REG = API_BASE.registration;
+    const CALLS = API_BASE.callHandling;
+    const EVENTS = API_BASE.events;
+    const cases: [string, string, string, unknown, number, string, Record<string, string>?][] = [
+      ['getRegistrationById', 'GET', `${REG}/sessions/${other.registrationId}`, undefined, 404, 'NOT_FOUND'],
+      ['updateRegistrationById', 'PUT', `${REG}/sessions/${other.registrationId}`, {}, 404, 'NOT_FOUND'],
+      [
+        'deleteRegistrationById',
+        'DELETE',
+        `${REG}/sessions/${other.registrationId}`,
+        undefined,
+        404,
+        'NOT_FOUND',
+      ],
+      [
+        'getRegistrationsByDeviceId',
+        'GET',
+        `${REG}/sessions?deviceId=${other.deviceId}`,
+        undefined,
+        403,
+        'INVALID_TOKEN_CONTEXT',
+      ],
+      [
+        'createRegistration',
+        'POST',
+        `${REG}/sessions`,
+        { deviceId: other.deviceId },
+        403,
+        'INVALID_TOKEN_CONTEXT',
+      ],
+      [
+        'createSession',
+        'POST',
+        `${CALLS}/sessions`,
+        sessionBody(RINGS_FOREVER),
+        403,
+        'INVALID_TOKEN_CONTEXT',
+        { registrationId: other.registrationId },
+      ],
+      ['getSessionDetailsById', 'GET', `${CALLS}/sessions/${mediaSessionId}`, undefined, 404, 'NOT_FOUND'],
+      [
+        'updateSessionStatus',
+        'PUT',
+        `${CALLS}/sessions/${mediaSessionId}/status`,
+        { status: 'Hold' },
+        404,
+        'NOT_FOUND',
+      ],
+      ['deleteSessionById', 'DELETE', `${CALLS}/sessions/${mediaSessionId}`, undefined, 404, 'NOT_FOUND'],
+      [
+        'retrieveNotificationChannelSubscription',
+        'GET',
+        `${EVENTS}/subscriptions/${subscriptionId}`,
+        undefined,
+        404,
+        'NOT_FOUND',
+      ],
+      [
+        'updateNotificationChannelSubscription',
+        'PUT',
+        `${EVENTS}/subscriptions/${subscriptionId}`,
+        { config: { subscriptionExpireTime: new Date(Date.now() + 3_600_000).toISOString() } },
+        404,
+        'NOT_FOUND',
+      ],
+      [
+        'deleteNotificationChannelSubscription',
+        'DELETE',
+        `${EVENTS}/subscriptions/${subscriptionId}`,
+        undefined,
+        404,
+        'NOT_FOUND',
+      ],
+    ];
+    for (const [operationId, method, path, json, status, code, headers] of cases) {
+      const exchange = await gw.raw(method, path, {
+        token: bound,
+        headers: { 'x-correlator': `device-${operationId}`, ...headers },
+        ...(json === undefined ? {} : { json }),
+      });
+      expectRefused(operationId, exchange, status, code, `device-${operationId}`);
+    }
+    const list = await gw.raw('GET', `${EVENTS}/subscriptions`, { token: bound });
+    expect(list.status).toBe(200);
+    expect((list.body as { id: string }[]).map((s) => s.id)).not.toContain(subscriptionId);
+    // The device's own registration is still its to read.
+    const own = await gw.raw('GET', `${REG}/sessions/${mine.registrationId}`, { token: bound });
+    expect(own.status, own.text).toBe(200);
+    expect(await stored()).toEqual(before);
+    await stillServes();
+    await gw.raw('DELETE', `${CALLS}/sessions/${mediaSessionId}`, { token: await gw.token(ALICE) });
   });
 });

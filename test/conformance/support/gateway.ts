@@ -80,7 +80,7 @@ export interface GatewayUnderTest {
   config: GatewayConfig;
   network: LoopbackNetwork;
   gateway: Awaited<ReturnType<typeof buildGateway>>['gateway'];
-  issueToken(phoneNumber: string, opts?: { scopes?: string[]; ttlSeconds?: number }): Promise<string>;
+  issueToken(phoneNumber: string, opts?: { scopes?: string[]; ttlSeconds?: number; deviceId?: string }): Promise<string>;
   /** A token of `phoneNumber` with every scope (cached). */
   token(phoneNumber: string): Promise<string>;
   registration(options?: ClientOptionsForCase): ReturnType<typeof createRegistrationClient>;

@@ -1,5 +1,5 @@
 import type { MediaSessionResponse, SessionStatus } from '../api-types.js';
-import { type AuthContext, assertSubscriber } from '../auth/auth.js';
+import { type AuthContext, assertSubscriber, boundToOtherDevice } from '../auth/auth.js';
 import { type Clock, TimerSet } from '../core/clock.js';
 import { TypedEmitter } from '../core/emitter.js';
 import type { IdGenerator } from '../core/ids.js';
@@ -306,7 +306,11 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
 
     // 403: the registration and the originator must be the caller's.
     const registration = await this.#deps.registrations.active(registrationId);
-    if (registration === undefined || registration.phoneNumber !== auth.phoneNumber) {
+    if (
+      registration === undefined ||
+      registration.phoneNumber !== auth.phoneNumber ||
+      boundToOtherDevice(auth, registration.deviceId)
+    ) {
       throw invalidTokenContext('registrationId', 'It must identify an active registration of the caller.');
     }
     if (!this.#isCallers(originator, auth.phoneNumber)) throw invalidTokenContext('originatorAddress');
@@ -408,7 +412,11 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
     const id = readIdentifier(mediaSessionIdParam, 'mediaSessionId');
     const record = await this.#deps.store.getSession(id);
     // Another subscriber's session is indistinguishable from a missing one.
-    if (record === undefined || record.phoneNumber !== auth.phoneNumber)
+    if (
+      record === undefined ||
+      record.phoneNumber !== auth.phoneNumber ||
+      boundToOtherDevice(auth, ...record.deviceIds)
+    )
       throw notFound('No media session with this mediaSessionId.');
     return record;
   }

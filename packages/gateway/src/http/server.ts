@@ -47,6 +47,8 @@ export interface IssueTokenOptions {
   scopes?: string[];
   /** Lifetime in seconds (default 3600); 0 gives a token that has already expired. */
   ttlSeconds?: number;
+  /** Binds the token to one device (`device_id`): it may act only on that device's resources. */
+  deviceId?: string;
 }
 
 /** A reference gateway ready to `app.listen()` (or to `app.inject()` in tests). */
@@ -292,6 +294,7 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
           phoneNumber,
           ...(opts.scopes === undefined ? {} : { scopes: opts.scopes }),
           ...(opts.ttlSeconds === undefined ? {} : { ttlSeconds: opts.ttlSeconds }),
+          ...(opts.deviceId === undefined ? {} : { deviceId: opts.deviceId }),
         });
       },
       close: () => {
