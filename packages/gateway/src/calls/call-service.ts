@@ -5,7 +5,6 @@ import { TypedEmitter } from '../core/emitter.js';
 import type { IdGenerator } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import {
-  emergencyAddressMissing,
   emergencyNotSupported,
   invalidArgument,
   invalidTokenContext,
@@ -320,7 +319,8 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
       if (!this.#options.emergency.supported) throw emergencyNotSupported();
       location ??= await this.#options.emergency.lookupAddress?.(auth.phoneNumber);
       if (location === undefined) {
-        throw emergencyAddressMissing(
+        // createSession documents no EMERGENCY_ADDRESS_MISSING (registration does): its 400 is INVALID_ARGUMENT.
+        throw invalidArgument(
           'Emergency address missing: send locationDetails or register an emergency address for the subscriber.',
         );
       }

@@ -41,6 +41,7 @@ import type { Store } from '../store/store.js';
 import { createHandlers } from './handlers.js';
 import { registerHealthRoutes } from './health.js';
 import { registerRequestObservers, requestIdOf } from './observers.js';
+import { registerRateLimits } from './rate-limit.js';
 
 export interface IssueTokenOptions {
   /** Granted scopes (default: every scope of the three APIs). */
@@ -192,6 +193,9 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
       checkSink: (sink) => assertSafeSink(sink, sinkPolicy),
       multiEvent: config.multiEventSubscriptions,
       ...(config.maxSubscriptionsPerUser > 0 ? { maxPerOwner: config.maxSubscriptionsPerUser } : {}),
+      ...(config.subscriptionTtlMaxSeconds > 0
+        ? { maxLifetimeMs: config.subscriptionTtlMaxSeconds * 1000 }
+        : {}),
     },
   });
   // With a shared store, registrations and subscriptions of other (or earlier) nodes get their
@@ -258,18 +262,22 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
       }
     };
     const handlers = createHandlers(gateway);
-    await app.register(createRegistrationPlugin(handlers.registration, pluginOptions), {
-      prefix: registrationMountPath,
+    const rateLimits = await registerRateLimits(app, config);
+    app.addHook('onClose', rateLimits.close);
+    // The three APIs in one scope, behind the rate limits (health and metrics are not limited).
+    await app.register(async (apis) => {
+      for (const hook of rateLimits.hooks) apis.addHook('onRequest', hook);
+      await apis.register(createRegistrationPlugin(handlers.registration, pluginOptions), {
+        prefix: registrationMountPath,
+      });
+      await apis.register(createCallHandlingPlugin(handlers.callHandling, pluginOptions), {
+        prefix: callHandlingMountPath,
+      });
+      await apis.register(
+        createEventsPlugin(handlers.events, { ...pluginOptions, authenticate: eventsAuthenticate }),
+        { prefix: eventsMountPath },
+      );
     });
-    await app.register(createCallHandlingPlugin(handlers.callHandling, pluginOptions), {
-      prefix: callHandlingMountPath,
-    });
-    await app.register(
-      createEventsPlugin(handlers.events, { ...pluginOptions, authenticate: eventsAuthenticate }),
-      {
-        prefix: eventsMountPath,
-      },
-    );
     let closed: Promise<void> | undefined;
 
     app.addHook('preClose', async () => {

@@ -341,8 +341,22 @@ export function createOperationRunner<Auth, Req>(config: {
         { err: error, operationId, correlator },
         'handler failed',
       );
+      return sendError(response, correlator);
     }
-    return sendError(response, correlator);
+    const sent = sendError(response, correlator);
+    // A thrown error is an answer too: one the operation does not document is caught like a returned
+    // one. Not 501 NOT_IMPLEMENTED: that is a stub the implementer has not filled in yet, not an answer.
+    if (options.validateResponses && responseValidator && response.status !== 501) {
+      const violations = responseValidator(response.status, response.body, sent.headers);
+      if (violations && violations.length > 0) {
+        (options.logger ?? config.logger(request)).error(
+          { operationId, correlator, status: response.status, violations },
+          `error answer of ${operationId} does not match the documented responses`,
+        );
+        return sendError(errorResponse(500), correlator);
+      }
+    }
+    return sent;
   }
 
   function serialize(result: unknown, correlator: string, request: Req): ServerResponse {
