@@ -259,3 +259,41 @@ describe('a token bound to one device acts on that device only', () => {
     await gw.raw('DELETE', `${CALLS}/sessions/${mediaSessionId}`, { token: await gw.token(ALICE) });
   });
 });
+
+describe('sinks in refused ranges, in any textual form, are refused at subscription time', () => {
+  const SINKS = [
+    'https://[64:ff9b::a9fe:a9fe]/s',
+    'https://[64:ff9b::7f00:1]/s',
+    'https://[2002:7f00:1::1]/s',
+    'https://[2002:a9fe:a9fe::1]/s',
+    'https://[2001::1]/s',
+    'https://[::ffff:0:7f00:1]/s',
+    'https://[fec0::1]/s',
+    'https://[::ffff:a9fe:a9fe]/s',
+    'https://[::127.0.0.2]/s',
+    'https://0xa9.0xfe.0xa9.0xfe/s',
+    'https://2852039166/s',
+    'https://[fd00:ec2::254]/s',
+    'https://100.100.100.200/s',
+    'https://192.0.0.170/s',
+    'https://198.18.0.1/s',
+  ];
+
+  it.each(SINKS)('%s → 400 INVALID_SINK, nothing stored, no address in the message', async (sink) => {
+    const { deviceId } = await register(gw, ALICE);
+    const before = await stored();
+    const exchange = await gw.raw('POST', `${API_BASE.events}/subscriptions`, {
+      token: await gw.token(ALICE),
+      headers: { 'x-correlator': 'ssrf' },
+      json: {
+        protocol: 'HTTP',
+        sink,
+        types: ['org.camaraproject.webrtc-events.v0.session-status'],
+        config: { subscriptionDetail: { deviceId } },
+      },
+    });
+    expectRefused('createNotificationChannelSubscription', exchange, 400, 'INVALID_SINK', 'ssrf');
+    expect(await stored()).toEqual(before);
+    await stillServes();
+  });
+});

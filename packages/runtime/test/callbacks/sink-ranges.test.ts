@@ -6,7 +6,12 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { blockedAddressKind, createSinkGuard, InvalidSinkError } from '../../src/callbacks/index.js';
+import {
+  assertSafeSink,
+  blockedAddressKind,
+  createSinkGuard,
+  InvalidSinkError,
+} from '../../src/callbacks/index.js';
 
 /** IANA IPv4 special-purpose registry entries that are not globally reachable, plus multicast. */
 const REFUSED_V4: [cidr: string, sample: string][] = [
@@ -244,5 +249,18 @@ describe('property: no address in a refused range passes in any textual form', (
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('no resolver oracle', () => {
+  it('a name that does not resolve and one that resolves to a refused address get the same message, without the address', async () => {
+    const lookup = async (host: string) => {
+      if (host === 'vm') return [{ address: '127.0.0.1', family: 4 as const }];
+      throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
+    };
+    const refused = await assertSafeSink('https://vm/s', { lookup }).catch((e: Error) => e.message);
+    const missing = await assertSafeSink('https://vm2/s', { lookup }).catch((e: Error) => e.message);
+    expect(refused).not.toMatch(/127\.0\.0\.1|loopback|resolves to/);
+    expect(refused.replace('vm/', 'X/')).toBe(missing.replace('vm2/', 'X/'));
   });
 });
