@@ -38,6 +38,8 @@ async function npmStart(): Promise<{ npm: ChildProcess; url: string; output: () 
       NODE_ENV: 'test',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group: no signal meant for npm's tree can reach the test runner.
+    detached: true,
   });
   started.push(npm);
   let text = '';
