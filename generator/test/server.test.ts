@@ -262,6 +262,7 @@ const token = (scopes: string[], phone = '+123456789') => ({
   authorization: `Bearer ${Buffer.from(JSON.stringify({ phone, scopes })).toString('base64url')}`,
 });
 const TOKEN = token(ALL_SCOPES);
+const CALL_TOKEN = token(['read', 'write', 'delete'].map((verb) => `webrtc-call-handling:sessions:${verb}`));
 
 interface Auth {
   phoneNumber: string;
@@ -700,6 +701,107 @@ const CASES: [string, Case][] = [
     {
       request: { method: 'POST', path: `${CALL}/sessions`, headers: TOKEN, body: CALL_BODY },
       response: errorInfo(400, 'INVALID_ARGUMENT', 'header/registrationid is required'),
+    },
+  ],
+  [
+    'DELETE registration/sessions (missing path parameter) → 400 naming it',
+    {
+      request: { method: 'DELETE', path: `${REG}/sessions`, headers: TOKEN },
+      response: errorInfo(400, 'INVALID_ARGUMENT', 'path/registrationId is required'),
+    },
+  ],
+  [
+    'DELETE registration/sessions/ (missing path parameter) → 400 naming it',
+    {
+      request: { method: 'DELETE', path: `${REG}/sessions/`, headers: TOKEN },
+      response: errorInfo(400, 'INVALID_ARGUMENT', 'path/registrationId is required'),
+    },
+  ],
+  [
+    'GET registration/sessions/ (missing path parameter) → 400 naming it',
+    {
+      request: { method: 'GET', path: `${REG}/sessions/`, headers: TOKEN },
+      response: errorInfo(400, 'INVALID_ARGUMENT', 'path/registrationId is required'),
+    },
+  ],
+  [
+    'PUT registration/sessions (missing path parameter) → 400 naming it',
+    {
+      request: { method: 'PUT', path: `${REG}/sessions`, headers: TOKEN },
+      response: errorInfo(400, 'INVALID_ARGUMENT', 'path/registrationId is required'),
+    },
+  ],
+  [
+    'PUT registration/sessions/ (missing path parameter) → 400 naming it',
+    {
+      request: { method: 'PUT', path: `${REG}/sessions/`, headers: TOKEN },
+      response: errorInfo(400, 'INVALID_ARGUMENT', 'path/registrationId is required'),
+    },
+  ],
+  [
+    'DELETE call handling/sessions (missing path parameter) → 400 naming it',
+    {
+      request: { method: 'DELETE', path: `${CALL}/sessions`, headers: CALL_TOKEN },
+      response: errorInfo(400, 'INVALID_ARGUMENT', 'path/mediaSessionId is required'),
+    },
+  ],
+  [
+    'DELETE call handling/sessions/ (missing path parameter) → 400 naming it',
+    {
+      request: { method: 'DELETE', path: `${CALL}/sessions/`, headers: CALL_TOKEN },
+      response: errorInfo(400, 'INVALID_ARGUMENT', 'path/mediaSessionId is required'),
+    },
+  ],
+  [
+    'GET call handling/sessions (missing path parameter) → 400 naming it',
+    {
+      request: { method: 'GET', path: `${CALL}/sessions`, headers: CALL_TOKEN },
+      response: errorInfo(400, 'INVALID_ARGUMENT', 'path/mediaSessionId is required'),
+    },
+  ],
+  [
+    'PUT call handling/sessions//status (missing path parameter) → 400 naming it',
+    {
+      request: {
+        method: 'PUT',
+        path: `${CALL}/sessions//status`,
+        headers: CALL_TOKEN,
+        body: { status: 'Connected' },
+      },
+      response: errorInfo(400, 'INVALID_ARGUMENT', 'path/mediaSessionId is required'),
+    },
+  ],
+  [
+    'PUT call handling/sessions/status (missing path parameter) → 400 naming it',
+    {
+      request: {
+        method: 'PUT',
+        path: `${CALL}/sessions/status`,
+        headers: CALL_TOKEN,
+        body: { status: 'Connected' },
+      },
+      response: errorInfo(400, 'INVALID_ARGUMENT', 'path/mediaSessionId is required'),
+    },
+  ],
+  [
+    'a missing path parameter without a token → 401 first',
+    {
+      request: { method: 'DELETE', path: `${REG}/sessions` },
+      response: {
+        ...errorInfo(
+          401,
+          'UNAUTHENTICATED',
+          'Request not authenticated due to missing, invalid, or expired credentials. A new authentication is required.',
+        ),
+        headers: { 'www-authenticate': 'Bearer' },
+      },
+    },
+  ],
+  [
+    'a documented method on the cut path is still served: POST /sessions is not a missing parameter',
+    {
+      request: { method: 'PATCH', path: `${REG}/sessions`, headers: TOKEN },
+      response: { status: 405, headers: { allow: 'GET, HEAD, POST' } },
     },
   ],
 ];

@@ -486,7 +486,6 @@ describe('paths and methods', () => {
     `${API_BASE.registration}/sessions/a/b`,
     `${API_BASE.callHandling}/sessions/abc/state`,
     `${API_BASE.events}/subscriptions/a/b`,
-    `${API_BASE.events}/subscriptions/`,
   ];
 
   it.concurrent.each(UNKNOWN_PATHS)(
@@ -504,13 +503,10 @@ describe('paths and methods', () => {
 
   const WRONG_METHODS: [string, string][] = [
     ['PATCH', `${API_BASE.registration}/sessions`],
-    ['DELETE', `${API_BASE.registration}/sessions`],
     ['POST', `${API_BASE.registration}/sessions/abc`],
-    ['PUT', `${API_BASE.callHandling}/sessions`],
     ['POST', `${API_BASE.callHandling}/sessions/abc`],
     ['GET', `${API_BASE.callHandling}/sessions/abc/status`],
     ['DELETE', `${API_BASE.callHandling}/sessions/abc/status`],
-    ['PUT', `${API_BASE.events}/subscriptions`],
     ['POST', `${API_BASE.events}/subscriptions/abc`],
   ];
 
@@ -528,6 +524,51 @@ describe('paths and methods', () => {
     expect(exchange.headers.allow).toMatch(/^[A-Z]+(, [A-Z]+)*$/);
     expect(exchange.headers.allow?.split(', ')).not.toContain(method);
     expect(exchange.headers['x-correlator']).toBe('wrong-method');
+  });
+});
+
+describe('missing or empty path parameters (as CAMARA’s test definitions send them)', () => {
+  const MISSING: [method: string, path: string, parameter: string, json?: unknown][] = [
+    ['GET', `${API_BASE.registration}/sessions/`, 'registrationId'],
+    ['PUT', `${API_BASE.registration}/sessions`, 'registrationId', {}],
+    ['PUT', `${API_BASE.registration}/sessions/`, 'registrationId', {}],
+    ['DELETE', `${API_BASE.registration}/sessions`, 'registrationId'],
+    ['DELETE', `${API_BASE.registration}/sessions/`, 'registrationId'],
+    ['GET', `${API_BASE.callHandling}/sessions`, 'mediaSessionId'],
+    ['GET', `${API_BASE.callHandling}/sessions/`, 'mediaSessionId'],
+    ['DELETE', `${API_BASE.callHandling}/sessions`, 'mediaSessionId'],
+    ['DELETE', `${API_BASE.callHandling}/sessions/`, 'mediaSessionId'],
+    ['PUT', `${API_BASE.callHandling}/sessions//status`, 'mediaSessionId', { status: 'Connected' }],
+    ['PUT', `${API_BASE.callHandling}/sessions/status`, 'mediaSessionId', { status: 'Connected' }],
+    ['GET', `${API_BASE.events}/subscriptions/`, 'subscriptionId'],
+    ['PUT', `${API_BASE.events}/subscriptions`, 'subscriptionId', {}],
+    ['DELETE', `${API_BASE.events}/subscriptions`, 'subscriptionId'],
+    ['DELETE', `${API_BASE.events}/subscriptions/`, 'subscriptionId'],
+  ];
+
+  it.concurrent.each(MISSING)(
+    '%s %s is 400 INVALID_ARGUMENT naming %s',
+    async (method, path, parameter, json) => {
+      const exchange = await gw.raw(method, path, {
+        token: await gw.token(ALICE),
+        headers: { 'x-correlator': 'missing-param' },
+        ...(json === undefined ? {} : { json }),
+      });
+      expect(exchange.status, exchange.text).toBe(400);
+      expect(exchange.body).toEqual({
+        status: 400,
+        code: 'INVALID_ARGUMENT',
+        message: `path/${parameter} is required`,
+      });
+      expect(exchange.headers['x-correlator']).toBe('missing-param');
+    },
+  );
+
+  it.concurrent('GET /subscriptions stays the list', async () => {
+    const exchange = await gw.raw('GET', `${API_BASE.events}/subscriptions`, {
+      token: await gw.token(ALICE),
+    });
+    expect(exchange.status, exchange.text).toBe(200);
   });
 });
 

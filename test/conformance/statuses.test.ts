@@ -11,6 +11,7 @@
  * and for the `x-correlator` echo.
  */
 import { randomUUID } from 'node:crypto';
+import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayConfig } from '../../packages/gateway/src/index.js';
 import { type Fixture, scopesWithout, startFixture } from './support/context.js';
@@ -26,6 +27,7 @@ import {
 } from './support/fixtures.js';
 import {
   ANSWERS,
+  API_BASE,
   type ClientOptionsForCase,
   type Exchange,
   expectDocumented,
@@ -80,7 +82,6 @@ const UNREACHABLE: Record<string, string> = {
     'config.subscriptionDetail.deviceId is required by the schema: a missing one is 400 INVALID_ARGUMENT',
   'createNotificationChannelSubscription 409 ABORTED':
     'no concurrent-modification conflict exists: the store creates a subscription atomically',
-  'createNotificationChannelSubscription 429 TOO_MANY_REQUESTS': 'the gateway has no request-rate limiter',
 
   // --- policies the domain core implements but GatewayConfig (what buildGateway takes) does not expose, so no
   //     gateway served over HTTP can be configured to produce them. See the report: either expose them or drop them.
@@ -105,7 +106,6 @@ const UNREACHABLE: Record<string, string> = {
   'updateNotificationChannelSubscription 422 MULTIEVENT_COMBINATION_TEMPORARILY_NOT_SUPPORTED':
     'types cannot be updated',
   'updateNotificationChannelSubscription 429 QUOTA_EXCEEDED': 'an update creates nothing',
-  'updateNotificationChannelSubscription 429 TOO_MANY_REQUESTS': 'the gateway has no request-rate limiter',
 };
 
 /** Gateways with the configuration some documented errors need. */
@@ -115,6 +115,10 @@ const SPECIAL: Record<string, Partial<GatewayConfig>> = {
   devicesPerUser: { maxRegistrationsPerUser: 0, maxDevicesPerUser: 1 },
   singleEvent: { multiEventSubscriptions: false },
   subscriptionQuota: { maxSubscriptionsPerUser: 1 },
+  // Enough for a case's own setup (register, subscribe, call) with its token; a fresh token then runs out.
+  rateLimited: { rateLimitPerToken: 10 },
+  // Tokens are checked against a key set on a loopback port nobody listens on: 503 UNAVAILABLE.
+  authDown: { authMode: 'jwt', jwksUrl: 'http://127.0.0.1:9/jwks.json', issuer: 'urn:telegate:conformance' },
 };
 
 interface CaseContext {
@@ -672,6 +676,25 @@ function freshNumber(): string {
   return `+8190${String(process.pid % 1000).padStart(3, '0')}${String(counter).padStart(5, '0')}`;
 }
 
+/** A token of the `authDown` gateway's issuer, signed by a key its unreachable key set would hold. */
+async function issuerToken(phone: string): Promise<string> {
+  const { privateKey } = await generateKeyPair('ES256');
+  return new SignJWT({ phone_number: phone, scope: 'webrtc-registration:sessions:read' })
+    .setProtectedHeader({ alg: 'ES256', kid: 'conformance' })
+    .setIssuer('urn:telegate:conformance')
+    .setSubject(`tel:${phone}`)
+    .setIssuedAt()
+    .setExpirationTime('10m')
+    .sign(privateKey);
+}
+
+/** The mount path of each document's API. */
+const MOUNT_OF = {
+  'webrtc-registration': 'registration',
+  'webrtc-call-handling': 'callHandling',
+  'webrtc-events': 'events',
+} as const;
+
 /** The generic cases every operation gets from its valid request: success, 401, 403 (scope, token context). */
 function derivedCases(model: SpecModel): Record<string, Case> {
   const cases: Record<string, Case> = {};
@@ -688,6 +711,31 @@ function derivedCases(model: SpecModel): Record<string, Case> {
       const send = await prepare(t);
       return send(t.as(await t.gw.issueToken(t.phone, { scopes: scopesWithout(scopeOf(model, op.id)) })));
     };
+    const limited = outcomeKey(op.id, 429, 'TOO_MANY_REQUESTS');
+    if (documented.has(limited) && !(limited in CASES)) {
+      // Over the per-token request rate: the limiter answers before anything else, whatever the request.
+      cases[limited] = async (t) => {
+        const gw = await t.special('rateLimited');
+        const send = await prepare({ ...t, gw, token: () => gw.token(t.phone) });
+        const token = await gw.issueToken(t.phone);
+        let exchange = await send(t.as(token));
+        for (let i = 0; i < 12 && exchange.status !== 429; i++) exchange = await send(t.as(token));
+        return exchange;
+      };
+    }
+    const unavailable = outcomeKey(op.id, 503, 'UNAVAILABLE');
+    if (documented.has(unavailable) && !(unavailable in CASES)) {
+      // The identity provider's key set cannot be fetched: the token is not known to be bad.
+      cases[unavailable] = async (t) => {
+        const gw = await t.special('authDown');
+        const { correlator } = t.as(undefined);
+        const path = `${API_BASE[MOUNT_OF[op.api]]}${op.path.replace(/\{[^}]+\}/g, randomUUID())}`;
+        return gw.raw(op.method.toUpperCase(), path, {
+          token: await issuerToken(t.phone),
+          ...(typeof correlator === 'string' ? { headers: { 'x-correlator': correlator } } : {}),
+        });
+      };
+    }
     const context = outcomeKey(op.id, 403, 'INVALID_TOKEN_CONTEXT');
     if (documented.has(context) && !(context in CASES)) {
       // A two-legged token: it names no subscriber phone number.

@@ -169,11 +169,11 @@ describe('emergency calls', () => {
     expect(invite.body).toContain(`entity="pres:${ALICE}"`);
   });
 
-  it('uses the registered emergency address when the request has none; 400 EMERGENCY_ADDRESS_MISSING without either', async () => {
+  it('uses the registered emergency address when the request has none; 400 INVALID_ARGUMENT without either (createSession documents no EMERGENCY_ADDRESS_MISSING)', async () => {
     await expectError(
       create(createBody({ receiverAddress: 'urn:service:sos', callType: 'EMERGENCY' })),
       400,
-      'EMERGENCY_ADDRESS_MISSING',
+      'INVALID_ARGUMENT',
     );
     expect(h.store.counts().sessions).toBe(0);
     const bob = await onboard(h.gw, BOB);

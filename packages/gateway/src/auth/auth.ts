@@ -60,6 +60,14 @@ export function requireScopes(context: AuthContext, required: readonly string[])
 }
 
 /**
+ * Whether the token is bound to a device (`device_id`) other than any of `deviceIds`:
+ * such a token may act only on its own device's registrations, sessions and subscriptions.
+ */
+export function boundToOtherDevice(context: AuthContext, ...deviceIds: readonly string[]): boolean {
+  return context.deviceId !== undefined && !deviceIds.includes(context.deviceId.toLowerCase());
+}
+
+/**
  * Services call this first: the context must name a valid subscriber number.
  * `code` is the 403 code the API documents for it.
  */

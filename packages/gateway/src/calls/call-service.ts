@@ -1,5 +1,5 @@
 import type { MediaSessionResponse, SessionStatus } from '../api-types.js';
-import { type AuthContext, assertSubscriber } from '../auth/auth.js';
+import { type AuthContext, assertSubscriber, boundToOtherDevice } from '../auth/auth.js';
 import type { NodeReply, NodeRequest } from '../cluster/node-channel.js';
 import { type Clock, TimerSet } from '../core/clock.js';
 import { TypedEmitter } from '../core/emitter.js';
@@ -7,7 +7,6 @@ import type { IdGenerator } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import {
   ApiError,
-  emergencyAddressMissing,
   emergencyNotSupported,
   invalidArgument,
   invalidTokenContext,
@@ -326,7 +325,11 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
 
     // 403: the registration and the originator must be the caller's.
     const registration = await this.#deps.registrations.active(registrationId);
-    if (registration === undefined || registration.phoneNumber !== auth.phoneNumber) {
+    if (
+      registration === undefined ||
+      registration.phoneNumber !== auth.phoneNumber ||
+      boundToOtherDevice(auth, registration.deviceId)
+    ) {
       throw invalidTokenContext('registrationId', 'It must identify an active registration of the caller.');
     }
     if (!this.#isCallers(originator, auth.phoneNumber)) throw invalidTokenContext('originatorAddress');
@@ -336,7 +339,8 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
       if (!this.#options.emergency.supported) throw emergencyNotSupported();
       location ??= await this.#options.emergency.lookupAddress?.(auth.phoneNumber);
       if (location === undefined) {
-        throw emergencyAddressMissing(
+        // createSession documents no EMERGENCY_ADDRESS_MISSING (registration does): its 400 is INVALID_ARGUMENT.
+        throw invalidArgument(
           'Emergency address missing: send locationDetails or register an emergency address for the subscriber.',
         );
       }
@@ -430,7 +434,11 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
     const live = this.#byId.get(id);
     const record = live !== undefined && !live.isEnded ? live.record : await this.#deps.store.getSession(id);
     // Another subscriber's session is indistinguishable from a missing one.
-    if (record === undefined || record.phoneNumber !== auth.phoneNumber)
+    if (
+      record === undefined ||
+      record.phoneNumber !== auth.phoneNumber ||
+      boundToOtherDevice(auth, ...record.deviceIds)
+    )
       throw notFound('No media session with this mediaSessionId.');
     return record;
   }

@@ -106,6 +106,17 @@ export interface GatewayConfig {
   maxDevicesPerUser: number;
   /** `MAX_SUBSCRIPTIONS_PER_USER`: subscriptions per user (0: no limit; 429 `QUOTA_EXCEEDED`). */
   maxSubscriptionsPerUser: number;
+  /**
+   * `SUBSCRIPTION_TTL_MAX`: longest subscription lifetime in seconds; a subscription asking for
+   * none or a later `subscriptionExpireTime` gets this one (0: subscriptions may never expire).
+   */
+  subscriptionTtlMaxSeconds: number;
+  /** `RATE_LIMIT_PER_TOKEN`: requests per `RATE_LIMIT_WINDOW` per access token (0: no limit; 429 `TOO_MANY_REQUESTS`). */
+  rateLimitPerToken: number;
+  /** `RATE_LIMIT_PER_ADDRESS`: requests per `RATE_LIMIT_WINDOW` per client IP address (0: no limit). */
+  rateLimitPerAddress: number;
+  /** `RATE_LIMIT_WINDOW`: seconds over which the rate limits count. */
+  rateLimitWindowSeconds: number;
   /** `MULTIEVENT_SUBSCRIPTIONS`: several event types in one subscription (else 422 `MULTIEVENT_SUBSCRIPTION_NOT_SUPPORTED`). */
   multiEventSubscriptions: boolean;
   /** `EMERGENCY_CALLS`: accept `callType: EMERGENCY` (else 501 `CALLTYPE_EMERGENCY_NOT_SUPPORTED`). */
@@ -217,7 +228,11 @@ export function defaultConfig(
     maxRegistrationsPerUser: 20,
     maxRegistrationsPerMsisdn: 0,
     maxDevicesPerUser: 0,
-    maxSubscriptionsPerUser: 0,
+    maxSubscriptionsPerUser: 100,
+    subscriptionTtlMaxSeconds: 30 * 86_400,
+    rateLimitPerToken: 1200,
+    rateLimitPerAddress: 6000,
+    rateLimitWindowSeconds: 60,
     multiEventSubscriptions: true,
     emergencyCalls: false,
     eventSource: 'urn:telegate:gateway',
@@ -340,6 +355,10 @@ const SETTINGS: { [K in keyof GatewayConfig]: { env: string; parse: Parse<Gatewa
   maxRegistrationsPerMsisdn: { env: 'MAX_REGISTRATIONS_PER_MSISDN', parse: integer(0, 1_000_000) },
   maxDevicesPerUser: { env: 'MAX_DEVICES_PER_USER', parse: integer(0, 1_000_000) },
   maxSubscriptionsPerUser: { env: 'MAX_SUBSCRIPTIONS_PER_USER', parse: integer(0, 1_000_000) },
+  subscriptionTtlMaxSeconds: { env: 'SUBSCRIPTION_TTL_MAX', parse: integer(0, 31_536_000) },
+  rateLimitPerToken: { env: 'RATE_LIMIT_PER_TOKEN', parse: integer(0, 100_000_000) },
+  rateLimitPerAddress: { env: 'RATE_LIMIT_PER_ADDRESS', parse: integer(0, 100_000_000) },
+  rateLimitWindowSeconds: { env: 'RATE_LIMIT_WINDOW', parse: integer(1, 86_400) },
   multiEventSubscriptions: { env: 'MULTIEVENT_SUBSCRIPTIONS', parse: boolean },
   emergencyCalls: { env: 'EMERGENCY_CALLS', parse: boolean },
   eventSource: { env: 'EVENT_SOURCE', parse: text },

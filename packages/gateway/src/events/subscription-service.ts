@@ -6,7 +6,13 @@ import {
   type SubscriptionEventType,
   type TerminationReason,
 } from '../api-types.js';
-import { type AuthContext, assertSubscriber, requireScopes, subscriptionCreateScope } from '../auth/auth.js';
+import {
+  type AuthContext,
+  assertSubscriber,
+  boundToOtherDevice,
+  requireScopes,
+  subscriptionCreateScope,
+} from '../auth/auth.js';
 import { type Clock, TimerSet } from '../core/clock.js';
 import { TypedEmitter } from '../core/emitter.js';
 import type { IdGenerator } from '../core/ids.js';
@@ -402,7 +408,12 @@ export class SubscriptionService extends TypedEmitter<SubscriptionServiceEvents>
     if (idParam.length > 256 || !isPlainText(idParam))
       throw invalidArgument('subscriptionId is not a valid identifier');
     const record = await this.#deps.store.getSubscription(idParam);
-    if (record === undefined || record.ownerKey !== ownerKeyOf(auth)) throw notFound();
+    if (
+      record === undefined ||
+      record.ownerKey !== ownerKeyOf(auth) ||
+      boundToOtherDevice(auth, record.deviceId)
+    )
+      throw notFound();
     return record;
   }
 
@@ -411,6 +422,7 @@ export class SubscriptionService extends TypedEmitter<SubscriptionServiceEvents>
     assertSubscriber(auth, 'PERMISSION_DENIED');
     const records = await this.#deps.store.findSubscriptions({ ownerKey: ownerKeyOf(auth) });
     return records
+      .filter((record) => !boundToOtherDevice(auth, record.deviceId))
       .sort((a, b) => a.startsAt - b.startsAt)
       .slice(0, 100)
       .map(toSubscription);

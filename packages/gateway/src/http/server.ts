@@ -1,7 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
 import { assertSafeSink, createNodeTransport, type SinkPolicy } from '@telegate/runtime/callbacks';
-import { ApiError, type AuthenticateHook, PermissionDeniedError } from '@telegate/runtime/server';
+import {
+  ApiError,
+  type AuthenticateHook,
+  createClientErrorListener,
+  PermissionDeniedError,
+} from '@telegate/runtime/server';
 import {
   callHandlingMountPath,
   createCallHandlingPlugin,
@@ -38,12 +43,15 @@ import type { Store } from '../store/store.js';
 import { createHandlers } from './handlers.js';
 import { registerHealthRoutes } from './health.js';
 import { registerRequestObservers, requestIdOf } from './observers.js';
+import { registerRateLimits } from './rate-limit.js';
 
 export interface IssueTokenOptions {
   /** Granted scopes (default: every scope of the three APIs). */
   scopes?: string[];
   /** Lifetime in seconds (default 3600); 0 gives a token that has already expired. */
   ttlSeconds?: number;
+  /** Binds the token to one device (`device_id`): it may act only on that device's resources. */
+  deviceId?: string;
 }
 
 /** A reference gateway ready to `app.listen()` (or to `app.inject()` in tests). */
@@ -213,6 +221,9 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
       checkSink: (sink) => assertSafeSink(sink, sinkPolicy),
       multiEvent: config.multiEventSubscriptions,
       ...(config.maxSubscriptionsPerUser > 0 ? { maxPerOwner: config.maxSubscriptionsPerUser } : {}),
+      ...(config.subscriptionTtlMaxSeconds > 0
+        ? { maxLifetimeMs: config.subscriptionTtlMaxSeconds * 1000 }
+        : {}),
     },
   });
   // With a shared store, registrations and subscriptions of other (or earlier) nodes get their
@@ -255,6 +266,8 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
       genReqId: requestIdOf,
       routerOptions: { maxParamLength: 1024 },
       return503OnClosing: true,
+      // Requests Node's HTTP parser refuses (CR/LF/NUL in a header, CL with TE, …): a CAMARA ErrorInfo too.
+      clientErrorHandler: createClientErrorListener(logger.child({ component: 'http' })),
       // Errors Fastify raises before routing (a path with broken percent-encoding): still a CAMARA ErrorInfo.
       frameworkErrors: (error, request, reply) => {
         const body = {
@@ -288,18 +301,22 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
       }
     };
     const handlers = createHandlers(gateway);
-    await app.register(createRegistrationPlugin(handlers.registration, pluginOptions), {
-      prefix: registrationMountPath,
+    const rateLimits = await registerRateLimits(app, config);
+    app.addHook('onClose', rateLimits.close);
+    // The three APIs in one scope, behind the rate limits (health and metrics are not limited).
+    await app.register(async (apis) => {
+      for (const hook of rateLimits.hooks) apis.addHook('onRequest', hook);
+      await apis.register(createRegistrationPlugin(handlers.registration, pluginOptions), {
+        prefix: registrationMountPath,
+      });
+      await apis.register(createCallHandlingPlugin(handlers.callHandling, pluginOptions), {
+        prefix: callHandlingMountPath,
+      });
+      await apis.register(
+        createEventsPlugin(handlers.events, { ...pluginOptions, authenticate: eventsAuthenticate }),
+        { prefix: eventsMountPath },
+      );
     });
-    await app.register(createCallHandlingPlugin(handlers.callHandling, pluginOptions), {
-      prefix: callHandlingMountPath,
-    });
-    await app.register(
-      createEventsPlugin(handlers.events, { ...pluginOptions, authenticate: eventsAuthenticate }),
-      {
-        prefix: eventsMountPath,
-      },
-    );
     let closed: Promise<void> | undefined;
 
     app.addHook('preClose', async () => {
@@ -326,6 +343,7 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
           phoneNumber,
           ...(opts.scopes === undefined ? {} : { scopes: opts.scopes }),
           ...(opts.ttlSeconds === undefined ? {} : { ttlSeconds: opts.ttlSeconds }),
+          ...(opts.deviceId === undefined ? {} : { deviceId: opts.deviceId }),
         });
       },
       close: () => {

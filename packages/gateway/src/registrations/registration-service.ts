@@ -1,5 +1,5 @@
 import type { RegistrationTerminationReason, RegSessionResponse } from '../api-types.js';
-import { type AuthContext, assertSubscriber } from '../auth/auth.js';
+import { type AuthContext, assertSubscriber, boundToOtherDevice } from '../auth/auth.js';
 import { type Clock, TimerSet } from '../core/clock.js';
 import { TypedEmitter } from '../core/emitter.js';
 import type { IdGenerator } from '../core/ids.js';
@@ -307,6 +307,7 @@ export class RegistrationService extends TypedEmitter<RegistrationServiceEvents>
     if (
       record === undefined ||
       record.phoneNumber !== auth.phoneNumber ||
+      boundToOtherDevice(auth, record.deviceId) ||
       record.expiresAt <= this.#deps.clock.now()
     ) {
       throw notFound('No active registration with this registrationId.');

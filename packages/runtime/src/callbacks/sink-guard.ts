@@ -1,5 +1,6 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
 /**
  * The sink of a subscription is refused: not a URL, not `https` (unless
@@ -52,57 +53,101 @@ export interface VettedSink {
 }
 
 /**
- * Ranges a webhook must never reach. `net.BlockList` matches IPv4-mapped IPv6
- * addresses (`::ffff:10.0.0.1`, `::ffff:a00:1`) against the IPv4 rules, so
- * every IPv4 range below also covers its mapped form.
+ * IPv4 ranges of `ipaddr.js` (which follows the IANA special-purpose registry)
+ * whose addresses are globally reachable. Every other range it names is refused.
  */
-const BLOCKED: readonly { label: string; v4?: [string, number][]; v6?: [string, number][] }[] = [
-  { label: 'unspecified', v4: [['0.0.0.0', 8]], v6: [['::', 128]] },
-  { label: 'loopback', v4: [['127.0.0.0', 8]], v6: [['::1', 128]] },
-  { label: 'a cloud metadata address', v4: [['169.254.169.254', 32]], v6: [['fd00:ec2::254', 128]] },
-  {
-    label: 'private',
-    v4: [
-      ['10.0.0.0', 8],
-      ['172.16.0.0', 12],
-      ['192.168.0.0', 16],
-    ],
-    v6: [['fc00::', 7]],
-  },
-  { label: 'link-local', v4: [['169.254.0.0', 16]], v6: [['fe80::', 10]] },
-  { label: 'shared (CGNAT)', v4: [['100.64.0.0', 10]] },
-  {
-    label: 'reserved',
-    v4: [
-      ['192.0.0.0', 24],
-      ['198.18.0.0', 15],
-      ['240.0.0.0', 4],
-    ],
-    // IPv4-compatible (deprecated) addresses embed an IPv4 address the rules above would miss.
-    v6: [['::', 96]],
-  },
-  { label: 'multicast', v4: [['224.0.0.0', 4]], v6: [['ff00::', 8]] },
-];
-
-const BLOCK_LISTS = BLOCKED.map(({ label, v4 = [], v6 = [] }) => {
-  const list = new BlockList();
-  for (const [network, prefix] of v4) list.addSubnet(network, prefix, 'ipv4');
-  for (const [network, prefix] of v6) list.addSubnet(network, prefix, 'ipv6');
-  return { label, list };
-});
-
-const familyOf = (address: string): 'ipv4' | 'ipv6' => (isIP(address) === 6 ? 'ipv6' : 'ipv4');
+const GLOBAL_V4 = new Set(['unicast', 'as112', 'amt']);
 
 /**
- * Why `address` may not be called (`"loopback"`, `"private"`, ...), or
- * `undefined` for a public unicast address. `address` must be an IP literal
- * (no brackets).
+ * IPv6 ranges of `ipaddr.js` whose addresses are globally reachable (IANA registry,
+ * "Globally Reachable: True"); `unicast` counts only inside 2000::/3, the one block
+ * IANA allocates for global unicast.
+ */
+const GLOBAL_V6 = new Set(['unicast', 'amt', 'as112v6', 'orchid2', 'droneRemoteIdProtocolEntityTags']);
+
+const GLOBAL_UNICAST_V6 = ipaddr.IPv6.parseCIDR('2000::/3');
+/** RFC 8215: the local-use NAT64 prefix, inside the range `ipaddr.js` calls `rfc6052`. */
+const LOCAL_NAT64 = ipaddr.IPv6.parseCIDR('64:ff9b:1::/48');
+const METADATA = [ipaddr.parse('169.254.169.254'), ipaddr.parse('fd00:ec2::254')].map(String);
+
+/** How a refused range reads in a message: "sink … is not allowed: a loopback address". */
+const RANGE_LABELS: Record<string, string> = {
+  unspecified: 'unspecified',
+  broadcast: 'reserved',
+  reserved: 'reserved',
+  benchmarking: 'reserved',
+  discard: 'reserved',
+  deprecatedOrchid: 'reserved',
+  segmentRouting: 'reserved',
+  loopback: 'loopback',
+  private: 'private',
+  uniqueLocal: 'private',
+  linkLocal: 'link-local',
+  deprecatedSiteLocal: 'site-local',
+  carrierGradeNat: 'shared (CGNAT)',
+  multicast: 'multicast',
+  teredo: 'Teredo',
+  rfc6145: 'IPv4-translated',
+};
+
+/** The IPv4 address in the low 32 bits of an IPv6 address. */
+const low32 = (v6: ipaddr.IPv6): ipaddr.IPv4 =>
+  new ipaddr.IPv4([v6.parts[6]! >> 8, v6.parts[6]! & 0xff, v6.parts[7]! >> 8, v6.parts[7]! & 0xff]);
+
+function ipv4Kind(v4: ipaddr.IPv4): string | undefined {
+  if (METADATA.includes(v4.toString())) return 'cloud metadata';
+  const range = v4.range();
+  return GLOBAL_V4.has(range) ? undefined : (RANGE_LABELS[range] ?? 'reserved');
+}
+
+function ipv6Kind(v6: ipaddr.IPv6): string | undefined {
+  if (METADATA.includes(v6.toString())) return 'cloud metadata';
+  // A form that carries an IPv4 address reaches that address: judge it instead.
+  const embedded = (form: string, v4: ipaddr.IPv4) => {
+    const kind = ipv4Kind(v4);
+    return kind === undefined ? undefined : `${kind} (${form})`;
+  };
+  const range: string = v6.range();
+  switch (range) {
+    case 'ipv4Mapped':
+      return embedded('IPv4-mapped', v6.toIPv4Address());
+    case 'rfc6052':
+      if (v6.match(LOCAL_NAT64)) return 'reserved (local-use NAT64)';
+      return embedded('NAT64', low32(v6));
+    case '6to4':
+      return embedded(
+        '6to4',
+        new ipaddr.IPv4([v6.parts[1]! >> 8, v6.parts[1]! & 0xff, v6.parts[2]! >> 8, v6.parts[2]! & 0xff]),
+      );
+    case 'unicast':
+      // ::/96 (IPv4-compatible, deprecated) and everything else outside 2000::/3 is not global.
+      return v6.match(GLOBAL_UNICAST_V6) ? undefined : 'reserved';
+    default:
+      return GLOBAL_V6.has(range) ? undefined : (RANGE_LABELS[range] ?? 'reserved');
+  }
+}
+
+/**
+ * Why `address` may not be called (`"loopback"`, `"private"`, `"loopback (NAT64)"`,
+ * ...), or `undefined` for a globally reachable unicast address. `address` must be
+ * an IP literal (no brackets). The ranges come from `ipaddr.js`; the policy on top:
+ * only what IANA lists as globally reachable passes, IPv6 outside 2000::/3 is refused,
+ * and an IPv6 form that embeds an IPv4 address (IPv4-mapped, NAT64, 6to4) is judged
+ * by that IPv4 address. Teredo, IPv4-translated (RFC 6145) and IPv4-compatible forms
+ * are refused whatever they embed: none is globally reachable.
  */
 export function blockedAddressKind(address: string): string | undefined {
-  if (isIP(address) === 0) return 'not an IP address';
-  const family = familyOf(address);
-  return BLOCK_LISTS.find(({ list }) => list.check(address, family))?.label;
+  const family = isIP(address);
+  if (family === 0) return 'not an IP address';
+  if (family === 4) return ipv4Kind(ipaddr.IPv4.parse(address));
+  // A zone index (`fe80::1%eth0`) scopes the address to one link: never global.
+  if (address.includes('%')) return 'link-local';
+  // `ipaddr.js` reads `::10.0.0.1` as `::ffff:a00:1`; the WHATWG serialisation is all hex.
+  const canonical = new URL(`http://[${address}]/`).hostname.slice(1, -1);
+  return ipv6Kind(ipaddr.IPv6.parse(canonical));
 }
+
+const familyOf = (address: string): 'ipv4' | 'ipv6' => (isIP(address) === 6 ? 'ipv6' : 'ipv4');
 
 interface Allowlist {
   addresses: BlockList;
@@ -168,7 +213,13 @@ export interface SinkGuard {
 export function createSinkGuard(policy: SinkPolicy = {}): SinkGuard {
   const allow = parseAllowlist(policy.allowlist ?? []);
   const lookup = policy.lookup ?? systemLookup;
-  const allowed = (address: string) => allow.addresses.check(address, familyOf(address));
+  const allowed = (address: string) => {
+    try {
+      return allow.addresses.check(address, familyOf(address));
+    } catch {
+      return false; // a form `BlockList` cannot read (a zone index) is never allowlisted
+    }
+  };
 
   return {
     async vet(sink) {
@@ -188,24 +239,27 @@ export function createSinkGuard(policy: SinkPolicy = {}): SinkGuard {
       // WHATWG URL parsing already turned `0x7f.1`, `2130706433` and friends into dotted IPv4.
       const host = url.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
       const literal = isIP(host);
-      let addresses: ResolvedAddress[];
       if (literal !== 0) {
-        addresses = [{ address: host, family: literal === 6 ? 6 : 4 }];
-      } else {
-        try {
-          addresses = await lookup(host.replace(/\.$/, ''));
-        } catch (error) {
-          throw new SinkLookupError(`sink host ${url.hostname} could not be resolved`, { cause: error });
+        const kind = blockedAddressKind(host);
+        if (kind !== undefined && !allowed(host)) {
+          throw new InvalidSinkError(`sink ${shown} is not allowed: not a public address (${kind})`);
         }
-        if (addresses.length === 0) throw new SinkLookupError(`sink host ${url.hostname} has no address`);
-        if (allow.hosts.has(host.replace(/\.$/, ''))) return { url, addresses };
+        return { url, addresses: [{ address: host, family: literal === 6 ? 6 : 4 }] };
       }
-      for (const { address } of addresses) {
-        const kind = blockedAddressKind(address);
-        if (kind !== undefined && !allowed(address)) {
-          const via = literal === 0 ? ` (${url.hostname} resolves to ${address})` : '';
-          throw new InvalidSinkError(`sink ${shown} is not allowed: ${kind} address${via}`);
-        }
+      // One message whether the name does not resolve or resolves to a refused address,
+      // and never the address itself: an error must not map internal names for the caller.
+      const refused = `sink ${shown} is not allowed: its host must resolve to public addresses only`;
+      const name = host.replace(/\.$/, '');
+      let addresses: ResolvedAddress[];
+      try {
+        addresses = await lookup(name);
+      } catch (error) {
+        throw new SinkLookupError(refused, { cause: error });
+      }
+      if (addresses.length === 0) throw new SinkLookupError(refused);
+      if (allow.hosts.has(name)) return { url, addresses };
+      if (addresses.some(({ address }) => blockedAddressKind(address) !== undefined && !allowed(address))) {
+        throw new InvalidSinkError(refused);
       }
       return { url, addresses };
     },

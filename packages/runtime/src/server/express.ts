@@ -3,7 +3,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { ErrorRequestHandler, Request, RequestHandler, Response, Router, RouterOptions } from 'express';
 import type { ApiDefinition } from './operations.js';
-import { documentParams, routePath } from './paths.js';
+import { documentParams, missingParamRoutes, type RoutePath, routePath } from './paths.js';
 import {
   allowedMethods,
   consoleLogger,
@@ -12,10 +12,12 @@ import {
   hasRequestBody,
   isJsonMediaType,
   mediaTypeOf,
+  type OperationRunner,
   resolveHandlers,
   resolveServerOptions,
   type ServerOptions,
   type ServerResponse,
+  UnreadableBody,
   unmatchedResponse,
 } from './pipeline.js';
 import { createResponseSerializers } from './serializers.js';
@@ -63,11 +65,19 @@ export function createExpressRouter<Auth, Req extends Request = Request>(
   const generate = resolved.generateCorrelator;
   // Paths match exactly, as in the document and in Fastify: `/sessions/` is not `/sessions`.
   const router = express.Router({ caseSensitive: true, strict: true });
-  const json = express.json({
+  const parseJson = express.json({
     limit: resolved.bodyLimit,
     strict: false,
     type: (request) => isJsonMediaType(mediaTypeOf(request.headers['content-type'])),
   });
+  // Malformed JSON is answered by the pipeline after `authenticate` (no token: 401 first).
+  const json: RequestHandler = (req, res, next) =>
+    parseJson(req, res, (error?: unknown) => {
+      if ((error as { type?: unknown } | undefined)?.type === 'entity.parse.failed') {
+        req.body = new UnreadableBody(error);
+        next();
+      } else next(error);
+    });
 
   const allow = allowedMethods(api);
   const byPath = new Map<string, [string, ApiDefinition['operations'][string]][]>();
@@ -77,11 +87,11 @@ export function createExpressRouter<Auth, Req extends Request = Request>(
     byPath.set(entry[1].path, list);
   }
 
-  for (const [template, operations] of byPath) {
-    const route = routePath(template, 'express');
-    const expressRoute = router.route(route.path);
-    for (const [operationId, operation] of operations) {
-      const run = createOperationRunner<Auth, Req>({
+  const runners = new Map<string, OperationRunner<Req>>();
+  for (const [operationId, operation] of Object.entries(api.operations)) {
+    runners.set(
+      operationId,
+      createOperationRunner<Auth, Req>({
         operationId,
         operation,
         handler: handlerFunctions.get(operationId)!,
@@ -90,22 +100,45 @@ export function createExpressRouter<Auth, Req extends Request = Request>(
         serializers: serializers.get(operationId),
         options: resolved,
         logger: () => logger,
-      });
-      const handle: RequestHandler = (req, res) => {
-        const response = run(
-          {
-            params: documentParams(route, req.params as Record<string, string>),
-            query: req.query as Record<string, string | string[] | undefined>,
-            headers: req.headers,
-            body: req.body,
-            hasBody: hasRequestBody(req.headers),
-          },
-          req as Req,
-        );
-        if (response instanceof Promise) return response.then((settled) => write(res, settled));
-        write(res, response);
-        return undefined;
-      };
+      }),
+    );
+  }
+
+  /** The route handler running `run`, with the framework's params read as `route` names them. */
+  const handler =
+    (run: OperationRunner<Req>, route: RoutePath): RequestHandler =>
+    (req, res) => {
+      const response = run(
+        {
+          params: documentParams(route, req.params as Record<string, string>),
+          query: req.query as Record<string, string | string[] | undefined>,
+          headers: req.headers,
+          body: req.body,
+          hasBody: hasRequestBody(req.headers),
+        },
+        req as Req,
+      );
+      if (response instanceof Promise) return response.then((settled) => write(res, settled));
+      write(res, response);
+      return undefined;
+    };
+
+  // First the requests missing a path parameter (`DELETE /sessions`, `PUT /sessions//status`):
+  // their operation runs without it and its validator answers 400 naming it.
+  for (const gap of missingParamRoutes(api.operations)) {
+    const route = routePath(gap.template, 'express');
+    const operation = api.operations[gap.operationId]!;
+    const method = gap.method.toLowerCase() as RouteMethod;
+    const handle = handler(runners.get(gap.operationId)!, route);
+    if (operation.hasBody) router.route(route.path)[method](json, handle);
+    else router.route(route.path)[method](handle);
+  }
+
+  for (const [template, operations] of byPath) {
+    const route = routePath(template, 'express');
+    const expressRoute = router.route(route.path);
+    for (const [operationId, operation] of operations) {
+      const handle = handler(runners.get(operationId)!, route);
       const method = operation.method.toLowerCase() as RouteMethod;
       if (operation.hasBody) expressRoute[method](json, handle);
       else expressRoute[method](handle);

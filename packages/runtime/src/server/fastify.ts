@@ -2,16 +2,18 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import { CORRELATOR_HEADER } from './correlator.js';
 import type { ApiDefinition } from './operations.js';
-import { documentParams, routePath } from './paths.js';
+import { documentParams, missingParamRoutes, type RoutePath, routePath } from './paths.js';
 import {
   allowedMethods,
   createOperationRunner,
   frameworkErrorResponse,
   hasRequestBody,
+  type OperationRunner,
   resolveHandlers,
   resolveServerOptions,
   type ServerOptions,
   type ServerResponse,
+  UnreadableBody,
   unmatchedResponse,
 } from './pipeline.js';
 import { createResponseSerializers } from './serializers.js';
@@ -42,17 +44,27 @@ function write(reply: FastifyReply, response: ServerResponse): FastifyReply {
 
 /**
  * JSON only, in this plugin's scope: an empty body counts as none (as with
- * Express), other media types get `415` from Fastify.
+ * Express). Malformed JSON and other media types are not refused here but handed
+ * on (`UnreadableBody`, a body of another type read and dropped), so the pipeline
+ * answers them with 400 / 415 after `authenticate`: no token is 401 whatever the body.
  */
 function useJsonParser(fastify: FastifyInstance, bodyLimit: number): void {
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeAllContentTypeParsers();
   for (const type of ['application/json', /^[a-z0-9!#$&^_.-]+\/[a-z0-9!#$&^_.+-]+\+json$/i]) {
     fastify.addContentTypeParser(type, { parseAs: 'string', bodyLimit }, (request, body, done) => {
-      if (body.length === 0) done(null, undefined);
-      else parseJson(request, body.toString(), done);
+      if (body.length === 0) {
+        done(null, undefined);
+        return;
+      }
+      parseJson(request, body.toString(), (error, value) =>
+        done(null, error === null ? value : new UnreadableBody(error)),
+      );
     });
   }
+  fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_request, _body, done) =>
+    done(null, undefined),
+  );
 }
 
 /**
@@ -90,6 +102,7 @@ export function createFastifyPlugin<Auth, Req extends FastifyRequest = FastifyRe
       write(reply, unmatchedResponse(request.headers, undefined, generate)),
     );
 
+    const runners = new Map<string, OperationRunner<Req>>();
     for (const [operationId, operation] of Object.entries(api.operations)) {
       const route = routePath(operation.path, 'fastify');
       const run = createOperationRunner<Auth, Req>({
@@ -103,47 +116,67 @@ export function createFastifyPlugin<Auth, Req extends FastifyRequest = FastifyRe
         logger: (request) => request.log,
         frameworkSerializesJson: true,
       });
-      const hasParams = route.params.length > 0;
+      runners.set(operationId, run);
       fastify.route({
         method: operation.method,
         url: route.path,
         bodyLimit: resolved.bodyLimit,
-        // Not `async`: the response is written at once when nothing in the pipeline answered with a promise.
-        handler: (request, reply) => {
-          if (hasParams && hasEmptyParam(request.params)) {
-            write(reply, unmatchedResponse(request.headers, undefined, generate));
-            return;
-          }
-          const response = run(
-            {
-              params: hasParams ? documentParams(route, request.params as Record<string, string>) : {},
-              query: request.query as Record<string, string | string[] | undefined>,
-              headers: request.headers,
-              body: request.body,
-              hasBody: hasRequestBody(request.headers),
-            },
-            request as Req,
-          );
-          // Callback style (no promise handed back to Fastify): one turn of the event loop fewer.
-          if (response instanceof Promise) {
-            response.then(
-              (settled) => {
-                try {
-                  write(reply, settled);
-                } catch (error) {
-                  reply.send(error);
-                }
-              },
-              (error: unknown) => reply.send(error),
-            );
-          } else {
-            write(reply, response);
-          }
-        },
+        handler: handle(run, route),
       });
     }
 
-    for (const [template, methods] of allow) {
+    // Requests missing a path parameter run their operation without it: its validator answers 400.
+    // (An empty parameter, `/sessions//status`, reaches the operation's own route with `''`.)
+    const missingMethods = new Map<string, string[]>();
+    for (const gap of missingParamRoutes(api.operations)) {
+      if (gap.emptySegment) continue;
+      const route = routePath(gap.template, 'fastify');
+      const methods = missingMethods.get(gap.template) ?? [];
+      methods.push(gap.method);
+      if (gap.method === 'GET') methods.push('HEAD');
+      missingMethods.set(gap.template, methods);
+      fastify.route({
+        method: gap.method as HTTPMethods,
+        url: route.path,
+        bodyLimit: resolved.bodyLimit,
+        handler: handle(runners.get(gap.operationId)!, route),
+      });
+    }
+
+    /** The route handler running `run`; not `async`: the response is written at once when nothing in the pipeline answered with a promise. */
+    function handle(run: OperationRunner<Req>, route: RoutePath) {
+      const hasParams = route.params.length > 0;
+      return (request: FastifyRequest, reply: FastifyReply) => {
+        const response = run(
+          {
+            params: hasParams ? documentParams(route, request.params as Record<string, string>) : {},
+            query: request.query as Record<string, string | string[] | undefined>,
+            headers: request.headers,
+            body: request.body,
+            hasBody: hasRequestBody(request.headers),
+          },
+          request as Req,
+        );
+        // Callback style (no promise handed back to Fastify): one turn of the event loop fewer.
+        if (response instanceof Promise) {
+          response.then(
+            (settled) => {
+              try {
+                write(reply, settled);
+              } catch (error) {
+                reply.send(error);
+              }
+            },
+            (error: unknown) => reply.send(error),
+          );
+        } else {
+          write(reply, response);
+        }
+      };
+    }
+
+    for (const [template, documented] of allow) {
+      const methods = [...documented, ...(missingMethods.get(template) ?? [])];
       const others = ANSWERED_METHODS.filter((method) => !methods.includes(method));
       if (others.length === 0) continue;
       fastify.route({
@@ -152,7 +185,11 @@ export function createFastifyPlugin<Auth, Req extends FastifyRequest = FastifyRe
         handler: (request, reply) =>
           write(
             reply,
-            unmatchedResponse(request.headers, hasEmptyParam(request.params) ? undefined : methods, generate),
+            unmatchedResponse(
+              request.headers,
+              hasEmptyParam(request.params) ? undefined : documented,
+              generate,
+            ),
           ),
       });
     }

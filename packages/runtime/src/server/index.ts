@@ -1,3 +1,4 @@
+export { createClientErrorListener } from './client-error.js';
 export {
   CORRELATOR_HEADER,
   type CorrelatorResult,
@@ -53,6 +54,7 @@ export {
   type ServerLogger,
   type ServerOptions,
   type ServerResponse,
+  UnreadableBody,
 } from './pipeline.js';
 export {
   type BodySerializer,

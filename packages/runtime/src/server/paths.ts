@@ -43,7 +43,75 @@ export function documentParams(
   const params: Record<string, string> = {};
   for (const [name, key] of route.params) {
     const value = frameworkParams?.[key];
-    if (value !== undefined) params[name] = value;
+    // An empty value is a missing one: the operation's validator names it (400).
+    if (value !== undefined && value !== '') params[name] = value;
   }
   return params;
+}
+
+/**
+ * A request that would match an operation's path template but for a missing or
+ * empty path parameter (`DELETE /sessions`, `DELETE /sessions/`, `PUT /sessions//status`):
+ * CAMARA's test definitions expect `400 INVALID_ARGUMENT` naming the parameter, which
+ * the operation's own validator gives when the router runs it without that parameter.
+ */
+export interface MissingParamRoute {
+  operationId: string;
+  method: string;
+  /** The template the request has: the operation's, with a parameter dropped or left empty. */
+  template: string;
+  /** Whether the template has an empty segment (`//`), which only some routers can declare. */
+  emptySegment: boolean;
+}
+
+const PARAM_SEGMENT = /^\{[^{}]+\}$/;
+
+/** A regular expression matching the paths of `template` (any non-empty value per parameter). */
+function templatePattern(template: string): RegExp {
+  const source = template
+    .split(/(\{[^{}]+\})/)
+    .map((part) => (PARAM_SEGMENT.test(part) ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('');
+  return new RegExp(`^${source}$`);
+}
+
+/**
+ * Every missing-parameter route of `operations`: per parameter that fills a whole path
+ * segment, the path cut before it (with and without the trailing `/`), the path without
+ * that segment, and the path with it empty. A route another operation serves for the same
+ * method (`GET /subscriptions` is the list) is left to that operation.
+ */
+export function missingParamRoutes(
+  operations: Readonly<Record<string, { method: string; path: string }>>,
+): MissingParamRoute[] {
+  const served = Object.values(operations).map((op) => ({
+    method: op.method,
+    pattern: templatePattern(op.path),
+  }));
+  const isServed = (method: string, template: string) => {
+    const sample = template.replace(/\{[^{}]+\}/g, 'x');
+    return served.some((op) => op.method === method && op.pattern.test(sample));
+  };
+  const routes: MissingParamRoute[] = [];
+  const seen = new Set<string>();
+  const add = (operationId: string, method: string, template: string) => {
+    const key = `${method} ${template}`;
+    if (seen.has(key) || isServed(method, template)) return;
+    seen.add(key);
+    routes.push({ operationId, method, template, emptySegment: template.includes('//') });
+  };
+  for (const [operationId, op] of Object.entries(operations)) {
+    const segments = op.path.split('/');
+    segments.forEach((segment, i) => {
+      if (!PARAM_SEGMENT.test(segment)) return;
+      const before = segments.slice(0, i).join('/');
+      add(operationId, op.method, before === '' ? '/' : before);
+      add(operationId, op.method, `${before}/`);
+      if (i < segments.length - 1)
+        add(operationId, op.method, [...segments.slice(0, i), ...segments.slice(i + 1)].join('/'));
+      if (i < segments.length - 1)
+        add(operationId, op.method, [...segments.slice(0, i), '', ...segments.slice(i + 1)].join('/'));
+    });
+  }
+  return routes;
 }

@@ -9,17 +9,22 @@ import type {
 } from './operations.js';
 import type { ResponseSerializers } from './serializers.js';
 
-/** pino-style logger (`fastify.log` fits); only `error` is used. */
+/** pino-style logger (`fastify.log` fits); `error`, and `debug` when it has one. */
 export interface ServerLogger {
   error(details: Record<string, unknown>, message: string): void;
+  debug?(details: Record<string, unknown>, message: string): void;
 }
 
+/**
+ * What `authenticate` learns about the operation. It runs before the request is
+ * validated (a request without a valid token gets 401, whatever else is wrong with
+ * it), so it sees the raw request only; compare the token with validated input in
+ * the handler.
+ */
 export interface AuthenticateContext {
   operationId: string;
   /** `false` when the operation's `security` allows anonymous calls (`{}`): do not refuse a missing token. */
   required: boolean;
-  /** The validated request, for checks that compare it with the token. */
-  input: ParsedRequest;
 }
 
 /**
@@ -68,6 +73,15 @@ export interface RawRequest {
   body: unknown;
   /** Whether the request carries a body (`content-length` > 0 or `transfer-encoding`). */
   hasBody: boolean;
+}
+
+/**
+ * A request body the framework could not read as JSON, handed to the pipeline as
+ * `RawRequest.body` instead of failing at once: the pipeline answers it (400) only
+ * after `authenticate`, so a caller without a valid token always gets 401 first.
+ */
+export class UnreadableBody {
+  constructor(readonly error: unknown) {}
 }
 
 /**
@@ -235,11 +249,14 @@ function headerValue(value: unknown): string | undefined {
 
 /** Serializes an `ErrorInfo` response with the exchange's correlator. */
 export function sendError(error: ErrorResponse, correlator: string): ServerResponse {
-  return {
-    status: error.status,
-    headers: { ...error.headers, 'content-type': JSON_TYPE, [CORRELATOR_HEADER]: correlator },
-    body: JSON.stringify(error.body),
+  const headers: Record<string, string> = {
+    ...error.headers,
+    'content-type': JSON_TYPE,
+    [CORRELATOR_HEADER]: correlator,
   };
+  // RFC 6750 §3: every 401 names the scheme the client must use.
+  if (error.status === 401) headers['www-authenticate'] ??= 'Bearer';
+  return { status: error.status, headers, body: JSON.stringify(error.body) };
 }
 
 /**
@@ -254,10 +271,25 @@ export function frameworkErrorResponse(
   generate: () => string,
 ): ServerResponse {
   const { correlator } = resolveCorrelator(headers[CORRELATOR_HEADER], generate);
+  if (isClientAbort(error)) {
+    // The client's doing, not a fault: no stack, and nobody left to answer.
+    logger.debug?.({ correlator }, 'the client closed the connection before its request was read');
+    return sendError(
+      errorResponse(400, 'INVALID_ARGUMENT', 'The request was not received whole.'),
+      correlator,
+    );
+  }
   const response = toErrorResponse(error);
   if (response.internal)
     logger.error({ err: error, correlator }, 'request failed outside an operation handler');
   return sendError(response, correlator);
+}
+
+/** Node's `aborted` (a client that hung up mid-body), as a framework hands it on. */
+export function isClientAbort(error: unknown): boolean {
+  if (error === null || typeof error !== 'object') return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return code === 'ECONNRESET' || code === 'ECONNABORTED' || message === 'aborted';
 }
 
 /** `404 NOT_FOUND` or `405 METHOD_NOT_ALLOWED` (with `Allow`) for requests no operation matches. */
@@ -309,8 +341,22 @@ export function createOperationRunner<Auth, Req>(config: {
         { err: error, operationId, correlator },
         'handler failed',
       );
+      return sendError(response, correlator);
     }
-    return sendError(response, correlator);
+    const sent = sendError(response, correlator);
+    // A thrown error is an answer too: one the operation does not document is caught like a returned
+    // one. Not 501 NOT_IMPLEMENTED: that is a stub the implementer has not filled in yet, not an answer.
+    if (options.validateResponses && responseValidator && response.status !== 501) {
+      const violations = responseValidator(response.status, response.body, sent.headers);
+      if (violations && violations.length > 0) {
+        (options.logger ?? config.logger(request)).error(
+          { operationId, correlator, status: response.status, violations },
+          `error answer of ${operationId} does not match the documented responses`,
+        );
+        return sendError(errorResponse(500), correlator);
+      }
+    }
+    return sent;
   }
 
   function serialize(result: unknown, correlator: string, request: Req): ServerResponse {
@@ -404,10 +450,13 @@ export function createOperationRunner<Auth, Req>(config: {
     );
   }
 
-  // Synchronous until something answers with a promise: a sync `authenticate`
-  // and handler cost no extra turns of the event loop.
-  return (raw, request) => {
-    const resolved = resolveCorrelator(raw.headers[CORRELATOR_HEADER], options.generateCorrelator);
+  /** Everything after authentication: media type, body, parse and validate, handler. */
+  function proceed(
+    auth: unknown,
+    raw: RawRequest,
+    request: Req,
+    resolved: ReturnType<typeof resolveCorrelator>,
+  ): ServerResponse | Promise<ServerResponse> {
     const { correlator } = resolved;
     if (!resolved.ok) return sendError(resolved.error, correlator);
     try {
@@ -421,6 +470,7 @@ export function createOperationRunner<Auth, Req>(config: {
         ) {
           return sendError(errorResponse(415), correlator);
         }
+        if (body instanceof UnreadableBody) return fail(body.error, correlator, request);
       }
       if (operation.bodyRequired && body === undefined) {
         return sendError(errorResponse(400, 'INVALID_ARGUMENT', 'request body is required'), correlator);
@@ -436,23 +486,32 @@ export function createOperationRunner<Auth, Req>(config: {
         const { status, code, message } = parsed.error;
         return sendError(errorResponse(status, code, message), correlator);
       }
-      const input = parsed.value as ParsedRequest;
-      if (operation.auth === 'none' || !options.authenticate) {
-        return callHandler(undefined, input, correlator, request);
-      }
-      const auth = options.authenticate(request, scopes, {
-        operationId,
-        required: operation.auth === 'required',
-        input,
-      });
-      if (!isThenable(auth)) return callHandler(auth, input, correlator, request);
-      return Promise.resolve(auth).then(
-        (value) => callHandler(value, input, correlator, request),
-        (error: unknown) => fail(error, correlator, request),
-      );
+      return callHandler(auth, parsed.value as ParsedRequest, correlator, request);
     } catch (error) {
       return fail(error, correlator, request);
     }
+  }
+
+  // Authenticate first (CAMARA's test definitions and RFC 6750 expect 401 before any
+  // 400/415), then validate. Synchronous until something answers with a promise: a sync
+  // `authenticate` and handler cost no extra turns of the event loop.
+  return (raw, request) => {
+    const resolved = resolveCorrelator(raw.headers[CORRELATOR_HEADER], options.generateCorrelator);
+    if (operation.auth === 'none' || !options.authenticate) return proceed(undefined, raw, request, resolved);
+    let auth: Auth | Promise<Auth>;
+    try {
+      auth = options.authenticate(request, scopes, {
+        operationId,
+        required: operation.auth === 'required',
+      });
+    } catch (error) {
+      return fail(error, resolved.correlator, request);
+    }
+    if (!isThenable(auth)) return proceed(auth, raw, request, resolved);
+    return Promise.resolve(auth).then(
+      (value) => proceed(value, raw, request, resolved),
+      (error: unknown) => fail(error, resolved.correlator, request),
+    );
   };
 }
 

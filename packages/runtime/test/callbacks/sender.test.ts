@@ -376,7 +376,12 @@ describe('SSRF guard at delivery time', () => {
     ['https://169.254.169.254/latest/meta-data/', {}, /metadata/],
     ['https://[::1]/sink', {}, /loopback/],
     ['https://[::ffff:10.0.0.1]/sink', {}, /private/],
-    ['https://hooks.attacker.example/sink', {}, /resolves to 192\.168\.1\.20/],
+    ['https://hooks.attacker.example/sink', {}, /must resolve to public addresses only/],
+    ['https://hooks.nat64.example/sink', {}, /must resolve to public addresses only/],
+    ['https://hooks.6to4.example/sink', {}, /must resolve to public addresses only/],
+    ['https://[64:ff9b::a9fe:a9fe]/sink', {}, /metadata \(NAT64\)/],
+    ['https://[2002:7f00:1::1]/sink', {}, /loopback \(6to4\)/],
+    ['https://[fec0::1]/sink', {}, /site-local/],
     ['http://hooks.public.example/sink', {}, /https/],
   ])('refuses %s before connecting', async (url, policy, message) => {
     const { calls, transport } = recordingTransport();
@@ -385,10 +390,15 @@ describe('SSRF guard at delivery time', () => {
       transport,
       sinkPolicy: {
         ...policy,
+        // A stub resolver: nothing here is ever connected to.
         lookup: async (host) =>
           host === 'hooks.attacker.example'
             ? [{ address: '192.168.1.20', family: 4 }]
-            : [{ address: '93.184.215.14', family: 4 }],
+            : host === 'hooks.nat64.example'
+              ? [{ address: '64:ff9b::7f00:1', family: 6 }]
+              : host === 'hooks.6to4.example'
+                ? [{ address: '2002:a9fe:a9fe::1', family: 6 }]
+                : [{ address: '93.184.215.14', family: 4 }],
       },
     });
     const result = await sender.notify(url, statusEvent(1));

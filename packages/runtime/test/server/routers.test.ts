@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AbortedError,
   type ApiDefinition,
+  ApiError,
   ConflictError,
   createExpressRouter,
   createFastifyPlugin,
@@ -126,7 +127,7 @@ const api: ApiDefinition = {
   requestParsers,
   responseValidators: {
     createRegistration: (status, body) => {
-      if (status !== 201 && status !== 409 && status !== 400 && status !== 403)
+      if (![201, 400, 401, 403, 404, 409, 415, 422, 429, 501, 503].includes(status))
         return [`status ${status} is not documented`];
       if (status === 201 && typeof (body as { registrationId?: unknown })?.registrationId !== 'string')
         return ['body/registrationId is required'];
@@ -185,6 +186,9 @@ const failures: Record<string, () => unknown> = {
   },
   throttled: () => {
     throw new TooManyRequestsError(undefined, { retryAfter: 30 });
+  },
+  gone: () => {
+    throw new ApiError(410, 'GONE', 'It is gone.');
   },
   'not-implemented': () => {
     throw new NotImplementedError();
@@ -320,6 +324,26 @@ const cases: [string, TestRequest, Partial<TestResponse> & { headers?: Record<st
       'The server refuses to accept the request because the payload format is in an unsupported format.',
     ),
   ],
+  ...(
+    [
+      ['an invalid body', { body: { deviceId: 'not-a-uuid' } }],
+      ['malformed JSON', { headers: { 'content-type': 'application/json' }, raw: '{"deviceId": ' }],
+      ['a body that is not JSON', { headers: { 'content-type': 'text/plain' }, raw: 'deviceId=1' }],
+      ['no body', {}],
+      ['a bad x-correlator', { body: { deviceId: DEVICE }, headers: { 'x-correlator': 'a b' } }],
+    ] as const
+  ).map(([what, request]): (typeof cases)[number] => [
+    `no token and ${what}: 401 before any validation, with WWW-Authenticate`,
+    { method: 'POST', path: `${MOUNT}/sessions`, ...request } as TestRequest,
+    {
+      ...errorInfo(
+        401,
+        'UNAUTHENTICATED',
+        'Request not authenticated due to missing, invalid, or expired credentials. A new authentication is required.',
+      ),
+      headers: { 'www-authenticate': 'Bearer', 'x-correlator': expect.any(String) },
+    },
+  ]),
   [
     'a body over the limit is 413',
     post({ deviceId: DEVICE, padding: 'x'.repeat(4096) }),
@@ -592,6 +616,21 @@ describe.each(['express', 'fastify'] as const)('%s router over a hand-written AP
         correlator: 'log-2',
         status: 201,
         violations: ['body/registrationId is required'],
+      },
+    });
+  });
+
+  it('a thrown error the operation does not document becomes 500 INTERNAL in dev mode, logged', async () => {
+    const gone = await target.request(post({ deviceId: DEVICE, mode: 'gone' }, { 'x-correlator': 'log-3' }));
+    expect(gone.status).toBe(500);
+    expect(gone.body).toMatchObject({ status: 500, code: 'INTERNAL' });
+    expect(logger.entries).toContainEqual({
+      message: 'error answer of createRegistration does not match the documented responses',
+      details: {
+        operationId: 'createRegistration',
+        correlator: 'log-3',
+        status: 410,
+        violations: ['status 410 is not documented'],
       },
     });
   });

@@ -326,6 +326,36 @@ export interface components {
                 };
             };
         };
+        /** @description The request rate of this caller (token or client address) is over the limit; retry after `Retry-After` seconds. */
+        Generic429: {
+            headers: {
+                "x-correlator": components["headers"]["x-correlator"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorInfo"] & {
+                    /** @enum {unknown} */
+                    status?: 429;
+                    /** @enum {unknown} */
+                    code?: "TOO_MANY_REQUESTS";
+                };
+            };
+        };
+        /** @description The service cannot answer now (its identity provider or its state store is unreachable); retry later. */
+        Generic503: {
+            headers: {
+                "x-correlator": components["headers"]["x-correlator"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorInfo"] & {
+                    /** @enum {unknown} */
+                    status?: 503;
+                    /** @enum {unknown} */
+                    code?: "UNAVAILABLE";
+                };
+            };
+        };
     };
     parameters: {
         /** @description The caller's `registrationId` from `webrtc-registration`. */
@@ -378,6 +408,7 @@ export interface operations {
             400: components["responses"]["Generic400"];
             401: components["responses"]["Generic401"];
             403: components["responses"]["Generic403"];
+            429: components["responses"]["Generic429"];
             /** @description The provider does not support the requested call type. */
             501: {
                 headers: {
@@ -393,6 +424,7 @@ export interface operations {
                     };
                 };
             };
+            503: components["responses"]["Generic503"];
         };
     };
     getSessionDetailsById: {
@@ -424,6 +456,8 @@ export interface operations {
             401: components["responses"]["Generic401"];
             403: components["responses"]["Generic403"];
             404: components["responses"]["Generic404"];
+            429: components["responses"]["Generic429"];
+            503: components["responses"]["Generic503"];
         };
     };
     deleteSessionById: {
@@ -453,6 +487,8 @@ export interface operations {
             401: components["responses"]["Generic401"];
             403: components["responses"]["Generic403"];
             404: components["responses"]["Generic404"];
+            429: components["responses"]["Generic429"];
+            503: components["responses"]["Generic503"];
         };
     };
     updateSessionStatus: {
@@ -497,6 +533,8 @@ export interface operations {
             401: components["responses"]["Generic401"];
             403: components["responses"]["Generic403"];
             404: components["responses"]["Generic404"];
+            429: components["responses"]["Generic429"];
+            503: components["responses"]["Generic503"];
         };
     };
 }
@@ -539,9 +577,17 @@ export type CreateSessionResponse = {
     body: paths["/sessions"]["post"]["responses"][403]["content"]["application/json"];
     headers?: paths["/sessions"]["post"]["responses"][403]["headers"];
 } | {
+    status: 429;
+    body: paths["/sessions"]["post"]["responses"][429]["content"]["application/json"];
+    headers?: paths["/sessions"]["post"]["responses"][429]["headers"];
+} | {
     status: 501;
     body: paths["/sessions"]["post"]["responses"][501]["content"]["application/json"];
     headers?: paths["/sessions"]["post"]["responses"][501]["headers"];
+} | {
+    status: 503;
+    body: paths["/sessions"]["post"]["responses"][503]["content"]["application/json"];
+    headers?: paths["/sessions"]["post"]["responses"][503]["headers"];
 };
 
 /**
@@ -575,6 +621,14 @@ export type GetSessionDetailsByIdResponse = {
     status: 404;
     body: paths["/sessions/{mediaSessionId}"]["get"]["responses"][404]["content"]["application/json"];
     headers?: paths["/sessions/{mediaSessionId}"]["get"]["responses"][404]["headers"];
+} | {
+    status: 429;
+    body: paths["/sessions/{mediaSessionId}"]["get"]["responses"][429]["content"]["application/json"];
+    headers?: paths["/sessions/{mediaSessionId}"]["get"]["responses"][429]["headers"];
+} | {
+    status: 503;
+    body: paths["/sessions/{mediaSessionId}"]["get"]["responses"][503]["content"]["application/json"];
+    headers?: paths["/sessions/{mediaSessionId}"]["get"]["responses"][503]["headers"];
 };
 
 /**
@@ -608,6 +662,14 @@ export type DeleteSessionByIdResponse = {
     status: 404;
     body: paths["/sessions/{mediaSessionId}"]["delete"]["responses"][404]["content"]["application/json"];
     headers?: paths["/sessions/{mediaSessionId}"]["delete"]["responses"][404]["headers"];
+} | {
+    status: 429;
+    body: paths["/sessions/{mediaSessionId}"]["delete"]["responses"][429]["content"]["application/json"];
+    headers?: paths["/sessions/{mediaSessionId}"]["delete"]["responses"][429]["headers"];
+} | {
+    status: 503;
+    body: paths["/sessions/{mediaSessionId}"]["delete"]["responses"][503]["content"]["application/json"];
+    headers?: paths["/sessions/{mediaSessionId}"]["delete"]["responses"][503]["headers"];
 };
 
 /**
@@ -646,6 +708,14 @@ export type UpdateSessionStatusResponse = {
     status: 404;
     body: paths["/sessions/{mediaSessionId}/status"]["put"]["responses"][404]["content"]["application/json"];
     headers?: paths["/sessions/{mediaSessionId}/status"]["put"]["responses"][404]["headers"];
+} | {
+    status: 429;
+    body: paths["/sessions/{mediaSessionId}/status"]["put"]["responses"][429]["content"]["application/json"];
+    headers?: paths["/sessions/{mediaSessionId}/status"]["put"]["responses"][429]["headers"];
+} | {
+    status: 503;
+    body: paths["/sessions/{mediaSessionId}/status"]["put"]["responses"][503]["content"]["application/json"];
+    headers?: paths["/sessions/{mediaSessionId}/status"]["put"]["responses"][503]["headers"];
 };
 
 export type XCorrelator = components["schemas"]["XCorrelator"];

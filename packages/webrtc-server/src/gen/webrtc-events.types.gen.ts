@@ -701,6 +701,36 @@ export interface components {
                 };
             };
         };
+        /** @description The request rate of this caller (token or client address) is over the limit; retry after `Retry-After` seconds. */
+        TooManyRequests429: {
+            headers: {
+                "x-correlator": components["headers"]["x-correlator"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorInfo"] & {
+                    /** @enum {unknown} */
+                    status?: 429;
+                    /** @enum {unknown} */
+                    code?: "TOO_MANY_REQUESTS";
+                };
+            };
+        };
+        /** @description The service cannot answer now (its identity provider or its state store is unreachable); retry later. */
+        Generic503: {
+            headers: {
+                "x-correlator": components["headers"]["x-correlator"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorInfo"] & {
+                    /** @enum {unknown} */
+                    status?: 503;
+                    /** @enum {unknown} */
+                    code?: "UNAVAILABLE";
+                };
+            };
+        };
     };
     parameters: {
         /** @description The subscription `id` returned when the subscription was created. */
@@ -744,6 +774,8 @@ export interface operations {
             400: components["responses"]["Generic400"];
             401: components["responses"]["Generic401"];
             403: components["responses"]["Generic403"];
+            429: components["responses"]["TooManyRequests429"];
+            503: components["responses"]["Generic503"];
         };
     };
     createNotificationChannelSubscription: {
@@ -789,6 +821,7 @@ export interface operations {
             409: components["responses"]["Generic409"];
             422: components["responses"]["CreateSubscriptionUnprocessableEntity422"];
             429: components["responses"]["Generic429"];
+            503: components["responses"]["Generic503"];
         };
     };
     retrieveNotificationChannelSubscription: {
@@ -820,6 +853,8 @@ export interface operations {
             401: components["responses"]["Generic401"];
             403: components["responses"]["Generic403"];
             404: components["responses"]["Generic404"];
+            429: components["responses"]["TooManyRequests429"];
+            503: components["responses"]["Generic503"];
         };
     };
     updateNotificationChannelSubscription: {
@@ -858,6 +893,7 @@ export interface operations {
             404: components["responses"]["Generic404"];
             422: components["responses"]["CreateSubscriptionUnprocessableEntity422"];
             429: components["responses"]["Generic429"];
+            503: components["responses"]["Generic503"];
         };
     };
     deleteNotificationChannelSubscription: {
@@ -897,6 +933,8 @@ export interface operations {
             401: components["responses"]["Generic401"];
             403: components["responses"]["Generic403"];
             404: components["responses"]["Generic404"];
+            429: components["responses"]["TooManyRequests429"];
+            503: components["responses"]["Generic503"];
         };
     };
 }
@@ -969,6 +1007,14 @@ export type RetrieveNotificationChannelSubscriptionListResponse = {
     status: 403;
     body: paths["/subscriptions"]["get"]["responses"][403]["content"]["application/json"];
     headers?: paths["/subscriptions"]["get"]["responses"][403]["headers"];
+} | {
+    status: 429;
+    body: paths["/subscriptions"]["get"]["responses"][429]["content"]["application/json"];
+    headers?: paths["/subscriptions"]["get"]["responses"][429]["headers"];
+} | {
+    status: 503;
+    body: paths["/subscriptions"]["get"]["responses"][503]["content"]["application/json"];
+    headers?: paths["/subscriptions"]["get"]["responses"][503]["headers"];
 };
 
 /**
@@ -1014,6 +1060,10 @@ export type CreateNotificationChannelSubscriptionResponse = {
     status: 429;
     body: paths["/subscriptions"]["post"]["responses"][429]["content"]["application/json"];
     headers?: paths["/subscriptions"]["post"]["responses"][429]["headers"];
+} | {
+    status: 503;
+    body: paths["/subscriptions"]["post"]["responses"][503]["content"]["application/json"];
+    headers?: paths["/subscriptions"]["post"]["responses"][503]["headers"];
 };
 
 /**
@@ -1047,6 +1097,14 @@ export type RetrieveNotificationChannelSubscriptionResponse = {
     status: 404;
     body: paths["/subscriptions/{subscriptionId}"]["get"]["responses"][404]["content"]["application/json"];
     headers?: paths["/subscriptions/{subscriptionId}"]["get"]["responses"][404]["headers"];
+} | {
+    status: 429;
+    body: paths["/subscriptions/{subscriptionId}"]["get"]["responses"][429]["content"]["application/json"];
+    headers?: paths["/subscriptions/{subscriptionId}"]["get"]["responses"][429]["headers"];
+} | {
+    status: 503;
+    body: paths["/subscriptions/{subscriptionId}"]["get"]["responses"][503]["content"]["application/json"];
+    headers?: paths["/subscriptions/{subscriptionId}"]["get"]["responses"][503]["headers"];
 };
 
 /**
@@ -1089,6 +1147,10 @@ export type UpdateNotificationChannelSubscriptionResponse = {
     status: 429;
     body: paths["/subscriptions/{subscriptionId}"]["put"]["responses"][429]["content"]["application/json"];
     headers?: paths["/subscriptions/{subscriptionId}"]["put"]["responses"][429]["headers"];
+} | {
+    status: 503;
+    body: paths["/subscriptions/{subscriptionId}"]["put"]["responses"][503]["content"]["application/json"];
+    headers?: paths["/subscriptions/{subscriptionId}"]["put"]["responses"][503]["headers"];
 };
 
 /**
@@ -1126,6 +1188,14 @@ export type DeleteNotificationChannelSubscriptionResponse = {
     status: 404;
     body: paths["/subscriptions/{subscriptionId}"]["delete"]["responses"][404]["content"]["application/json"];
     headers?: paths["/subscriptions/{subscriptionId}"]["delete"]["responses"][404]["headers"];
+} | {
+    status: 429;
+    body: paths["/subscriptions/{subscriptionId}"]["delete"]["responses"][429]["content"]["application/json"];
+    headers?: paths["/subscriptions/{subscriptionId}"]["delete"]["responses"][429]["headers"];
+} | {
+    status: 503;
+    body: paths["/subscriptions/{subscriptionId}"]["delete"]["responses"][503]["content"]["application/json"];
+    headers?: paths["/subscriptions/{subscriptionId}"]["delete"]["responses"][503]["headers"];
 };
 
 /**

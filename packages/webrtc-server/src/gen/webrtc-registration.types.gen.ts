@@ -273,6 +273,36 @@ export interface components {
                 };
             };
         };
+        /** @description The request rate of this caller (token or client address) is over the limit; retry after `Retry-After` seconds. */
+        Generic429: {
+            headers: {
+                "x-correlator": components["headers"]["x-correlator"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorInfo"] & {
+                    /** @enum {unknown} */
+                    status?: 429;
+                    /** @enum {unknown} */
+                    code?: "TOO_MANY_REQUESTS";
+                };
+            };
+        };
+        /** @description The service cannot answer now (its identity provider or its state store is unreachable); retry later. */
+        Generic503: {
+            headers: {
+                "x-correlator": components["headers"]["x-correlator"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorInfo"] & {
+                    /** @enum {unknown} */
+                    status?: 503;
+                    /** @enum {unknown} */
+                    code?: "UNAVAILABLE";
+                };
+            };
+        };
     };
     parameters: {
         /** @description Optional identifier of this request, echoed in the response for tracing. */
@@ -319,6 +349,8 @@ export interface operations {
             400: components["responses"]["Generic400"];
             401: components["responses"]["Generic401"];
             403: components["responses"]["Generic403"];
+            429: components["responses"]["Generic429"];
+            503: components["responses"]["Generic503"];
         };
     };
     createRegistration: {
@@ -352,6 +384,8 @@ export interface operations {
             401: components["responses"]["Generic401"];
             403: components["responses"]["CreateSessionForbidden403"];
             409: components["responses"]["CreateSessionConflict409"];
+            429: components["responses"]["Generic429"];
+            503: components["responses"]["Generic503"];
         };
     };
     getRegistrationById: {
@@ -383,6 +417,8 @@ export interface operations {
             401: components["responses"]["Generic401"];
             403: components["responses"]["Generic403"];
             404: components["responses"]["Generic404"];
+            429: components["responses"]["Generic429"];
+            503: components["responses"]["Generic503"];
         };
     };
     updateRegistrationById: {
@@ -427,6 +463,8 @@ export interface operations {
             401: components["responses"]["Generic401"];
             403: components["responses"]["Generic403"];
             404: components["responses"]["Generic404"];
+            429: components["responses"]["Generic429"];
+            503: components["responses"]["Generic503"];
         };
     };
     deleteRegistrationById: {
@@ -456,6 +494,8 @@ export interface operations {
             401: components["responses"]["Generic401"];
             403: components["responses"]["Generic403"];
             404: components["responses"]["Generic404"];
+            429: components["responses"]["Generic429"];
+            503: components["responses"]["Generic503"];
         };
     };
 }
@@ -493,6 +533,14 @@ export type GetRegistrationsByDeviceIdResponse = {
     status: 403;
     body: paths["/sessions"]["get"]["responses"][403]["content"]["application/json"];
     headers?: paths["/sessions"]["get"]["responses"][403]["headers"];
+} | {
+    status: 429;
+    body: paths["/sessions"]["get"]["responses"][429]["content"]["application/json"];
+    headers?: paths["/sessions"]["get"]["responses"][429]["headers"];
+} | {
+    status: 503;
+    body: paths["/sessions"]["get"]["responses"][503]["content"]["application/json"];
+    headers?: paths["/sessions"]["get"]["responses"][503]["headers"];
 };
 
 /**
@@ -526,6 +574,14 @@ export type CreateRegistrationResponse = {
     status: 409;
     body: paths["/sessions"]["post"]["responses"][409]["content"]["application/json"];
     headers?: paths["/sessions"]["post"]["responses"][409]["headers"];
+} | {
+    status: 429;
+    body: paths["/sessions"]["post"]["responses"][429]["content"]["application/json"];
+    headers?: paths["/sessions"]["post"]["responses"][429]["headers"];
+} | {
+    status: 503;
+    body: paths["/sessions"]["post"]["responses"][503]["content"]["application/json"];
+    headers?: paths["/sessions"]["post"]["responses"][503]["headers"];
 };
 
 /**
@@ -559,6 +615,14 @@ export type GetRegistrationByIdResponse = {
     status: 404;
     body: paths["/sessions/{registrationId}"]["get"]["responses"][404]["content"]["application/json"];
     headers?: paths["/sessions/{registrationId}"]["get"]["responses"][404]["headers"];
+} | {
+    status: 429;
+    body: paths["/sessions/{registrationId}"]["get"]["responses"][429]["content"]["application/json"];
+    headers?: paths["/sessions/{registrationId}"]["get"]["responses"][429]["headers"];
+} | {
+    status: 503;
+    body: paths["/sessions/{registrationId}"]["get"]["responses"][503]["content"]["application/json"];
+    headers?: paths["/sessions/{registrationId}"]["get"]["responses"][503]["headers"];
 };
 
 /**
@@ -597,6 +661,14 @@ export type UpdateRegistrationByIdResponse = {
     status: 404;
     body: paths["/sessions/{registrationId}"]["put"]["responses"][404]["content"]["application/json"];
     headers?: paths["/sessions/{registrationId}"]["put"]["responses"][404]["headers"];
+} | {
+    status: 429;
+    body: paths["/sessions/{registrationId}"]["put"]["responses"][429]["content"]["application/json"];
+    headers?: paths["/sessions/{registrationId}"]["put"]["responses"][429]["headers"];
+} | {
+    status: 503;
+    body: paths["/sessions/{registrationId}"]["put"]["responses"][503]["content"]["application/json"];
+    headers?: paths["/sessions/{registrationId}"]["put"]["responses"][503]["headers"];
 };
 
 /**
@@ -630,6 +702,14 @@ export type DeleteRegistrationByIdResponse = {
     status: 404;
     body: paths["/sessions/{registrationId}"]["delete"]["responses"][404]["content"]["application/json"];
     headers?: paths["/sessions/{registrationId}"]["delete"]["responses"][404]["headers"];
+} | {
+    status: 429;
+    body: paths["/sessions/{registrationId}"]["delete"]["responses"][429]["content"]["application/json"];
+    headers?: paths["/sessions/{registrationId}"]["delete"]["responses"][429]["headers"];
+} | {
+    status: 503;
+    body: paths["/sessions/{registrationId}"]["delete"]["responses"][503]["content"]["application/json"];
+    headers?: paths["/sessions/{registrationId}"]["delete"]["responses"][503]["headers"];
 };
 
 export type XCorrelator = components["schemas"]["XCorrelator"];
