@@ -182,6 +182,49 @@ describe('references', () => {
   });
 });
 
+describe('references to schemas that are not named', () => {
+  it('a schema inside an operation or inside another schema is referred to by a name of its own', async () => {
+    const paths = [
+      '  /a:',
+      '    get:',
+      '      operationId: getA',
+      '      responses:',
+      "        '200':",
+      '          description: ok',
+      '          content:',
+      '            application/json:',
+      '              schema: { type: object, properties: { id: { type: string, pattern: "^\\\\@x$" } }, required: [id] }',
+      '  /b:',
+      '    get:',
+      '      operationId: getB',
+      '      responses:',
+      "        '200':",
+      '          description: ok',
+      '          content:',
+      '            application/json:',
+      "              schema: { $ref: '#/paths/~1a/get/responses/200/content/application~1json/schema' }",
+      "        '201':",
+      '          description: created',
+      '          content:',
+      '            application/json:',
+      "              schema: { $ref: '#/components/schemas/Thing/properties/owner' }",
+    ].join('\n');
+    const components =
+      '    Thing: { type: object, properties: { owner: { type: object, properties: { name: { type: string } } } } }\n';
+    const result = await generateAll(
+      { 'api.yaml': doc(`${paths}\n`, components) },
+      [
+        "import type { GetBResponse } from './api.types.gen.js';",
+        "export const b: Extract<GetBResponse, { status: 200 }>['body'] = { id: '@x' };",
+        "export const owner: Extract<GetBResponse, { status: 201 }>['body'] = { name: 'n' };",
+      ].join('\n'),
+    );
+    expect(result.errors).toEqual([]);
+    const { ir } = await parseDocument(join(result.out, '../api.yaml'));
+    expect(Object.keys(ir.schemas)).toEqual(['Empty', 'Thing', 'A_get_200_applicationJson', 'Thing_owner']);
+  });
+});
+
 describe('recursive schemas', () => {
   it('a value that contains itself, directly and through arrays and maps', async () => {
     const components = [

@@ -1,7 +1,8 @@
 import { dirname, resolve } from 'node:path';
+import { toTypeName, uniqueName } from '../naming/index.js';
 import { SpecError } from './errors.js';
 import { loadFile } from './load.js';
-import { escapeToken, getAtPointer, joinPointer } from './pointer.js';
+import { escapeToken, getAtPointer, joinPointer, splitPointer } from './pointer.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
@@ -220,7 +221,71 @@ export async function bundle(
     root.components = components;
   }
   dealiasComponents(root);
+  hoistSchemaRefs(root);
   return { document: root, files: [...files.keys()], warnings };
+}
+
+/** Pointer tokens that say where a schema sits, not what it is: left out of a hoisted schema's name. */
+const STRUCTURE_TOKENS = new Set([
+  'paths',
+  'components',
+  'schemas',
+  'content',
+  'schema',
+  'responses',
+  'properties',
+  'items',
+]);
+
+/**
+ * A `$ref` to a schema that is not a named one (`#/paths/~1a/get/responses/200/content/application~1json/schema`,
+ * `#/components/schemas/A/properties/b`) points at it under a name of its own
+ * in `components/schemas` (made from the pointer, unique), so every emitter
+ * refers to schemas by name.
+ */
+function hoistSchemaRefs(root: JsonObject): void {
+  const hoisted = new Map<string, string>();
+  let schemas: JsonObject | undefined;
+  const visit = (node: Json, parentKey: string | undefined): void => {
+    if (Array.isArray(node)) {
+      for (const item of node) visit(item, parentKey);
+      return;
+    }
+    if (!isObject(node)) return;
+    for (const [key, value] of Object.entries(node)) {
+      if (isDataKey(key, parentKey)) continue;
+      if (key !== '$ref' || typeof value !== 'string' || !value.startsWith('#/')) {
+        visit(value, key);
+        continue;
+      }
+      const pointer = value.slice(1);
+      const tokens = splitPointer(pointer);
+      const named = tokens.length === 3 && tokens[0] === 'components' && tokens[1] === 'schemas';
+      const inSchema = tokens.includes('schema') || (tokens[0] === 'components' && tokens[1] === 'schemas');
+      if (named || !inSchema) continue;
+      let ref = hoisted.get(pointer);
+      if (ref === undefined) {
+        const target = getAtPointer(root, pointer) as Json | undefined;
+        if (target === undefined) continue;
+        if (!schemas) {
+          const components = isObject(root.components) ? root.components : {};
+          root.components = components;
+          schemas = isObject(components.schemas) ? components.schemas : {};
+          components.schemas = schemas;
+        }
+        const taken = new Set(Object.keys(schemas));
+        const name = uniqueName(
+          toTypeName(tokens.filter((t) => !STRUCTURE_TOKENS.has(t)).join('_'), 'Schema'),
+          taken,
+        );
+        schemas[name] = target;
+        ref = `#/components/schemas/${escapeToken(name)}`;
+        hoisted.set(pointer, ref);
+      }
+      node[key] = ref;
+    }
+  };
+  visit(root, undefined);
 }
 
 /** A mapping value as a `$ref`: a bare name (`Circle`) means `#/components/schemas/Circle`. */
