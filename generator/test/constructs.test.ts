@@ -6,7 +6,7 @@ import { EMITTERS } from '../src/emit/registry.js';
 import { generateFiles } from '../src/generate.js';
 import { SpecError } from '../src/parse/errors.js';
 import { parseDocument } from '../src/parse/index.js';
-import { translatePattern } from '../src/parse/patterns.js';
+import { normalisePatterns, translatePattern } from '../src/parse/patterns.js';
 
 const ALL = EMITTERS.map((e) => e.name);
 
@@ -284,6 +284,18 @@ describe('patterns from other regex dialects', () => {
     ['(unclosed'],
   ])('%s has no faithful translation', (pattern) => {
     expect(translatePattern(pattern)).toHaveProperty('unsupported');
+  });
+
+  it('patternProperties keys are translated too; an untranslatable one is left out with a warning', () => {
+    const document = {
+      components: { schemas: { M: { type: 'object', patternProperties: { '^\\@a$': {}, '(?i)b': {} } } } },
+    };
+    const warnings: string[] = [];
+    normalisePatterns(document, 'api.yaml', warnings);
+    expect(document.components.schemas.M.patternProperties).toEqual({ '^@a$': {} });
+    expect(warnings).toEqual([
+      expect.stringMatching(/^api\.yaml#\/components\/schemas\/M\/patternProperties\/\(\?i\)b: pattern/),
+    ]);
   });
 
   it('an untranslatable pattern is left unchecked with a warning naming its pointer', async () => {

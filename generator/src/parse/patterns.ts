@@ -199,6 +199,18 @@ export function normalisePatterns(document: Json, file: string, warnings: string
         node.pattern = result.pattern;
       }
     }
+    if (isObject(node.patternProperties)) {
+      const entries: [string, unknown][] = [];
+      for (const [pattern, schema] of Object.entries(node.patternProperties)) {
+        const result = translatePattern(pattern);
+        if ('unsupported' in result) {
+          warnings.push(
+            `${file}#${joinPointer(pointer, 'patternProperties', pattern)}: pattern ${JSON.stringify(pattern)} is not a JavaScript regular expression (${result.unsupported}); left out, so the validators do not check the properties it names`,
+          );
+        } else entries.push([result.pattern, schema]);
+      }
+      node.patternProperties = Object.fromEntries(entries);
+    }
     for (const [key, value] of Object.entries(node)) {
       if (DATA_KEYS.has(key) || key === 'pattern') continue;
       visit(value, joinPointer(pointer, key));
