@@ -225,6 +225,37 @@ describe('references to schemas that are not named', () => {
   });
 });
 
+describe('references into operations and to things that are not schemas', () => {
+  it('a parameter of another operation gets a name of its own; a schema $ref to a response is dropped, warned', async () => {
+    const dir = await repoTempDir('construct-refs-');
+    const paths = [
+      '  /a:',
+      '    get:',
+      '      parameters:',
+      '        - { name: limit, in: query, schema: { type: integer } }',
+      ok.trimEnd(),
+      '  /b:',
+      '    get:',
+      "      parameters: [{ $ref: '#/paths/~1a/get/parameters/0' }]",
+      '      responses:',
+      "        '200':",
+      '          description: ok',
+      '          content:',
+      "            application/json: { schema: { $ref: '#/components/responses/Nope' } }",
+    ].join('\n');
+    await writeFile(
+      join(dir, 'api.yaml'),
+      doc(`${paths}\n`, '  responses:\n    Nope: { description: not a schema }\n').replace('pattern: 0', ''),
+    );
+    const { ir, warnings } = await parseDocument('api.yaml', dir);
+    expect(ir.operations[1]?.parameters.query[0]?.name).toBe('limit');
+    expect(Object.keys((ir.bundled.components as { parameters: object }).parameters)).toEqual(['A_get_0']);
+    expect(warnings).toEqual([
+      'api.yaml#/paths/~1b/get/responses/200/content/application~1json/schema/$ref: "#/components/responses/Nope" is not a schema; this schema accepts any value',
+    ]);
+  });
+});
+
 describe('recursive schemas', () => {
   it('a value that contains itself, directly and through arrays and maps', async () => {
     const components = [

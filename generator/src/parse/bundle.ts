@@ -235,7 +235,27 @@ const STRUCTURE_TOKENS = new Set([
   'responses',
   'properties',
   'items',
+  'parameters',
+  'headers',
 ]);
+
+/**
+ * The `components` section a `$ref` target belongs in when it is not a named
+ * component: a schema anywhere (`…/schema`, `#/components/schemas/A/properties/b`),
+ * or a parameter, response, request body or header inside an operation.
+ */
+function hoistKind(tokens: string[]): string | undefined {
+  if (tokens[0] === 'components' && tokens.length === 3) return undefined;
+  if (tokens.includes('schema') || (tokens[0] === 'components' && tokens[1] === 'schemas')) return 'schemas';
+  if (tokens[0] !== 'paths' && tokens[0] !== 'webhooks') return undefined;
+  const last = tokens.at(-1);
+  const parent = tokens.at(-2);
+  if (last === 'requestBody') return 'requestBodies';
+  if (parent === 'parameters') return 'parameters';
+  if (parent === 'responses') return 'responses';
+  if (parent === 'headers') return 'headers';
+  return undefined;
+}
 
 /**
  * A `$ref` to a schema that is not a named one (`#/paths/~1a/get/responses/200/content/application~1json/schema`,
@@ -245,7 +265,6 @@ const STRUCTURE_TOKENS = new Set([
  */
 function hoistSchemaRefs(root: JsonObject): void {
   const hoisted = new Map<string, string>();
-  let schemas: JsonObject | undefined;
   const visit = (node: Json, parentKey: string | undefined): void => {
     if (Array.isArray(node)) {
       for (const item of node) visit(item, parentKey);
@@ -260,26 +279,20 @@ function hoistSchemaRefs(root: JsonObject): void {
       }
       const pointer = value.slice(1);
       const tokens = splitPointer(pointer);
-      const named = tokens.length === 3 && tokens[0] === 'components' && tokens[1] === 'schemas';
-      const inSchema = tokens.includes('schema') || (tokens[0] === 'components' && tokens[1] === 'schemas');
-      if (named || !inSchema) continue;
+      const kind = hoistKind(tokens);
+      if (kind === undefined) continue;
       let ref = hoisted.get(pointer);
       if (ref === undefined) {
         const target = getAtPointer(root, pointer) as Json | undefined;
         if (target === undefined) continue;
-        if (!schemas) {
-          const components = isObject(root.components) ? root.components : {};
-          root.components = components;
-          schemas = isObject(components.schemas) ? components.schemas : {};
-          components.schemas = schemas;
-        }
-        const taken = new Set(Object.keys(schemas));
-        const name = uniqueName(
-          toTypeName(tokens.filter((t) => !STRUCTURE_TOKENS.has(t)).join('_'), 'Schema'),
-          taken,
-        );
-        schemas[name] = target;
-        ref = `#/components/schemas/${escapeToken(name)}`;
+        const components = isObject(root.components) ? root.components : {};
+        root.components = components;
+        const section = isObject(components[kind]) ? components[kind] : {};
+        components[kind] = section;
+        const words = tokens.filter((t) => !STRUCTURE_TOKENS.has(t)).join('_');
+        const name = uniqueName(toTypeName(words, 'Unnamed'), new Set(Object.keys(section)));
+        section[name] = target;
+        ref = `#/components/${kind}/${escapeToken(name)}`;
         hoisted.set(pointer, ref);
       }
       node[key] = ref;

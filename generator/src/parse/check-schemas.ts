@@ -5,6 +5,9 @@ type Json = { [key: string]: unknown };
 const isObject = (value: unknown): value is Json =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
 
+/** After bundling, a schema refers to schemas by name (`#/components/schemas/X`) only. */
+const NAMED_SCHEMA = /^#\/components\/schemas\/[^/]+$/;
+
 const TYPES = new Set(['string', 'number', 'integer', 'boolean', 'array', 'object', 'null']);
 
 const SUBSCHEMA = [
@@ -38,6 +41,12 @@ export function checkSchemas(document: Json, file: string, warnings: string[]): 
   const schema = (node: unknown, pointer: string): void => {
     if (!isObject(node) || checked.has(node)) return;
     checked.add(node);
+    if (typeof node.$ref === 'string' && node.$ref.startsWith('#/') && !NAMED_SCHEMA.test(node.$ref)) {
+      warnings.push(
+        `${file}#${joinPointer(pointer, '$ref')}: "${node.$ref}" is not a schema; this schema accepts any value`,
+      );
+      delete node.$ref;
+    }
     const type = node.type;
     if (type !== undefined) {
       const types = Array.isArray(type) ? type : [type];

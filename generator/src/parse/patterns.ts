@@ -187,6 +187,13 @@ export function normalisePatterns(document: Json, file: string, warnings: string
       return;
     }
     if (!isObject(node)) return;
+    if (node.pattern !== undefined && typeof node.pattern !== 'string' && !isObject(node.pattern)) {
+      warnings.push(
+        `${file}#${joinPointer(pointer, 'pattern')}: a pattern must be a string, not ${JSON.stringify(node.pattern)}; the validators do not check it`,
+      );
+      node['x-telegate-unchecked-pattern'] = node.pattern;
+      delete node.pattern;
+    }
     if (typeof node.pattern === 'string') {
       const result = translatePattern(node.pattern);
       if ('unsupported' in result) {
