@@ -177,19 +177,30 @@ async function heyApiTypes(entries: CorpusEntry[], out: string): Promise<PeerRes
       results.push({
         id: doc.id,
         ok: false,
-        problem: `generation: ${String((error as Error).message).split('\n')[0]}`,
+        problem: `generation: ${(String((error as Error).message ?? '') || String(error)).split('\n')[0]}`,
       });
     }
   }
-  await compileBatches(results, (id) => written.get(id) ?? []);
+  // hey-api writes extension-less imports (`./types.gen`), meant for a bundler's module resolution.
+  await compileBatches(results, (id) => written.get(id) ?? [], {
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+  });
   return results;
 }
 
-async function compileBatches(results: PeerResult[], filesOf: (id: string) => string[]): Promise<void> {
+async function compileBatches(
+  results: PeerResult[],
+  filesOf: (id: string) => string[],
+  overrides: ts.CompilerOptions = {},
+): Promise<void> {
   const ok = results.filter((r) => r.ok);
   for (let i = 0; i < ok.length; i += BATCH) {
     const batch = ok.slice(i, i + BATCH);
-    const diagnostics = typecheckMany(batch.flatMap((r) => filesOf(r.id)));
+    const diagnostics = typecheckMany(
+      batch.flatMap((r) => filesOf(r.id)),
+      overrides,
+    );
     for (const result of batch) {
       const files = new Set(filesOf(result.id));
       const own = diagnostics.find((d) => d.file !== undefined && files.has(d.file));
@@ -220,20 +231,30 @@ async function main(): Promise<void> {
     `corpus: ${entries.length} documents, ${(sizes.reduce((a, b) => a + b, 0) / 1e6).toFixed(1)} MB`,
   );
   const out = await repoTempDir('corpus-public-');
+  // `TELEGATE_CORPUS_REUSE=telegate,openapi-typescript` takes those tools' results of the last run
+  // (kept in the cache folder, for the same documents) instead of running them again.
+  const reuse = new Set((process.env.TELEGATE_CORPUS_REUSE ?? '').split(',').filter(Boolean));
+  const saved = join(cacheDir, 'results.json');
+  const previous = JSON.parse(await readFile(saved, 'utf8').catch(() => '{}')) as Record<string, unknown>;
+  const ids = entries.map((e) => e.id).join(',');
+  const cached = <T>(tool: string): T | undefined =>
+    reuse.has(tool) && previous.ids === ids ? (previous[tool] as T | undefined) : undefined;
   const start = performance.now();
-  const ours = await telegate(entries, join(out, 'telegate'));
-  const oursMs = performance.now() - start;
-  console.log(`\ncorpus: telegate done in ${(oursMs / 1000).toFixed(0)} s`);
+  const ours = cached<CorpusResult[]>('telegate') ?? (await telegate(entries, join(out, 'telegate')));
+  console.log(`\ncorpus: telegate done in ${((performance.now() - start) / 1000).toFixed(0)} s`);
   await mkdir(join(out, 'openapi-typescript'), { recursive: true });
-  const ots = await openapiTypescript(entries, join(out, 'openapi-typescript'));
+  const ots =
+    cached<PeerResult[]>('openapi-typescript') ??
+    (await openapiTypescript(entries, join(out, 'openapi-typescript')));
   console.log('corpus: openapi-typescript done');
-  let hey: PeerResult[] | undefined;
+  let hey: PeerResult[] | undefined = cached<PeerResult[]>('hey-api');
   try {
-    hey = await heyApiTypes(entries, join(out, 'hey-api'));
+    hey ??= await heyApiTypes(entries, join(out, 'hey-api'));
     console.log('corpus: hey-api done');
   } catch (error) {
     console.log(`corpus: hey-api skipped: ${(error as Error).message}`);
   }
+  await writeFile(saved, JSON.stringify({ ids, telegate: ours, 'openapi-typescript': ots, 'hey-api': hey }));
   const oursOk = ours.filter((r) => r.outcome === 'ok').length;
   const exit2 = ours.filter((r) => r.outcome === 'crash');
   const table = [
@@ -253,7 +274,7 @@ async function main(): Promise<void> {
     ...(hey ?? []).filter((r) => !r.ok).map((r) => `- hey-api \`${r.id}\`: ${r.problem}`),
   ];
   const report = [
-    `${entries.length} descriptions from \`${DIRECTORY.name}@${DIRECTORY.version}\` (the APIs.guru collection as OpenAPI 3): per provider the largest between ${MIN_BYTES / 1000} kB and ${MAX_BYTES / 1e6} MB, the ${COUNT} largest providers; ${(sizes.reduce((a, b) => a + b, 0) / 1e6).toFixed(1)} MB of JSON. Every output is type-checked with the project's strict settings (\`strict\`, \`noUncheckedIndexedAccess\`, \`exactOptionalPropertyTypes\`, \`verbatimModuleSyntax\`). telegate: ${exit2.length} internal errors.`,
+    `${entries.length} descriptions from \`${DIRECTORY.name}@${DIRECTORY.version}\` (the APIs.guru collection as OpenAPI 3): per provider the largest between ${MIN_BYTES / 1000} kB and ${MAX_BYTES / 1e6} MB, the ${COUNT} largest providers; ${(sizes.reduce((a, b) => a + b, 0) / 1e6).toFixed(1)} MB of JSON. Every output is type-checked with the project's strict settings (\`strict\`, \`noUncheckedIndexedAccess\`, \`exactOptionalPropertyTypes\`, \`verbatimModuleSyntax\`; hey-api's with bundler module resolution, which its extension-less imports are written for). telegate: ${exit2.length} internal errors.`,
     '',
     ...table,
     '',

@@ -55,8 +55,8 @@ export interface Diagnostic {
 }
 
 /** Type-checks `files` in one program with `strictOptions()`; many files share one parse of the libraries. */
-export function typecheckMany(files: string[]): Diagnostic[] {
-  const program = ts.createProgram(files, strictOptions());
+export function typecheckMany(files: string[], overrides: ts.CompilerOptions = {}): Diagnostic[] {
+  const program = ts.createProgram(files, { ...strictOptions(), ...overrides });
   return ts.getPreEmitDiagnostics(program).map((d) => {
     const text = ts.flattenDiagnosticMessageText(d.messageText, '\n');
     if (!d.file || d.start === undefined) return { text };
