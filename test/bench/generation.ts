@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import openapiTS, { astToString } from 'openapi-typescript';
 import { generateFiles, writeFiles } from '../../generator/src/index.ts';
+import { repoTempDir, typecheckMany } from '../support/typecheck.ts';
 import {
   type BenchResult,
   collectGarbage,
@@ -77,7 +78,43 @@ async function openapiTsOnce(specs: string[]): Promise<{ ms: number; output: Out
   return { ms: performance.now() - start, output: measureOutput(texts) };
 }
 
+/**
+ * The first strict type-check error of telegate's output for `specs`, or
+ * `undefined` when it compiles: a timing of output that does not compile
+ * does not count.
+ */
+async function compileError(specs: string[]): Promise<string | undefined> {
+  const out = await repoTempDir('bench-generation-');
+  try {
+    const { files } = await generateFiles({ specs, out, emit: ['types', 'client'], cwd: repoRoot });
+    await writeFiles(out, files);
+    const diagnostics = typecheckMany(files.map((file) => join(out, file.path)));
+    const first = diagnostics[0];
+    return first
+      ? `${first.file?.slice(out.length + 1) ?? ''}:${first.line ?? ''}: ${first.text.split('\n')[0]}`
+      : undefined;
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+}
+
 async function compare(label: string, specs: string[], runs: number): Promise<string[]> {
+  const notCompiling = await compileError(specs).catch(
+    (error: unknown) => `generation failed: ${errorMessage(error)}`,
+  );
+  if (notCompiling !== undefined) {
+    return [
+      label,
+      `does not count: the output does not compile (${notCompiling})`,
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+    ];
+  }
   collectGarbage();
   // Warm-up: one of each, untimed (module loading, JIT).
   let tg: Awaited<ReturnType<typeof telegateOnce>>;
@@ -181,6 +218,8 @@ export async function generationBench(): Promise<BenchResult> {
       'options (it also bundles and lints the document with Redocly).',
     'telegate emits more than openapi-typescript: the same `paths`/`components` types plus callback types, ' +
       'per-operation request/response unions and the client, hence the larger output.',
+    "A row counts only when telegate's output type-checks with the project's strict settings; that is checked " +
+      'once, untimed, before the runs.',
     '"write" is `writeFiles` into an empty temp folder, timed apart and not part of the ratio.',
   ];
   const rows: string[][] = [];

@@ -149,7 +149,12 @@ async function main(): Promise<void> {
     sections.set(bench.id, section(result, env));
   }
 
-  const body = BENCHMARKS.map((b) => sections.get(b.id)).filter((s): s is string => s !== undefined);
+  // Sections written by other scripts (`npm run corpus` writes `corpus`) are kept, after ours.
+  const others = [...sections].filter(([id]) => !BENCHMARKS.some((b) => b.id === id)).map(([, text]) => text);
+  const body = [
+    ...BENCHMARKS.map((b) => sections.get(b.id)).filter((s): s is string => s !== undefined),
+    ...others,
+  ];
   await writeFile(OUTPUT, `${INTRO}\n${body.join('\n\n')}\n`);
   console.log(`\nwrote ${OUTPUT}`);
   if (failures > 0) process.exitCode = 1;

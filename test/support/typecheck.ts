@@ -21,7 +21,14 @@ export async function repoTempDir(prefix: string): Promise<string> {
  * `verbatimModuleSyntax`) and returns the diagnostics as text, one per entry.
  */
 export function typecheck(files: string[]): string[] {
-  const options: ts.CompilerOptions = {
+  return typecheckMany(files).map((d) =>
+    d.file === undefined ? d.text : `${d.file.replace(repoRoot, '')}:${d.line}:${d.column}: ${d.text}`,
+  );
+}
+
+/** The project's strict compiler settings, for generated code. */
+export function strictOptions(): ts.CompilerOptions {
+  return {
     target: ts.ScriptTarget.ES2022,
     lib: ['lib.es2023.d.ts', 'lib.dom.d.ts', 'lib.dom.iterable.d.ts'],
     module: ts.ModuleKind.NodeNext,
@@ -30,16 +37,30 @@ export function typecheck(files: string[]): string[] {
     noUncheckedIndexedAccess: true,
     exactOptionalPropertyTypes: true,
     verbatimModuleSyntax: true,
+    noImplicitOverride: true,
+    noFallthroughCasesInSwitch: true,
     noEmit: true,
     skipLibCheck: true,
     types: ['node'],
     typeRoots: [join(repoRoot, 'node_modules/@types')],
   };
-  const program = ts.createProgram(files, options);
+}
+
+export interface Diagnostic {
+  /** Absolute path, when the diagnostic has a file. */
+  file?: string;
+  line?: number;
+  column?: number;
+  text: string;
+}
+
+/** Type-checks `files` in one program with `strictOptions()`; many files share one parse of the libraries. */
+export function typecheckMany(files: string[], overrides: ts.CompilerOptions = {}): Diagnostic[] {
+  const program = ts.createProgram(files, { ...strictOptions(), ...overrides });
   return ts.getPreEmitDiagnostics(program).map((d) => {
     const text = ts.flattenDiagnosticMessageText(d.messageText, '\n');
-    if (!d.file || d.start === undefined) return text;
+    if (!d.file || d.start === undefined) return { text };
     const { line, character } = d.file.getLineAndCharacterOfPosition(d.start);
-    return `${d.file.fileName.replace(repoRoot, '')}:${line + 1}:${character + 1}: ${text}`;
+    return { file: d.file.fileName, line: line + 1, column: character + 1, text };
   });
 }

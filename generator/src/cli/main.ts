@@ -38,16 +38,19 @@ async function runGenerate(targets: GenerateOptions[], check: boolean, io: CliIo
   for (const target of targets) results.push({ target, ...(await generateFiles(target)) });
   for (const { warnings } of results) for (const warning of warnings) io.err(`telegate: warning: ${warning}`);
   let drift = 0;
-  for (const { target, files } of results) {
+  for (const { target, files, kinds } of results) {
+    const notEmitted = (file: string) =>
+      `telegate: not emitted by this run, left as it is: ${file} (add its kind to --emit to check or update it)`;
     if (check) {
-      const report = await checkFiles(target.out, files);
+      const report = await checkFiles(target.out, files, kinds);
       for (const file of report.changed) io.err(`telegate: out of date: ${file}`);
       for (const file of report.stale) io.err(`telegate: no longer generated: ${file}`);
+      for (const file of report.kept) io.err(notEmitted(file));
       drift += report.changed.length + report.stale.length;
     } else {
-      const { written, removed } = await writeFiles(target.out, files);
+      const { written, removed, kept } = await writeFiles(target.out, files, kinds);
       io.out(
-        `telegate: ${target.out}: ${files.length} files (${written.length} written, ${files.length - written.length} unchanged${removed.length ? `, ${removed.length} removed` : ''})`,
+        `telegate: ${target.out}: ${files.length} files (${written.length} written, ${files.length - written.length} unchanged${removed.length ? `, ${removed.length} removed` : ''}${kept.length ? `, ${kept.length} of other kinds kept` : ''})`,
       );
     }
   }

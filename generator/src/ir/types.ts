@@ -75,10 +75,17 @@ export interface SecurityRequirement {
 }
 
 export interface Operation {
-  /** operationId as written, or derived when missing or reused (see `idSource`). */
+  /**
+   * The operation's name in generated code (method, table key, type prefix):
+   * its operationId when that is an identifier, else made one by `naming`
+   * (`get-accounts` → `getAccounts`), or from method + path when it has none
+   * or shares it; unique within the document.
+   */
   id: string;
-  /** Where `id` comes from: the document, or derived by telegate because it was missing or reused. */
+  /** Whether `id` is the operationId as written (`document`) or made by telegate (`derived`). */
   idSource: 'document' | 'derived';
+  /** The operationId as written in the document, if any. */
+  operationId?: string;
   method: HttpMethod;
   path: string;
   summary?: string;

@@ -16,6 +16,14 @@ import type {
   Server,
 } from '../ir/types.js';
 import { HTTP_METHODS } from '../ir/types.js';
+import {
+  camelCase,
+  methodPathName,
+  operationName,
+  pascalCase,
+  toIdentifier,
+  uniqueName,
+} from '../naming/index.js';
 import { SpecError } from './errors.js';
 import { getAtPointer, joinPointer } from './pointer.js';
 
@@ -35,30 +43,10 @@ function withOptional<T extends object, K extends string, V>(target: T, key: K, 
   return target;
 }
 
-export function pascalCase(text: string): string {
-  return text
-    .split(/[^A-Za-z0-9]+/)
-    .filter(Boolean)
-    .map((word) => word[0]!.toUpperCase() + word.slice(1))
-    .join('');
-}
-
-export function camelCase(text: string): string {
-  const pascal = pascalCase(text);
-  return pascal.length === 0 ? pascal : pascal[0]!.toLowerCase() + pascal.slice(1);
-}
+export { camelCase, pascalCase } from '../naming/index.js';
 
 /** `get` + `/sessions/{registrationId}/status` → `getSessionsByRegistrationIdStatus`. */
-export function deriveOperationId(method: HttpMethod, path: string): string {
-  const parts = path
-    .split('/')
-    .filter(Boolean)
-    .map((segment) => {
-      const param = /^\{(.+)\}$/.exec(segment);
-      return param ? `By${pascalCase(param[1]!)}` : pascalCase(segment);
-    });
-  return method + parts.join('');
-}
+export const deriveOperationId = (method: HttpMethod, path: string): string => methodPathName(method, path);
 
 interface BuildContext {
   file: string;
@@ -372,6 +360,14 @@ export function buildIr(
   doc: JsonObject,
 ): { ir: ApiDocument; warnings: string[] } {
   const ctx: BuildContext = { file, doc, warnings: [] };
+  // `swagger: 2.0` unquoted is the number 2 in YAML.
+  if (doc.swagger !== undefined) {
+    throw new SpecError(
+      file,
+      '/swagger',
+      `unsupported: Swagger ${String(doc.swagger)} (OpenAPI 2.0) documents; convert to OpenAPI 3.0 or 3.1 first (for example with swagger2openapi)`,
+    );
+  }
   let version = doc.openapi;
   if (
     version === undefined &&
@@ -385,14 +381,7 @@ export function buildIr(
     doc = { openapi: version, info: doc.info ?? { title: name, version: '' }, paths: {}, ...doc };
     ctx.doc = doc;
   }
-  if (typeof doc.swagger === 'string') {
-    throw new SpecError(
-      file,
-      '/swagger',
-      'unsupported: Swagger 2.0 documents; convert to OpenAPI 3.0 or 3.1 first',
-    );
-  }
-  if (typeof version !== 'string' || !/^3\.[01]\.\d+$/.test(version)) {
+  if (typeof version !== 'string' || !/^3\.[01](\.\d+)?(-[\w.]+)?$/.test(version)) {
     throw new SpecError(
       file,
       '/openapi',
@@ -405,13 +394,10 @@ export function buildIr(
     throw new SpecError(file, '/webhooks', 'unsupported: `webhooks` needs OpenAPI 3.1');
   }
 
+  // Operation names (`Operation.id`) are identifiers made by `naming`, unique across
+  // operations, callbacks and webhooks, so each can be a method, a key and a type prefix.
   const usedIds = new Set<string>();
-  const uniqueId = (wanted: string): string => {
-    let id = wanted;
-    for (let n = 2; usedIds.has(id); n++) id = `${wanted}${n}`;
-    usedIds.add(id);
-    return id;
-  };
+  const uniqueId = (wanted: string): string => uniqueName(toIdentifier(wanted, 'operation'), usedIds);
 
   const operations: Operation[] = [];
   const callbacks: CallbackOperation[] = [];
@@ -420,18 +406,26 @@ export function buildIr(
   // Documented operationIds first, so a derived name never takes a documented one.
   const documentIds = new Map<RawOperation, string>();
   for (const raw of rawOperations) {
-    const id = optionalString(raw.op.operationId);
-    if (id && !usedIds.has(id)) {
+    const written = optionalString(raw.op.operationId);
+    if (written === undefined) continue;
+    const id = operationName(written, raw.method, raw.path);
+    if (!usedIds.has(id)) {
       usedIds.add(id);
       documentIds.set(raw, id);
-    } else if (id) {
-      ctx.warnings.push(`${file}#${raw.pointer}: operationId "${id}" is used twice; derived a unique name`);
     }
   }
   for (const raw of rawOperations) {
+    const written = optionalString(raw.op.operationId);
     const documented = documentIds.get(raw);
     const id = documented ?? uniqueId(deriveOperationId(raw.method, raw.path));
-    operations.push(buildOperation(ctx, raw, id, documented ? 'document' : 'derived', doc.security));
+    if (written !== undefined && documented === undefined) {
+      ctx.warnings.push(
+        `${file}#${joinPointer(raw.pointer, 'operationId')}: operationId "${written}" is already used (OpenAPI requires unique operationIds); this operation is named "${id}"`,
+      );
+    }
+    const operation = buildOperation(ctx, raw, id, id === written ? 'document' : 'derived', doc.security);
+    withOptional(operation, 'operationId', written);
+    operations.push(operation);
   }
 
   const pushCallback = (
@@ -439,24 +433,24 @@ export function buildIr(
     extra: Pick<CallbackOperation, 'kind' | 'name'> & { parentOperationId?: string; expression?: string },
     fallbackName: string,
   ) => {
-    const wanted = optionalString(raw.op.operationId);
+    const written = optionalString(raw.op.operationId);
+    const wanted = written === undefined ? undefined : toIdentifier(written, '');
     let id: string;
-    let idSource: Operation['idSource'];
     if (wanted && !usedIds.has(wanted)) {
       id = wanted;
       usedIds.add(id);
-      idSource = 'document';
     } else {
-      if (wanted) {
+      id = uniqueId(fallbackName);
+      if (written !== undefined) {
         ctx.warnings.push(
-          `${file}#${raw.pointer}: operationId "${wanted}" is already used; derived "${fallbackName}"`,
+          `${file}#${joinPointer(raw.pointer, 'operationId')}: operationId "${written}" is already used (OpenAPI requires unique operationIds); this callback is named "${id}"`,
         );
       }
-      id = uniqueId(fallbackName);
-      idSource = 'derived';
     }
+    const idSource: Operation['idSource'] = id === written ? 'document' : 'derived';
     // Callbacks do not inherit the document's security: the provider calls the consumer.
     const operation = buildOperation(ctx, raw, id, idSource, undefined, true);
+    withOptional(operation, 'operationId', written);
     const callback: CallbackOperation = { ...operation, kind: extra.kind, name: extra.name };
     withOptional(callback, 'parentOperationId', extra.parentOperationId);
     withOptional(callback, 'expression', extra.expression);

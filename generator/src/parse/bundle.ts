@@ -1,7 +1,8 @@
 import { dirname, resolve } from 'node:path';
+import { toTypeName, uniqueName } from '../naming/index.js';
 import { SpecError } from './errors.js';
 import { loadFile } from './load.js';
-import { escapeToken, getAtPointer, joinPointer } from './pointer.js';
+import { escapeToken, getAtPointer, joinPointer, splitPointer } from './pointer.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
@@ -32,8 +33,9 @@ function isDataKey(key: string, parentKey: string | undefined): boolean {
 export async function bundle(
   rootFile: string,
   display: (path: string) => string = (path) => path,
-): Promise<{ document: JsonObject; files: string[] }> {
+): Promise<{ document: JsonObject; files: string[]; warnings: string[] }> {
   const rootPath = resolve(rootFile);
+  const warnings: string[] = [];
   const loaded = await loadAs(rootPath);
   if (!isObject(loaded)) throw new SpecError(display(rootPath), '', 'the document must be an object');
   const files = new Map<string, Json>([[rootPath, loaded]]);
@@ -169,6 +171,8 @@ export async function bundle(
         const result = resolveRef(value, file, here);
         if ('inline' in result) inline = result.inline;
         else out[key] = result.ref;
+      } else if (key === 'mapping' && parentKey === 'discriminator' && isObject(value)) {
+        out[key] = walkMapping(value, file, here);
       } else if (isDataKey(key, parentKey)) {
         out[key] = value;
       } else {
@@ -176,6 +180,34 @@ export async function bundle(
       }
     }
     if (inline !== undefined) return isObject(inline) ? { ...inline, ...omitRef(out) } : inline;
+    return out;
+  }
+
+  /**
+   * A discriminator's `mapping` names schemas the way `$ref` does (or by bare
+   * component name), relative to the file it is written in: each is pulled in
+   * like a `$ref`. One that names no schema is left out with a warning, so
+   * the other values still select their schemas.
+   */
+  function walkMapping(mapping: JsonObject, file: string, pointer: string): JsonObject {
+    const out: JsonObject = {};
+    for (const [value, target] of Object.entries(mapping)) {
+      const here = joinPointer(pointer, value);
+      if (typeof target !== 'string') continue;
+      try {
+        const result = resolveRef(mappingRef(target), file, here);
+        if ('ref' in result) {
+          out[value] = result.ref;
+          continue;
+        }
+        warnings.push(
+          `${display(file)}#${here}: discriminator mapping "${target}" does not name a schema; left out`,
+        );
+      } catch (error) {
+        if (!(error instanceof SpecError)) throw error;
+        warnings.push(`${error.message}; this discriminator value is left out`);
+      }
+    }
     return out;
   }
 
@@ -188,7 +220,120 @@ export async function bundle(
     }
     root.components = components;
   }
-  return { document: root, files: [...files.keys()] };
+  dealiasComponents(root);
+  hoistSchemaRefs(root);
+  return { document: root, files: [...files.keys()], warnings };
+}
+
+/** Pointer tokens that say where a schema sits, not what it is: left out of a hoisted schema's name. */
+const STRUCTURE_TOKENS = new Set([
+  'paths',
+  'components',
+  'schemas',
+  'content',
+  'schema',
+  'responses',
+  'properties',
+  'items',
+  'parameters',
+  'headers',
+]);
+
+/**
+ * The `components` section a `$ref` target belongs in when it is not a named
+ * component: a schema anywhere (`…/schema`, `#/components/schemas/A/properties/b`),
+ * or a parameter, response, request body or header inside an operation.
+ */
+function hoistKind(tokens: string[]): string | undefined {
+  if (tokens[0] === 'components' && tokens.length === 3) return undefined;
+  if (tokens.includes('schema') || (tokens[0] === 'components' && tokens[1] === 'schemas')) return 'schemas';
+  if (tokens[0] !== 'paths' && tokens[0] !== 'webhooks') return undefined;
+  const last = tokens.at(-1);
+  const parent = tokens.at(-2);
+  if (last === 'requestBody') return 'requestBodies';
+  if (parent === 'parameters') return 'parameters';
+  if (parent === 'responses') return 'responses';
+  if (parent === 'headers') return 'headers';
+  return undefined;
+}
+
+/**
+ * A `$ref` to a schema that is not a named one (`#/paths/~1a/get/responses/200/content/application~1json/schema`,
+ * `#/components/schemas/A/properties/b`) points at it under a name of its own
+ * in `components/schemas` (made from the pointer, unique), so every emitter
+ * refers to schemas by name.
+ */
+function hoistSchemaRefs(root: JsonObject): void {
+  const hoisted = new Map<string, string>();
+  const visit = (node: Json, parentKey: string | undefined): void => {
+    if (Array.isArray(node)) {
+      for (const item of node) visit(item, parentKey);
+      return;
+    }
+    if (!isObject(node)) return;
+    for (const [key, value] of Object.entries(node)) {
+      if (isDataKey(key, parentKey)) continue;
+      if (key !== '$ref' || typeof value !== 'string' || !value.startsWith('#/')) {
+        visit(value, key);
+        continue;
+      }
+      const pointer = value.slice(1);
+      const tokens = splitPointer(pointer);
+      const kind = hoistKind(tokens);
+      if (kind === undefined) continue;
+      let ref = hoisted.get(pointer);
+      if (ref === undefined) {
+        const target = getAtPointer(root, pointer) as Json | undefined;
+        if (target === undefined) continue;
+        const components = isObject(root.components) ? root.components : {};
+        root.components = components;
+        const section = isObject(components[kind]) ? components[kind] : {};
+        components[kind] = section;
+        const words = tokens.filter((t) => !STRUCTURE_TOKENS.has(t)).join('_');
+        const name = uniqueName(toTypeName(words, 'Unnamed'), new Set(Object.keys(section)));
+        section[name] = target;
+        ref = `#/components/${kind}/${escapeToken(name)}`;
+        hoisted.set(pointer, ref);
+      }
+      node[key] = ref;
+    }
+  };
+  visit(root, undefined);
+}
+
+/** A mapping value as a `$ref`: a bare name (`Circle`) means `#/components/schemas/Circle`. */
+export function mappingRef(target: string): string {
+  return /^[A-Za-z0-9._-]+$/.test(target) && !/\.(ya?ml|json)$/i.test(target)
+    ? `#/components/schemas/${escapeToken(target)}`
+    : target;
+}
+
+/**
+ * A component that is only a `$ref` to another component of its kind
+ * (`responses: { Generic400: { $ref: common.yaml#/…/Generic400 } }`, which
+ * bundling turns into a ref to the pulled-in copy) gets the target's content,
+ * so every reader sees a response, parameter, … there rather than a bare
+ * reference. Schemas stay references: a schema `$ref` is a type alias.
+ */
+function dealiasComponents(root: JsonObject): void {
+  const components = root.components;
+  if (!isObject(components)) return;
+  for (const [kind, section] of Object.entries(components)) {
+    if (kind === 'schemas' || !isObject(section)) continue;
+    for (const [name, entry] of Object.entries(section)) {
+      const seen = new Set<string>();
+      let current: Json = entry;
+      while (isObject(current) && typeof current.$ref === 'string' && !seen.has(current.$ref)) {
+        seen.add(current.$ref);
+        const match = COMPONENT_POINTER.exec(current.$ref.slice(1));
+        if (!current.$ref.startsWith('#') || !match || match[1] !== kind) break;
+        const next = getAtPointer(root, current.$ref.slice(1)) as Json | undefined;
+        if (next === undefined) break;
+        current = next;
+      }
+      if (current !== entry && isObject(current) && current.$ref === undefined) section[name] = current;
+    }
+  }
 }
 
 function omitRef(object: JsonObject): JsonObject {
@@ -214,6 +359,18 @@ function externalRefSites(node: Json, file: string): { target: string; ref: stri
           const filePart = child.split('#')[0] ?? '';
           if (filePart !== '' && !/^[a-z][a-z0-9+.-]*:/i.test(filePart)) {
             sites.push({ target: refTarget(file, filePart), ref: child, pointer: joinPointer(pointer, key) });
+          }
+        } else if (key === 'mapping' && parentKey === 'discriminator' && isObject(child)) {
+          for (const [value, target] of Object.entries(child)) {
+            if (typeof target !== 'string') continue;
+            const filePart = mappingRef(target).split('#')[0] ?? '';
+            if (filePart !== '' && !/^[a-z][a-z0-9+.-]*:/i.test(filePart)) {
+              sites.push({
+                target: refTarget(file, filePart),
+                ref: target,
+                pointer: joinPointer(pointer, key, value),
+              });
+            }
           }
         } else if (!isDataKey(key, parentKey)) {
           visit(child, joinPointer(pointer, key), key);

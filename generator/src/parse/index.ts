@@ -2,6 +2,8 @@ import { basename, extname, isAbsolute, relative, resolve, sep } from 'node:path
 import type { ApiDocument } from '../ir/types.js';
 import { buildIr } from './build-ir.js';
 import { bundle } from './bundle.js';
+import { checkSchemas } from './check-schemas.js';
+import { normalisePatterns } from './patterns.js';
 
 export { SpecError } from './errors.js';
 
@@ -23,8 +25,10 @@ export async function parseDocument(file: string, cwd: string = process.cwd()): 
     return rel === '' || isAbsolute(rel) ? path : rel.split(sep).join('/');
   };
   const absolute = resolve(cwd, file);
-  const { document, files } = await bundle(absolute, display);
+  const bundled = await bundle(absolute, display);
   const name = basename(file, extname(file));
-  const { ir, warnings } = buildIr(display(absolute), name, document);
-  return { ir, warnings, files };
+  const { ir, warnings } = buildIr(display(absolute), name, bundled.document);
+  checkSchemas(ir.bundled, ir.source, warnings);
+  normalisePatterns(ir.bundled, ir.source, warnings);
+  return { ir, warnings: [...bundled.warnings, ...warnings], files: bundled.files };
 }

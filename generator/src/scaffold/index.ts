@@ -211,7 +211,11 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
 
   let generated: ScaffoldResult['generated'];
   if (options.generate !== false) {
-    const { files, warnings: specWarnings } = await generateFiles({
+    const {
+      files,
+      warnings: specWarnings,
+      kinds,
+    } = await generateFiles({
       specs: options.specs,
       out: generatedDir,
       emit: ['handlers', framework],
@@ -220,10 +224,10 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
     });
     warnings.push(...specWarnings);
     if (options.dryRun) {
-      const report = await checkFiles(generatedDir, files);
+      const report = await checkFiles(generatedDir, files, kinds);
       generated = { out: generatedDir, files: files.length, changed: report.changed, removed: report.stale };
     } else {
-      const { written, removed } = await writeFiles(generatedDir, files);
+      const { written, removed } = await writeFiles(generatedDir, files, kinds);
       generated = { out: generatedDir, files: files.length, changed: written, removed };
     }
   }

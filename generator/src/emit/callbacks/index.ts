@@ -6,7 +6,6 @@ import { generatedHeader } from '../header.js';
 import {
   exportInterface,
   importDeclaration,
-  isIdentifier,
   printNodes,
   property,
   propertyName,
@@ -14,7 +13,7 @@ import {
   union,
   withJsDoc,
 } from '../ts-ast.js';
-import { operationTypeNames, typesFileName } from '../types/index.js';
+import { operationTypeNames, schemaTypeNames, typesFileName } from '../types/index.js';
 import { validatorsFileName } from '../validators/index.js';
 import { type CallbackModel, callbackModels } from './model.js';
 
@@ -48,28 +47,20 @@ const str = (text: string) => f.createStringLiteral(text);
  * Type of a named schema: the types file's alias when it exports one
  * (`Types.EventSessionStatus`), else `Types.components["schemas"]["X"]`.
  */
-function schemaType(name: string, taken: ReadonlySet<string>): ts.TypeNode {
-  if (isIdentifier(name) && !taken.has(name)) return typesMember(name);
+function schemaType(name: string, aliases: ReadonlyMap<string, string>): ts.TypeNode {
+  const alias = aliases.get(name);
+  if (alias !== undefined) return typesMember(alias);
   return f.createIndexedAccessTypeNode(
     f.createIndexedAccessTypeNode(typesMember('components'), f.createLiteralTypeNode(str('schemas'))),
     f.createLiteralTypeNode(str(name)),
   );
 }
 
-/** Names the types file uses for something other than a schema alias. */
-function nonAliasNames(doc: EmitDocument): Set<string> {
-  const taken = new Set(['paths', 'webhooks', 'components', '$defs', 'operations', 'callbacks']);
-  for (const names of operationTypeNames(doc).values()) {
-    for (const name of Object.values(names)) if (name !== undefined) taken.add(name);
-  }
-  return taken;
-}
-
 /** Per event type, the payload type a handler receives. */
-function eventTypes(model: CallbackModel, taken: ReadonlySet<string>, payload: ts.TypeNode) {
+function eventTypes(model: CallbackModel, aliases: ReadonlyMap<string, string>, payload: ts.TypeNode) {
   return model.events.map((event) => ({
     ...event,
-    typeNode: event.schema === undefined ? payload : schemaType(event.schema, taken),
+    typeNode: event.schema === undefined ? payload : schemaType(event.schema, aliases),
   }));
 }
 
@@ -157,7 +148,7 @@ function emitDocument(doc: EmitDocument, options: EmitOptions, withValidators: b
   const names = callbacksNames(doc);
   const models = callbackModels(ir);
   const opNames = operationTypeNames(doc);
-  const taken = nonAliasNames(doc);
+  const taken = schemaTypeNames(doc);
   const anyCloudEvents = models.some((m) => m.cloudEvents);
 
   /** The callback's `<Id>Payload` from the types file (`undefined` without a body). */

@@ -1,13 +1,12 @@
 import type ts from 'typescript';
 import type { CallbackOperation } from '../../ir/types.js';
-import { pascalCase } from '../../parse/build-ir.js';
+import { isSafeIdentifier, pascalCase, toIdentifier, uniqueName } from '../../naming/index.js';
 import type { EmitDocument, Emitter, GeneratedFile } from '../emitter.js';
 import { generatedHeader } from '../header.js';
 import {
   exportInterface,
   exportTypeAlias,
   indexedAccess,
-  isIdentifier,
   printNodes,
   property,
   typeLiteral,
@@ -15,6 +14,7 @@ import {
 } from '../ts-ast.js';
 import { transformCallback, transformDocument } from './openapi-ts.js';
 import { payloadType, requestType, responseType } from './operation-types.js';
+import { hoistRecursiveSchemas } from './recursive.js';
 
 const RESERVED = new Set(['paths', 'webhooks', 'components', '$defs', 'operations', 'callbacks']);
 
@@ -27,7 +27,8 @@ export function operationTypeNames(doc: EmitDocument): Map<string, OperationType
   const taken = new Set([...RESERVED, ...Object.keys(doc.ir.schemas)]);
   const names = new Map<string, OperationTypeNames>();
   for (const op of [...doc.ir.operations, ...doc.ir.callbacks]) {
-    const base = pascalCase(op.id);
+    const pascal = pascalCase(op.id);
+    const base = /^[A-Za-z]/.test(pascal) ? pascal : `Operation${pascal}`;
     const wanted = (suffix: string) => [`${base}${suffix}`, `${base}Operation${suffix}`];
     const pick = (suffix: string) => {
       const name =
@@ -42,6 +43,30 @@ export function operationTypeNames(doc: EmitDocument): Map<string, OperationType
   return names;
 }
 
+/**
+ * The alias the types file exports for each named schema: the schema's name
+ * when it is a safe identifier, else one made by `naming` (`package` →
+ * `package_`, `Foo.Bar` → `FooBar`); left out when that is taken.
+ */
+export function schemaTypeNames(doc: EmitDocument): Map<string, string> {
+  const taken = new Set(RESERVED);
+  for (const names of operationTypeNames(doc).values()) {
+    for (const name of Object.values(names)) if (name !== undefined) taken.add(name);
+  }
+  const aliases = new Map<string, string>();
+  const schemaNames = Object.keys(doc.ir.schemas);
+  // Names that need no change first, so a made name never takes one of them.
+  for (const name of schemaNames) {
+    if (isSafeIdentifier(name) && !taken.has(name)) aliases.set(name, uniqueName(name, taken));
+  }
+  for (const name of schemaNames) {
+    if (aliases.has(name)) continue;
+    const made = toIdentifier(name, '');
+    if (made !== '' && !taken.has(made)) aliases.set(name, uniqueName(made, taken));
+  }
+  return new Map(schemaNames.filter((n) => aliases.has(n)).map((n) => [n, aliases.get(n)!]));
+}
+
 export interface OperationTypeNames {
   request: string;
   response: string;
@@ -51,7 +76,15 @@ export interface OperationTypeNames {
 
 function emitDocument(doc: EmitDocument): GeneratedFile {
   const { ir } = doc;
-  const { nodes, ctx } = transformDocument(ir);
+  const { nodes: openApiTsNodes, ctx } = transformDocument(ir);
+  const aliases = schemaTypeNames(doc);
+  const internal = new Set([...RESERVED, ...aliases.values(), ...Object.keys(ir.schemas)]);
+  for (const names of operationTypeNames(doc).values())
+    for (const name of Object.values(names)) internal.add(name);
+  const { nodes, hoisted } = hoistRecursiveSchemas(
+    openApiTsNodes,
+    (schema) => aliases.get(schema) ?? uniqueName(`RecursiveSchema${pascalCase(schema)}`, internal),
+  );
   const out: ts.Node[] = [...nodes];
   const types: string[] = ['paths', 'webhooks', 'components', '$defs', 'operations'];
 
@@ -82,11 +115,12 @@ function emitDocument(doc: EmitDocument): GeneratedFile {
     }
   }
 
-  for (const name of Object.keys(ir.schemas)) {
-    if (!isIdentifier(name) || RESERVED.has(name) || types.includes(name)) continue;
-    out.push(exportTypeAlias(name, indexedAccess('components', 'schemas', name)));
-    types.push(name);
+  for (const [name, alias] of aliases) {
+    types.push(alias);
+    // A recursive schema's alias is declared above, as its definition.
+    if (!hoisted.has(name)) out.push(exportTypeAlias(alias, indexedAccess('components', 'schemas', name)));
   }
+  for (const [name, alias] of hoisted) if (!aliases.has(name)) types.push(alias);
 
   return {
     path: typesFileName(doc),

@@ -5,6 +5,8 @@ import standaloneCode from 'ajv/dist/standalone/index.js';
 import addFormats from 'ajv-formats';
 import ajvFormats from 'ajv-formats/dist/formats.js';
 import type { ApiDocument, CallbackOperation, MediaContent, Operation, Parameter } from '../../ir/types.js';
+import { SpecError } from '../../parse/errors.js';
+import { escapeToken } from '../../parse/pointer.js';
 import { headerPlan, type ParameterPlan, parameterPlan } from './plan.js';
 import { type ConvertContext, convertSchema, type Direction, discriminatorOf } from './schema.js';
 
@@ -100,6 +102,18 @@ export function compileValidators(ir: ApiDocument): CompiledValidators {
   });
   (addFormats as unknown as (a: unknown) => void)(ajv);
 
+  // Every schema is checked against Ajv's meta-schema before it is added, so
+  // a problem in the document is reported at its pointer, not as Ajv's error.
+  const checkSchema = (schema: unknown, pointer: string): void => {
+    if (ajv.validateSchema(schema as AnySchema) !== false) return;
+    const first = ajv.errors?.[0];
+    throw new SpecError(
+      ir.source,
+      `${pointer}${first?.instancePath ?? ''}`,
+      `invalid schema: ${first ? `${first.instancePath.split('/').pop() || 'schema'} ${first.message}` : ajv.errorsText()}`,
+    );
+  };
+
   const directions: Direction[] = usesReadWrite(ir) ? ['request', 'response'] : ['request'];
   const defsId = (direction: Direction) => `telegate:${directions.length === 1 ? 'defs' : direction}`;
 
@@ -137,6 +151,9 @@ export function compileValidators(ir: ApiDocument): CompiledValidators {
         definitions[baseCopyName(parent)] = convertSchema(plain, ctx, parent);
       }
     }
+    for (const [name, definition] of Object.entries(definitions)) {
+      checkSchema(definition, `/components/schemas/${escapeToken(name.replace(/__base$/, ''))}`);
+    }
     ajv.addSchema({ $id: id, definitions } as AnySchema);
     definitionsByDirection.set(direction, definitions);
   }
@@ -156,11 +173,12 @@ export function compileValidators(ir: ApiDocument): CompiledValidators {
   let counter = 0;
   // Identical schemas (the same error response on every operation) compile once.
   const byContent = new Map<string, string>();
-  const add = (schema: Record<string, unknown>, id: string): string => {
+  const add = (schema: Record<string, unknown>, id: string, pointer: string): string => {
     const key = JSON.stringify(schema);
     const known = byContent.get(key);
     if (known) return known;
     const exportName = `v${counter++}`;
+    checkSchema(schema, pointer);
     ajv.addSchema({ ...schema, $id: id } as AnySchema);
     exportsMap[exportName] = id;
     byContent.set(key, exportName);
@@ -194,6 +212,7 @@ export function compileValidators(ir: ApiDocument): CompiledValidators {
         required,
       },
       `telegate:request/${op.id}`,
+      op.pointer,
     );
     const entry: RequestEntry = {
       op,
@@ -205,7 +224,11 @@ export function compileValidators(ir: ApiDocument): CompiledValidators {
       },
     };
     if (body?.schema)
-      entry.bodyValidator = add(bodySchema as Record<string, unknown>, `telegate:body/${op.id}`);
+      entry.bodyValidator = add(
+        bodySchema as Record<string, unknown>,
+        `telegate:body/${op.id}`,
+        `${op.pointer}/requestBody`,
+      );
     requests.push(entry);
 
     responses.set(
@@ -237,6 +260,7 @@ export function compileValidators(ir: ApiDocument): CompiledValidators {
           validator: add(
             { type: 'object', properties, required: responseRequired },
             `telegate:response/${op.id}/${response.status}`,
+            `${op.pointer}/responses/${response.status}`,
           ),
           header: headers.map((h) => headerPlan(h, ir.schemas)),
           hasBody,
@@ -250,10 +274,16 @@ export function compileValidators(ir: ApiDocument): CompiledValidators {
     validator: requests.find((r) => r.op === callback)?.bodyValidator,
   }));
 
-  const raw = (standaloneCode as unknown as (ajv: unknown, refs: Record<string, string>) => string)(
-    ajv,
-    exportsMap,
-  );
+  let raw: string;
+  try {
+    raw = (standaloneCode as unknown as (ajv: unknown, refs: Record<string, string>) => string)(
+      ajv,
+      exportsMap,
+    );
+  } catch (error) {
+    // Ajv compiles lazily: what it still refuses here (an unresolvable reference) is in the document.
+    throw new SpecError(ir.source, '', `cannot compile the validators: ${(error as Error).message}`);
+  }
   const responseDirection: Direction = directions.includes('response') ? 'response' : 'request';
   return {
     ...rewriteStandalone(raw),

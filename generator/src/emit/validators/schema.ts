@@ -181,6 +181,8 @@ export function convertSchema(schema: unknown, ctx: ConvertContext, self?: strin
   const out: Schema = {};
   for (const [key, value] of Object.entries(source)) {
     if (ANNOTATIONS.has(key) || key.startsWith('x-')) continue;
+    // Not an OpenAPI 3.0 keyword: documents put anything there, and Ajv would check it as JSON Schema.
+    if (key === 'definitions' && ctx.openapiVersion === '3.0') continue;
     if (SUBSCHEMA.has(key)) out[key] = convertSchema(value, ctx);
     else if (SUBSCHEMA_LISTS.has(key) && Array.isArray(value))
       out[key] = value.map((item) => convertSchema(item, ctx));

@@ -159,15 +159,9 @@ export interface components {
          * @description Credential the server presents when delivering to the sink; `credentialType` selects the
          *     concrete form.
          */
-        SinkCredential: {
-            /**
-             * @description Kind of credential; only `ACCESSTOKEN` is defined.
-             * @enum {string}
-             */
-            credentialType: "ACCESSTOKEN";
-        };
+        SinkCredential: components["schemas"]["AccessTokenCredential"];
         /** @description A bearer access token for the sink. */
-        AccessTokenCredential: Omit<components["schemas"]["SinkCredential"], "credentialType"> & {
+        AccessTokenCredential: Omit<components["schemas"]["SinkCredentialBase"], "credentialType"> & {
             /** @description The token, sent to the sink as `Authorization: Bearer <accessToken>`. */
             accessToken: string;
             /**
@@ -259,26 +253,7 @@ export interface components {
          * @description An event as delivered to the sink (CloudEvents 1.0 structured mode). `type` selects the
          *     concrete event schema and thereby the form of `data`.
          */
-        CloudEvent: {
-            /** @description Event identifier, unique for its `source`; repeated deliveries keep it. */
-            id: string;
-            source: components["schemas"]["Source"];
-            /** @description The event type (see the event type table of this API). */
-            type: string;
-            /**
-             * @description CloudEvents version; always `1.0`.
-             * @enum {string}
-             */
-            specversion: "1.0";
-            /**
-             * @description Media type of `data`; always `application/json`.
-             * @enum {string}
-             */
-            datacontenttype?: "application/json";
-            /** @description Event payload; its schema depends on `type`. */
-            data?: Record<string, unknown>;
-            time: components["schemas"]["DateTime"];
-        };
+        CloudEvent: components["schemas"]["EventSessionInvitation"] | components["schemas"]["EventSessionStatus"] | components["schemas"]["EventSubscriptionEnded"] | components["schemas"]["EventRegistrationEnds"];
         /**
          * Format: uri-reference
          * @description Context the event comes from, as a non-empty URI reference, e.g. an `https:` URL of the
@@ -293,7 +268,7 @@ export interface components {
          */
         DateTime: string;
         /** @description `session-invitation`: a call is arriving for the subscribed device. */
-        EventSessionInvitation: Omit<components["schemas"]["CloudEvent"], "type"> & {
+        EventSessionInvitation: Omit<components["schemas"]["CloudEventBase"], "type"> & {
             data: components["schemas"]["MediaSessionInvite"];
             /** @enum {unknown} */
             type?: "org.camaraproject.webrtc-events.v0.session-invitation";
@@ -305,7 +280,7 @@ export interface components {
             type: "org.camaraproject.webrtc-events.v0.session-invitation";
         };
         /** @description `session-status`: a call of the subscribed device changed state or SDP. */
-        EventSessionStatus: Omit<components["schemas"]["CloudEvent"], "type"> & {
+        EventSessionStatus: Omit<components["schemas"]["CloudEventBase"], "type"> & {
             data: components["schemas"]["MediaSessionStatusUpdate"];
             /** @enum {unknown} */
             type?: "org.camaraproject.webrtc-events.v0.session-status";
@@ -376,7 +351,7 @@ export interface components {
             sdp?: string;
         };
         /** @description `subscription-ended`: the subscription has ended; no further events follow. */
-        EventSubscriptionEnded: Omit<components["schemas"]["CloudEvent"], "type"> & {
+        EventSubscriptionEnded: Omit<components["schemas"]["CloudEventBase"], "type"> & {
             data?: components["schemas"]["SubscriptionEnded"];
             /** @enum {unknown} */
             type?: "org.camaraproject.webrtc-events.v0.subscription-ended";
@@ -403,7 +378,7 @@ export interface components {
          */
         TerminationReason: "MAX_EVENTS_REACHED" | "NETWORK_TERMINATED" | "SUBSCRIPTION_EXPIRED" | "ACCESS_TOKEN_EXPIRED" | "SUBSCRIPTION_DELETED";
         /** @description `registration-ends`: a registration of the subscribed device has ended. */
-        EventRegistrationEnds: Omit<components["schemas"]["CloudEvent"], "type"> & {
+        EventRegistrationEnds: Omit<components["schemas"]["CloudEventBase"], "type"> & {
             data: components["schemas"]["RegistrationEnds"];
             /** @enum {unknown} */
             type?: "org.camaraproject.webrtc-events.v0.registration-ends";
@@ -533,6 +508,41 @@ export interface components {
             verticalAxis: number;
             /** @description Orientation of the semi-major axis, in degrees. */
             orientation: number;
+        };
+        /**
+         * @description Credential the server presents when delivering to the sink; `credentialType` selects the
+         *     concrete form.
+         */
+        SinkCredentialBase: {
+            /**
+             * @description Kind of credential; only `ACCESSTOKEN` is defined.
+             * @enum {string}
+             */
+            credentialType: "ACCESSTOKEN";
+        };
+        /**
+         * @description An event as delivered to the sink (CloudEvents 1.0 structured mode). `type` selects the
+         *     concrete event schema and thereby the form of `data`.
+         */
+        CloudEventBase: {
+            /** @description Event identifier, unique for its `source`; repeated deliveries keep it. */
+            id: string;
+            source: components["schemas"]["Source"];
+            /** @description The event type (see the event type table of this API). */
+            type: string;
+            /**
+             * @description CloudEvents version; always `1.0`.
+             * @enum {string}
+             */
+            specversion: "1.0";
+            /**
+             * @description Media type of `data`; always `application/json`.
+             * @enum {string}
+             */
+            datacontenttype?: "application/json";
+            /** @description Event payload; its schema depends on `type`. */
+            data?: Record<string, unknown>;
+            time: components["schemas"]["DateTime"];
         };
     };
     responses: {
