@@ -205,6 +205,8 @@ export async function sipBench(): Promise<BenchResult> {
     sipListen: ['udp:127.0.0.1:0'],
     sipOutboundProxy: `sip:127.0.0.1:${uasPort}`,
     sipTrustedPeers: ['127.0.0.1'],
+    // Signalling only: the media backend's own cost is `npm run bench -- media`.
+    mediaBackend: 'loopback',
   });
   const sip = gw.gateway.sip as EmbeddedSipBackend;
   const inviteAt = new Map<string, number>();
@@ -390,6 +392,7 @@ export async function sipBench(): Promise<BenchResult> {
   }
   base.notes.push(
     'The gateway process also runs the HTTP driver and the HTTPS webhook receiver, so its CPU per call includes both; on 2 cores sipp and that process each get about one.',
+    'Media is not set up (`MEDIA_BACKEND=loopback`: SDP only), so the rows measure signalling; relaying media is measured by `npm run bench -- media`.',
   );
   return base;
 }
