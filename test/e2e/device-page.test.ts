@@ -163,4 +163,46 @@ describe.skipIf(!existsSync(CHROMIUM))('the device page (/demo) in Chromium, on 
     );
     await page.close();
   }, 25_000);
+
+  it('a page left mid-call ends the session as Failed with a BYE, and frees its media', async () => {
+    const { page, phoneNumber } = await registeredPage(440);
+    const statuses: string[] = [];
+    const unwatch = gw.gateway.watchSubscriber(phoneNumber, (event) => {
+      if (event.type === 'session-status') statuses.push(event.session.status);
+    });
+    const byes: string[] = [];
+    const untrace = gw.built.demo!.ua.onTrace((direction, message) => {
+      if (direction === 'in' && message.kind === 'request' && message.method === 'BYE') byes.push('BYE');
+    });
+    try {
+      await page.fill('#callee', ECHO);
+      await page.click('#call');
+      await until('the page to hear 440 Hz', () => loudest(page), hears(440));
+      // Leaving (or reloading) the page closes its peer connection: Chromium sends a DTLS close_notify,
+      // so the gateway sees the device leave at once. (A killed tab sends nothing: ICE consent, RFC 7675,
+      // expires after werift's 30 s and ends the call the same way.)
+      await page.goto('about:blank');
+      await page.close();
+      await until(
+        'the session to fail',
+        async () => statuses,
+        (seen) => seen.includes('Failed'),
+        8_000,
+      );
+      await until(
+        'a BYE to the far end',
+        async () => byes.length,
+        (count) => count === 1,
+      );
+      await until(
+        'the media endpoint to close',
+        async () => mediaEndpoints(),
+        (count) => count === 0,
+      );
+      expect(gw.gateway.media.stats?.()).toEqual({ endpoints: 0, udpSockets: 0 });
+    } finally {
+      unwatch();
+      untrace();
+    }
+  }, 20_000);
 });
