@@ -7,6 +7,7 @@ import type { AuthContext } from '../auth/auth.js';
 import { registrationEndsEvent, sessionInvitationEvent, sessionStatusEvent } from '../events/cloud-events.js';
 import type { SubscriberEvent } from '../events/subscriber-events.js';
 import type { Gateway } from '../gateway.js';
+import { PHONE_NUMBER_PATTERN } from '../sip/address.js';
 
 /** Where the build (`npm run build`) writes the device page: `dist/demo/`, from `src/http/` and `dist/http/` alike. */
 const PAGE_DIR = new URL('../../dist/demo/', import.meta.url);
@@ -17,8 +18,6 @@ const PAGE_FILES: Readonly<Record<string, { file: string; type: string }>> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/device-page.js': { file: 'device-page.js', type: 'text/javascript; charset=utf-8' },
 };
-
-const E164 = /^\+[1-9][0-9]{4,14}$/;
 
 export interface DemoRoutesOptions {
   gateway: Gateway;
@@ -85,7 +84,7 @@ export function registerDemoRoutes(app: FastifyInstance, options: DemoRoutesOpti
         throw new PermissionDeniedError('Dev tokens are only issued on a gateway listening on loopback.');
       }
       const phoneNumber = (request.body as { phoneNumber?: unknown } | undefined)?.phoneNumber;
-      if (typeof phoneNumber !== 'string' || !E164.test(phoneNumber)) {
+      if (typeof phoneNumber !== 'string' || !PHONE_NUMBER_PATTERN.test(phoneNumber)) {
         throw new ApiError(
           400,
           'INVALID_ARGUMENT',
@@ -114,6 +113,7 @@ export function registerDemoRoutes(app: FastifyInstance, options: DemoRoutesOpti
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
       'x-accel-buffering': 'no',
+      connection: 'close',
     });
     const write = (text: string) => {
       if (!raw.writableEnded) raw.write(text);
@@ -128,7 +128,10 @@ export function registerDemoRoutes(app: FastifyInstance, options: DemoRoutesOpti
       if (!streams.delete(end)) return;
       clearInterval(heartbeat);
       unwatch();
-      if (!raw.writableEnded) raw.end();
+      // The socket goes with the stream (it is not reused): a lingering one would hold up shutdown.
+      const socket = request.raw.socket;
+      if (raw.writableEnded || raw.destroyed) socket.destroy();
+      else raw.end(() => socket.destroy());
     };
     streams.add(end);
     raw.on('close', end);
