@@ -12,6 +12,7 @@ import { unavailable } from './errors.js';
 import type { DomainEvent } from './events/domain-events.js';
 import { type DeliverFunction, EventBus, type EventBusOptions } from './events/event-bus.js';
 import type { EventQueue } from './events/event-queue.js';
+import { type SubscriberEventListener, SubscriberEventTap } from './events/subscriber-events.js';
 import { type SubscriptionOptions, SubscriptionService } from './events/subscription-service.js';
 import type { Location } from './location/location.js';
 import { LoopbackNetwork, type LoopbackNetworkOptions } from './network/loopback/loopback-network.js';
@@ -124,6 +125,7 @@ export class Gateway {
   /** The signed channel to the other nodes, when `cluster` was given. */
   readonly channel: NodeChannel | undefined;
   #joined = false;
+  readonly #subscriberEvents: SubscriberEventTap;
   #closed: Promise<void> | undefined;
   #sweepTimer: TimerHandle | undefined;
 
@@ -201,7 +203,14 @@ export class Gateway {
         sequenceScope: options.events?.sequenceScope ?? 'subscription',
       },
     );
-    const publish = (event: DomainEvent) => this.events.publish(event);
+    this.#subscriberEvents = new SubscriberEventTap((error) =>
+      logger.error({ err: error }, 'a subscriber event listener failed'),
+    );
+    const subscriberEvents = this.#subscriberEvents;
+    const publish = (event: DomainEvent) => {
+      this.events.publish(event);
+      subscriberEvents.dispatch(event);
+    };
 
     const emergencyLookup = options.emergency?.lookupAddress;
     const r = options.registrations ?? {};
@@ -280,7 +289,9 @@ export class Gateway {
         sdpLimits,
         ...((c.requireInvitationSubscriber ?? true)
           ? {
-              acceptInbound: (target: { phoneNumber: string; deviceIds: string[] }) =>
+              // A device watching its own events (the browser events bridge) is someone to ring too.
+              acceptInbound: async (target: { phoneNumber: string; deviceIds: string[] }) =>
+                subscriberEvents.isWatched(target.phoneNumber) ||
                 subscriptionService.hasSubscriber(target, EVENT_TYPES.sessionInvitation),
             }
           : {}),
@@ -306,6 +317,23 @@ export class Gateway {
     await this.channel?.listen((request) => this.calls.handleRequest(request));
     await this.lease.start();
     this.events.startSharedDelivery();
+  }
+
+  /**
+   * Calls `listener` with the `session-invitation`, `session-status` and
+   * `registration-ends` events of `phoneNumber` as they are published, until
+   * the returned function is called or the gateway closes. While someone
+   * watches a number, incoming calls to it are offered even with no CAMARA
+   * `session-invitation` subscription.
+   */
+  watchSubscriber(phoneNumber: string, listener: SubscriberEventListener): () => void {
+    if (this.#closed) throw unavailable('The gateway is shutting down.');
+    return this.#subscriberEvents.watch(phoneNumber, listener);
+  }
+
+  /** How many listeners watch `phoneNumber` (for a cap on a subscriber's open event streams). */
+  subscriberWatchers(phoneNumber: string): number {
+    return this.#subscriberEvents.watchers(phoneNumber);
   }
 
   /**
@@ -374,6 +402,7 @@ export class Gateway {
       await this.subscriptions.close();
       await this.events.close();
       await this.writes.close();
+      this.#subscriberEvents.clear();
       await this.sip.close();
       await this.media.close();
       await this.network?.close();

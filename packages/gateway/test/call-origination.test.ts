@@ -279,6 +279,23 @@ describe('3.3.2 / 3.3.3 disconnection', () => {
     expect((await h.gw.calls.get(auth(ALICE), created.mediaSessionId)).status).toBe('Terminated');
   });
 
+  it("the device's media failing (page closed, ICE/DTLS failed) ends an answered call: BYE, Failed (4)", async () => {
+    const { created, callId } = await call();
+    await settle(h.gw, 1000);
+    const [endpoint] = [...h.net.media.endpoints.values()];
+    endpoint!.fail();
+    await settle(h.gw);
+    expect(h.net.flow(callId).slice(-2)).toEqual(['>BYE', '<200/BYE']);
+    expect(summary(h.sink, ids.subscriptionId).at(-1)).toEqual({
+      type: 'session-status',
+      status: 'Failed',
+      seq: 4,
+      reason: 'Media with the device failed: the device closed its media connection',
+    });
+    expect((await h.gw.calls.get(auth(ALICE), created.mediaSessionId)).status).toBe('Failed');
+    expect(h.net.media.endpoints.size).toBe(0);
+  });
+
   it('an ended session stays readable for the retention time, then is 404', async () => {
     const { created, callId } = await call();
     await settle(h.gw, 1000);

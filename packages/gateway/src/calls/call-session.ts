@@ -103,6 +103,13 @@ export class CallSession extends TypedEmitter<CallSessionEvents> {
     this.#whenEnded = new Promise((resolve) => {
       this.#resolveEnded = resolve;
     });
+    // A device whose media is gone (page closed, ICE/DTLS failed) is not coming back: end the call
+    // (BYE, or CANCEL before an answer) rather than leave the far end talking to nobody.
+    init.endpoint.onFailure?.((reason) =>
+      this.#onNetwork('media-failure', () =>
+        this.#beginEnd({ status: 'Failed', reason: `Media with the device failed: ${reason}` }, 'gateway'),
+      ),
+    );
   }
 
   /** Resolves when the session has reached a final state (or was closed). */

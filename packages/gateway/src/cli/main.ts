@@ -6,6 +6,7 @@ import { ALL_SCOPES, DevAuth } from '../auth/dev-auth.js';
 import { DEMO_NUMBERS } from '../config/demo-numbers.js';
 import { devTokenKey } from '../config/dev-key.js';
 import { CONFIG_ENV_NAMES, ConfigError, type GatewayConfig, loadConfig } from '../config/gateway-config.js';
+import { isLoopbackHost } from '../http/demo-routes.js';
 import { buildGateway, type GatewayServer } from '../http/server.js';
 import { PHONE_NUMBER_PATTERN } from '../sip/address.js';
 
@@ -94,6 +95,11 @@ function banner(server: GatewayServer, url: string, io: CliIo): string[] {
     `  events         ${url}${eventsMountPath}`,
     `  health         ${url}/healthz  ${url}/readyz  ${url}/metrics`,
   ];
+  if (config.authMode === 'dev' && isLoopbackHost(config.host)) {
+    lines.push(`  device page    ${url}/demo  (register, call, answer from this browser)`);
+  } else {
+    lines.push(`  device page    ${url}/demo  (needs a token: dev tokens are issued only on loopback)`);
+  }
   if (config.authMode === 'dev') {
     lines.push(
       `  auth           dev tokens (not for production); get one with:`,

@@ -10,6 +10,11 @@ export {
   type EventBusOptions,
 } from './event-bus.js';
 export {
+  type SubscriberEvent,
+  type SubscriberEventListener,
+  SubscriberEventTap,
+} from './subscriber-events.js';
+export {
   ownerKeyOf,
   type SubscriptionOptions,
   SubscriptionService,

@@ -40,6 +40,7 @@ import { GatewayMetrics } from '../observability/metrics.js';
 import type { DemoTelcoNetwork } from '../sip/demo/demo-telco-network.js';
 import { RedisConnectError, RedisStore } from '../store/redis-store.js';
 import type { Store } from '../store/store.js';
+import { registerDemoRoutes } from './demo-routes.js';
 import { createHandlers } from './handlers.js';
 import { registerHealthRoutes } from './health.js';
 import { registerRequestObservers, requestIdOf } from './observers.js';
@@ -317,10 +318,18 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
         { prefix: eventsMountPath },
       );
     });
+    const demoRoutes = registerDemoRoutes(app, {
+      gateway,
+      host: config.host,
+      source: config.eventSource,
+      issueToken: devAuth === undefined ? undefined : (phoneNumber: string) => devAuth.issue({ phoneNumber }),
+    });
     let closed: Promise<void> | undefined;
 
     app.addHook('preClose', async () => {
       closing = true;
+      // Open event streams would keep the listener from closing.
+      demoRoutes.close();
     });
     // Runs once the listener has stopped and the requests in flight are answered.
     app.addHook('onClose', async () => {

@@ -19,6 +19,12 @@ export interface MediaEndpoint extends Closable {
   hold(held: boolean): Promise<string>;
   /** A re-INVITE offer from the far end (remote hold/resume): returns the RTP answer. */
   updateRtp(offer: CheckedRtpSdp): Promise<string>;
+  /**
+   * Calls `listener` once if the device's leg fails for good (ICE or DTLS
+   * failed, the peer closed DTLS, or the connection stays lost): the call has
+   * no media left and must end. Optional: in-memory backends never fail.
+   */
+  onFailure?(listener: (reason: string) => void): void;
 }
 
 /** What a media backend holds open right now (tests check that nothing leaks). */

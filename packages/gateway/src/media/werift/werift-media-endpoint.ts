@@ -47,6 +47,9 @@ export interface EndpointContext {
   onClosed(endpoint: WeriftMediaEndpoint): Promise<void>;
 }
 
+/** How long a lost connection (`disconnected`) may last before the call's media counts as failed. */
+const DISCONNECTED_GRACE_MS = 5_000;
+
 /** The converter between two G.711 laws, `undefined` when none is needed. */
 function g711Table(from: string, to: string): Uint8Array | undefined {
   if (from === 'pcmu' && to === 'pcma') return MU_LAW_TO_A_LAW;
@@ -70,6 +73,9 @@ export class WeriftMediaEndpoint implements MediaEndpoint {
   readonly #ctx: EndpointContext;
   readonly #pc: RTCPeerConnection;
   readonly #transceiver: RTCRtpTransceiver;
+  #failureListener: ((reason: string) => void) | undefined;
+  #failure: string | undefined;
+  #disconnectedTimer: NodeJS.Timeout | undefined;
   readonly #sessionId = BigInt(`0x${randomBytes(7).toString('hex')}`).toString();
   #sdpVersion = 1;
   #closed = false;
@@ -111,6 +117,7 @@ export class WeriftMediaEndpoint implements MediaEndpoint {
     this.#transceiver = transceiver;
     this.#toSip = new RtpStreamRewriter(8000);
     ctx.leg.onRtp = (packet) => this.#fromSip(packet);
+    pc.connectionStateChange.subscribe((state) => this.#onConnectionState(state));
   }
 
   /** Outgoing call: answers the device's offer; returns the WebRTC answer and the RTP offer for the INVITE. */
@@ -229,15 +236,52 @@ export class WeriftMediaEndpoint implements MediaEndpoint {
     return this.#answerFarEnd(offer, rtp);
   }
 
+  onFailure(listener: (reason: string) => void): void {
+    this.#failureListener = listener;
+    if (this.#failure !== undefined) this.#reportFailure(this.#failure);
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#disconnectedTimer);
+    this.#failureListener = undefined;
     this.#relayToSip = false;
     this.#relayToDevice = false;
     this.#unsubscribeRtp?.();
     this.#unsubscribeRtp = undefined;
     await Promise.allSettled([this.#pc.close(), this.#ctx.leg.close()]);
     await this.#ctx.onClosed(this);
+  }
+
+  /**
+   * `failed` (ICE checks or the DTLS handshake failed) and `closed` (the
+   * device sent DTLS close_notify: its page or peer connection closed) are
+   * final; `disconnected` (consent lost, RFC 7675) may recover, so it only
+   * counts once it has lasted `DISCONNECTED_GRACE_MS`.
+   */
+  #onConnectionState(state: string): void {
+    if (this.#closed) return;
+    clearTimeout(this.#disconnectedTimer);
+    this.#disconnectedTimer = undefined;
+    if (state === 'failed') this.#reportFailure('ICE or DTLS with the device failed');
+    else if (state === 'closed') this.#reportFailure('the device closed its media connection');
+    else if (state === 'disconnected') {
+      this.#disconnectedTimer = setTimeout(
+        () => this.#reportFailure('the media connection with the device was lost'),
+        DISCONNECTED_GRACE_MS,
+      );
+      this.#disconnectedTimer.unref?.();
+    }
+  }
+
+  #reportFailure(reason: string): void {
+    if (this.#closed) return;
+    this.#failure ??= reason;
+    const listener = this.#failureListener;
+    if (listener === undefined) return;
+    this.#failureListener = undefined;
+    listener(this.#failure);
   }
 
   // ------------------------------------------------------------------ inspection (backend stats)
@@ -406,7 +450,14 @@ export class WeriftMediaEndpoint implements MediaEndpoint {
       this.#transceiver.sender.ssrc,
     );
     const { unSubscribe } = transport.onRtp.subscribe((packet) => this.#fromDevice(packet));
-    this.#unsubscribeRtp = unSubscribe;
+    // werift's peer connection state does not follow a DTLS close_notify (a page closing): watch the transport too.
+    const { unSubscribe: unsubscribeState } = transport.onStateChange.subscribe((state) =>
+      this.#onConnectionState(state),
+    );
+    this.#unsubscribeRtp = () => {
+      unSubscribe();
+      unsubscribeState();
+    };
   }
 
   #fromDevice(packet: RtpPacket): void {

@@ -38,6 +38,7 @@ export class LoopbackMediaEndpoint implements MediaEndpoint {
   readonly #webrtcPort: number;
   readonly #rtpPort: number;
   #rtpCodec: AudioCodec = PCMU;
+  #failureListener: ((reason: string) => void) | undefined;
 
   constructor(backend: LoopbackMediaBackend, id: string, ports: { webrtc: number; rtp: number }) {
     this.#backend = backend;
@@ -134,9 +135,21 @@ export class LoopbackMediaEndpoint implements MediaEndpoint {
     return this.answerRtp(offer);
   }
 
+  onFailure(listener: (reason: string) => void): void {
+    this.#failureListener = listener;
+  }
+
+  /** Plays the device's media failing (ICE/DTLS failed, page closed), as a real backend reports it. */
+  fail(reason = 'the device closed its media connection'): void {
+    const listener = this.#failureListener;
+    this.#failureListener = undefined;
+    if (!this.closed) listener?.(reason);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.#failureListener = undefined;
     this.#backend.endpoints.delete(this.id);
   }
 }
