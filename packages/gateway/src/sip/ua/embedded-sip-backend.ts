@@ -670,7 +670,7 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
     const response = responseTo(transaction.request, status, reasonPhrase(status), toTag);
     if (status === 405 || status === 501) response.headers.append('allow', ALLOW);
     extra?.(response.headers);
-    transaction.respond(response as never);
+    transaction.respond(response);
   }
 
   #onRequest(request: SipRequest, transaction: ServerTransaction): void {
@@ -770,7 +770,7 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
       localSeq: Math.floor(Math.random() * 10_000) + 1,
       remoteSeq: cseq.seq,
       remoteTarget: contact.uri,
-      peer: (transaction as { source: SipPeer }).source,
+      peer: transaction.source,
       ...(number === undefined ? {} : { number }),
     });
     // §12.1.1: the UAS's route set is the Record-Route of the request, in order.
@@ -910,13 +910,11 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
         this.#respond(transaction, 488);
         return;
       }
-      dialog.reinviteServer = transaction as SipDialog['reinviteServer'];
       void this.#answer2xx(
         dialog,
         transaction as NonNullable<SipDialog['reinviteServer']>,
         dialog.lastLocalSdp,
       );
-      dialog.reinviteServer = undefined;
       return;
     }
     dialog.reinviteServer = transaction as SipDialog['reinviteServer'];
@@ -1023,7 +1021,7 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
           this.emit('cancelled', { callId: dialog.callId });
           return;
         }
-        this.layer.send(response, (transaction as { source: SipPeer }).source).catch(() => {});
+        this.layer.send(response, transaction.source).catch(() => {});
         retransmit(interval * 2);
       });
     retransmit(T1);
@@ -1057,7 +1055,7 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
       this.#armSessionTimer(dialog, `${dialog.sessionExpires.seconds};refresher=uac`, 'uas');
     const { T1, T2 } = this.#timersConfig;
     const started = this.#clock.now();
-    const replyTo = (transaction as { source: SipPeer }).source;
+    const replyTo = transaction.source;
     // §13.3.1.4: the UAS core retransmits the 2xx (T1 doubling up to T2) until the ACK; after 64*T1 it ends the session.
     const retransmit = (interval: number) =>
       this.#timers.setAfter(`2xx:${dialog.callId}`, interval, () => {
