@@ -1,5 +1,6 @@
+import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { repoTempDir, typecheck } from '../../test/support/typecheck.js';
@@ -9,6 +10,12 @@ import type { Operation } from '../src/ir/types.js';
 import { fixture } from './helpers.js';
 
 const upstream = new URL('../../../shared/camara/', import.meta.url).pathname;
+/** These cases read the CAMARA upstream files beside the clone (../shared/camara); without them they are skipped. */
+const HAVE_UPSTREAM = existsSync(upstream);
+if (!HAVE_UPSTREAM)
+  console.warn(
+    `${basename(import.meta.url)}: ../shared/camara is absent; the cases built on the CAMARA upstream files are skipped`,
+  );
 
 const print = (node: ts.Node): string =>
   ts
@@ -145,27 +152,30 @@ describe('generated output', () => {
     }
   });
 
-  it('emits request/response types, payload types for callbacks, and schema aliases', async () => {
-    const { files } = await generateFiles({
-      specs: [`${upstream}webrtc-events.yaml`],
-      out: '.',
-      cwd: upstream,
-    });
-    const types = files.find((f) => f.path === 'webrtc-events.types.gen.ts')!.contents;
-    expect(types).toContain('export interface callbacks {');
-    expect(types).toContain('createNotificationChannelSubscriptionNotifications: {');
-    expect(types).toContain('export interface CreateNotificationChannelSubscriptionNotificationsRequest {');
-    expect(types).toContain(
-      'export type CreateNotificationChannelSubscriptionResponse = {\n    status: 201;',
-    );
-    expect(types).toContain(
-      'export type SubscriptionRequest = components["schemas"]["SubscriptionRequest"];',
-    );
-  });
+  it.skipIf(!HAVE_UPSTREAM)(
+    'emits request/response types, payload types for callbacks, and schema aliases',
+    async () => {
+      const { files } = await generateFiles({
+        specs: [`${upstream}webrtc-events.yaml`],
+        out: '.',
+        cwd: upstream,
+      });
+      const types = files.find((f) => f.path === 'webrtc-events.types.gen.ts')!.contents;
+      expect(types).toContain('export interface callbacks {');
+      expect(types).toContain('createNotificationChannelSubscriptionNotifications: {');
+      expect(types).toContain('export interface CreateNotificationChannelSubscriptionNotificationsRequest {');
+      expect(types).toContain(
+        'export type CreateNotificationChannelSubscriptionResponse = {\n    status: 201;',
+      );
+      expect(types).toContain(
+        'export type SubscriptionRequest = components["schemas"]["SubscriptionRequest"];',
+      );
+    },
+  );
 });
 
 describe('generated output compiles under the strict settings', () => {
-  it('every CAMARA document in ../shared/camara, generated together', async () => {
+  it.skipIf(!HAVE_UPSTREAM)('every CAMARA document in ../shared/camara, generated together', async () => {
     const yamls = (await readdir(upstream)).filter((f) => f.endsWith('.yaml')).map((f) => join(upstream, f));
     expect(yamls.length).toBeGreaterThanOrEqual(5);
     const out = await repoTempDir('camara-');

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -12,6 +13,10 @@ import { repoRoot, repoTempDir } from '../support/typecheck.js';
  * example listed in spec/ERRATA.md as invalid must fail.
  */
 const upstreamDir = join(repoRoot, '../shared/camara');
+/** The upstream cases read the CAMARA files beside the clone (../shared/camara); without them they are skipped. */
+const HAVE_UPSTREAM = existsSync(upstreamDir);
+if (!HAVE_UPSTREAM)
+  console.warn('examples.test.ts: ../shared/camara is absent; the upstream examples are skipped');
 const KNOWN_INVALID_UPSTREAM = new Set([
   // ERRATA 5: session-status fields required on the CloudEvent envelope instead of in `data`.
   'webrtc-events callback createNotificationChannelSubscriptionNotifications example SESSION_UPDATE (session-status)',
@@ -80,16 +85,21 @@ describe('spec examples against the generated validators', async () => {
       ),
     )
   ).flat();
-  const upstream = (
-    await Promise.all(
-      ['webrtc-registration', 'webrtc-call-handling', 'webrtc-events'].map((name) =>
-        examplesOf(join(upstreamDir, `${name}.yaml`)),
-      ),
-    )
-  ).flat();
+  const upstream = HAVE_UPSTREAM
+    ? (
+        await Promise.all(
+          ['webrtc-registration', 'webrtc-call-handling', 'webrtc-events'].map((name) =>
+            examplesOf(join(upstreamDir, `${name}.yaml`)),
+          ),
+        )
+      ).flat()
+    : [];
 
   it('finds the examples', () => {
     expect(ours.length).toBeGreaterThan(20);
+  });
+
+  it.skipIf(!HAVE_UPSTREAM)('finds the upstream examples', () => {
     expect(upstream.length).toBeGreaterThan(20);
   });
 
@@ -102,11 +112,14 @@ describe('spec examples against the generated validators', async () => {
     else expect(c.check()).toBeNull();
   });
 
-  it('every known-invalid upstream example exists and is listed in ERRATA.md', async () => {
-    const errata = await readFile(join(repoRoot, 'spec/ERRATA.md'), 'utf8');
-    for (const label of KNOWN_INVALID_UPSTREAM) {
-      expect(upstream.map((c) => c.label)).toContain(label);
-      expect(errata).toContain(label.split(' example ')[1]!.split(' ')[0]!);
-    }
-  });
+  it.skipIf(!HAVE_UPSTREAM)(
+    'every known-invalid upstream example exists and is listed in ERRATA.md',
+    async () => {
+      const errata = await readFile(join(repoRoot, 'spec/ERRATA.md'), 'utf8');
+      for (const label of KNOWN_INVALID_UPSTREAM) {
+        expect(upstream.map((c) => c.label)).toContain(label);
+        expect(errata).toContain(label.split(' example ')[1]!.split(' ')[0]!);
+      }
+    },
+  );
 });

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { Json, JsonObject } from './surface.js';
@@ -17,6 +17,12 @@ import {
 
 const SPEC_DIR = new URL('../../spec/', import.meta.url);
 const UPSTREAM_DIR = new URL('../../../shared/camara/', import.meta.url);
+/** The comparison reads the CAMARA files beside the clone (../shared/camara); without them it is skipped. */
+const HAVE_UPSTREAM = existsSync(UPSTREAM_DIR);
+if (!HAVE_UPSTREAM)
+  console.warn(
+    'surface.test.ts: ../shared/camara is absent; the comparison with the CAMARA upstream files is skipped',
+  );
 const DOCUMENTS = ['webrtc-registration', 'webrtc-call-handling', 'webrtc-events'] as const;
 
 const ours = (doc: string) => new URL(`${doc}.yaml`, SPEC_DIR);
@@ -34,7 +40,11 @@ function at(root: JsonObject, ...keys: string[]): JsonObject {
   return node as JsonObject;
 }
 
-describe('spec documents against CAMARA upstream', () => {
+// A skipped describe still runs its body (which reads the upstream files), so without them it is not registered.
+const describeUpstream = HAVE_UPSTREAM
+  ? describe
+  : (name: string) => it.skip(`${name} (needs ../shared/camara)`, () => {});
+describeUpstream('spec documents against CAMARA upstream', () => {
   it('ERRATA.md only names our three documents', () => {
     expect([...errata.keys()].filter((d) => !(DOCUMENTS as readonly string[]).includes(d))).toEqual([]);
   });
