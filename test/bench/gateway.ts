@@ -442,7 +442,11 @@ export async function gatewayBench(): Promise<BenchResult> {
     console.log(`  peer: ${fmtInt(peerRun.requestsPerS)} req/s, p99 ${ms(peerRun.p99)}`);
 
     // (a) createRegistration on the embedded defaults.
-    const gateway = await ServerProcess.start(script, 'gateway', { maxRegistrationsPerUser: 0 });
+    // One token makes every request: the per-token rate limit would measure itself.
+    const gateway = await ServerProcess.start(script, 'gateway', {
+      maxRegistrationsPerUser: 0,
+      rateLimitPerToken: 0,
+    });
     let regRun: Measured;
     let regStats: Awaited<ReturnType<ServerProcess['stats']>>;
     try {
@@ -459,6 +463,7 @@ export async function gatewayBench(): Promise<BenchResult> {
     const receiver = await startReceiver(pki);
     const callGateway = await ServerProcess.start(script, 'gateway', {
       maxRegistrationsPerUser: 0,
+      rateLimitPerToken: 0,
       sinkAllowlist: ['127.0.0.1'],
       sinkCaFile: pki.caFile,
     });

@@ -201,6 +201,7 @@ export async function sipBench(): Promise<BenchResult> {
     logLevel: 'error',
     validateResponses: false,
     maxRegistrationsPerUser: 0,
+    rateLimitPerToken: 0,
     sipNetwork: 'external',
     sipListen: ['udp:127.0.0.1:0'],
     sipOutboundProxy: `sip:127.0.0.1:${uasPort}`,
