@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { type Clock, systemClock, TimerSet } from '../../core/clock.js';
 import { TypedEmitter } from '../../core/emitter.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
@@ -9,6 +8,7 @@ import type {
   SipBackend,
   SipBackendEvents,
 } from '../../network/sip-backend.js';
+import { emergencyInviteBody } from '../emergency-body.js';
 import { optionTags, parseNameAddr, parseUri } from '../message/headers.js';
 import { formatNameAddr, type SipUri } from '../uri.js';
 import {
@@ -241,25 +241,11 @@ export class DrachtioSipBackend extends TypedEmitter<SipBackendEvents> implement
     if (request.privacy) headers.Privacy = 'id';
     let body = request.sdp;
     if (request.emergency) {
-      // RFC 6442: the location travels by value in a multipart body, referenced by cid from Geolocation.
-      const boundary = `boundary-${randomBytes(6).toString('hex')}`;
-      const cid = `location-${randomBytes(6).toString('hex')}@gateway`;
-      headers.Geolocation = `<cid:${cid}>`;
-      headers['Geolocation-Routing'] = 'no';
-      headers['Content-Type'] = `multipart/mixed;boundary=${boundary}`;
-      body = [
-        `--${boundary}`,
-        'Content-Type: application/sdp',
-        '',
-        request.sdp.replace(/\r\n$/, ''),
-        `--${boundary}`,
-        'Content-Type: application/pidf+xml',
-        `Content-ID: <${cid}>`,
-        '',
-        request.emergency.pidfLo,
-        `--${boundary}--`,
-        '',
-      ].join('\r\n');
+      const emergency = emergencyInviteBody(request.sdp, request.emergency.pidfLo);
+      headers.Geolocation = emergency.geolocation;
+      headers['Geolocation-Routing'] = emergency.geolocationRouting;
+      headers['Content-Type'] = emergency.contentType;
+      body = emergency.body;
     }
     const call: DrachtioCall = {
       callId: request.callId,

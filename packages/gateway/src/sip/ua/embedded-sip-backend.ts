@@ -11,6 +11,7 @@ import type {
   SipBackend,
   SipBackendEvents,
 } from '../../network/sip-backend.js';
+import { emergencyInviteBody } from '../emergency-body.js';
 import { optionTags, parseCSeq, parseNameAddr, parseRAck, parseUri } from '../message/headers.js';
 import {
   SipHeaders,
@@ -291,25 +292,11 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
     if (this.#options.userAgent) headers.append('user-agent', this.#options.userAgent);
     let body: string;
     if (request.emergency) {
-      // RFC 6442: the location travels by value in a multipart body, referenced by cid from Geolocation.
-      const boundary = `boundary-${randomBytes(6).toString('hex')}`;
-      const cid = `location-${randomBytes(6).toString('hex')}@gateway`;
-      headers.append('geolocation', `<cid:${cid}>`);
-      headers.append('geolocation-routing', 'no');
-      headers.append('content-type', `multipart/mixed;boundary=${boundary}`);
-      body = [
-        `--${boundary}`,
-        'Content-Type: application/sdp',
-        '',
-        request.sdp.replace(/\r\n$/, ''),
-        `--${boundary}`,
-        'Content-Type: application/pidf+xml',
-        `Content-ID: <${cid}>`,
-        '',
-        request.emergency.pidfLo,
-        `--${boundary}--`,
-        '',
-      ].join('\r\n');
+      const emergency = emergencyInviteBody(request.sdp, request.emergency.pidfLo);
+      headers.append('geolocation', emergency.geolocation);
+      headers.append('geolocation-routing', emergency.geolocationRouting);
+      headers.append('content-type', emergency.contentType);
+      body = emergency.body;
     } else {
       headers.append('content-type', 'application/sdp');
       body = request.sdp;
