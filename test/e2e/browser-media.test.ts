@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   checkRtpSdp,
@@ -13,6 +12,7 @@ import {
 } from '../../packages/gateway/src/index.js';
 import { analyseTone, RtpPeer } from '../../packages/gateway/src/testing/index.js';
 import { BROWSER_PAGE } from './browser-page.ts';
+import { HAVE_CHROMIUM, launchChromium } from './chromium.js';
 
 /*
  * A real browser on the WebRTC leg: Debian's Chromium, headless, offers a
@@ -21,11 +21,10 @@ import { BROWSER_PAGE } from './browser-page.ts';
  * Everything on 127.0.0.1. Skipped where /usr/bin/chromium is missing.
  */
 
-const CHROMIUM = process.env.TELEGATE_CHROMIUM ?? '/usr/bin/chromium';
 const BROWSER_TONE = 440;
 const SIP_TONE = 1000;
 
-describe.skipIf(!existsSync(CHROMIUM))('browser media (Chromium ↔ werift ↔ RTP)', () => {
+describe.skipIf(!HAVE_CHROMIUM)('browser media (Chromium ↔ werift ↔ RTP)', () => {
   let browser: Browser;
   let server: Server;
   let backend: WeriftMediaBackend;
@@ -61,20 +60,7 @@ describe.skipIf(!existsSync(CHROMIUM))('browser media (Chromium ↔ werift ↔ R
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--use-fake-ui-for-media-stream',
-        '--use-fake-device-for-media-stream',
-        '--allow-loopback-in-peer-connection',
-        '--disable-features=WebRtcHideLocalIpsWithMdns',
-        '--autoplay-policy=no-user-gesture-required',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ServedGateway, serveGateway } from '../conformance/support/gateway.js';
+import { HAVE_CHROMIUM, launchChromium } from './chromium.js';
 
 /*
  * The device page at /demo in a real browser (Debian's Chromium, headless)
@@ -13,7 +14,6 @@ import { type ServedGateway, serveGateway } from '../conformance/support/gateway
  * keeps only 127.0.0.1 candidates: nothing leaves the machine.
  */
 
-const CHROMIUM = process.env.TELEGATE_CHROMIUM ?? '/usr/bin/chromium';
 const ECHO = '+990000000200';
 const PAGE_BUILD = new URL('../../packages/gateway/dist/demo/device-page.js', import.meta.url);
 
@@ -37,7 +37,7 @@ async function until<T>(what: string, read: () => Promise<T>, done: (value: T) =
   return value;
 }
 
-describe.skipIf(!existsSync(CHROMIUM))('the device page (/demo) in Chromium, on the demo network', () => {
+describe.skipIf(!HAVE_CHROMIUM)('the device page (/demo) in Chromium, on the demo network', () => {
   let browser: Browser;
   let gw: ServedGateway;
   let nextNumber = 0;
@@ -55,20 +55,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the device page (/demo) in Chromium, on 
       rtpPortMin: 47_400,
       rtpPortMax: 47_599,
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--use-fake-ui-for-media-stream',
-        '--use-fake-device-for-media-stream',
-        '--allow-loopback-in-peer-connection',
-        '--disable-features=WebRtcHideLocalIpsWithMdns',
-        '--autoplay-policy=no-user-gesture-required',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
