@@ -33,6 +33,7 @@ export {
 export { backoffDelay, DEFAULT_RETRY, parseRetryAfter, type RetryPolicy, statusVerdict } from './retry.js';
 export {
   type CallbackSenderControls,
+  type CallbackSenderLoad,
   type CallbackSenderOptions,
   type CallbackSendOptions,
   type Clock,
@@ -61,6 +62,12 @@ export {
   type WebhookVerifier,
   type WebhookVerifyOptions,
 } from './signature.js';
+export {
+  type CircuitBreakerOptions,
+  OpenCircuitError,
+  type SinkCircuitChange,
+  type SinkCircuitState,
+} from './sink-circuits.js';
 export {
   assertSafeSink,
   blockedAddressKind,

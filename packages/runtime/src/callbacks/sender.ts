@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
+import pLimit from 'p-limit';
 import { completeCloudEvent, envelopeViolations } from './cloudevents.js';
 import {
   type CallbackDefinition,
@@ -12,6 +13,12 @@ import { type CallbackLogger, log } from './logger.js';
 import { backoffDelay, DEFAULT_RETRY, parseRetryAfter, type RetryPolicy, statusVerdict } from './retry.js';
 import { createWebhookSigner, WEBHOOK_ID_HEADER, type WebhookSigningKey } from './signature.js';
 import {
+  type CircuitBreakerOptions,
+  OpenCircuitError,
+  type SinkCircuitChange,
+  SinkCircuits,
+} from './sink-circuits.js';
+import {
   createSinkGuard,
   InvalidSinkError,
   redactSink,
@@ -20,7 +27,7 @@ import {
   type SinkPolicy,
   type VettedSink,
 } from './sink-guard.js';
-import { type CallbackTransport, createNodeTransport } from './transport.js';
+import { type CallbackTransport, createNodeTransport, type TransportResponse } from './transport.js';
 
 /**
  * The `sinkCredential` of a CAMARA subscription. Only `ACCESSTOKEN` with
@@ -82,7 +89,7 @@ interface DeliveryOutcome {
   eventId: string;
   /** The sink without user info, query or fragment. */
   sink: string;
-  /** Requests sent (0 when refused before sending). */
+  /** Attempts made, those an open circuit refused without connecting included (0 when refused before sending). */
   attempts: number;
   /** From the call to the outcome. */
   durationMs: number;
@@ -156,6 +163,24 @@ export interface CallbackSenderOptions {
   onDelivery?: (report: DeliveryReport) => void;
   /** Called once per event that was not delivered, whatever the reason (metrics, ending subscriptions on `gone`). */
   onFailure?: (failure: DeliveryFailure) => void;
+  /**
+   * Requests in flight at once, every sink together (default: no limit). An
+   * attempt beyond it waits, first come first served, for one to finish; the
+   * wait does not count toward `timeoutMs`. Bounds the connections the sender
+   * holds open however many subscriptions have events waiting.
+   */
+  maxConcurrent?: number;
+  /**
+   * A circuit breaker per sink origin (default: none): after `failures` failed
+   * attempts in a row (no answer, or a status that is retried), attempts to that
+   * origin are refused without connecting for `coolDownMs`, then one probe goes;
+   * its success closes the circuit. A refused attempt is a failed attempt of the
+   * retry policy (it is retried after the usual backoff, and counts toward
+   * `maxAttempts`). The cool-down runs on the real time, not on `clock`.
+   */
+  circuitBreaker?: CircuitBreakerOptions;
+  /** Called when a sink's circuit opens, half-opens or closes (metrics, logs). */
+  onCircuitChange?: (change: SinkCircuitChange) => void;
   /** `User-Agent` header (default `telegate-callbacks`). */
   userAgent?: string;
   /** Replaces the HTTP client (default: `node:http(s)` connecting only to vetted addresses). */
@@ -166,8 +191,22 @@ export interface CallbackSenderOptions {
   random?: () => number;
 }
 
+/** What a sender is doing now (gauges). */
+export interface CallbackSenderLoad {
+  /** Requests in flight. */
+  inFlight: number;
+  /** Attempts waiting for a free slot under `maxConcurrent`. */
+  waiting: number;
+  /** Events accepted and not finished, those being retried included. */
+  queued: number;
+  /** Sink origins whose circuit is open or half-open. */
+  openCircuits: number;
+}
+
 /** Methods every generated sender has besides one per callback. */
 export interface CallbackSenderControls {
+  /** What the sender is doing now. */
+  load(): CallbackSenderLoad;
   /** Resolves once every queued delivery has finished. */
   drain(): Promise<void>;
   /** Stops: queued deliveries end with `closed`, the one in flight is aborted; resolves when all have ended. */
@@ -270,6 +309,31 @@ export function createCallbackSender<Sender>(
   setMaxListeners(0, closing.signal);
   const queues = new Map<string, Job[]>();
   const running = new Set<Promise<void>>();
+  let queued = 0;
+  let inFlight = 0;
+  const slots =
+    options.maxConcurrent === undefined ? undefined : pLimit(Math.max(1, Math.floor(options.maxConcurrent)));
+  // A sink that answers (even 4xx) is up; no answer or a status worth retrying counts against it.
+  const circuits =
+    options.circuitBreaker === undefined
+      ? undefined
+      : new SinkCircuits<TransportResponse>(
+          options.circuitBreaker,
+          (response) => statusVerdict(response.status) === 'retry',
+          (change) => {
+            log(
+              logger,
+              change.state === 'open' ? 'warn' : 'info',
+              { sink: change.origin, circuit: change.state },
+              `sink circuit ${change.state}`,
+            );
+            try {
+              options.onCircuitChange?.(change);
+            } catch (error) {
+              log(logger, 'error', { sink: change.origin }, `circuit hook threw: ${error}`);
+            }
+          },
+        );
   let idleWaiters: (() => void)[] = [];
 
   const outcome = (job: Pick<Job, 'callbackId' | 'eventId' | 'sink' | 'started'>, attempts: number) => ({
@@ -341,23 +405,39 @@ export function createCallbackSender<Sender>(
     const headers: Record<string, string> = { ...job.headers };
     if (job.credential?.accessToken !== undefined)
       headers.authorization = `Bearer ${job.credential.accessToken}`;
-    if (signer) {
-      const timestamp = Math.floor(clock.now() / 1000);
-      headers['webhook-timestamp'] = String(timestamp);
-      headers['webhook-signature'] = signer.sign(job.headers[WEBHOOK_ID_HEADER]!, timestamp, job.body ?? '');
-    }
     const abort = new AbortController();
     const onClose = () => abort.abort(closing.signal.reason);
     closing.signal.addEventListener('abort', onClose, { once: true });
-    const timer = setTimeout(() => abort.abort(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    // The timeout runs from when the request may go, not while it waits for a slot.
+    const exchange = async (): Promise<TransportResponse> => {
+      abort.signal.throwIfAborted();
+      if (signer) {
+        const timestamp = Math.floor(clock.now() / 1000);
+        headers['webhook-timestamp'] = String(timestamp);
+        headers['webhook-signature'] = signer.sign(
+          job.headers[WEBHOOK_ID_HEADER]!,
+          timestamp,
+          job.body ?? '',
+        );
+      }
+      timer = setTimeout(() => abort.abort(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+      inFlight++;
+      try {
+        return await transport({
+          sink,
+          method: job.definition.method,
+          headers,
+          body: job.body,
+          signal: abort.signal,
+        });
+      } finally {
+        inFlight--;
+      }
+    };
+    const limited = slots === undefined ? exchange : () => slots(exchange);
     try {
-      const response = await transport({
-        sink,
-        method: job.definition.method,
-        headers,
-        body: job.body,
-        signal: abort.signal,
-      });
+      const response = await (circuits === undefined ? limited() : circuits.run(sink.url.origin, limited));
       const status = response.status;
       switch (statusVerdict(status)) {
         case 'delivered':
@@ -401,6 +481,7 @@ export function createCallbackSender<Sender>(
       }
     } catch (error) {
       if (closing.signal.aborted) return fail(job, attempt, 'closed', 'sender closed');
+      if (error instanceof OpenCircuitError) return { problem: error.message };
       const cause = abort.signal.aborted ? abort.signal.reason : error;
       let problem = cause instanceof Error ? cause.message : String(cause);
       const code = (error as { code?: unknown } | null)?.code;
@@ -411,7 +492,7 @@ export function createCallbackSender<Sender>(
       }
       return { problem };
     } finally {
-      clearTimeout(timer);
+      if (timer !== undefined) clearTimeout(timer);
       closing.signal.removeEventListener('abort', onClose);
     }
   }
@@ -463,10 +544,12 @@ export function createCallbackSender<Sender>(
           );
         }
         jobs.shift();
+        queued--;
         job.finish(report(result));
         if (!result.ok && result.reason === 'gone') {
           // The consumer asked to stop: what is queued behind would get the same answer.
           for (const dropped of jobs.splice(0)) {
+            queued--;
             dropped.finish(
               report(fail(dropped, 0, 'gone', 'dropped: the sink answered 410 Gone to an earlier event')),
             );
@@ -584,6 +667,7 @@ export function createCallbackSender<Sender>(
           started,
           finish,
         };
+        queued++;
         if (jobs === undefined) {
           jobs = [job];
           queues.set(key, jobs);
@@ -596,13 +680,22 @@ export function createCallbackSender<Sender>(
   }
 
   const sender: Record<string, unknown> & CallbackSenderControls = {
+    load: () => ({
+      inFlight,
+      waiting: slots?.pendingCount ?? 0,
+      queued,
+      openCircuits: circuits?.openCount ?? 0,
+    }),
     drain: () =>
       running.size === 0 ? Promise.resolve() : new Promise<void>((wake) => idleWaiters.push(wake)),
     async close() {
       closing.abort(new Error('sender closed'));
       for (const jobs of queues.values()) {
         // The head is in flight and ends itself; the rest never start.
-        for (const job of jobs.splice(1)) job.finish(report(fail(job, 0, 'closed', 'sender closed')));
+        for (const job of jobs.splice(1)) {
+          queued--;
+          job.finish(report(fail(job, 0, 'closed', 'sender closed')));
+        }
       }
       await Promise.all(running);
       ownTransport?.close();
