@@ -109,6 +109,14 @@ export const emergencyNotSupported = (): NotImplementedError =>
 
 // 503
 export const unavailable = (message: string): ServiceUnavailableError => new ServiceUnavailableError(message);
+/**
+ * Too many events wait for delivery (`EVENT_QUEUE_MAX`): work that would queue
+ * more is refused, `503 UNAVAILABLE` with `Retry-After`, before anything changes.
+ */
+export const eventQueueFull = (retryAfterSeconds = 1): ServiceUnavailableError =>
+  new ServiceUnavailableError('Too many events are waiting for delivery; try again shortly.', {
+    retryAfter: retryAfterSeconds,
+  });
 
 /**
  * The shared store did not answer in time, or refused: `503 UNAVAILABLE` with

@@ -72,7 +72,8 @@ export interface GatewayOptions {
     lookupAddress?: (phoneNumber: string) => Promise<Location | undefined>;
   };
   subscriptions?: Partial<SubscriptionOptions>;
-  events?: Partial<Pick<EventBusOptions, 'sequenceScope'>>;
+  /** `maxQueued`: events waiting for delivery at most (see `EventBusOptions`; default no limit). */
+  events?: Partial<Pick<EventBusOptions, 'sequenceScope' | 'maxQueued'>>;
   sdpLimits?: Partial<SdpLimits>;
   /** Retrying the store writes of this node's calls that failed (a store outage). */
   storeWrites?: Partial<DeferredWritesOptions>;
@@ -201,6 +202,7 @@ export class Gateway {
       {
         source: options.eventSource ?? 'urn:telegate:gateway',
         sequenceScope: options.events?.sequenceScope ?? 'subscription',
+        ...(options.events?.maxQueued === undefined ? {} : { maxQueued: options.events.maxQueued }),
       },
     );
     this.#subscriberEvents = new SubscriberEventTap((error) =>

@@ -117,6 +117,19 @@ export interface GatewayConfig {
   rateLimitPerAddress: number;
   /** `RATE_LIMIT_WINDOW`: seconds over which the rate limits count. */
   rateLimitWindowSeconds: number;
+  /**
+   * `EVENT_QUEUE_MAX`: events waiting for delivery at most (with a Redis store: every node
+   * together; 0: no limit). Past 90% of it, requests that would raise events get 503
+   * `UNAVAILABLE` with `Retry-After`; an event raised without a request (SIP, timers) that
+   * finds it full is dropped, counted and logged.
+   */
+  eventQueueMax: number;
+  /** `DELIVERY_MAX_CONCURRENT`: event deliveries (HTTP requests to sinks) in flight at once on this node. */
+  deliveryMaxConcurrent: number;
+  /** `SINK_BREAKER_FAILURES`: failed attempts in a row that open a sink origin's circuit (0: no breaker). */
+  sinkBreakerFailures: number;
+  /** `SINK_BREAKER_COOLDOWN_MS`: how long an open circuit refuses attempts before one probe goes. */
+  sinkBreakerCoolDownMs: number;
   /** `MULTIEVENT_SUBSCRIPTIONS`: several event types in one subscription (else 422 `MULTIEVENT_SUBSCRIPTION_NOT_SUPPORTED`). */
   multiEventSubscriptions: boolean;
   /** `EMERGENCY_CALLS`: accept `callType: EMERGENCY` (else 501 `CALLTYPE_EMERGENCY_NOT_SUPPORTED`). */
@@ -233,6 +246,10 @@ export function defaultConfig(
     rateLimitPerToken: 1200,
     rateLimitPerAddress: 6000,
     rateLimitWindowSeconds: 60,
+    eventQueueMax: 10_000,
+    deliveryMaxConcurrent: 100,
+    sinkBreakerFailures: 5,
+    sinkBreakerCoolDownMs: 30_000,
     multiEventSubscriptions: true,
     emergencyCalls: false,
     eventSource: 'urn:telegate:gateway',
@@ -359,6 +376,10 @@ const SETTINGS: { [K in keyof GatewayConfig]: { env: string; parse: Parse<Gatewa
   rateLimitPerToken: { env: 'RATE_LIMIT_PER_TOKEN', parse: integer(0, 100_000_000) },
   rateLimitPerAddress: { env: 'RATE_LIMIT_PER_ADDRESS', parse: integer(0, 100_000_000) },
   rateLimitWindowSeconds: { env: 'RATE_LIMIT_WINDOW', parse: integer(1, 86_400) },
+  eventQueueMax: { env: 'EVENT_QUEUE_MAX', parse: integer(0, 10_000_000) },
+  deliveryMaxConcurrent: { env: 'DELIVERY_MAX_CONCURRENT', parse: integer(1, 100_000) },
+  sinkBreakerFailures: { env: 'SINK_BREAKER_FAILURES', parse: integer(0, 10_000) },
+  sinkBreakerCoolDownMs: { env: 'SINK_BREAKER_COOLDOWN_MS', parse: integer(100, 3_600_000) },
   multiEventSubscriptions: { env: 'MULTIEVENT_SUBSCRIPTIONS', parse: boolean },
   emergencyCalls: { env: 'EMERGENCY_CALLS', parse: boolean },
   eventSource: { env: 'EVENT_SOURCE', parse: text },

@@ -5,6 +5,7 @@ import { TypedEmitter } from '../core/emitter.js';
 import type { IdGenerator } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import { SerialQueue } from '../core/serial-queue.js';
+import { eventQueueFull } from '../errors.js';
 import type { StoredSinkCredential, SubscriptionRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import {
@@ -46,6 +47,15 @@ export interface EventBusOptions {
    * examples number it (identical for a subscription that sees one call).
    */
   sequenceScope: 'subscription' | 'session';
+  /**
+   * Events waiting for delivery at most (0, the default: no limit): on this
+   * node, or with shared queues in the store, every node together. Work
+   * coming through the API is refused (`admit()`) once 90% of it is used; the
+   * rest is headroom for what admitted work and the network (SIP, timers) still
+   * raise. An event that finds the queue full is dropped (counted, logged), the
+   * newest, never one already queued.
+   */
+  maxQueued?: number;
 }
 
 export interface EventBusDeps {
@@ -71,12 +81,25 @@ export interface EventBusEvents {
   queued: { target: DeliveryTarget; event: WebRtcCloudEvent };
   delivered: { target: DeliveryTarget; event: WebRtcCloudEvent };
   failed: { target: DeliveryTarget; event: WebRtcCloudEvent; reason: string };
+  /** An event not queued because the queue was full (CloudEvents `type`). */
+  dropped: { type: string; subscriptionId?: string };
+  /** API work refused because the queue was full. */
+  refused: { operation: string };
 }
 
 const SESSION_EVENT_TYPE = {
   'session-invitation': EVENT_TYPES.sessionInvitation,
   'session-status': EVENT_TYPES.sessionStatus,
 } as const;
+
+const CLOUD_EVENT_TYPE: Record<DomainEvent['type'], string> = {
+  ...SESSION_EVENT_TYPE,
+  'registration-ends': EVENT_TYPES.registrationEnds,
+  'subscription-ended': EVENT_TYPES.subscriptionEnded,
+};
+
+/** Share of `maxQueued` past which API work is refused; the rest is headroom for work already admitted. */
+const ADMIT_SHARE = 0.9;
 
 /**
  * Routes domain events to the subscriptions that asked for them and delivers
@@ -92,12 +115,20 @@ export class EventBus extends TypedEmitter<EventBusEvents> {
   /** Subscriptions whose sink answered 410: what is still queued for them is dropped. */
   readonly #gone = new Set<string>();
   readonly #shared: StreamDelivery | undefined;
+  readonly #maxQueued: number;
+  readonly #admitBelow: number;
+  /** CloudEvents queued in memory and not finished (without shared queues). */
+  #queued = 0;
+  /** Events dropped since the queue last had room (logged once per overflow). */
+  #dropped = 0;
   #closed = false;
 
   constructor(deps: EventBusDeps, options: EventBusOptions) {
     super(deps.logger);
     this.#deps = deps;
     this.#options = options;
+    this.#maxQueued = Math.max(0, Math.floor(options.maxQueued ?? 0));
+    this.#admitBelow = Math.max(1, Math.floor(this.#maxQueued * ADMIT_SHARE));
     this.#shared =
       deps.queue === undefined
         ? undefined
@@ -113,10 +144,46 @@ export class EventBus extends TypedEmitter<EventBusEvents> {
     this.#shared?.start();
   }
 
+  /**
+   * For API work that will raise events: throws `503 UNAVAILABLE` (with
+   * `Retry-After`) when the queue is past its admission share, so the work is
+   * refused before anything changes. A store that does not answer admits: the
+   * work then fails or succeeds on its own.
+   */
+  async admit(operation: string): Promise<void> {
+    if (this.#maxQueued === 0) return;
+    let waiting: number;
+    try {
+      waiting = await this.size();
+    } catch {
+      return;
+    }
+    if (waiting < this.#admitBelow) return;
+    this.emit('refused', { operation });
+    throw eventQueueFull();
+  }
+
+  /** Events waiting on this node: to be matched, and (without shared queues) to be delivered. */
+  get waiting(): number {
+    return this.#dispatch.pending + this.#queued;
+  }
+
+  /** Events waiting for delivery: this node's, and with shared queues every node's (rejects when the store fails). */
+  async size(): Promise<number> {
+    return this.waiting + (this.#shared === undefined ? 0 : await this.#shared.size());
+  }
+
   /** Queues a domain event for matching and delivery; never throws. */
   publish(event: DomainEvent): void {
     if (this.#closed) {
       this.#deps.logger.warn({ type: event.type }, 'event published after the event bus closed; dropped');
+      return;
+    }
+    if (this.#maxQueued > 0 && this.waiting >= this.#maxQueued) {
+      this.#drop(
+        CLOUD_EVENT_TYPE[event.type],
+        event.type === 'subscription-ended' ? event.subscription.id : undefined,
+      );
       return;
     }
     this.emit('published', event);
@@ -229,12 +296,42 @@ export class EventBus extends TypedEmitter<EventBusEvents> {
     }
   }
 
+  /** The newest event is not queued: counted, and logged once until the queue has room again. */
+  #drop(type: string, subscriptionId: string | undefined): void {
+    if (this.#dropped++ === 0) {
+      this.#deps.logger.warn(
+        { maxQueued: this.#maxQueued, type, subscriptionId },
+        'event queue full: new events are dropped until deliveries catch up',
+      );
+    }
+    this.emit('dropped', { type, ...(subscriptionId === undefined ? {} : { subscriptionId }) });
+  }
+
+  /** After a delivery: once the queue is back under the admission share, says how many events were lost. */
+  #roomAgain(): void {
+    if (this.#dropped > 0 && this.waiting < this.#admitBelow) {
+      this.#deps.logger.warn({ dropped: this.#dropped }, 'event queue has room again');
+      this.#dropped = 0;
+    }
+  }
+
   async #enqueue(target: DeliveryTarget, event: WebRtcCloudEvent, last: boolean): Promise<void> {
-    this.emit('queued', { target, event });
     if (this.#shared !== undefined) {
-      await this.#shared.enqueue({ target, event, last });
+      if (await this.#shared.enqueue({ target, event, last }, this.#maxQueued)) {
+        this.emit('queued', { target, event });
+        if (this.#dropped > 0) this.#roomAgain();
+      } else {
+        this.#drop(event.type, target.subscriptionId);
+      }
       return;
     }
+    // The routing task of this event is still counted in `waiting`.
+    if (this.#maxQueued > 0 && this.#queued >= this.#maxQueued) {
+      this.#drop(event.type, target.subscriptionId);
+      return;
+    }
+    this.emit('queued', { target, event });
+    this.#queued++;
     let queue = this.#queues.get(target.subscriptionId);
     if (queue === undefined) {
       queue = new SerialQueue();
@@ -243,7 +340,12 @@ export class EventBus extends TypedEmitter<EventBusEvents> {
     const owned = queue;
     owned
       .run(async () => {
-        await this.#deliverOne({ target, event, last });
+        try {
+          await this.#deliverOne({ target, event, last });
+        } finally {
+          this.#queued--;
+          this.#roomAgain();
+        }
         if (last && owned.pending <= 1) this.#queues.delete(target.subscriptionId);
       })
       .catch((error: unknown) => this.#deps.logger.error({ err: error }, 'event delivery task failed'));

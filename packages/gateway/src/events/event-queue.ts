@@ -13,8 +13,13 @@ export interface QueuedEntry {
  * dies (at least once: the receiver drops repeated event ids).
  */
 export interface EventQueue {
-  /** Appends an entry to the subscription's queue. */
-  append(subscriptionId: string, entry: string): Promise<void>;
+  /**
+   * Appends an entry to the subscription's queue, unless `max` (> 0) entries
+   * are queued already, every subscription together: `false` then.
+   */
+  append(subscriptionId: string, entry: string, max?: number): Promise<boolean>;
+  /** Entries queued, every subscription together. */
+  size(): Promise<number>;
   /** Ids of the subscriptions with entries waiting. */
   waiting(): Promise<string[]>;
   /** Takes, or extends, the subscription's delivery lock for `ms`; `true` when `nodeId` holds it. */

@@ -56,10 +56,19 @@ export class StreamDelivery {
     this.#send = send;
   }
 
-  /** Appends an event to its subscription's queue and starts sending (rejects when the store fails). */
-  async enqueue(queued: QueuedEvent): Promise<void> {
-    await this.#queue.append(queued.target.subscriptionId, JSON.stringify(queued));
+  /**
+   * Appends an event to its subscription's queue and starts sending; `false`
+   * when `max` (> 0) events are queued already (rejects when the store fails).
+   */
+  async enqueue(queued: QueuedEvent, max = 0): Promise<boolean> {
+    if (!(await this.#queue.append(queued.target.subscriptionId, JSON.stringify(queued), max))) return false;
     this.kick(queued.target.subscriptionId);
+    return true;
+  }
+
+  /** Events queued in the store, every node's. */
+  size(): Promise<number> {
+    return this.#queue.size();
   }
 
   /** Starts sending a subscription's waiting events, unless this node is at it already. */

@@ -179,11 +179,20 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
 
   const sinkPolicy: SinkPolicy = { allowHttp: config.sinkAllowHttp, allowlist: config.sinkAllowlist };
   const transport = createNodeTransport(ca === undefined ? {} : { ca });
+  // Metrics are built with the HTTP app below; circuit changes before that are only logged.
+  let metrics: GatewayMetrics | undefined;
   const sender = createEventsCallbackSender({
     sinkPolicy,
     transport: transport.send,
     source: config.eventSource,
     logger: logger.child({ component: 'events' }),
+    maxConcurrent: config.deliveryMaxConcurrent,
+    ...(config.sinkBreakerFailures > 0
+      ? {
+          circuitBreaker: { failures: config.sinkBreakerFailures, coolDownMs: config.sinkBreakerCoolDownMs },
+          onCircuitChange: (change) => metrics?.circuitChanged(change.state),
+        }
+      : {}),
   });
   const gateway = new Gateway({
     ...(store === undefined ? {} : { store }),
@@ -213,6 +222,7 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
     emergency: { supported: config.emergencyCalls },
     calls: { endedSessionRetentionMs: config.sessionRetentionSeconds * 1000 },
     lease: { leaseMs: config.nodeLeaseMs },
+    events: { maxQueued: config.eventQueueMax },
     ...(store instanceof RedisStore ? { eventQueue: store.eventQueue() } : {}),
     ...(store instanceof RedisStore && config.clusterSecret !== undefined
       ? { cluster: { messaging: store.messaging(), secret: config.clusterSecret, prefix: store.keyPrefix } }
@@ -279,7 +289,7 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
         void (reply as FastifyReply).code(400).header('x-correlator', request.id).send(body);
       },
     });
-    const metrics = new GatewayMetrics(gateway);
+    metrics = new GatewayMetrics(gateway, sender);
     registerRequestObservers(app, metrics);
     registerHealthRoutes(app, { gateway, metrics, closing: () => closing });
 

@@ -109,6 +109,7 @@ export function redactRedisUrl(url: string): string {
  *   P epoch                          a random value written by the first node to find it missing
  *   P evq:<subscriptionId>           stream of CloudEvents to deliver (consumer group `d`)
  *   P evq:waiting                    ids of subscriptions whose stream has entries
+ *   P evq:count                      entries in every stream together (the EVENT_QUEUE_MAX bound)
  *   P evlock:<subscriptionId>        the node delivering the subscription's events (TTL: the lock)
  *
  * Records and index namespaces differ right after the type (`reg:` vs `regidx:`),
@@ -435,12 +436,20 @@ for _, id in ipairs(dead) do redis.call('ZREM', P .. 'nodes', id) end
 return dead
 `;
 
-/** ARGV: prefix, subscription id, entry JSON. Appends it to the subscription's stream (group `d`). */
+/**
+ * ARGV: prefix, subscription id, entry JSON, max. Appends it to the subscription's stream
+ * (group `d`) and counts it in `evq:count`; 0 (nothing appended) when `max` > 0 entries are
+ * counted already.
+ */
 const QUEUE_APPEND = `
+local count = tonumber(redis.call('GET', ARGV[1] .. 'evq:count') or '0')
+local max = tonumber(ARGV[4])
+if max > 0 and count >= max then return 0 end
 local key = ARGV[1] .. 'evq:' .. ARGV[2]
 redis.pcall('XGROUP', 'CREATE', key, 'd', '0', 'MKSTREAM')
 redis.call('XADD', key, '*', 'e', ARGV[3])
 redis.call('SADD', ARGV[1] .. 'evq:waiting', ARGV[2])
+redis.call('INCR', ARGV[1] .. 'evq:count')
 return 1
 `;
 
@@ -491,7 +500,9 @@ return out
 const QUEUE_DONE = `
 local key = ARGV[1] .. 'evq:' .. ARGV[2]
 redis.call('XACK', key, 'd', ARGV[3])
-redis.call('XDEL', key, ARGV[3])
+if redis.call('XDEL', key, ARGV[3]) == 1 and redis.call('DECR', ARGV[1] .. 'evq:count') < 0 then
+  redis.call('SET', ARGV[1] .. 'evq:count', 0)
+end
 if redis.call('XLEN', key) == 0 then
   redis.call('DEL', key)
   redis.call('SREM', ARGV[1] .. 'evq:waiting', ARGV[2])
@@ -1001,9 +1012,9 @@ export class RedisStore implements Store {
     const p = this.#prefix;
     const scripts = this.#scripts;
     return {
-      append: async (subscriptionId, entry) => {
-        await scripts.telegateQueueAppend(p, subscriptionId, entry);
-      },
+      append: async (subscriptionId, entry, max = 0) =>
+        (await scripts.telegateQueueAppend(p, subscriptionId, entry, String(max))) === 1,
+      size: async () => Number((await this.#guard('GET', () => this.#redis.get(`${p}evq:count`))) ?? 0),
       waiting: () => this.#guard('SMEMBERS', () => this.#redis.smembers(`${p}evq:waiting`)),
       lock: async (subscriptionId, nodeId, ms) =>
         (await scripts.telegateQueueLock(p, subscriptionId, nodeId, String(ms))) === 1,
