@@ -64,6 +64,11 @@ export interface NodeTransportOptions {
    * `[...tls.rootCertificates, ownCa]` to trust a private CA as well.
    */
   ca?: SecureContextOptions['ca'];
+  /**
+   * An idle kept-alive connection is closed after this long (default 5 000 ms),
+   * so sinks on many origins do not leave a connection each open behind them.
+   */
+  idleSocketTimeoutMs?: number;
 }
 
 /**
@@ -73,12 +78,16 @@ export interface NodeTransportOptions {
  * Redirects are not followed. The response body is drained and discarded.
  */
 export function createNodeTransport(options: NodeTransportOptions = {}): ClosableTransport {
+  // The agents' socket timeout closes idle kept-alive sockets (Node destroys a free socket that
+  // times out); a request in flight is bounded by the sender's own attempt timeout instead.
+  const timeout = Math.max(1, options.idleSocketTimeoutMs ?? 5000);
   const agents = {
-    http: new HttpAgent({ keepAlive: true }),
+    http: new HttpAgent({ keepAlive: true, timeout }),
     // The CAs go in as one secure context built here: given as `ca`, Node would fold the whole
     // certificate list into the agent's pool key on every request.
     https: new HttpsAgent({
       keepAlive: true,
+      timeout,
       ...(options.ca === undefined ? {} : { secureContext: createSecureContext({ ca: options.ca }) }),
     }),
   };

@@ -6,6 +6,7 @@ import {
   type CallbackSenderControls,
   type CallbackSenderOptions,
   createCallbackSender,
+  createNodeTransport,
   type DeliveryResult,
   type SinkCircuitChange,
 } from '../../src/callbacks/index.js';
@@ -125,6 +126,21 @@ describe('maxConcurrent: a global cap on requests in flight', () => {
     const results = await Promise.all(sends);
     expect(results.map((r) => (r.ok ? 'ok' : r.reason))).toEqual(['closed', 'closed', 'closed', 'closed']);
     expect(sink.seen.requests).toBe(1);
+  });
+});
+
+describe('idle connections', () => {
+  it('a kept-alive connection is closed once idle for idleSocketTimeoutMs; a slower answer in flight is not cut', async () => {
+    const sink = await startCountingSink({ delayMs: 250 });
+    cleanup.push(sink.close);
+    const transport = createNodeTransport({ idleSocketTimeoutMs: 100 });
+    cleanup.push(async () => transport.close());
+    const sender = senderFor({ transport: transport.send, retry: { maxAttempts: 1 } });
+    expect(await sender.notify(sink.url, event(1))).toMatchObject({ ok: true, attempts: 1 });
+    expect(sink.seen.openSockets).toBe(1);
+    await pause(400);
+    expect(sink.seen.openSockets).toBe(0);
+    expect(sink.seen.connections).toBe(1);
   });
 });
 
