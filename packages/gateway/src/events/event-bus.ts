@@ -346,7 +346,10 @@ export class EventBus extends TypedEmitter<EventBusEvents> {
           this.#queued--;
           this.#roomAgain();
         }
-        if (last && owned.pending <= 1) this.#queues.delete(target.subscriptionId);
+        // A drained queue goes (a subscription's last event may have been dropped, never queued).
+        if (owned.pending <= 1 && this.#queues.get(target.subscriptionId) === owned) {
+          this.#queues.delete(target.subscriptionId);
+        }
       })
       .catch((error: unknown) => this.#deps.logger.error({ err: error }, 'event delivery task failed'));
   }
