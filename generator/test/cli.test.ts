@@ -88,6 +88,38 @@ describe('telegate generate', async () => {
     ]);
   });
 
+  it('--import takes kinds from a package: the client imports its types and validators from there', async () => {
+    const result = await run(
+      [
+        'generate',
+        'api.yaml',
+        '--out',
+        'gen-import',
+        '--emit',
+        'client,express',
+        '--import',
+        'types=@acme/api',
+        '--import',
+        'validators=@acme/api',
+      ],
+      tmp.dir,
+    );
+    expect(result).toMatchObject({ code: 0, err: [] });
+    const files = await snapshotDir(join(tmp.dir, 'gen-import'));
+    expect(Object.keys(files)).toEqual([
+      'api.client.gen.ts',
+      'api.express.gen.ts',
+      'api.handlers.gen.ts',
+      'index.ts',
+    ]);
+    expect(files['api.client.gen.ts']).toContain('import type { paths } from "@acme/api/api.types.gen.js";');
+    expect(files['api.client.gen.ts']).toContain('import("@acme/api/api.validators.gen.js")');
+    expect(files['api.handlers.gen.ts']).toContain('from "@acme/api/api.types.gen.js";');
+    expect(files['api.express.gen.ts']).toContain('from "@acme/api/api.validators.gen.js";');
+    expect(files['api.express.gen.ts']).toContain('from "./api.handlers.gen.js";');
+    expect(files['index.ts']).not.toContain('types.gen');
+  });
+
   it('--check passes when up to date and names each drifted, missing or stale file', async () => {
     await run(['generate', 'api.yaml', '--out', 'gen-check'], tmp.dir);
     expect(await run(['generate', 'api.yaml', '--out', 'gen-check', '--check'], tmp.dir)).toMatchObject({
@@ -156,6 +188,18 @@ describe('telegate generate: bad input ends with one line, exit 1, nothing writt
     ],
     [['generate', 'good.yaml', '--out', 'out', '--emit', 'types,sdk'], /^telegate: unknown emitter "sdk"/],
     [['generate', 'good.yaml'], /^telegate: --out <dir> is required with specs$/],
+    [
+      ['generate', 'good.yaml', '--out', 'out', '--emit', 'types,client', '--import', 'types=@acme/api'],
+      /^telegate: "types" is both emitted and imported from a package: emit it in one run only$/,
+    ],
+    [
+      ['generate', 'good.yaml', '--out', 'out', '--import', 'types'],
+      /^telegate: --import expects <kind>=<package>, not "types"$/,
+    ],
+    [
+      ['generate', 'good.yaml', '--out', 'out', '--import', 'sdk=@acme/api'],
+      /^telegate: unknown emitter "sdk"/,
+    ],
     [['generate'], /^telegate: .*telegate\.config\.json: config file not found/],
     [
       ['generate', '--config', 'bad-config.json'],

@@ -167,7 +167,7 @@ describe('telegate scaffold: round trip', () => {
     ]);
     expect(third.err).toHaveLength(1);
     expect(await readFile(handlersPath, 'utf8')).toBe(updated);
-  });
+  }, 120_000); // three scaffold runs and three type-checks of the scaffolded project
 
   it('--dry-run prints the planned edits and writes nothing', async () => {
     const dir = await project('scaffold-dry-');

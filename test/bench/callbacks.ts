@@ -36,7 +36,7 @@ const WARMUP_EVENTS = 2_000;
 /** Per run: give up (and fail the benchmark) after this long. */
 const RUN_TIMEOUT_MS = 60_000;
 
-const GENERATED = join(repoRoot, 'packages/webrtc-server/src/gen/webrtc-events.callbacks.gen.ts');
+const GENERATED = join(repoRoot, 'packages/webrtc-api/src/gen/webrtc-events.callbacks.gen.ts');
 const T = 'org.camaraproject.webrtc-events.v0';
 const TYPE = `${T}.session-status`;
 const SOURCE = 'https://gateway.example/webrtc-events';
@@ -545,7 +545,7 @@ export async function callbacksBench(): Promise<BenchResult> {
     const notes = [
       `Events: \`${TYPE}\` CloudEvents (\`data\`: subscription and media-session ids, both addresses, ` +
         '`status`, `sequenceNumber`) from `createEventsCallbackSender` of ' +
-        '`packages/webrtc-server/src/gen/webrtc-events.callbacks.gen.ts`, bundled by esbuild with the runtime’s ' +
+        '`packages/webrtc-api/src/gen/webrtc-events.callbacks.gen.ts`, bundled by esbuild with the runtime’s ' +
         'source (npm packages from node_modules). The sender fills `specversion`, `time`, `source`, checks the ' +
         'envelope, validates with the generated validator, serialises, queues per ordering key and posts over ' +
         '`node:http` (keep-alive) with a bearer `sinkCredential` and the SSRF guard ' +

@@ -108,6 +108,8 @@ process.on('message', async (message) => {
 function telegateFromSource(): Plugin {
   const sources: Record<string, string> = {
     '@telegate/webrtc-server': 'packages/webrtc-server/src/index.ts',
+    '@telegate/webrtc-server/fastify': 'packages/webrtc-server/src/fastify.ts',
+    '@telegate/webrtc-api': 'packages/webrtc-api/src/index.ts',
     '@telegate/webrtc-client': 'packages/webrtc-client/src/index.ts',
     '@telegate/runtime': 'packages/runtime/src/index.ts',
   };
@@ -117,6 +119,9 @@ function telegateFromSource(): Plugin {
       b.onResolve({ filter: /^@telegate\// }, (args) => {
         const runtimeSub = /^@telegate\/runtime\/(.+)$/.exec(args.path);
         if (runtimeSub) return { path: join(repoRoot, 'packages/runtime/src', runtimeSub[1]!, 'index.ts') };
+        const generated = /^@telegate\/webrtc-api\/(.+)\.gen\.js$/.exec(args.path);
+        if (generated)
+          return { path: join(repoRoot, 'packages/webrtc-api/src/gen', `${generated[1]}.gen.ts`) };
         const file = sources[args.path];
         return file ? { path: join(repoRoot, file) } : undefined;
       });

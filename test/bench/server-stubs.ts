@@ -172,7 +172,7 @@ interface Server extends Variant {
   latencies: number[];
 }
 
-/** `@telegate/runtime/<sub>` from its TypeScript source; npm packages stay external (node_modules). */
+/** `@telegate/runtime/<sub>` and the generated `@telegate/webrtc-api` modules from their TypeScript source; npm packages stay external (node_modules). */
 function runtimeSource(): Plugin {
   const src = join(repoRoot, 'packages/runtime/src');
   return {
@@ -182,6 +182,14 @@ function runtimeSource(): Plugin {
         const sub = args.path.slice('@telegate/runtime'.length);
         return { path: join(src, sub, 'index.ts') };
       });
+      // The routers' validators, from the one generated home of the API.
+      b.onResolve({ filter: /^@telegate\/webrtc-api\/[\w.-]+\.gen\.js$/ }, (args) => ({
+        path: join(
+          repoRoot,
+          'packages/webrtc-api/src/gen',
+          args.path.split('/').pop()!.replace(/\.js$/, '.ts'),
+        ),
+      }));
     },
   };
 }

@@ -25,6 +25,13 @@ function version(): string {
   return pkg.version;
 }
 
+/** `--import types=@acme/api` (repeatable): collects kind → package. */
+function parseImport(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const match = /^([a-z]+)=(\S+)$/.exec(value.trim());
+  if (!match) throw new ConfigError(`--import expects <kind>=<package>, not "${value}"`);
+  return { ...previous, [match[1]!]: match[2]! };
+}
+
 function parseEmit(value: string): string[] {
   return value
     .split(',')
@@ -86,11 +93,23 @@ export function createProgram(io: CliIo = defaultIo): { program: Command; exitCo
       'package the generated code imports its runtime from',
       '@telegate/runtime',
     )
+    .option(
+      '-i, --import <kind=package>',
+      'import an output kind generated elsewhere from a package instead of emitting it (repeatable)',
+      parseImport,
+    )
     .option('--check', 'write nothing; exit 1 naming the files that differ from what would be generated')
     .action(
       async (
         specs: string[],
-        opts: { out?: string; emit?: string[]; config?: string; runtimePackage: string; check?: boolean },
+        opts: {
+          out?: string;
+          emit?: string[];
+          config?: string;
+          runtimePackage: string;
+          import?: Record<string, string>;
+          check?: boolean;
+        },
       ) => {
         let targets: GenerateOptions[];
         if (specs.length > 0) {
@@ -103,10 +122,12 @@ export function createProgram(io: CliIo = defaultIo): { program: Command; exitCo
             cwd: io.cwd,
           };
           if (opts.emit) target.emit = opts.emit;
+          if (opts.import) target.imports = opts.import;
           targets = [target];
         } else {
           targets = await loadConfig(resolve(io.cwd, opts.config ?? CONFIG_FILE));
           if (opts.emit) for (const target of targets) target.emit = opts.emit;
+          if (opts.import) for (const target of targets) target.imports = opts.import;
           if (opts.out) {
             if (targets.length > 1)
               throw new ConfigError('--out cannot override a config with several targets');

@@ -26,8 +26,24 @@ export interface GeneratedFile {
 export interface EmitOptions {
   /** Package the generated code imports its runtime from. */
   runtimePackage: string;
-  /** Names of every emitter in this run, so an emitter can use another's files when present. */
+  /**
+   * Output kinds this run can use: the ones it emits and the ones it imports
+   * (`imports`), so an emitter can use another's files when present.
+   */
   emitters: readonly string[];
+  /** Output kinds emitted by another run and imported from a package instead: kind → package name. */
+  imports: Readonly<Record<string, string>>;
+}
+
+/**
+ * The module specifier of a generated file of `kind` as another generated file
+ * imports it: `./x.types.gen.js` beside it, or `<package>/x.types.gen.js` when
+ * that kind is imported from a package (which exports its generated files by name).
+ */
+export function generatedModule(options: EmitOptions, kind: string, path: string): string {
+  const module = path.replace(/\.ts$/, '.js');
+  const from = options.imports[kind];
+  return from === undefined ? `./${module}` : `${from}/${module}`;
 }
 
 /** An output kind. Emitters read only the IR (`EmitDocument.ir`), never the raw files. */

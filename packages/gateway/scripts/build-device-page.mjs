@@ -5,7 +5,7 @@
  * `tsc -b` (it bundles the packages' `dist`), as part of `npm run build`.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { build } from 'esbuild';
 
 const demo = new URL('../demo/', import.meta.url);
@@ -24,7 +24,17 @@ execFileSync(
   },
 );
 await mkdir(out, { recursive: true });
-await build({
+
+/** Writes `contents` to `url` unless it already holds exactly that (via a temporary file and a rename). */
+async function writeIfChanged(url, contents) {
+  const current = await readFile(url).catch(() => undefined);
+  if (current?.equals(contents)) return;
+  const temporary = new URL(`${url.pathname.split('/').pop()}.${process.pid}.tmp`, url);
+  await writeFile(temporary, contents);
+  await rename(temporary, url);
+}
+
+const bundled = await build({
   entryPoints: [path(new URL('device-page.ts', demo))],
   outfile: path(new URL('device-page.js', out)),
   bundle: true,
@@ -37,8 +47,11 @@ await build({
   sourcemap: false,
   legalComments: 'none',
   logLevel: 'warning',
+  write: false,
 });
-if (/from\s*["']node:/.test(await readFile(new URL('device-page.js', out), 'utf8'))) {
+const [script] = bundled.outputFiles;
+if (/from\s*["']node:/.test(script.text)) {
   throw new Error('dist/demo/device-page.js imports a Node module: the browser cannot load it');
 }
-await copyFile(new URL('index.html', demo), new URL('index.html', out));
+await writeIfChanged(new URL('device-page.js', out), Buffer.from(script.contents));
+await writeIfChanged(new URL('index.html', out), await readFile(new URL('index.html', demo)));

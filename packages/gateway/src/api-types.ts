@@ -1,9 +1,5 @@
-/**
- * The generated API types the gateway speaks, in one place so the source can
- * move (from `@telegate/webrtc-client` to the generated server package) with a
- * one-line change.
- */
-import type { CallHandling, Events, Registration } from '@telegate/webrtc-client';
+/** The generated API types the gateway speaks, in one place. */
+import type { CallHandling, Events, Registration } from '@telegate/webrtc-api';
 
 export type RegSessionResponse = Registration.RegSessionResponse;
 export type RegSessionRequest = Registration.RegSessionRequest;

@@ -2,7 +2,9 @@
  * Typed clients for the CAMARA WebRTC APIs: registration, call handling and
  * events. `createRegistrationClient`, `createCallHandlingClient` and
  * `createEventsClient` take `{ baseUrl | apiRoot, token?, fetch?, correlator?, headers? }`;
- * each method returns openapi-fetch's `{ data, error, response }`.
+ * each method returns openapi-fetch's `{ data, error, response }`. The types,
+ * validators and the events callback receiver come from `@telegate/webrtc-api`
+ * and are exported here too.
  */
 
 export {
@@ -16,4 +18,5 @@ export {
   type TokenSource,
   type ValidateOption,
 } from '@telegate/runtime/client';
+export * from '@telegate/webrtc-api';
 export * from './gen/index.js';

@@ -1,7 +1,13 @@
 import ts from 'typescript';
 import type { ApiDocument } from '../../ir/types.js';
 import { camelCase } from '../../parse/build-ir.js';
-import type { EmitDocument, EmitOptions, Emitter, GeneratedFile } from '../emitter.js';
+import {
+  type EmitDocument,
+  type EmitOptions,
+  type Emitter,
+  type GeneratedFile,
+  generatedModule,
+} from '../emitter.js';
 import { generatedHeader } from '../header.js';
 import {
   exportInterface,
@@ -38,7 +44,6 @@ export function callbacksNames(doc: EmitDocument) {
   };
 }
 
-const moduleOf = (path: string) => `./${path.replace(/\.ts$/, '.js')}`;
 const typesMember = (name: string) =>
   f.createTypeReferenceNode(f.createQualifiedName(f.createIdentifier(TYPES), name));
 const str = (text: string) => f.createStringLiteral(text);
@@ -189,11 +194,15 @@ function emitDocument(doc: EmitDocument, options: EmitOptions, withValidators: b
     f.createImportDeclaration(
       undefined,
       f.createImportClause(true, undefined, f.createNamespaceImport(f.createIdentifier(TYPES))),
-      str(moduleOf(typesFileName(doc))),
+      str(generatedModule(options, 'types', typesFileName(doc))),
     ),
   ];
   if (withValidators) {
-    nodes.push(importDeclaration(moduleOf(validatorsFileName(doc)), [{ name: 'callbackValidators' }]));
+    nodes.push(
+      importDeclaration(generatedModule(options, 'validators', validatorsFileName(doc)), [
+        { name: 'callbackValidators' },
+      ]),
+    );
   }
 
   nodes.push(

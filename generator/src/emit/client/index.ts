@@ -1,7 +1,13 @@
 import ts from 'typescript';
 import type { Operation } from '../../ir/types.js';
 import { camelCase } from '../../parse/build-ir.js';
-import type { EmitDocument, EmitOptions, Emitter, GeneratedFile } from '../emitter.js';
+import {
+  type EmitDocument,
+  type EmitOptions,
+  type Emitter,
+  type GeneratedFile,
+  generatedModule,
+} from '../emitter.js';
 import { generatedHeader } from '../header.js';
 import {
   call,
@@ -119,7 +125,7 @@ function emitDocument(doc: EmitDocument, options: EmitOptions): GeneratedFile {
       { name: 'OperationResult', typeOnly: true },
       ...(validating ? [{ name: 'ValidateOption', typeOnly: true }] : []),
     ]),
-    importDeclaration(`./${typesFileName(doc).replace(/\.ts$/, '.js')}`, [{ name: 'paths' }], {
+    importDeclaration(generatedModule(options, 'types', typesFileName(doc)), [{ name: 'paths' }], {
       typeOnly: true,
     }),
     f.createTypeAliasDeclaration(undefined, 'MediaType', undefined, mediaType),
@@ -191,7 +197,7 @@ function emitDocument(doc: EmitDocument, options: EmitOptions): GeneratedFile {
                                   undefined,
                                   [
                                     f.createStringLiteral(
-                                      `./${validatorsFileName(doc).replace(/\.ts$/, '.js')}`,
+                                      generatedModule(options, 'validators', validatorsFileName(doc)),
                                     ),
                                   ],
                                 ),

@@ -1,7 +1,13 @@
 import ts from 'typescript';
 import type { Operation } from '../../ir/types.js';
 import { camelCase } from '../../parse/build-ir.js';
-import type { EmitDocument, EmitOptions, Emitter, GeneratedFile } from '../emitter.js';
+import {
+  type EmitDocument,
+  type EmitOptions,
+  type Emitter,
+  type GeneratedFile,
+  generatedModule,
+} from '../emitter.js';
 import { generatedHeader } from '../header.js';
 import {
   exportConst,
@@ -112,7 +118,7 @@ function emitDocument(doc: EmitDocument, options: EmitOptions): GeneratedFile {
   if (imported.length > 0) {
     nodes.push(
       importDeclaration(
-        `./${typesFileName(doc).replace(/\.ts$/, '.js')}`,
+        generatedModule(options, 'types', typesFileName(doc)),
         imported.map((name) => ({ name })),
         { typeOnly: true },
       ),

@@ -1,13 +1,11 @@
 import ts from 'typescript';
-import type { EmitDocument, EmitOptions, GeneratedFile } from '../emitter.js';
+import { type EmitDocument, type EmitOptions, type GeneratedFile, generatedModule } from '../emitter.js';
 import { generatedHeader } from '../header.js';
 import { call, importDeclaration, printNodes, typeRef, withJsDoc } from '../ts-ast.js';
 import { validatorsFileName } from '../validators/index.js';
 import { authMode, handlersFileName, handlersNames } from './index.js';
 
 const f = ts.factory;
-
-const moduleOf = (path: string) => `./${path.replace(/\.ts$/, '.js')}`;
 
 /** What differs between the Express and Fastify router files. */
 export interface RouterFlavor {
@@ -45,11 +43,11 @@ export function routerFile(doc: EmitDocument, options: EmitOptions, flavor: Rout
       { name: flavor.glue },
       { name: secured ? 'SecuredServerOptions' : 'ServerOptions', typeOnly: true },
     ]),
-    importDeclaration(moduleOf(handlersFileName(doc)), [
+    importDeclaration(generatedModule(options, 'handlers', handlersFileName(doc)), [
       { name: names.interface, typeOnly: true },
       { name: names.operations },
     ]),
-    importDeclaration(moduleOf(validatorsFileName(doc)), [
+    importDeclaration(generatedModule(options, 'validators', validatorsFileName(doc)), [
       { name: 'requestParsers' },
       { name: 'responseValidators' },
       { name: 'responseSchemas' },

@@ -9,13 +9,15 @@ import {
 } from '@telegate/runtime/server';
 import {
   callHandlingMountPath,
-  createCallHandlingPlugin,
   createEventsCallbackSender,
-  createEventsPlugin,
-  createRegistrationPlugin,
   eventsMountPath,
   registrationMountPath,
 } from '@telegate/webrtc-server';
+import {
+  createCallHandlingPlugin,
+  createEventsPlugin,
+  createRegistrationPlugin,
+} from '@telegate/webrtc-server/fastify';
 import {
   type FastifyBaseLogger,
   type FastifyInstance,

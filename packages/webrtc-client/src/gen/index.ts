@@ -3,13 +3,6 @@
  * Do not edit: run `telegate generate` again instead.
  */
 
-export type * as Registration from './webrtc-registration.types.gen.js';
-export type * as CallHandling from './webrtc-call-handling.types.gen.js';
-export type * as Events from './webrtc-events.types.gen.js';
-export * as RegistrationValidators from './webrtc-registration.validators.gen.js';
-export * as CallHandlingValidators from './webrtc-call-handling.validators.gen.js';
-export * as EventsValidators from './webrtc-events.validators.gen.js';
 export * from './webrtc-registration.client.gen.js';
 export * from './webrtc-call-handling.client.gen.js';
 export * from './webrtc-events.client.gen.js';
-export * from './webrtc-events.callbacks.gen.js';

@@ -7,7 +7,7 @@ import type { Client } from "openapi-fetch";
 
 import { type ClientOptions, createOperationClient, type OperationInit, type OperationResult, type ValidateOption } from "@telegate/runtime/client";
 
-import type { paths } from "./webrtc-call-handling.types.gen.js";
+import type { paths } from "@telegate/webrtc-api/webrtc-call-handling.types.gen.js";
 
 type MediaType = `${string}/${string}`;
 
@@ -76,6 +76,6 @@ export function createCallHandlingClient(options: ClientOptions & {
     return createOperationClient<CallHandlingClient>(options, {
         basePath: callHandlingBasePath,
         routes: callHandlingRoutes,
-        validators: () => import("./webrtc-call-handling.validators.gen.js")
+        validators: () => import("@telegate/webrtc-api/webrtc-call-handling.validators.gen.js")
     });
 }

@@ -7,7 +7,7 @@ import type { Client } from "openapi-fetch";
 
 import { type ClientOptions, createOperationClient, type OperationInit, type OperationResult, type ValidateOption } from "@telegate/runtime/client";
 
-import type { paths } from "./webrtc-events.types.gen.js";
+import type { paths } from "@telegate/webrtc-api/webrtc-events.types.gen.js";
 
 type MediaType = `${string}/${string}`;
 
@@ -83,6 +83,6 @@ export function createEventsClient(options: ClientOptions & {
     return createOperationClient<EventsClient>(options, {
         basePath: eventsBasePath,
         routes: eventsRoutes,
-        validators: () => import("./webrtc-events.validators.gen.js")
+        validators: () => import("@telegate/webrtc-api/webrtc-events.validators.gen.js")
     });
 }

@@ -7,7 +7,7 @@ import type { Client } from "openapi-fetch";
 
 import { type ClientOptions, createOperationClient, type OperationInit, type OperationResult, type ValidateOption } from "@telegate/runtime/client";
 
-import type { paths } from "./webrtc-registration.types.gen.js";
+import type { paths } from "@telegate/webrtc-api/webrtc-registration.types.gen.js";
 
 type MediaType = `${string}/${string}`;
 
@@ -83,6 +83,6 @@ export function createRegistrationClient(options: ClientOptions & {
     return createOperationClient<RegistrationClient>(options, {
         basePath: registrationBasePath,
         routes: registrationRoutes,
-        validators: () => import("./webrtc-registration.validators.gen.js")
+        validators: () => import("@telegate/webrtc-api/webrtc-registration.validators.gen.js")
     });
 }

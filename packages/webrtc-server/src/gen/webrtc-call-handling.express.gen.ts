@@ -9,7 +9,7 @@ import { createExpressRouter, type SecuredServerOptions } from "@telegate/runtim
 
 import { type CallHandlingHandlers, callHandlingOperations } from "./webrtc-call-handling.handlers.gen.js";
 
-import { requestParsers, responseValidators, responseSchemas } from "./webrtc-call-handling.validators.gen.js";
+import { requestParsers, responseValidators, responseSchemas } from "@telegate/webrtc-api/webrtc-call-handling.validators.gen.js";
 
 /**
  * An Express 5 router serving WebRTC Call Handling with `handlers`; mount it at `callHandlingMountPath`: `app.use(callHandlingMountPath, createCallHandlingRouter(handlers, { authenticate }))`.

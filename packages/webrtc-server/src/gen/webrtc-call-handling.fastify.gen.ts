@@ -9,7 +9,7 @@ import { createFastifyPlugin, type SecuredServerOptions } from "@telegate/runtim
 
 import { type CallHandlingHandlers, callHandlingOperations } from "./webrtc-call-handling.handlers.gen.js";
 
-import { requestParsers, responseValidators, responseSchemas } from "./webrtc-call-handling.validators.gen.js";
+import { requestParsers, responseValidators, responseSchemas } from "@telegate/webrtc-api/webrtc-call-handling.validators.gen.js";
 
 /**
  * A Fastify 5 plugin serving WebRTC Call Handling with `handlers`; register it under `callHandlingMountPath`: `app.register(createCallHandlingPlugin(handlers, { authenticate }), { prefix: callHandlingMountPath })`.

@@ -5,7 +5,7 @@
 
 import type { HandlerInput, HandlerReturn, OperationTable } from "@telegate/runtime/server";
 
-import type { CreateSessionRequest, CreateSessionResponse, GetSessionDetailsByIdRequest, GetSessionDetailsByIdResponse, DeleteSessionByIdRequest, DeleteSessionByIdResponse, UpdateSessionStatusRequest, UpdateSessionStatusResponse } from "./webrtc-call-handling.types.gen.js";
+import type { CreateSessionRequest, CreateSessionResponse, GetSessionDetailsByIdRequest, GetSessionDetailsByIdResponse, DeleteSessionByIdRequest, DeleteSessionByIdResponse, UpdateSessionStatusRequest, UpdateSessionStatusResponse } from "@telegate/webrtc-api/webrtc-call-handling.types.gen.js";
 
 /**
  * Where to mount the router or plugin: the path of the document's first server URL.

@@ -9,7 +9,7 @@ import { createExpressRouter, type SecuredServerOptions } from "@telegate/runtim
 
 import { type EventsHandlers, eventsOperations } from "./webrtc-events.handlers.gen.js";
 
-import { requestParsers, responseValidators, responseSchemas } from "./webrtc-events.validators.gen.js";
+import { requestParsers, responseValidators, responseSchemas } from "@telegate/webrtc-api/webrtc-events.validators.gen.js";
 
 /**
  * An Express 5 router serving WebRTC Events with `handlers`; mount it at `eventsMountPath`: `app.use(eventsMountPath, createEventsRouter(handlers, { authenticate }))`.

@@ -9,7 +9,7 @@ import { createFastifyPlugin, type SecuredServerOptions } from "@telegate/runtim
 
 import { type EventsHandlers, eventsOperations } from "./webrtc-events.handlers.gen.js";
 
-import { requestParsers, responseValidators, responseSchemas } from "./webrtc-events.validators.gen.js";
+import { requestParsers, responseValidators, responseSchemas } from "@telegate/webrtc-api/webrtc-events.validators.gen.js";
 
 /**
  * A Fastify 5 plugin serving WebRTC Events with `handlers`; register it under `eventsMountPath`: `app.register(createEventsPlugin(handlers, { authenticate }), { prefix: eventsMountPath })`.

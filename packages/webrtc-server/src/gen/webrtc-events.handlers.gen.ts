@@ -5,7 +5,7 @@
 
 import type { HandlerInput, HandlerReturn, OperationTable } from "@telegate/runtime/server";
 
-import type { RetrieveNotificationChannelSubscriptionListRequest, RetrieveNotificationChannelSubscriptionListResponse, CreateNotificationChannelSubscriptionRequest, CreateNotificationChannelSubscriptionResponse, RetrieveNotificationChannelSubscriptionRequest, RetrieveNotificationChannelSubscriptionResponse, UpdateNotificationChannelSubscriptionRequest, UpdateNotificationChannelSubscriptionResponse, DeleteNotificationChannelSubscriptionRequest, DeleteNotificationChannelSubscriptionResponse } from "./webrtc-events.types.gen.js";
+import type { RetrieveNotificationChannelSubscriptionListRequest, RetrieveNotificationChannelSubscriptionListResponse, CreateNotificationChannelSubscriptionRequest, CreateNotificationChannelSubscriptionResponse, RetrieveNotificationChannelSubscriptionRequest, RetrieveNotificationChannelSubscriptionResponse, UpdateNotificationChannelSubscriptionRequest, UpdateNotificationChannelSubscriptionResponse, DeleteNotificationChannelSubscriptionRequest, DeleteNotificationChannelSubscriptionResponse } from "@telegate/webrtc-api/webrtc-events.types.gen.js";
 
 /**
  * Where to mount the router or plugin: the path of the document's first server URL.

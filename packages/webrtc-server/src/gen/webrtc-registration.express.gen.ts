@@ -9,7 +9,7 @@ import { createExpressRouter, type SecuredServerOptions } from "@telegate/runtim
 
 import { type RegistrationHandlers, registrationOperations } from "./webrtc-registration.handlers.gen.js";
 
-import { requestParsers, responseValidators, responseSchemas } from "./webrtc-registration.validators.gen.js";
+import { requestParsers, responseValidators, responseSchemas } from "@telegate/webrtc-api/webrtc-registration.validators.gen.js";
 
 /**
  * An Express 5 router serving WebRTC Registration with `handlers`; mount it at `registrationMountPath`: `app.use(registrationMountPath, createRegistrationRouter(handlers, { authenticate }))`.

@@ -9,7 +9,7 @@ import { createFastifyPlugin, type SecuredServerOptions } from "@telegate/runtim
 
 import { type RegistrationHandlers, registrationOperations } from "./webrtc-registration.handlers.gen.js";
 
-import { requestParsers, responseValidators, responseSchemas } from "./webrtc-registration.validators.gen.js";
+import { requestParsers, responseValidators, responseSchemas } from "@telegate/webrtc-api/webrtc-registration.validators.gen.js";
 
 /**
  * A Fastify 5 plugin serving WebRTC Registration with `handlers`; register it under `registrationMountPath`: `app.register(createRegistrationPlugin(handlers, { authenticate }), { prefix: registrationMountPath })`.

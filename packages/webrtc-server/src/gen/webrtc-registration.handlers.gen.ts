@@ -5,7 +5,7 @@
 
 import type { HandlerInput, HandlerReturn, OperationTable } from "@telegate/runtime/server";
 
-import type { GetRegistrationsByDeviceIdRequest, GetRegistrationsByDeviceIdResponse, CreateRegistrationRequest, CreateRegistrationResponse, GetRegistrationByIdRequest, GetRegistrationByIdResponse, UpdateRegistrationByIdRequest, UpdateRegistrationByIdResponse, DeleteRegistrationByIdRequest, DeleteRegistrationByIdResponse } from "./webrtc-registration.types.gen.js";
+import type { GetRegistrationsByDeviceIdRequest, GetRegistrationsByDeviceIdResponse, CreateRegistrationRequest, CreateRegistrationResponse, GetRegistrationByIdRequest, GetRegistrationByIdResponse, UpdateRegistrationByIdRequest, UpdateRegistrationByIdResponse, DeleteRegistrationByIdRequest, DeleteRegistrationByIdResponse } from "@telegate/webrtc-api/webrtc-registration.types.gen.js";
 
 /**
  * Where to mount the router or plugin: the path of the document's first server URL.
