@@ -1,4 +1,3 @@
-import { accessSync, constants } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { types } from 'mediasoup';
 import { unavailable } from '../../errors.js';
@@ -18,6 +17,7 @@ import {
   type MediasoupEndpointParts,
   MediasoupMediaEndpoint,
 } from './mediasoup-endpoint.js';
+import { checkWorkerBin } from './worker-bin.js';
 
 export interface MediasoupMediaBackendOptions {
   /** The mediasoup-worker binary (`npm run build:mediasoup-worker` prints it); default `MEDIASOUP_WORKER_BIN`. */
@@ -67,20 +67,6 @@ async function loadMediasoup(workerBin: string): Promise<Mediasoup> {
     );
   }
   return mediasoup;
-}
-
-function checkWorkerBin(workerBin: string | undefined): string {
-  if (workerBin === undefined || workerBin === '') {
-    throw new Error(
-      'the mediasoup backend needs its worker binary: run `npm run build:mediasoup-worker` and set MEDIASOUP_WORKER_BIN to the path it prints',
-    );
-  }
-  try {
-    accessSync(workerBin, constants.X_OK);
-  } catch {
-    throw new Error(`MEDIASOUP_WORKER_BIN ${workerBin} is not an executable file`);
-  }
-  return workerBin;
 }
 
 /** Counts mediasoup objects as the workers create and close them. */

@@ -103,6 +103,8 @@ export class MediasoupMediaEndpoint implements MediaEndpoint {
   #toSipConsumer: types.Consumer | undefined;
   #toDeviceConsumer: types.Consumer | undefined;
   #deviceFingerprint: string | undefined;
+  /** The SSRC the device last signalled (`a=ssrc`), to notice a renumbered stream in a re-offer. */
+  #deviceSignalledSsrc: number | undefined;
   /** The gateway's side of the DTLS handshake, kept across renegotiations (RFC 8842 §5.5). */
   #localSetup: DtlsSetup = 'passive';
   /** The device's ICE username fragment: a new one in a re-offer is an ICE restart (RFC 8839 §4.4.1.1.1). */
@@ -334,22 +336,31 @@ export class MediasoupMediaEndpoint implements MediaEndpoint {
     };
   }
 
+  /**
+   * The device's producer is known by its MID only, whatever SSRC the SDP signals: the worker
+   * binds it to the first SSRC the device actually sends (scripts/mediasoup-worker patch 0004).
+   * A producer made with the signalled SSRC drops every packet of a device whose RTP carries
+   * another one, and the call is silent both ways (nothing reaches the SIP side to echo back).
+   */
   async #produceFromDevice(sdp: CheckedWebRtcSdp, field: string): Promise<void> {
-    const stream = signalledStream(sdp, field);
+    const { ssrc, cname } = signalledStream(sdp, field);
+    this.#deviceSignalledSsrc = ssrc;
     this.#deviceProducer = await this.#requireWebRtc().produce({
       kind: 'audio',
-      rtpParameters: producerRtpParameters(this.call, { mid: sdp.audio.mid ?? this.#webRtcMid, ...stream }),
+      rtpParameters: producerRtpParameters(this.call, {
+        mid: sdp.audio.mid ?? this.#webRtcMid,
+        ...(cname === undefined ? {} : { cname }),
+      }),
     });
   }
 
   /**
    * A device may renumber its stream in a new offer (werift does on an ICE restart): the
-   * producer, bound to the SSRC it was created with, is replaced, with its consumer on the SIP leg.
+   * producer, bound to the first SSRC it received, is replaced, with its consumer on the SIP leg.
    */
   async #followDeviceStream(offer: CheckedWebRtcSdp): Promise<void> {
     const signalled = signalledStream(offer, 'offer.sdp').ssrc;
-    const current = this.#deviceProducer?.rtpParameters.encodings?.[0]?.ssrc;
-    if (signalled === undefined || signalled === current) return;
+    if (signalled === undefined || signalled === this.#deviceSignalledSsrc) return;
     this.#deviceProducer?.close();
     this.#toSipConsumer = undefined;
     await this.#produceFromDevice(offer, 'offer.sdp');
