@@ -10,7 +10,7 @@ import {
   DEFAULT_OUTBOUND_CODECS,
   type RelayedCodecName,
   routerMediaCodecs,
-  telephoneEventOf,
+  telephoneEventsOf,
 } from './codecs.js';
 import {
   type MediaListen,
@@ -190,13 +190,13 @@ export class MediasoupMediaBackend implements MediaBackend {
   async createFromWebRtcOffer(offer: CheckedWebRtcSdp) {
     const call = chooseCallCodecs(
       offer.audio.codecs,
-      telephoneEventOf(offer, 'offer.sdp'),
+      telephoneEventsOf(offer, 'offer.sdp'),
       this.#outboundCodecs,
       'offer.sdp',
     );
-    const router = await this.#createRouter(routerMediaCodecs(call));
+    const placed = await this.#createRouter(routerMediaCodecs(call));
     return this.#open(
-      await MediasoupMediaEndpoint.build(this.#parts(router, call), (endpoint) =>
+      await MediasoupMediaEndpoint.build(this.#parts(placed, call), (endpoint) =>
         endpoint.answerDeviceOffer(offer),
       ),
     );
@@ -205,10 +205,15 @@ export class MediasoupMediaBackend implements MediaBackend {
   async createFromRtpOffer(offer: CheckedRtpSdp) {
     // The SIP side's order of preference decides (RFC 3264 §6.1): Opus when it offers it first.
     const offered = offer.audio.codecs.map((c) => c.name as RelayedCodecName);
-    const call = chooseCallCodecs(offer.audio.codecs, offer.audio.telephoneEvent, offered, 'rtpOffer');
-    const router = await this.#createRouter(routerMediaCodecs(call));
+    const call = chooseCallCodecs(
+      offer.audio.codecs,
+      telephoneEventsOf(offer, 'rtpOffer'),
+      offered,
+      'rtpOffer',
+    );
+    const placed = await this.#createRouter(routerMediaCodecs(call));
     return this.#open(
-      await MediasoupMediaEndpoint.build(this.#parts(router, call), (endpoint) =>
+      await MediasoupMediaEndpoint.build(this.#parts(placed, call), (endpoint) =>
         endpoint.answerSipOffer(offer),
       ),
     );
@@ -221,10 +226,14 @@ export class MediasoupMediaBackend implements MediaBackend {
     for (const worker of this.#workers) worker.close();
   }
 
-  #parts(router: types.Router, call: CallCodecs): MediasoupEndpointParts {
+  #parts(
+    { router, worker }: { router: types.Router; worker: types.Worker },
+    call: CallCodecs,
+  ): MediasoupEndpointParts {
     return {
       id: `ms-${this.#next++}`,
       router,
+      worker,
       call,
       listen: this.#listen,
       onClose: (endpoint) => {
@@ -239,7 +248,9 @@ export class MediasoupMediaBackend implements MediaBackend {
   }
 
   /** A router on the least busy worker; the endpoint that owns it closes it. */
-  async #createRouter(mediaCodecs: types.RouterRtpCodecCapability[]): Promise<types.Router> {
+  async #createRouter(
+    mediaCodecs: types.RouterRtpCodecCapability[],
+  ): Promise<{ router: types.Router; worker: types.Worker }> {
     if (this.#closed) throw unavailable('the media backend is closed');
     let chosen: types.Worker | undefined;
     for (const worker of this.#workers) {
@@ -254,7 +265,7 @@ export class MediasoupMediaBackend implements MediaBackend {
     router.observer.once('close', () => {
       this.#routersPerWorker.set(worker, Math.max(0, (this.#routersPerWorker.get(worker) ?? 1) - 1));
     });
-    return router;
+    return { router, worker };
   }
 }
 

@@ -70,6 +70,8 @@ function dtlsRolesForAnswer(offered: DtlsSetup): { setup: DtlsSetup; remote: typ
 export interface MediasoupEndpointParts {
   id: string;
   router: types.Router;
+  /** The worker the router runs on. */
+  worker: types.Worker;
   call: CallCodecs;
   listen: MediaListen;
   onClose: (endpoint: MediasoupMediaEndpoint) => void;
@@ -83,6 +85,7 @@ export interface MediasoupEndpointParts {
 export class MediasoupMediaEndpoint implements MediaEndpoint {
   readonly id: string;
   readonly router: types.Router;
+  readonly #worker: types.Worker;
   readonly call: CallCodecs;
   readonly #listen: MediaListen;
   readonly #onClose: (endpoint: MediasoupMediaEndpoint) => void;
@@ -119,6 +122,7 @@ export class MediasoupMediaEndpoint implements MediaEndpoint {
   private constructor(parts: MediasoupEndpointParts) {
     this.id = parts.id;
     this.router = parts.router;
+    this.#worker = parts.worker;
     this.call = parts.call;
     this.#listen = parts.listen;
     this.#onClose = parts.onClose;
@@ -280,6 +284,9 @@ export class MediasoupMediaEndpoint implements MediaEndpoint {
     // Closing the router closes its transports, producers and consumers in the worker.
     this.router.close();
     this.#onClose(this);
+    // The worker answers requests in order: once it answered the next one, the router's
+    // sockets are closed, so the ports are free when close() resolves.
+    if (!this.#worker.closed) await this.#worker.getResourceUsage().catch(() => undefined);
   }
 
   // ---- internals ----------------------------------------------------------------------------------
