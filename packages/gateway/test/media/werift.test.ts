@@ -87,7 +87,7 @@ describe('werift media backend specifics', () => {
   });
 
   it('answers an actpass offer as the DTLS server (a=setup:passive), and names its candidate in m=/c=', async () => {
-    backend = createWeriftMediaBackend({ rtpPortMin: 47_300, rtpPortMax: 47_319 });
+    backend = createWeriftMediaBackend({ rtpPortMin: 48_100, rtpPortMax: 48_119 });
     device = new WeriftDevice();
     const offer = await device.createOffer();
     const { webrtcAnswer } = await backend.createFromWebRtcOffer(

@@ -23,6 +23,9 @@ interface SipRemote {
   rtcpPort?: number;
 }
 
+/** How long a lost ICE connection (consent expired, RFC 7675) may last before the call's media counts as failed. */
+const DISCONNECTED_GRACE_MS = 5_000;
+
 /** The mid the gateway gives the SIP leg's producer: the SIP side sends no MID, the worker latches its SSRC. */
 const SIP_LEG_MID = 'sip';
 
@@ -118,6 +121,9 @@ export class MediasoupMediaEndpoint implements MediaEndpoint {
   #sipDirection: MediaDirection = 'sendrecv';
   #localHold = false;
   #closed = false;
+  #failureListener: ((reason: string) => void) | undefined;
+  #failure: string | undefined;
+  #disconnectedTimer: NodeJS.Timeout | undefined;
 
   private constructor(parts: MediasoupEndpointParts) {
     this.id = parts.id;
@@ -278,9 +284,16 @@ export class MediasoupMediaEndpoint implements MediaEndpoint {
     return this.#describeRtp(mirror(this.#sipDirection));
   }
 
+  onFailure(listener: (reason: string) => void): void {
+    this.#failureListener = listener;
+    if (this.#failure !== undefined) this.#reportFailure(this.#failure);
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#disconnectedTimer);
+    this.#failureListener = undefined;
     // Closing the router closes its transports, producers and consumers in the worker.
     this.router.close();
     this.#onClose(this);
@@ -311,12 +324,46 @@ export class MediasoupMediaEndpoint implements MediaEndpoint {
   }
 
   async #createWebRtcTransport(): Promise<types.WebRtcTransport> {
-    this.#webRtcTransport = await this.router.createWebRtcTransport({
+    const transport = await this.router.createWebRtcTransport({
       listenInfos: [this.#listenInfo()],
       enableUdp: true,
       enableTcp: false,
     });
-    return this.#webRtcTransport;
+    transport.on('dtlsstatechange', (state) => this.#onDtlsState(state));
+    transport.on('icestatechange', (state) => this.#onIceState(state));
+    this.#webRtcTransport = transport;
+    return transport;
+  }
+
+  /**
+   * `failed` (the handshake failed) and `closed` (the device sent DTLS close_notify: its page or
+   * peer connection closed) are final: the call has no media left.
+   */
+  #onDtlsState(state: types.DtlsState): void {
+    if (state === 'failed') this.#reportFailure('ICE or DTLS with the device failed');
+    else if (state === 'closed') this.#reportFailure('the device closed its media connection');
+  }
+
+  /** `disconnected` (consent lost, RFC 7675) may recover, so it only counts once it lasted `DISCONNECTED_GRACE_MS`. */
+  #onIceState(state: types.IceState): void {
+    if (this.#closed) return;
+    clearTimeout(this.#disconnectedTimer);
+    this.#disconnectedTimer = undefined;
+    if (state !== 'disconnected') return;
+    this.#disconnectedTimer = setTimeout(
+      () => this.#reportFailure('the media connection with the device was lost'),
+      DISCONNECTED_GRACE_MS,
+    );
+    this.#disconnectedTimer.unref?.();
+  }
+
+  #reportFailure(reason: string): void {
+    if (this.#closed) return;
+    this.#failure ??= reason;
+    const listener = this.#failureListener;
+    if (listener === undefined) return;
+    this.#failureListener = undefined;
+    listener(this.#failure);
   }
 
   async #createPlainTransport(rtcpMux: boolean): Promise<void> {
