@@ -2,10 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GatewayConfig } from '../../packages/gateway/src/index.js';
-import { locateWorkerBin } from '../../packages/gateway/test/media/mediasoup-worker.js';
 import { type ServedGateway, serveGateway } from '../conformance/support/gateway.js';
 import { HAVE_CHROMIUM, launchChromium } from './chromium.js';
+import { gatewayMediaBackends } from './media-backends.js';
 
 /*
  * The device page at /demo in a real browser (Debian's Chromium, headless)
@@ -19,27 +18,10 @@ import { HAVE_CHROMIUM, launchChromium } from './chromium.js';
 const ECHO = '+990000000200';
 const PAGE_BUILD = new URL('../../packages/gateway/dist/demo/device-page.js', import.meta.url);
 
-const workerBin = locateWorkerBin();
-if (HAVE_CHROMIUM && workerBin === undefined) {
-  console.warn(
-    'device page through mediasoup skipped: no worker binary; build it with `npm run build:mediasoup-worker` (or set MEDIASOUP_WORKER_BIN)',
-  );
-}
-const backends: [string, Partial<GatewayConfig> | undefined][] = [
-  ['werift', { mediaBackend: 'werift', rtpPortMin: 47_400, rtpPortMax: 47_599 }],
-  [
-    'mediasoup',
-    workerBin === undefined
-      ? undefined
-      : {
-          mediaBackend: 'mediasoup',
-          mediasoupWorkerBin: workerBin,
-          mediasoupWorkers: 1,
-          rtpPortMin: 45_000,
-          rtpPortMax: 45_199,
-        },
-  ],
-];
+const backends = gatewayMediaBackends('device page', {
+  werift: { rtpPortMin: 47_400, rtpPortMax: 47_599 },
+  mediasoup: { rtpPortMin: 45_000, rtpPortMax: 45_199 },
+});
 
 interface PageHooks {
   devicePage: {

@@ -5,33 +5,16 @@
  * each media backend.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildGateway, type GatewayConfig } from '../../packages/gateway/src/index.js';
+import { buildGateway } from '../../packages/gateway/src/index.js';
 import { analyseTone, WeriftDevice } from '../../packages/gateway/src/testing/index.js';
-import { locateWorkerBin } from '../../packages/gateway/test/media/mediasoup-worker.js';
+import { gatewayMediaBackends } from './media-backends.js';
 
 const ALICE = '+818000000001';
 const ECHO = '+990000000200';
-const workerBin = locateWorkerBin();
-if (workerBin === undefined) {
-  console.warn(
-    'echo call through mediasoup skipped: no worker binary; build it with `npm run build:mediasoup-worker` (or set MEDIASOUP_WORKER_BIN)',
-  );
-}
-const backends: [string, Partial<GatewayConfig> | undefined][] = [
-  ['werift', { mediaBackend: 'werift', rtpPortMin: 46_000, rtpPortMax: 46_199 }],
-  [
-    'mediasoup',
-    workerBin === undefined
-      ? undefined
-      : {
-          mediaBackend: 'mediasoup',
-          mediasoupWorkerBin: workerBin,
-          mediasoupWorkers: 1,
-          rtpPortMin: 46_200,
-          rtpPortMax: 46_399,
-        },
-  ],
-];
+const backends = gatewayMediaBackends('echo call', {
+  werift: { rtpPortMin: 46_000, rtpPortMax: 46_199 },
+  mediasoup: { rtpPortMin: 46_200, rtpPortMax: 46_399 },
+});
 
 describe('a device calls the echo number and hears itself', () => {
   const closers: (() => Promise<void>)[] = [];
@@ -40,7 +23,6 @@ describe('a device calls the echo number and hears itself', () => {
   });
 
   for (const [name, media] of backends) {
-    // CI builds the mediasoup worker (.ci/run); elsewhere `npm run build:mediasoup-worker` does.
     it.skipIf(media === undefined)(`through the ${name} media backend`, async () => {
       const server = await buildGateway({ logLevel: 'error', sipNetwork: 'demo', ...media });
       closers.push(() => server.close());

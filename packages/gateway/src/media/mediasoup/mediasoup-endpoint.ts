@@ -5,6 +5,7 @@ import type { MediaEndpoint } from '../../network/media-backend.js';
 import { audioMedia, type DtlsSetup, type MediaDirection } from '../../sdp/media-info.js';
 import type { CheckedRtpSdp } from '../../sdp/rtp.js';
 import type { CheckedWebRtcSdp } from '../../sdp/webrtc.js';
+import { DeviceLegFailure } from '../device-leg-failure.js';
 import { type CallCodecs, checkAnsweredCodec, legRtpCapabilities, producerRtpParameters } from './codecs.js';
 import { plainRtpDescription, type SdpOrigin, webRtcDescription } from './sdp-writers.js';
 
@@ -22,9 +23,6 @@ interface SipRemote {
   port: number;
   rtcpPort?: number;
 }
-
-/** How long a lost ICE connection (consent expired, RFC 7675) may last before the call's media counts as failed. */
-const DISCONNECTED_GRACE_MS = 5_000;
 
 /** The mid the gateway gives the SIP leg's producer: the SIP side sends no MID, the worker latches its SSRC. */
 const SIP_LEG_MID = 'sip';
@@ -121,9 +119,7 @@ export class MediasoupMediaEndpoint implements MediaEndpoint {
   #sipDirection: MediaDirection = 'sendrecv';
   #localHold = false;
   #closed = false;
-  #failureListener: ((reason: string) => void) | undefined;
-  #failure: string | undefined;
-  #disconnectedTimer: NodeJS.Timeout | undefined;
+  readonly #failure = new DeviceLegFailure();
 
   private constructor(parts: MediasoupEndpointParts) {
     this.id = parts.id;
@@ -285,15 +281,13 @@ export class MediasoupMediaEndpoint implements MediaEndpoint {
   }
 
   onFailure(listener: (reason: string) => void): void {
-    this.#failureListener = listener;
-    if (this.#failure !== undefined) this.#reportFailure(this.#failure);
+    this.#failure.onFailure(listener);
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#disconnectedTimer);
-    this.#failureListener = undefined;
+    this.#failure.close();
     // Closing the router closes its transports, producers and consumers in the worker.
     this.router.close();
     this.#onClose(this);
@@ -340,30 +334,14 @@ export class MediasoupMediaEndpoint implements MediaEndpoint {
    * peer connection closed) are final: the call has no media left.
    */
   #onDtlsState(state: types.DtlsState): void {
-    if (state === 'failed') this.#reportFailure('ICE or DTLS with the device failed');
-    else if (state === 'closed') this.#reportFailure('the device closed its media connection');
+    if (state === 'failed') this.#failure.fail('ICE or DTLS with the device failed');
+    else if (state === 'closed') this.#failure.fail('the device closed its media connection');
   }
 
-  /** `disconnected` (consent lost, RFC 7675) may recover, so it only counts once it lasted `DISCONNECTED_GRACE_MS`. */
+  /** `disconnected` (consent lost, RFC 7675) may recover: it counts once it lasted the grace time. */
   #onIceState(state: types.IceState): void {
-    if (this.#closed) return;
-    clearTimeout(this.#disconnectedTimer);
-    this.#disconnectedTimer = undefined;
-    if (state !== 'disconnected') return;
-    this.#disconnectedTimer = setTimeout(
-      () => this.#reportFailure('the media connection with the device was lost'),
-      DISCONNECTED_GRACE_MS,
-    );
-    this.#disconnectedTimer.unref?.();
-  }
-
-  #reportFailure(reason: string): void {
-    if (this.#closed) return;
-    this.#failure ??= reason;
-    const listener = this.#failureListener;
-    if (listener === undefined) return;
-    this.#failureListener = undefined;
-    listener(this.#failure);
+    if (state === 'disconnected') this.#failure.lost('the media connection with the device was lost');
+    else this.#failure.recovered();
   }
 
   async #createPlainTransport(rtcpMux: boolean): Promise<void> {
