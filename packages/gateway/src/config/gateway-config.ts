@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createSinkGuard } from '@telegate/runtime/callbacks';
+import { checkWorkerBin } from '../media/mediasoup/worker-bin.js';
 import { resolveWeriftMediaOptions } from '../media/werift/options.js';
 import { parseTransportSpec } from '../sip/transport/transport.js';
 import { blockListOf } from '../sip/ua/embedded-sip-backend.js';
@@ -13,8 +14,11 @@ export type AuthMode = 'dev' | 'jwt' | 'introspection';
  * `SIP_OUTBOUND_PROXY`) or `loopback` (in process, no SIP on the wire: tests).
  */
 export type SipNetworkMode = 'demo' | 'external' | 'loopback';
-/** How media is handled: `werift` (ICE + DTLS-SRTP terminated, RTP relayed) or `loopback` (SDP only, no packets). */
-export type MediaBackendKind = 'werift' | 'loopback';
+/**
+ * How media is handled: `werift` (ICE + DTLS-SRTP terminated, RTP relayed, in process),
+ * `mediasoup` (the same on mediasoup workers, one per core) or `loopback` (SDP only, no packets).
+ */
+export type MediaBackendKind = 'werift' | 'mediasoup' | 'loopback';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 /**
@@ -160,8 +164,15 @@ export interface GatewayConfig {
   sipTlsCaFile: string | undefined;
   /** `SIP_TRUSTED_PEERS`: addresses and CIDR ranges that may send SIP requests (default: the outbound proxy). */
   sipTrustedPeers: string[] | undefined;
-  /** `MEDIA_BACKEND`: `werift` (default on a SIP network) or `loopback` (no media relayed; the in-process network always uses it). */
+  /**
+   * `MEDIA_BACKEND`: `werift` (default on a SIP network), `mediasoup` (needs `MEDIASOUP_WORKER_BIN`)
+   * or `loopback` (no media relayed; the in-process network always uses it).
+   */
   mediaBackend: MediaBackendKind;
+  /** `MEDIASOUP_WORKER_BIN`: the mediasoup worker binary (`npm run build:mediasoup-worker` prints its path). */
+  mediasoupWorkerBin: string | undefined;
+  /** `MEDIASOUP_WORKERS`: mediasoup worker processes (default: one per core). */
+  mediasoupWorkers: number | undefined;
   /** `MEDIA_BIND_ADDRESS`: the local address media sockets (RTP leg, ICE) bind to. */
   mediaBindAddress: string;
   /** `MEDIA_ANNOUNCED_ADDRESS`: the address written into SDP (default: the bind address). */
@@ -268,6 +279,8 @@ export function defaultConfig(
     sipTlsCertFile: undefined,
     sipTlsCaFile: undefined,
     mediaBackend: 'werift',
+    mediasoupWorkerBin: undefined,
+    mediasoupWorkers: undefined,
     mediaBindAddress: '127.0.0.1',
     mediaAnnouncedAddress: undefined,
     rtpPortMin: 40_000,
@@ -397,7 +410,9 @@ const SETTINGS: { [K in keyof GatewayConfig]: { env: string; parse: Parse<Gatewa
   sipTlsKeyFile: { env: 'SIP_TLS_KEY_FILE', parse: text },
   sipTlsCertFile: { env: 'SIP_TLS_CERT_FILE', parse: text },
   sipTlsCaFile: { env: 'SIP_TLS_CA_FILE', parse: text },
-  mediaBackend: { env: 'MEDIA_BACKEND', parse: oneOf<MediaBackendKind>(['werift', 'loopback']) },
+  mediaBackend: { env: 'MEDIA_BACKEND', parse: oneOf<MediaBackendKind>(['werift', 'mediasoup', 'loopback']) },
+  mediasoupWorkerBin: { env: 'MEDIASOUP_WORKER_BIN', parse: text },
+  mediasoupWorkers: { env: 'MEDIASOUP_WORKERS', parse: integer(1, 1024) },
   mediaBindAddress: { env: 'MEDIA_BIND_ADDRESS', parse: text },
   mediaAnnouncedAddress: { env: 'MEDIA_ANNOUNCED_ADDRESS', parse: text },
   rtpPortMin: { env: 'RTP_PORT_MIN', parse: integer(1024, 65_534) },
@@ -476,6 +491,13 @@ function checkMedia(config: GatewayConfig): void {
         'RTP_PORT_MIN $1 must be below RTP_PORT_MAX $2',
       );
     throw new ConfigError(message);
+  }
+  if (config.mediaBackend === 'mediasoup') {
+    try {
+      checkWorkerBin(config.mediasoupWorkerBin);
+    } catch (error) {
+      throw new ConfigError(`MEDIA_BACKEND=mediasoup: ${(error as Error).message}`);
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
 import type { Logger } from '../core/logger.js';
+import { createMediasoupMediaBackend } from '../media/mediasoup/mediasoup-backend.js';
 import { createWeriftMediaBackend } from '../media/werift/werift-media-backend.js';
 import { LoopbackMediaBackend } from '../network/loopback/loopback-media.js';
 import type { MediaBackend } from '../network/media-backend.js';
@@ -38,6 +39,37 @@ async function sipTls(
   };
 }
 
+/** The media backend `MEDIA_BACKEND` names, on the configured address and ports. */
+async function createMediaBackend(config: GatewayConfig): Promise<MediaBackend> {
+  const announced =
+    config.mediaAnnouncedAddress === undefined ? {} : { announcedAddress: config.mediaAnnouncedAddress };
+  switch (config.mediaBackend) {
+    case 'werift':
+      return createWeriftMediaBackend({
+        bindAddress: config.mediaBindAddress,
+        ...announced,
+        rtpPortMin: config.rtpPortMin,
+        rtpPortMax: config.rtpPortMax,
+      });
+    case 'mediasoup':
+      try {
+        return await createMediasoupMediaBackend({
+          ...(config.mediasoupWorkerBin === undefined ? {} : { workerBin: config.mediasoupWorkerBin }),
+          ...(config.mediasoupWorkers === undefined ? {} : { workers: config.mediasoupWorkers }),
+          listenIp: config.mediaBindAddress,
+          ...announced,
+          rtcMinPort: config.rtpPortMin,
+          rtcMaxPort: config.rtpPortMax,
+        });
+      } catch (error) {
+        throw new ConfigError(`MEDIA_BACKEND=mediasoup: ${(error as Error).message}`);
+      }
+    case 'loopback':
+      // SDP only: answers and offers name the bind address, no packet is relayed.
+      return new LoopbackMediaBackend({ address: config.mediaAnnouncedAddress ?? config.mediaBindAddress });
+  }
+}
+
 /** The SIP side a gateway runs on, made from its configuration. */
 export interface SipNetwork {
   sip: SipBackend;
@@ -61,18 +93,7 @@ export async function createSipNetwork(
 ): Promise<SipNetwork | undefined> {
   const logger = loggers.sip;
   if (config.sipNetwork === 'loopback') return undefined;
-  const media: MediaBackend =
-    config.mediaBackend === 'werift'
-      ? createWeriftMediaBackend({
-          bindAddress: config.mediaBindAddress,
-          ...(config.mediaAnnouncedAddress === undefined
-            ? {}
-            : { announcedAddress: config.mediaAnnouncedAddress }),
-          rtpPortMin: config.rtpPortMin,
-          rtpPortMax: config.rtpPortMax,
-        })
-      : // SDP only: answers and offers name the bind address, no packet is relayed.
-        new LoopbackMediaBackend({ address: config.mediaAnnouncedAddress ?? config.mediaBindAddress });
+  const media = await createMediaBackend(config);
   if (config.drachtioHost !== undefined) {
     try {
       const sip = await createDrachtioSipBackend({

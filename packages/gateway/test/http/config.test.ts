@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import {
   ConfigError,
@@ -141,6 +142,17 @@ describe('loadConfig: settings from the environment', () => {
       { NODE_ENV: 'production' },
       'AUTH_MODE=dev accepts tokens anyone on this machine can mint and is refused',
     ],
+    [{ MEDIA_BACKEND: 'janus' }, 'MEDIA_BACKEND must be one of werift, mediasoup, loopback (got "janus")'],
+    [
+      { MEDIA_BACKEND: 'mediasoup' },
+      'MEDIA_BACKEND=mediasoup: the mediasoup media backend needs its worker binary: build it with `npm run build:mediasoup-worker` and set MEDIASOUP_WORKER_BIN to the path it prints',
+    ],
+    [
+      // A file that exists but is not a program.
+      { MEDIA_BACKEND: 'mediasoup', MEDIASOUP_WORKER_BIN: fileURLToPath(import.meta.url) },
+      'is not an executable file: build it with `npm run build:mediasoup-worker`',
+    ],
+    [{ MEDIASOUP_WORKERS: '0' }, 'MEDIASOUP_WORKERS must be an integer from 1 to 1024 (got "0")'],
   ])('%j → ConfigError "%s…"', (env, message) => {
     let error: unknown;
     try {
@@ -151,6 +163,25 @@ describe('loadConfig: settings from the environment', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toContain(message);
     expect((error as Error).message).not.toContain('\n');
+  });
+
+  it('MEDIA_BACKEND=mediasoup with its worker binary and worker count', () => {
+    const config = loadConfig({
+      DEV_KEY_FILE: KEY_FILE,
+      MEDIA_BACKEND: 'mediasoup',
+      // Any executable passes the start-up check; the worker itself is spawned when the gateway starts.
+      MEDIASOUP_WORKER_BIN: process.execPath,
+      MEDIASOUP_WORKERS: '2',
+      RTP_PORT_MIN: '42000',
+      RTP_PORT_MAX: '42999',
+    });
+    expect(config).toMatchObject({
+      mediaBackend: 'mediasoup',
+      mediasoupWorkerBin: process.execPath,
+      mediasoupWorkers: 2,
+      rtpPortMin: 42_000,
+      rtpPortMax: 42_999,
+    });
   });
 
   it('production is fine with jwt auth, and turns response validation off', () => {

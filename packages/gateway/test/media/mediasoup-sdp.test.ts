@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/errors.js';
-import { chooseCallCodecs, routerMediaCodecs } from '../../src/media/mediasoup/codecs.js';
+import {
+  chooseCallCodecs,
+  RELAYED_EVENTS_MIME_TYPE,
+  routerMediaCodecs,
+} from '../../src/media/mediasoup/codecs.js';
 import { plainRtpDescription, webRtcDescription } from '../../src/media/mediasoup/sdp-writers.js';
 import type { AudioCodec } from '../../src/sdp/media-info.js';
 import { parseSdp } from '../../src/sdp/parse.js';
@@ -18,33 +22,41 @@ const OPUS: AudioCodec = {
 };
 const PCMU: AudioCodec = { payload: 0, name: 'pcmu', rate: 8000 };
 const PCMA: AudioCodec = { payload: 8, name: 'pcma', rate: 8000 };
+const event = (payload: number, rate: number): AudioCodec => ({ payload, name: 'telephone-event', rate });
 
 describe('chooseCallCodecs', () => {
   const cases: Array<{
     name: string;
     offered: AudioCodec[];
-    events?: number;
+    events?: AudioCodec[];
     preference: Array<'opus' | 'pcmu' | 'pcma'>;
     expected: { audio: string; telephoneEvent?: number } | 'refused';
   }> = [
     {
       name: 'G.711 from a device offering Opus first',
       offered: [OPUS, PCMU, PCMA],
-      events: 126,
+      events: [event(110, 48000), event(126, 8000)],
       preference: ['pcmu', 'pcma', 'opus'],
       expected: { audio: 'pcmu', telephoneEvent: 126 },
     },
     {
       name: 'PCMA when the SIP side offers only PCMA',
       offered: [PCMA],
-      events: 101,
+      events: [event(101, 8000)],
       preference: ['pcma'],
       expected: { audio: 'pcma', telephoneEvent: 101 },
     },
     {
       name: 'Opus when both can, without 8 kHz events',
       offered: [OPUS, PCMU],
-      events: 101,
+      events: [event(101, 8000)],
+      preference: ['opus', 'pcmu'],
+      expected: { audio: 'opus' },
+    },
+    {
+      name: 'Opus without events even when 48 kHz ones are offered (relayed at 8 kHz only)',
+      offered: [OPUS, PCMU],
+      events: [event(126, 8000), event(110, 48000)],
       preference: ['opus', 'pcmu'],
       expected: { audio: 'opus' },
     },
@@ -58,7 +70,7 @@ describe('chooseCallCodecs', () => {
   ];
   for (const c of cases) {
     it(c.name, () => {
-      const choose = () => chooseCallCodecs(c.offered, c.events, c.preference, 'offer.sdp');
+      const choose = () => chooseCallCodecs(c.offered, c.events ?? [], c.preference, 'offer.sdp');
       if (c.expected === 'refused') {
         expect(choose).toThrow(InvalidArgumentError);
         return;
@@ -83,9 +95,16 @@ describe('chooseCallCodecs', () => {
         preferredPayloadType: 111,
       },
     ]);
+    // Events go by the name of a codec the worker relays (its consumers drop telephone-event).
     expect(
-      routerMediaCodecs({ audio: PCMU, telephoneEvent: 101 }).map((c) => c.preferredPayloadType),
-    ).toEqual([0, 101]);
+      routerMediaCodecs({ audio: PCMU, telephoneEvent: 101 }).map((c) => [
+        c.mimeType,
+        c.preferredPayloadType,
+      ]),
+    ).toEqual([
+      ['audio/PCMU', 0],
+      [RELAYED_EVENTS_MIME_TYPE, 101],
+    ]);
   });
 });
 

@@ -9,12 +9,24 @@ import {
   type MediasoupMediaBackend,
   type MediasoupMediaStats,
 } from '../../src/media/mediasoup/index.js';
-import { parseSdp } from '../../src/sdp/parse.js';
-import { checkWebRtcSdp } from '../../src/sdp/webrtc.js';
-import { connectOutgoingCall, expectTonesBothWays, mediaRelayCases, waitFor } from './media-relay-cases.js';
+import { rtpPayloadBounds } from '../../src/media/rtp-packet.js';
+import { RtpPeer, WeriftDevice } from '../../src/testing/index.js';
+import {
+  bindable,
+  type Cleanups,
+  codecNames,
+  expectTonesBothWays,
+  openOutboundCall,
+  rtpSdp,
+  waitFor,
+  webRtcSdp,
+} from './media-calls.js';
+import { describeMediaBackendContract } from './media-contract.js';
 import { locateWorkerBin } from './mediasoup-worker.js';
-import { rtpHeaderLength, rtpPayloadOf } from './rtp-peer.js';
-import { createWebRtcDevice } from './werift-device.js';
+
+const OPUS_ONLY = [
+  { payload: 111, name: 'opus', rate: 48000, channels: 2, fmtp: 'minptime=10;useinbandfec=1' },
+];
 
 const workerBin = locateWorkerBin();
 if (workerBin === undefined) {
@@ -32,16 +44,33 @@ const NOTHING_LIVE: Omit<MediasoupMediaStats, 'workers'> = {
   consumers: 0,
 };
 
-describe.skipIf(workerBin === undefined)('mediasoup media backend', () => {
+describe.skipIf(workerBin === undefined)('mediasoup', () => {
+  describeMediaBackendContract(
+    'mediasoup',
+    (config) =>
+      createMediasoupMediaBackend({
+        workerBin: workerBin!,
+        // One worker is enough for a test and leaves the second core to the others.
+        workers: 1,
+        listenIp: config.address,
+        rtcMinPort: config.rtpPortMin,
+        rtcMaxPort: config.rtpPortMax,
+      }),
+    { rtpPortMin: 43_200, rtpPortMax: 43_399 },
+  );
+});
+
+describe.skipIf(workerBin === undefined)('mediasoup media backend: beyond the contract', () => {
+  // It relays one codec end to end and never transcodes; its objects live in worker processes.
   let backend: MediasoupMediaBackend;
+  const cleanups: Cleanups = [];
 
   beforeAll(async () => {
     backend = await createMediasoupMediaBackend({
       workerBin: workerBin!,
-      // One worker is enough for a test and leaves the second core to the others.
       workers: 1,
       rtcMinPort: 43_000,
-      rtcMaxPort: 43_999,
+      rtcMaxPort: 43_199,
       listenIp: '127.0.0.1',
       announcedAddress: '127.0.0.1',
     });
@@ -50,14 +79,27 @@ describe.skipIf(workerBin === undefined)('mediasoup media backend', () => {
     await backend?.close();
   });
   afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
     // Every case closed its endpoints: nothing of theirs may live on in the worker.
-    await waitFor(() => backend.stats().transports === 0, 1_000);
     expect(backend.stats()).toEqual({ workers: 1, ...NOTHING_LIVE });
   });
 
-  for (const relayCase of mediaRelayCases) {
-    it(relayCase.name, () => relayCase.run(backend));
-  }
+  it('offers the SIP side the device’s codec alone, and refuses an answer with the other G.711 law (no transcoding)', async () => {
+    const device = new WeriftDevice();
+    cleanups.push(() => device.close());
+    const sip = await RtpPeer.open();
+    cleanups.push(() => sip.close());
+    const { endpoint, webrtcAnswer, rtpOffer } = await backend.createFromWebRtcOffer(
+      webRtcSdp(await device.createOffer(), 'offer'),
+    );
+    cleanups.push(() => endpoint.close());
+    expect(codecNames(webrtcAnswer)).toEqual(['pcmu', 'telephone-event']);
+    // The device's payload type numbers go to the SIP side (the router relays one numbering).
+    expect(rtpOffer).toMatch(/^m=audio \d+ RTP\/AVP 0 126\r$/m);
+    const answer = endpoint.setRtpAnswer(rtpSdp(sip.sdp({ laws: ['pcma'] })));
+    await expect(answer).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(answer).rejects.toThrow(/does not accept the offered codec pcmu/);
+  });
 
   it('refuses a device offer sharing no codec with the SIP side (INVALID_ARGUMENT), leaving nothing behind', async () => {
     const g711Only = await createMediasoupMediaBackend({
@@ -67,11 +109,9 @@ describe.skipIf(workerBin === undefined)('mediasoup media backend', () => {
       rtcMaxPort: 44_099,
       outboundCodecs: ['pcmu', 'pcma'],
     });
-    const device = createWebRtcDevice(['opus']);
+    const device = new WeriftDevice({ codecs: OPUS_ONLY });
     try {
-      const offer = await device.createOffer();
-      const checked = checkWebRtcSdp(parseSdp(offer, 'offer.sdp'), 'offer.sdp', 'offer');
-      const attempt = g711Only.createFromWebRtcOffer(checked);
+      const attempt = g711Only.createFromWebRtcOffer(webRtcSdp(await device.createOffer(), 'offer'));
       await expect(attempt).rejects.toBeInstanceOf(InvalidArgumentError);
       await expect(attempt).rejects.toThrow(/shares no audio codec/);
       expect(g711Only.stats()).toEqual({ workers: 1, ...NOTHING_LIVE });
@@ -81,7 +121,7 @@ describe.skipIf(workerBin === undefined)('mediasoup media backend', () => {
     }
   });
 
-  it('Opus both ways on an outgoing call when the gateway offers Opus to the SIP side', async () => {
+  it('offers the SIP side Opus, on the device’s payload type, when Opus comes first in outboundCodecs', async () => {
     const opusFirst = await createMediasoupMediaBackend({
       workerBin: workerBin!,
       workers: 1,
@@ -89,14 +129,13 @@ describe.skipIf(workerBin === undefined)('mediasoup media backend', () => {
       rtcMaxPort: 44_199,
       outboundCodecs: ['opus', 'pcmu'],
     });
-    const device = createWebRtcDevice(['opus', 'pcmu']);
+    const device = new WeriftDevice();
     try {
-      const offer = await device.createOffer();
-      const checked = checkWebRtcSdp(parseSdp(offer, 'offer.sdp'), 'offer.sdp', 'offer');
-      const { endpoint, webrtcAnswer, rtpOffer } = await opusFirst.createFromWebRtcOffer(checked);
-      expect(webrtcAnswer).toMatch(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF 111\r?$/m);
-      // The device's payload type number goes to the SIP side too (the router relays one numbering).
-      expect(rtpOffer).toMatch(/^m=audio \d+ RTP\/AVP 111\r?$/m);
+      const { endpoint, webrtcAnswer, rtpOffer } = await opusFirst.createFromWebRtcOffer(
+        webRtcSdp(await device.createOffer(), 'offer'),
+      );
+      expect(webrtcAnswer).toMatch(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF 111\r$/m);
+      expect(rtpOffer).toMatch(/^m=audio \d+ RTP\/AVP 111\r$/m);
       expect(rtpOffer).toContain('a=rtpmap:111 opus/48000/2');
       await endpoint.close();
     } finally {
@@ -106,29 +145,23 @@ describe.skipIf(workerBin === undefined)('mediasoup media backend', () => {
   });
 
   it('closing an endpoint releases its UDP ports and every mediasoup object', async () => {
-    const cleanup: Array<() => Promise<void>> = [];
-    try {
-      const call = await connectOutgoingCall(backend, cleanup);
-      await expectTonesBothWays(call, call.codec, call.payloadType);
-      const endpoint = backend.endpoints.get(call.endpoint.id)!;
-      const ports = endpoint.localPorts;
-      expect(ports.length).toBe(3); // WebRTC, RTP, RTCP
-      expect(backend.stats()).toMatchObject({
-        endpoints: 1,
-        routers: 1,
-        transports: 2,
-        producers: 2,
-        consumers: 2,
-      });
-      await call.endpoint.close();
-      await waitFor(() => backend.stats().transports === 0, 1_000);
-      expect(backend.stats()).toEqual({ workers: 1, ...NOTHING_LIVE });
-      // The worker closes its sockets once it handled the close request: give it a moment.
-      for (const port of ports) expect(await canBind(port, 1_000), `port ${port} is free again`).toBe(true);
-      await expect(call.endpoint.hold(true)).rejects.toThrow(/closed/);
-    } finally {
-      for (const step of cleanup.reverse()) await step().catch(() => undefined);
-    }
+    const call = await openOutboundCall(backend, cleanups);
+    await expectTonesBothWays(call, 'before closing');
+    const endpoint = backend.endpoints.get(call.endpoint.id)!;
+    const ports = endpoint.localPorts;
+    expect(ports.length).toBe(3); // WebRTC, RTP, RTCP
+    expect(backend.stats()).toMatchObject({
+      endpoints: 1,
+      routers: 1,
+      transports: 2,
+      producers: 2,
+      consumers: 2,
+    });
+    await call.endpoint.close();
+    // close() resolves once the worker closed the router: its objects and sockets are gone.
+    expect(backend.stats()).toEqual({ workers: 1, ...NOTHING_LIVE });
+    for (const port of ports) expect(await bindable(port), `port ${port} is free again`).toBe(true);
+    await expect(call.endpoint.hold(true)).rejects.toThrow(/closed/);
   });
 
   describe('SRTP with Debian libsrtp2 (the patched worker)', () => {
@@ -139,24 +172,6 @@ describe.skipIf(workerBin === undefined)('mediasoup media backend', () => {
     }
   });
 });
-
-/** Whether a UDP socket can bind 127.0.0.1:`port` within `timeoutMs`. */
-async function canBind(port: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const socket = createSocket('udp4');
-    const bound = await new Promise<boolean>((resolve) => {
-      socket.once('error', () => resolve(false));
-      socket.bind(port, '127.0.0.1', () => resolve(true));
-    });
-    try {
-      socket.close();
-    } catch {}
-    if (bound) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 async function loopbackSocket(): Promise<Socket> {
   const socket = createSocket('udp4');
@@ -254,8 +269,8 @@ async function expectSrtpBothWays(workerBin: string, cryptoSuite: types.SrtpCryp
     const received = { atA: [] as Buffer[], atB: [] as Buffer[] };
     // RTCP shares the port (rtcp-mux): keep the PCMU packets only.
     const isPcmu = (packet: Buffer) => (packet[1]! & 0x7f) === 0;
-    nodeA.on('message', (packet) => isPcmu(packet) && received.atA.push(Buffer.from(rtpPayloadOf(packet))));
-    nodeB.on('message', (packet) => isPcmu(packet) && received.atB.push(Buffer.from(rtpPayloadOf(packet))));
+    nodeA.on('message', (packet) => isPcmu(packet) && received.atA.push(Buffer.from(payloadOf(packet))));
+    nodeB.on('message', (packet) => isPcmu(packet) && received.atB.push(Buffer.from(payloadOf(packet))));
 
     const fromA = Array.from({ length: 10 }, () => randomBytes(160));
     const fromB = Array.from({ length: 10 }, () => randomBytes(160));
@@ -264,7 +279,11 @@ async function expectSrtpBothWays(workerBin: string, cryptoSuite: types.SrtpCryp
       nodeB.send(rtpPacket(0x2222_2222, index + 1, fromB[index]!), plainB.tuple.localPort, '127.0.0.1');
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    await waitFor(() => received.atA.length >= 10 && received.atB.length >= 10, 2_000);
+    await waitFor(
+      () => received.atA.length >= 10 && received.atB.length >= 10,
+      'SRTP relayed both ways',
+      2_000,
+    );
 
     // Decrypted intact on both sides.
     expect(received.atB.map((p) => p.toString('hex'))).toEqual(fromA.map((p) => p.toString('hex')));
@@ -275,7 +294,7 @@ async function expectSrtpBothWays(workerBin: string, cryptoSuite: types.SrtpCryp
     const tagLength = cryptoSuite === 'AES_CM_128_HMAC_SHA1_80' ? 10 : 16;
     const rtpOnWire = onWire.filter((packet) => (packet[1]! & 0x7f) === 0);
     expect(rtpOnWire.length).toBeGreaterThanOrEqual(20);
-    for (const packet of rtpOnWire) expect(packet.length - rtpHeaderLength(packet)).toBe(160 + tagLength);
+    for (const packet of rtpOnWire) expect(packet.length - headerLengthOf(packet)).toBe(160 + tagLength);
     for (const payload of [...fromA, ...fromB]) {
       expect(onWire.some((packet) => packet.includes(payload.subarray(0, 32)))).toBe(false);
     }
@@ -284,3 +303,15 @@ async function expectSrtpBothWays(workerBin: string, cryptoSuite: types.SrtpCryp
     worker.close();
   }
 }
+
+function boundsOf(packet: Buffer) {
+  const bounds = rtpPayloadBounds(packet, { payloadStart: 0, payloadEnd: 0 });
+  if (bounds === undefined) throw new Error('not an RTP packet');
+  return bounds;
+}
+
+/** An RTP packet's payload (after CSRCs and header extension, before padding). */
+const payloadOf = (packet: Buffer): Buffer =>
+  packet.subarray(boundsOf(packet).payloadStart, boundsOf(packet).payloadEnd);
+/** Where an RTP packet's header ends (RFC 3550 §5.1: CSRCs, then the optional extension). */
+const headerLengthOf = (packet: Buffer): number => boundsOf(packet).payloadStart;

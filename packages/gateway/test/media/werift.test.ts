@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   checkWebRtcSdp,
   createWeriftMediaBackend,
@@ -6,6 +6,16 @@ import {
   type WeriftMediaBackend,
 } from '../../src/index.js';
 import { WeriftDevice } from '../../src/testing/index.js';
+import {
+  type Cleanups,
+  DEVICE_TONE,
+  expectTone,
+  expectTonesBothWays,
+  openInboundCall,
+  openOutboundCall,
+  payloadTypeOf,
+  portOf,
+} from './media-calls.js';
 import { describeMediaBackendContract } from './media-contract.js';
 
 describeMediaBackendContract(
@@ -19,6 +29,55 @@ describeMediaBackendContract(
   { rtpPortMin: 47_100, rtpPortMax: 47_299 },
 );
 
+describe('werift media backend: beyond the contract', () => {
+  // It decodes and re-encodes G.711, so it offers both laws and converts between them.
+  let backend: WeriftMediaBackend;
+  const cleanups: Cleanups = [];
+  beforeEach(() => {
+    backend = createWeriftMediaBackend({ rtpPortMin: 48_000, rtpPortMax: 48_099 });
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+    await backend.close();
+  });
+
+  it('offers the SIP side both G.711 laws and its own telephone-event, on an even RTP port (RFC 3550 §11)', async () => {
+    const call = await openOutboundCall(backend, cleanups);
+    expect(call.webrtcSdp).toMatch(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF 0 126\r$/m);
+    expect(call.rtpSdp).toMatch(/^m=audio \d+ RTP\/AVP 0 8 101\r$/m);
+    expect(portOf(call.rtpSdp) % 2).toBe(0);
+  });
+
+  it('offers the device both laws on an incoming PCMU call', async () => {
+    const call = await openInboundCall(backend, cleanups);
+    expect(call.webrtcSdp).toMatch(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF 0 8 /m);
+  });
+
+  it('PCMA-only SIP side: the device keeps PCMU and the relay converts between the laws', async () => {
+    const call = await openOutboundCall(backend, cleanups, {}, ['pcma']);
+    expect(call.device.codec.name).toBe('pcmu');
+    await expectTonesBothWays(call, 'PCMA far end', 'pcma');
+    expect([...call.sip.payloadTypes]).toEqual([8]);
+  });
+
+  it('an incoming Opus call carries 48 kHz telephone-event on both legs', async () => {
+    const call = await openInboundCall(backend, cleanups, {}, { opus: true, laws: [] });
+    expect(call.rtpSdp).toMatch(/^m=audio \d+ RTP\/AVP 111 101\r$/m);
+    expect(call.rtpSdp).toMatch(/^a=rtpmap:101 telephone-event\/48000\r$/m);
+    expect(payloadTypeOf(call.webrtcSdp, 'telephone-event', 48000)).toBeDefined();
+  });
+
+  it('a device that changes SSRC without a new offer is still heard', async () => {
+    // werift 0.24.4 matches RTP to a receiver by signalled SSRC only; the backend reads the
+    // transport itself. (mediasoup binds a device's stream to its first SSRC: a new one needs a new offer.)
+    const call = await openOutboundCall(backend, cleanups);
+    await expectTonesBothWays(call, 'before the change');
+    call.device.changeSsrc();
+    call.sip.clear();
+    await expectTone(() => call.sip.received, DEVICE_TONE, 'after an SSRC change');
+  });
+});
+
 describe('werift media backend specifics', () => {
   let backend: WeriftMediaBackend | undefined;
   let device: WeriftDevice | undefined;
@@ -28,7 +87,7 @@ describe('werift media backend specifics', () => {
   });
 
   it('answers an actpass offer as the DTLS server (a=setup:passive), and names its candidate in m=/c=', async () => {
-    backend = createWeriftMediaBackend({ rtpPortMin: 47_300, rtpPortMax: 47_319 });
+    backend = createWeriftMediaBackend({ rtpPortMin: 48_100, rtpPortMax: 48_119 });
     device = new WeriftDevice();
     const offer = await device.createOffer();
     const { webrtcAnswer } = await backend.createFromWebRtcOffer(

@@ -7,7 +7,7 @@ import type { ParsedSdp } from '../../sdp/parse.js';
 export type RelayedCodecName = 'opus' | 'pcmu' | 'pcma';
 
 /**
- * What one call relays: a single audio codec and, with G.711, RFC 4733 telephone-events.
+ * What one call relays: a single audio codec and RFC 4733 telephone-events at its clock rate.
  * mediasoup never transcodes, so both legs carry the same codec.
  *
  * The payload type numbers are the router's and are used on both legs: mediasoup's consumers
@@ -16,7 +16,7 @@ export type RelayedCodecName = 'opus' | 'pcmu' | 'pcma';
  */
 export interface CallCodecs {
   audio: AudioCodec;
-  /** RFC 4733 payload type at 8 kHz; absent when the offerer listed none or the codec is Opus. */
+  /** RFC 4733 payload type at 8 kHz, with G.711 only; absent when the offerer listed none. */
   telephoneEvent?: number;
 }
 
@@ -29,28 +29,29 @@ const MIME_TYPES: Record<RelayedCodecName, string> = {
 /** The default order in which the gateway picks a codec from a device's offer for an outgoing call. */
 export const DEFAULT_OUTBOUND_CODECS: readonly RelayedCodecName[] = ['pcmu', 'pcma', 'opus'];
 
-/** The RFC 4733 payload type at 8 kHz an SDP lists, if any. */
-export function telephoneEventOf(sdp: ParsedSdp, field: string): number | undefined {
-  return codecsOf(audioMedia(sdp, field), field).find((c) => c.name === 'telephone-event' && c.rate === 8000)
-    ?.payload;
+/** The RFC 4733 telephone-event formats an SDP lists, at every clock rate. */
+export function telephoneEventsOf(sdp: ParsedSdp, field: string): AudioCodec[] {
+  return codecsOf(audioMedia(sdp, field), field).filter((c) => c.name === 'telephone-event');
 }
 
 /**
  * Picks the codec of a call from an offer: the first name of `preference` the offer lists, with
- * the offer's payload type. Throws `400 INVALID_ARGUMENT` when they share none.
+ * the offer's payload type, and the offer's 8 kHz telephone-event with G.711 (RFC 4733 §2.1: the
+ * events are clocked like the voice). Opus calls get none: the router relays events only under
+ * an 8 kHz codec's name (see `RELAYED_EVENTS_MIME_TYPE`), and offering events it drops would
+ * lose every key press. Throws `400 INVALID_ARGUMENT` when the offer shares no codec.
  */
 export function chooseCallCodecs(
   offered: readonly AudioCodec[],
-  telephoneEvent: number | undefined,
+  telephoneEvents: readonly AudioCodec[],
   preference: readonly RelayedCodecName[],
   field: string,
 ): CallCodecs {
   for (const name of preference) {
     const audio = offered.find((c) => c.name === name && isSupportedRate(c));
     if (audio === undefined) continue;
-    // telephone-event is clocked like the voice codec (RFC 4733 §2.1): 8 kHz fits G.711 only.
-    const events = audio.rate === 8000 && telephoneEvent !== undefined ? { telephoneEvent } : {};
-    return { audio, ...events };
+    const event = audio.rate === 8000 ? telephoneEvents.find((c) => c.rate === 8000) : undefined;
+    return { audio, ...(event === undefined ? {} : { telephoneEvent: event.payload }) };
   }
   throw invalidArgument(
     `${field} shares no audio codec with the other side of the call (offered: ${describe(offered)}; relayed: ${preference.join(', ')})`,
@@ -97,11 +98,21 @@ function audioCodecParameters(call: CallCodecs): types.RtpCodecParameters {
   };
 }
 
-function telephoneEventParameters(payloadType: number): types.RtpCodecParameters {
+/**
+ * The name the router knows RFC 4733 events by. mediasoup's consumers forward media codecs only
+ * (worker src/RTC/Consumer.cpp keeps `IsMediaCodec()` payload types, which leaves out CN and
+ * telephone-event), so events named `audio/telephone-event` never leave the router. Named as an
+ * 8 kHz audio codec the worker never inspects (G.722: no per-packet processing, and never a codec
+ * of a call here), they are relayed like voice, on the voice's SSRC and clock as RFC 4733 §2.1
+ * wants. The SDP of both legs names them telephone-event.
+ */
+export const RELAYED_EVENTS_MIME_TYPE = 'audio/G722';
+
+function telephoneEventParameters(payloadType: number, clockRate: number): types.RtpCodecParameters {
   return {
-    mimeType: 'audio/telephone-event',
+    mimeType: RELAYED_EVENTS_MIME_TYPE,
     payloadType,
-    clockRate: 8000,
+    clockRate,
     parameters: {},
     rtcpFeedback: [],
   };
@@ -114,7 +125,10 @@ export function routerMediaCodecs(call: CallCodecs): types.RouterRtpCodecCapabil
     { kind: 'audio', ...audio, preferredPayloadType: payloadType },
   ];
   if (call.telephoneEvent !== undefined) {
-    const { payloadType: eventPayload, ...events } = telephoneEventParameters(call.telephoneEvent);
+    const { payloadType: eventPayload, ...events } = telephoneEventParameters(
+      call.telephoneEvent,
+      call.audio.rate,
+    );
     codecs.push({ kind: 'audio', ...events, preferredPayloadType: eventPayload });
   }
   return codecs;
@@ -132,7 +146,9 @@ export function producerRtpParameters(
     mid: stream.mid,
     codecs: [
       audioCodecParameters(call),
-      ...(call.telephoneEvent === undefined ? [] : [telephoneEventParameters(call.telephoneEvent)]),
+      ...(call.telephoneEvent === undefined
+        ? []
+        : [telephoneEventParameters(call.telephoneEvent, call.audio.rate)]),
     ],
     headerExtensions: [],
     encodings: [stream.ssrc === undefined ? {} : { ssrc: stream.ssrc }],

@@ -6,3 +6,4 @@ export {
   type MediasoupMediaStats,
 } from './mediasoup-backend.js';
 export { MediasoupMediaEndpoint } from './mediasoup-endpoint.js';
+export { checkWorkerBin } from './worker-bin.js';

@@ -1,4 +1,3 @@
-import { accessSync, constants } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { types } from 'mediasoup';
 import { unavailable } from '../../errors.js';
@@ -11,13 +10,14 @@ import {
   DEFAULT_OUTBOUND_CODECS,
   type RelayedCodecName,
   routerMediaCodecs,
-  telephoneEventOf,
+  telephoneEventsOf,
 } from './codecs.js';
 import {
   type MediaListen,
   type MediasoupEndpointParts,
   MediasoupMediaEndpoint,
 } from './mediasoup-endpoint.js';
+import { checkWorkerBin } from './worker-bin.js';
 
 export interface MediasoupMediaBackendOptions {
   /** The mediasoup-worker binary (`npm run build:mediasoup-worker` prints it); default `MEDIASOUP_WORKER_BIN`. */
@@ -67,20 +67,6 @@ async function loadMediasoup(workerBin: string): Promise<Mediasoup> {
     );
   }
   return mediasoup;
-}
-
-function checkWorkerBin(workerBin: string | undefined): string {
-  if (workerBin === undefined || workerBin === '') {
-    throw new Error(
-      'the mediasoup backend needs its worker binary: run `npm run build:mediasoup-worker` and set MEDIASOUP_WORKER_BIN to the path it prints',
-    );
-  }
-  try {
-    accessSync(workerBin, constants.X_OK);
-  } catch {
-    throw new Error(`MEDIASOUP_WORKER_BIN ${workerBin} is not an executable file`);
-  }
-  return workerBin;
 }
 
 /** Counts mediasoup objects as the workers create and close them. */
@@ -204,13 +190,13 @@ export class MediasoupMediaBackend implements MediaBackend {
   async createFromWebRtcOffer(offer: CheckedWebRtcSdp) {
     const call = chooseCallCodecs(
       offer.audio.codecs,
-      telephoneEventOf(offer, 'offer.sdp'),
+      telephoneEventsOf(offer, 'offer.sdp'),
       this.#outboundCodecs,
       'offer.sdp',
     );
-    const router = await this.#createRouter(routerMediaCodecs(call));
+    const placed = await this.#createRouter(routerMediaCodecs(call));
     return this.#open(
-      await MediasoupMediaEndpoint.build(this.#parts(router, call), (endpoint) =>
+      await MediasoupMediaEndpoint.build(this.#parts(placed, call), (endpoint) =>
         endpoint.answerDeviceOffer(offer),
       ),
     );
@@ -219,10 +205,15 @@ export class MediasoupMediaBackend implements MediaBackend {
   async createFromRtpOffer(offer: CheckedRtpSdp) {
     // The SIP side's order of preference decides (RFC 3264 §6.1): Opus when it offers it first.
     const offered = offer.audio.codecs.map((c) => c.name as RelayedCodecName);
-    const call = chooseCallCodecs(offer.audio.codecs, offer.audio.telephoneEvent, offered, 'rtpOffer');
-    const router = await this.#createRouter(routerMediaCodecs(call));
+    const call = chooseCallCodecs(
+      offer.audio.codecs,
+      telephoneEventsOf(offer, 'rtpOffer'),
+      offered,
+      'rtpOffer',
+    );
+    const placed = await this.#createRouter(routerMediaCodecs(call));
     return this.#open(
-      await MediasoupMediaEndpoint.build(this.#parts(router, call), (endpoint) =>
+      await MediasoupMediaEndpoint.build(this.#parts(placed, call), (endpoint) =>
         endpoint.answerSipOffer(offer),
       ),
     );
@@ -235,10 +226,14 @@ export class MediasoupMediaBackend implements MediaBackend {
     for (const worker of this.#workers) worker.close();
   }
 
-  #parts(router: types.Router, call: CallCodecs): MediasoupEndpointParts {
+  #parts(
+    { router, worker }: { router: types.Router; worker: types.Worker },
+    call: CallCodecs,
+  ): MediasoupEndpointParts {
     return {
       id: `ms-${this.#next++}`,
       router,
+      worker,
       call,
       listen: this.#listen,
       onClose: (endpoint) => {
@@ -253,7 +248,9 @@ export class MediasoupMediaBackend implements MediaBackend {
   }
 
   /** A router on the least busy worker; the endpoint that owns it closes it. */
-  async #createRouter(mediaCodecs: types.RouterRtpCodecCapability[]): Promise<types.Router> {
+  async #createRouter(
+    mediaCodecs: types.RouterRtpCodecCapability[],
+  ): Promise<{ router: types.Router; worker: types.Worker }> {
     if (this.#closed) throw unavailable('the media backend is closed');
     let chosen: types.Worker | undefined;
     for (const worker of this.#workers) {
@@ -268,7 +265,7 @@ export class MediasoupMediaBackend implements MediaBackend {
     router.observer.once('close', () => {
       this.#routersPerWorker.set(worker, Math.max(0, (this.#routersPerWorker.get(worker) ?? 1) - 1));
     });
-    return router;
+    return { router, worker };
   }
 }
 

@@ -5,6 +5,7 @@ import type { MediaEndpoint } from '../../network/media-backend.js';
 import { audioMedia, type DtlsSetup, type MediaDirection } from '../../sdp/media-info.js';
 import type { CheckedRtpSdp } from '../../sdp/rtp.js';
 import type { CheckedWebRtcSdp } from '../../sdp/webrtc.js';
+import { DeviceLegFailure } from '../device-leg-failure.js';
 import { type CallCodecs, checkAnsweredCodec, legRtpCapabilities, producerRtpParameters } from './codecs.js';
 import { plainRtpDescription, type SdpOrigin, webRtcDescription } from './sdp-writers.js';
 
@@ -70,6 +71,8 @@ function dtlsRolesForAnswer(offered: DtlsSetup): { setup: DtlsSetup; remote: typ
 export interface MediasoupEndpointParts {
   id: string;
   router: types.Router;
+  /** The worker the router runs on. */
+  worker: types.Worker;
   call: CallCodecs;
   listen: MediaListen;
   onClose: (endpoint: MediasoupMediaEndpoint) => void;
@@ -83,6 +86,7 @@ export interface MediasoupEndpointParts {
 export class MediasoupMediaEndpoint implements MediaEndpoint {
   readonly id: string;
   readonly router: types.Router;
+  readonly #worker: types.Worker;
   readonly call: CallCodecs;
   readonly #listen: MediaListen;
   readonly #onClose: (endpoint: MediasoupMediaEndpoint) => void;
@@ -103,6 +107,8 @@ export class MediasoupMediaEndpoint implements MediaEndpoint {
   #toSipConsumer: types.Consumer | undefined;
   #toDeviceConsumer: types.Consumer | undefined;
   #deviceFingerprint: string | undefined;
+  /** The SSRC the device last signalled (`a=ssrc`), to notice a renumbered stream in a re-offer. */
+  #deviceSignalledSsrc: number | undefined;
   /** The gateway's side of the DTLS handshake, kept across renegotiations (RFC 8842 §5.5). */
   #localSetup: DtlsSetup = 'passive';
   /** The device's ICE username fragment: a new one in a re-offer is an ICE restart (RFC 8839 §4.4.1.1.1). */
@@ -113,10 +119,12 @@ export class MediasoupMediaEndpoint implements MediaEndpoint {
   #sipDirection: MediaDirection = 'sendrecv';
   #localHold = false;
   #closed = false;
+  readonly #failure = new DeviceLegFailure();
 
   private constructor(parts: MediasoupEndpointParts) {
     this.id = parts.id;
     this.router = parts.router;
+    this.#worker = parts.worker;
     this.call = parts.call;
     this.#listen = parts.listen;
     this.#onClose = parts.onClose;
@@ -272,12 +280,20 @@ export class MediasoupMediaEndpoint implements MediaEndpoint {
     return this.#describeRtp(mirror(this.#sipDirection));
   }
 
+  onFailure(listener: (reason: string) => void): void {
+    this.#failure.onFailure(listener);
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#failure.close();
     // Closing the router closes its transports, producers and consumers in the worker.
     this.router.close();
     this.#onClose(this);
+    // The worker answers requests in order: once it answered the next one, the router's
+    // sockets are closed, so the ports are free when close() resolves.
+    if (!this.#worker.closed) await this.#worker.getResourceUsage().catch(() => undefined);
   }
 
   // ---- internals ----------------------------------------------------------------------------------
@@ -302,12 +318,30 @@ export class MediasoupMediaEndpoint implements MediaEndpoint {
   }
 
   async #createWebRtcTransport(): Promise<types.WebRtcTransport> {
-    this.#webRtcTransport = await this.router.createWebRtcTransport({
+    const transport = await this.router.createWebRtcTransport({
       listenInfos: [this.#listenInfo()],
       enableUdp: true,
       enableTcp: false,
     });
-    return this.#webRtcTransport;
+    transport.on('dtlsstatechange', (state) => this.#onDtlsState(state));
+    transport.on('icestatechange', (state) => this.#onIceState(state));
+    this.#webRtcTransport = transport;
+    return transport;
+  }
+
+  /**
+   * `failed` (the handshake failed) and `closed` (the device sent DTLS close_notify: its page or
+   * peer connection closed) are final: the call has no media left.
+   */
+  #onDtlsState(state: types.DtlsState): void {
+    if (state === 'failed') this.#failure.fail('ICE or DTLS with the device failed');
+    else if (state === 'closed') this.#failure.fail('the device closed its media connection');
+  }
+
+  /** `disconnected` (consent lost, RFC 7675) may recover: it counts once it lasted the grace time. */
+  #onIceState(state: types.IceState): void {
+    if (state === 'disconnected') this.#failure.lost('the media connection with the device was lost');
+    else this.#failure.recovered();
   }
 
   async #createPlainTransport(rtcpMux: boolean): Promise<void> {
@@ -334,22 +368,31 @@ export class MediasoupMediaEndpoint implements MediaEndpoint {
     };
   }
 
+  /**
+   * The device's producer is known by its MID only, whatever SSRC the SDP signals: the worker
+   * binds it to the first SSRC the device actually sends (scripts/mediasoup-worker patch 0004).
+   * A producer made with the signalled SSRC drops every packet of a device whose RTP carries
+   * another one, and the call is silent both ways (nothing reaches the SIP side to echo back).
+   */
   async #produceFromDevice(sdp: CheckedWebRtcSdp, field: string): Promise<void> {
-    const stream = signalledStream(sdp, field);
+    const { ssrc, cname } = signalledStream(sdp, field);
+    this.#deviceSignalledSsrc = ssrc;
     this.#deviceProducer = await this.#requireWebRtc().produce({
       kind: 'audio',
-      rtpParameters: producerRtpParameters(this.call, { mid: sdp.audio.mid ?? this.#webRtcMid, ...stream }),
+      rtpParameters: producerRtpParameters(this.call, {
+        mid: sdp.audio.mid ?? this.#webRtcMid,
+        ...(cname === undefined ? {} : { cname }),
+      }),
     });
   }
 
   /**
    * A device may renumber its stream in a new offer (werift does on an ICE restart): the
-   * producer, bound to the SSRC it was created with, is replaced, with its consumer on the SIP leg.
+   * producer, bound to the first SSRC it received, is replaced, with its consumer on the SIP leg.
    */
   async #followDeviceStream(offer: CheckedWebRtcSdp): Promise<void> {
     const signalled = signalledStream(offer, 'offer.sdp').ssrc;
-    const current = this.#deviceProducer?.rtpParameters.encodings?.[0]?.ssrc;
-    if (signalled === undefined || signalled === current) return;
+    if (signalled === undefined || signalled === this.#deviceSignalledSsrc) return;
     this.#deviceProducer?.close();
     this.#toSipConsumer = undefined;
     await this.#produceFromDevice(offer, 'offer.sdp');

@@ -26,7 +26,9 @@ function callCodecLines(call: CallCodecs): { payloads: string; lines: string[] }
     payloads: [call.audio.payload, ...(events === undefined ? [] : [events])].join(' '),
     lines: [
       ...rtpmapLines(call.audio),
-      ...(events === undefined ? [] : [`a=rtpmap:${events} telephone-event/8000`, `a=fmtp:${events} 0-16`]),
+      ...(events === undefined
+        ? []
+        : [`a=rtpmap:${events} telephone-event/${call.audio.rate}`, `a=fmtp:${events} 0-16`]),
     ],
   };
 }

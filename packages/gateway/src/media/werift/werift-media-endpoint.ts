@@ -23,6 +23,7 @@ import {
   sends,
   webRtcOfferFor,
 } from '../codec-plan.js';
+import { DeviceLegFailure } from '../device-leg-failure.js';
 import { A_LAW_TO_MU_LAW, MU_LAW_TO_A_LAW, transcodeG711 } from '../g711.js';
 import type { RtpLeg } from '../rtp-leg.js';
 import {
@@ -47,9 +48,6 @@ export interface EndpointContext {
   onClosed(endpoint: WeriftMediaEndpoint): Promise<void>;
 }
 
-/** How long a lost connection (`disconnected`) may last before the call's media counts as failed. */
-const DISCONNECTED_GRACE_MS = 5_000;
-
 /** The converter between two G.711 laws, `undefined` when none is needed. */
 function g711Table(from: string, to: string): Uint8Array | undefined {
   if (from === 'pcmu' && to === 'pcma') return MU_LAW_TO_A_LAW;
@@ -73,9 +71,7 @@ export class WeriftMediaEndpoint implements MediaEndpoint {
   readonly #ctx: EndpointContext;
   readonly #pc: RTCPeerConnection;
   readonly #transceiver: RTCRtpTransceiver;
-  #failureListener: ((reason: string) => void) | undefined;
-  #failure: string | undefined;
-  #disconnectedTimer: NodeJS.Timeout | undefined;
+  readonly #failure = new DeviceLegFailure();
   readonly #sessionId = BigInt(`0x${randomBytes(7).toString('hex')}`).toString();
   #sdpVersion = 1;
   #closed = false;
@@ -237,15 +233,13 @@ export class WeriftMediaEndpoint implements MediaEndpoint {
   }
 
   onFailure(listener: (reason: string) => void): void {
-    this.#failureListener = listener;
-    if (this.#failure !== undefined) this.#reportFailure(this.#failure);
+    this.#failure.onFailure(listener);
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#disconnectedTimer);
-    this.#failureListener = undefined;
+    this.#failure.close();
     this.#relayToSip = false;
     this.#relayToDevice = false;
     this.#unsubscribeRtp?.();
@@ -258,30 +252,14 @@ export class WeriftMediaEndpoint implements MediaEndpoint {
    * `failed` (ICE checks or the DTLS handshake failed) and `closed` (the
    * device sent DTLS close_notify: its page or peer connection closed) are
    * final; `disconnected` (consent lost, RFC 7675) may recover, so it only
-   * counts once it has lasted `DISCONNECTED_GRACE_MS`.
+   * counts once it has lasted `DISCONNECTED_GRACE_MS` (device-leg-failure.ts).
    */
   #onConnectionState(state: string): void {
     if (this.#closed) return;
-    clearTimeout(this.#disconnectedTimer);
-    this.#disconnectedTimer = undefined;
-    if (state === 'failed') this.#reportFailure('ICE or DTLS with the device failed');
-    else if (state === 'closed') this.#reportFailure('the device closed its media connection');
-    else if (state === 'disconnected') {
-      this.#disconnectedTimer = setTimeout(
-        () => this.#reportFailure('the media connection with the device was lost'),
-        DISCONNECTED_GRACE_MS,
-      );
-      this.#disconnectedTimer.unref?.();
-    }
-  }
-
-  #reportFailure(reason: string): void {
-    if (this.#closed) return;
-    this.#failure ??= reason;
-    const listener = this.#failureListener;
-    if (listener === undefined) return;
-    this.#failureListener = undefined;
-    listener(this.#failure);
+    this.#failure.recovered();
+    if (state === 'failed') this.#failure.fail('ICE or DTLS with the device failed');
+    else if (state === 'closed') this.#failure.fail('the device closed its media connection');
+    else if (state === 'disconnected') this.#failure.lost('the media connection with the device was lost');
   }
 
   // ------------------------------------------------------------------ inspection (backend stats)
