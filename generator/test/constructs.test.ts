@@ -401,6 +401,19 @@ describe('errors in the document', () => {
     );
   });
 
+  it('repeated `enum` values are dropped with a warning; the type and validator keep one of each', async () => {
+    const dir = await repoTempDir('construct-enum-');
+    await writeFile(
+      join(dir, 'api.yaml'),
+      doc(`  /a:\n    get:\n${ok}`, '    Version: { type: string, enum: [v1, v2, v2, v1, v3] }\n'),
+    );
+    const { ir, warnings } = await parseDocument('api.yaml', dir);
+    expect(warnings).toEqual(['api.yaml#/components/schemas/Version/enum: 2 repeated value(s) dropped']);
+    expect(ir.schemas.Version).toEqual({ type: 'string', enum: ['v1', 'v2', 'v3'] });
+    const result = await generateFiles({ specs: ['api.yaml'], out: join(dir, 'gen'), emit: ALL, cwd: dir });
+    expect(result.files.length).toBeGreaterThan(0);
+  });
+
   it('`required: true` on a property is ignored with a warning', async () => {
     const dir = await repoTempDir('construct-required-');
     await writeFile(

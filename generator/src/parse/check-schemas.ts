@@ -69,6 +69,23 @@ export function checkSchemas(document: Json, file: string, warnings: string[]): 
     if (node.enum !== undefined && !Array.isArray(node.enum)) {
       throw new SpecError(file, joinPointer(pointer, 'enum'), '`enum` must be a list of values');
     }
+    if (Array.isArray(node.enum)) {
+      // JSON Schema asks for unique values; a repeated one adds nothing, so it is dropped (same
+      // value by JSON text, as a validator compares them).
+      const seen = new Set<string>();
+      const unique = node.enum.filter((value) => {
+        const key = JSON.stringify(value);
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      });
+      if (unique.length < node.enum.length) {
+        warnings.push(
+          `${file}#${joinPointer(pointer, 'enum')}: ${node.enum.length - unique.length} repeated value(s) dropped`,
+        );
+        node.enum = unique;
+      }
+    }
     for (const key of SUBSCHEMA) if (isObject(node[key])) schema(node[key], joinPointer(pointer, key));
     for (const key of SUBSCHEMA_LISTS) {
       const list = node[key];

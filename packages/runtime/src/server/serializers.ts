@@ -79,6 +79,70 @@ function chainDispatch(members: unknown[]): unknown[] {
   return [...members.filter((_, index) => properties[index] === undefined), chain];
 }
 
+// The keywords fast-json-stringify walks when it looks for recursive schemas (its
+// `detectRecursiveSchemas`), following every `$ref`.
+const WALKED = ['additionalItems', 'additionalProperties', 'contains', 'else', 'if', 'not', 'then'];
+const WALKED_LISTS = ['allOf', 'anyOf', 'oneOf'];
+const WALKED_MAPS = ['definitions', 'patternProperties', 'properties'];
+
+/**
+ * The most schema visits a body's serializer may cost to compile.
+ * fast-json-stringify looks for recursion by walking every path through the
+ * schema's references without remembering what it has seen, so a document
+ * whose schemas share many references (Stripe's expandable objects) takes
+ * exponential time and would stall start-up; such a body is left to
+ * `JSON.stringify`.
+ */
+export const MAX_SERIALIZER_WALK = 20_000;
+
+/**
+ * How many schema visits that walk makes from `schema`, the same walk
+ * (every path, a schema already on the path not entered again), stopped as
+ * soon as it reaches `limit`, so it costs at most `limit` visits. `$ref`s are
+ * resolved against `documents` by `$id` (`id#/json/pointer`; a bare `#/…`
+ * within `schema`).
+ */
+export function serializerWalkSize(
+  schema: unknown,
+  documents: Record<string, unknown>,
+  limit = MAX_SERIALIZER_WALK,
+): number {
+  const onPath = new Set<object>();
+  let count = 0;
+  const resolve = (ref: string): unknown => {
+    const hash = ref.indexOf('#');
+    let node: unknown = hash === 0 ? schema : documents[hash === -1 ? ref : ref.slice(0, hash)];
+    for (const token of hash === -1
+      ? []
+      : ref
+          .slice(hash + 1)
+          .split('/')
+          .slice(1)) {
+      if (node === null || typeof node !== 'object') return undefined;
+      node = (node as Record<string, unknown>)[
+        decodeURIComponent(token).replace(/~1/g, '/').replace(/~0/g, '~')
+      ];
+    }
+    return node;
+  };
+  const visit = (node: unknown): void => {
+    if (!isSchema(node) || count >= limit || onPath.has(node)) return;
+    count++;
+    onPath.add(node);
+    if (typeof node.$ref === 'string') visit(resolve(node.$ref));
+    for (const key of WALKED) visit(node[key]);
+    for (const key of WALKED_LISTS) if (Array.isArray(node[key])) for (const child of node[key]) visit(child);
+    if (Array.isArray(node.items)) for (const child of node.items) visit(child);
+    else visit(node.items);
+    for (const key of WALKED_MAPS)
+      if (isSchema(node[key])) for (const child of Object.values(node[key])) visit(child);
+    if (isSchema(node.dependencies)) for (const child of Object.values(node.dependencies)) visit(child);
+    onPath.delete(node);
+  };
+  visit(schema);
+  return count;
+}
+
 /** A documented response body whose schema fast-json-stringify could not compile. */
 export interface UncompiledResponse {
   operationId: string;
@@ -106,8 +170,19 @@ export function createResponseSerializers(
     const key = JSON.stringify(schema);
     let serializer = compiled.get(key);
     if (serializer !== undefined) return serializer;
+    const prepared = serializationSchema(schema);
+    const walk = serializerWalkSize(prepared, external);
+    if (walk >= MAX_SERIALIZER_WALK) {
+      serializer = {
+        error: new Error(
+          `its references make fast-json-stringify walk more than ${MAX_SERIALIZER_WALK.toLocaleString('en')} schemas to compile it`,
+        ),
+      };
+      compiled.set(key, serializer);
+      return serializer;
+    }
     try {
-      serializer = build(serializationSchema(schema) as Parameters<typeof build>[0], {
+      serializer = build(prepared as Parameters<typeof build>[0], {
         schema: external as never,
       }) as BodySerializer;
     } catch (error) {

@@ -1,7 +1,11 @@
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiDefinition, createExpressRouter, createFastifyPlugin } from '../../src/server/index.js';
-import { createResponseSerializers, serializationSchema } from '../../src/server/serializers.js';
+import {
+  createResponseSerializers,
+  serializationSchema,
+  serializerWalkSize,
+} from '../../src/server/serializers.js';
 import type { ResponseSchemas } from '../../src/validation/index.js';
 import { expressTarget, fastifyTarget, recordingLogger, type Target } from './harness.js';
 
@@ -169,6 +173,53 @@ describe('createResponseSerializers', () => {
     });
     expect(broken.get('a')!(200)).toBeUndefined();
     expect(broken.get('a')!(201)!('x')).toBe('"x"');
+  });
+
+  it('leaves a body to JSON.stringify when its shared references would make the compile walk explode', () => {
+    // Each level refers to the next twice: 2^40 paths through 40 schemas. fast-json-stringify walks
+    // every path; the walk is counted first, in linear time, and the body is not compiled.
+    const levels = 40;
+    const definitions: Record<string, unknown> = {};
+    for (let i = 0; i < levels; i++) {
+      const next = i + 1 < levels ? { $ref: `test:defs#/definitions/L${i + 1}` } : { type: 'string' };
+      definitions[`L${i}`] = { type: 'object', properties: { a: next, b: next } };
+    }
+    const wide = {
+      id: 'test:defs',
+      definitions,
+      operations: { a: { '200': { $ref: 'test:defs#/definitions/L0' } } },
+    };
+    const uncompiled: unknown[] = [];
+    const serializers = createResponseSerializers(wide, ({ status, error }) =>
+      uncompiled.push([status, (error as Error).message]),
+    );
+    expect(serializers.get('a')!(200)).toBeUndefined();
+    expect(uncompiled).toEqual([['200', expect.stringMatching(/walk more than 20,000 schemas/)]]);
+    const external = { 'test:defs': { $id: 'test:defs', definitions } };
+    // Every path: the root $ref, then per level (L30..L39) itself and its two properties, each
+    // entering the next level; L39's two properties are the same string schema, visited twice.
+    expect(serializerWalkSize({ $ref: 'test:defs#/definitions/L30' }, external)).toBe(1 + 3 * (2 ** 10 - 1));
+    expect(serializerWalkSize({ $ref: 'test:defs#/definitions/L0' }, external, 1000)).toBe(1000);
+  });
+
+  it('compiles a recursive schema (a tree) whose walk is small', () => {
+    const tree = {
+      id: 'test:defs',
+      definitions: {
+        Node: {
+          type: 'object',
+          properties: {
+            name: { type: 'string' },
+            children: { type: 'array', items: { $ref: 'test:defs#/definitions/Node' } },
+          },
+        },
+      },
+      operations: { a: { '200': { $ref: 'test:defs#/definitions/Node' } } },
+    };
+    const serializer = createResponseSerializers(tree).get('a')!(200)!;
+    expect(serializer({ name: 'r', children: [{ name: 'c', children: [], extra: 1 }] })).toBe(
+      '{"name":"r","children":[{"name":"c","children":[]}]}',
+    );
   });
 
   it('is empty without schemas', () => {
