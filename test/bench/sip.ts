@@ -37,6 +37,12 @@ const SINK_TOKEN = 'bench-sink-token';
 const STATUS = 'org.camaraproject.webrtc-events.v0.session-status';
 const INVITATION = 'org.camaraproject.webrtc-events.v0.session-invitation';
 
+/**
+ * Every sipp (floor and gateway runs alike) asks for 4 MiB socket buffers, as the gateway's UDP
+ * transport does: sipp's default (64 kB) loses datagrams whenever the shared machine pauses it.
+ */
+const SIPP_BUFFERS = ['-buff_size', String(4 * 1024 * 1024)];
+
 interface SippRun {
   calls: number;
   successful: number;
@@ -66,6 +72,7 @@ async function runSipp(args: string[], calls: number): Promise<SippRun> {
       '-m',
       String(calls),
       '-nostdin',
+      ...SIPP_BUFFERS,
       '-trace_stat',
       '-stf',
       stats,
@@ -99,7 +106,7 @@ async function runSipp(args: string[], calls: number): Promise<SippRun> {
 }
 
 function startSippServer(args: string[]): { pid: number | undefined; stop(): Promise<number> } {
-  const child = spawn('sipp', [...args, '-nostdin'], { stdio: 'ignore' });
+  const child = spawn('sipp', [...args, '-nostdin', ...SIPP_BUFFERS], { stdio: 'ignore' });
   let cpu = 0;
   const sampler = setInterval(() => {
     if (child.pid !== undefined) cpu = Math.max(cpu, cpuOf(child.pid));
