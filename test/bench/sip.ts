@@ -21,6 +21,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { EmbeddedSipBackend } from '../../packages/gateway/src/index.ts';
 import { FLOW_WEBRTC_OFFER } from '../../packages/gateway/src/testing/index.ts';
 import { serveGateway } from '../conformance/support/gateway.ts';
@@ -224,6 +225,7 @@ export async function sipBench(): Promise<BenchResult> {
     rows: [],
     notes: [],
   };
+  const loadAtStart = loadavg()[0]!;
   if (!haveSipp()) {
     base.notes.push('skipped: sipp is not installed (Debian package sip-tester).');
     return base;
@@ -284,11 +286,13 @@ export async function sipBench(): Promise<BenchResult> {
   const sip = gw.gateway.sip as EmbeddedSipBackend;
   // Epoch ms (sub-ms precision, comparable with the application process's clock) of each first INVITE.
   const inviteAt = new Map<string, number>();
+  let invitesResent = 0;
   sip.onTrace((direction, message) => {
     if (direction === 'out' && message.kind === 'request' && message.method === 'INVITE') {
       const callId = message.headers.get('call-id');
-      if (callId !== undefined && !inviteAt.has(callId))
-        inviteAt.set(callId, performance.timeOrigin + performance.now());
+      if (callId === undefined) return;
+      if (inviteAt.has(callId)) invitesResent++;
+      else inviteAt.set(callId, performance.timeOrigin + performance.now());
     }
   });
   const callIdOf = new Map<string, string>();
@@ -334,6 +338,10 @@ export async function sipBench(): Promise<BenchResult> {
     const uas = startSippServer(['-sn', 'uas', '-i', '127.0.0.1', '-p', String(uasPort)]);
     await new Promise((resolve) => setTimeout(resolve, 300));
     const profiler = await startProfiler();
+    // How late this process's event loop ran its callbacks: the gateway's share of post-dial delay spent waiting for a core.
+    const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+    loopDelay.enable();
+    const resentBefore = invitesResent;
     const cpuBefore = process.cpuUsage();
     const out = await app.request<OutboundReport>({
       kind: 'outbound',
@@ -343,6 +351,7 @@ export async function sipBench(): Promise<BenchResult> {
       offer: FLOW_WEBRTC_OFFER,
     });
     const cpu = process.cpuUsage(cpuBefore);
+    loopDelay.disable();
     await profiler?.stop();
     const uasCpu = await uas.stop();
     const delays: number[] = [];
@@ -372,6 +381,7 @@ export async function sipBench(): Promise<BenchResult> {
           ? '; every created session connected.'
           : `; created sessions not connected within 20 s of the last request, by last status event: ${summary(out.notConnected)}.`),
       `Outbound gateway CPU per call set up: ${(cpu.user / Math.max(1, out.connected)).toFixed(0)} µs user + ${(cpu.system / Math.max(1, out.connected)).toFixed(0)} µs system (the kernel's share: loopback TCP, TLS records and UDP sends); load average (1 min) ${loadavg()[0]!.toFixed(1)} at the end of the run, on ${cpus().length} cores.`,
+      `Outbound, gateway event-loop delay p50 ${fmtMs(loopDelay.percentile(50) / 1e6)}, p99 ${fmtMs(loopDelay.percentile(99) / 1e6)}, max ${fmtMs(loopDelay.max / 1e6)}; INVITEs retransmitted (Timer A: no answer within T1 = 500 ms, or the answer not read yet): ${fmtInt(invitesResent - resentBefore)}.`,
     );
 
     // ---------------------------------------------------------------- inbound
@@ -429,6 +439,14 @@ export async function sipBench(): Promise<BenchResult> {
   base.notes.push(
     'The application (the HTTP driver placing calls and the HTTPS webhook receiver reacting to events with DELETE) runs in its own Node process, so the gateway row is the gateway process alone; post-dial delay runs from the driver handing createSession to its HTTP client (up to 64 keep-alive connections) to the gateway writing the INVITE, both read on the wall clock.',
     'Media is not set up (`MEDIA_BACKEND=loopback`: SDP only), so the rows measure signalling; relaying media is measured by `npm run bench -- media`.',
+  );
+  const loadAtEnd = loadavg()[0]!;
+  const cores = cpus().length;
+  base.notes.push(
+    `Machine load average (1 min) ${loadAtStart.toFixed(1)} at the start and ${loadAtEnd.toFixed(1)} at the end, on ${cores} cores` +
+      (Math.max(loadAtStart, loadAtEnd) > cores
+        ? ': above the core count, so other work shared the CPU. Each process got a fraction of a core and waited for it (see the event-loop delay): the rates and the post-dial delays say more about that than about the gateway; the CPU per call (time actually spent) moves less.'
+        : '.'),
   );
   return base;
 }
