@@ -34,6 +34,8 @@ const RATE = Number(process.env.TELEGATE_BENCH_SIP_RATE ?? 200);
 const SECONDS = Number(process.env.TELEGATE_BENCH_SIP_SECONDS ?? 60);
 const INBOUND_SECONDS = Math.min(SECONDS, 30);
 const CALLERS = 100;
+/** The gateway's default `maxActiveSessionsPerNumber`. */
+const MAX_CALLS_PER_NUMBER = 10;
 const SINK_TOKEN = 'bench-sink-token';
 const STATUS = 'org.camaraproject.webrtc-events.v0.session-status';
 const INVITATION = 'org.camaraproject.webrtc-events.v0.session-invitation';
@@ -377,6 +379,9 @@ export async function sipBench(): Promise<BenchResult> {
     base.notes.push(
       `Outbound goal: ≥ 200 call setups/s for 60 s with 0 failed calls and post-dial p99 < 10 ms: ${outRate >= 200 && failed === 0 && p99 < 10 ? 'met' : 'missed'} (${fmtInt(outRate)} calls/s, ${fmtInt(failed)} failed, p99 ${fmtMs(p99)}).`,
       `Outbound createSession answers: ${summary(out.answers)}` +
+        ((out.answers['429'] ?? 0) > 0
+          ? ` (429: the caller's number already had ${MAX_CALLS_PER_NUMBER} calls in progress, the gateway's per-number limit; calls pile up once the gateway falls behind the offered rate)`
+          : '') +
         (Object.keys(out.notConnected).length === 0
           ? '; every created session connected.'
           : `; created sessions not connected within 20 s of the last request, by last status event: ${summary(out.notConnected)}.`),
