@@ -1,5 +1,6 @@
 import type { SessionStatus } from '../api-types.js';
 import { type Clock, TimerSet } from '../core/clock.js';
+import { copyRecord } from '../core/copy.js';
 import { TypedEmitter } from '../core/emitter.js';
 import type { Logger } from '../core/logger.js';
 import { SerialQueue } from '../core/serial-queue.js';
@@ -56,7 +57,7 @@ export interface CallSessionEvents {
 
 type Ending = { status: SessionStatus; reason: string };
 
-const copy = <T>(value: T): T => structuredClone(value);
+const copy = copyRecord;
 
 /**
  * One media session: its stored record, its SIP dialog (by Call-ID) and its

@@ -44,8 +44,11 @@ export async function registerRateLimits(
   const perAddress = config.rateLimitPerAddress;
   // One limiter (the plugin runs one per request): a request with a bearer token counts against
   // that token, one without against its client address. Keyed by a digest: no token is kept.
+  // With no per-token limit every token is let through: one key for all, and no digest to compute.
   const keyOf = (request: FastifyRequest) => {
-    const digest = tokenDigest(request.headers.authorization);
+    const authorization = request.headers.authorization;
+    if (perToken === 0 && authorization !== undefined && BEARER.test(authorization)) return 'token:';
+    const digest = tokenDigest(authorization);
     return digest === undefined ? `ip:${request.ip}` : `token:${digest}`;
   };
   const hooks = [
@@ -65,8 +68,10 @@ export async function registerRateLimits(
   };
 }
 
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
 function tokenDigest(authorization: string | undefined): string | undefined {
-  const match = authorization === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  const match = authorization === undefined ? null : BEARER.exec(authorization);
   if (match === null) return undefined;
   return createHash('sha256').update(match[1]!).digest('base64url').slice(0, 32);
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
+import { copyRecord } from '../core/copy.js';
 import {
   type CreateRegistrationOutcome,
   type CreateSubscriptionOutcome,
@@ -11,7 +12,7 @@ import {
 } from './records.js';
 import type { NodeHeartbeat, SessionQuery, Store } from './store.js';
 
-const copy = <T>(value: T): T => structuredClone(value);
+const copy = copyRecord;
 
 const sameTypes = (a: readonly string[], b: readonly string[]): boolean =>
   a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
@@ -65,6 +66,8 @@ export class MemoryStore implements Store {
     return [...ids].map((id) => this.#registrations.get(id)!);
   }
   readonly #sessions = new Map<string, MediaSessionRecord>();
+  /** Ids of the sessions not ended, by phone number: counted on every createSession. */
+  readonly #activeByPhone = new Map<string, Set<string>>();
   readonly #subscriptions = new Map<string, SubscriptionRecord>();
   readonly #sequences = new Map<string, number>();
 
@@ -163,7 +166,26 @@ export class MemoryStore implements Store {
   async createSession(record: MediaSessionRecord): Promise<void> {
     if (this.#sessions.has(record.mediaSessionId))
       throw new Error(`media session ${record.mediaSessionId} exists`);
+    this.#putSession(record);
+  }
+
+  #putSession(record: MediaSessionRecord): void {
+    const previous = this.#sessions.get(record.mediaSessionId);
+    if (previous !== undefined) this.#unindexSession(previous);
     this.#sessions.set(record.mediaSessionId, copy(record));
+    if (record.endedAt !== undefined) return;
+    let active = this.#activeByPhone.get(record.phoneNumber);
+    if (active === undefined) {
+      active = new Set();
+      this.#activeByPhone.set(record.phoneNumber, active);
+    }
+    active.add(record.mediaSessionId);
+  }
+
+  #unindexSession(record: MediaSessionRecord): void {
+    const active = this.#activeByPhone.get(record.phoneNumber);
+    if (active?.delete(record.mediaSessionId) && active.size === 0)
+      this.#activeByPhone.delete(record.phoneNumber);
   }
 
   async getSession(mediaSessionId: string): Promise<MediaSessionRecord | undefined> {
@@ -172,7 +194,7 @@ export class MemoryStore implements Store {
   }
 
   async saveSession(record: MediaSessionRecord): Promise<void> {
-    this.#sessions.set(record.mediaSessionId, copy(record));
+    this.#putSession(record);
   }
 
   async findSessions(query: SessionQuery): Promise<MediaSessionRecord[]> {
@@ -187,13 +209,13 @@ export class MemoryStore implements Store {
   }
 
   async countActiveSessions(phoneNumber: string): Promise<number> {
-    let count = 0;
-    for (const s of this.#sessions.values())
-      if (s.phoneNumber === phoneNumber && s.endedAt === undefined) count++;
-    return count;
+    return this.#activeByPhone.get(phoneNumber)?.size ?? 0;
   }
 
   async deleteSession(mediaSessionId: string): Promise<void> {
+    const previous = this.#sessions.get(mediaSessionId);
+    if (previous === undefined) return;
+    this.#unindexSession(previous);
     this.#sessions.delete(mediaSessionId);
   }
 

@@ -72,6 +72,24 @@ describe('INVITE client transaction (§17.1.1)', () => {
     expect(layer.counts.clients).toBe(0);
   });
 
+  it('a Timer A that fires late does not resend an INVITE whose provisional was received in the same turn', async () => {
+    const { clock, transport, layer } = setup();
+    const statuses: number[] = [];
+    layer.request(invite(), PEER, {
+      response: (r) => statuses.push(r.status),
+      timeout() {},
+      transportError() {},
+    });
+    await flush();
+    // The timer fires, then (as when a busy event loop reads its sockets after its timers) the 180 arrives.
+    const fired = clock.advance(500);
+    transport.deliver(reply(180));
+    await fired;
+    await clock.advance(5_000);
+    expect(statuses).toEqual([180]);
+    expect(transport.sent).toHaveLength(1);
+  });
+
   it('sends no retransmission over a reliable transport', async () => {
     const { clock, transport, layer } = setup('tcp');
     layer.request(
@@ -144,6 +162,25 @@ describe('non-INVITE client transaction (§17.1.2)', () => {
     expect(gaps.slice(0, 6)).toEqual([0, 500, 1000, 2000, 4000, 4000]);
     await clock.advance(1);
     expect(timedOut).toBe(true);
+  });
+});
+
+describe('non-INVITE client transaction, late timer', () => {
+  it('a Timer E that fires late does not resend a BYE whose 200 was received in the same turn', async () => {
+    const { clock, transport, layer } = setup();
+    const bye = invite();
+    bye.method = 'BYE';
+    bye.headers.set('cseq', '2 BYE');
+    const statuses: number[] = [];
+    layer.request(bye, PEER, { response: (r) => statuses.push(r.status), timeout() {}, transportError() {} });
+    await flush();
+    const ok = responseTo(bye, 200, 'OK', 'abc');
+    const fired = clock.advance(500);
+    transport.deliver(ok);
+    await fired;
+    await clock.advance(5_000);
+    expect(statuses).toEqual([200]);
+    expect(transport.sent).toHaveLength(1);
   });
 });
 

@@ -1,19 +1,16 @@
-import { randomBytes } from 'node:crypto';
+import { customAlphabet } from 'nanoid';
+import { randomHex, randomUpperHex } from '../../core/ids.js';
 import type { AudioCodec, MediaDirection } from '../../sdp/media-info.js';
 
 /** Random ice-chars (RFC 8839 §5.4). */
-function iceChars(length: number): string {
-  return randomBytes(length * 2)
-    .toString('base64')
-    .replace(/[^A-Za-z0-9+/]/g, '')
-    .slice(0, length);
-}
+const iceChars = customAlphabet('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', 24);
 
-const sessionId = (): string => BigInt(`0x${randomBytes(7).toString('hex')}`).toString();
+/** 56 random bits as a decimal `sess-id` (RFC 4566 §5.2). */
+const sessionId = (): string => BigInt(`0x${randomHex(14)}`).toString();
 
 /** A fake certificate fingerprint (sha-256): syntactically what a DTLS stack publishes. */
 export function fakeFingerprint(): string {
-  return [...randomBytes(32)].map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':');
+  return randomUpperHex(64).replace(/(..)(?!$)/g, '$1:');
 }
 
 export interface LocalIce {

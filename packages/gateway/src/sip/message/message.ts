@@ -204,9 +204,13 @@ const WIRE_NAMES: Record<string, string> = {
   'min-se': 'Min-SE',
 };
 
+/** Spellings already worked out, bounded: names from the network are arbitrary. */
+const wireNameCache = new Map<string, string>();
+
 export function wireName(name: string): string {
-  return (
-    WIRE_NAMES[name] ??
-    name.replace(/(^|-)([a-z])/g, (_m, dash: string, ch: string) => dash + ch.toUpperCase())
-  );
+  const known = WIRE_NAMES[name] ?? wireNameCache.get(name);
+  if (known !== undefined) return known;
+  const spelled = name.replace(/(^|-)([a-z])/g, (_m, dash: string, ch: string) => dash + ch.toUpperCase());
+  if (wireNameCache.size < 256) wireNameCache.set(name, spelled);
+  return spelled;
 }

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../core/clock.js';
+import { randomHex } from '../../core/ids.js';
 import type { Logger } from '../../core/logger.js';
 import { parseCSeq, parseVia } from '../message/headers.js';
 import {
@@ -26,11 +26,11 @@ import {
 export const MAGIC_COOKIE = 'z9hG4bK';
 
 export function newBranch(): string {
-  return `${MAGIC_COOKIE}${randomBytes(12).toString('hex')}`;
+  return `${MAGIC_COOKIE}${randomHex(24)}`;
 }
 
 export function newTag(): string {
-  return randomBytes(8).toString('hex');
+  return randomHex(16);
 }
 
 export interface TransactionUser {

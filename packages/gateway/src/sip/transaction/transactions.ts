@@ -90,6 +90,18 @@ abstract class ClientTransactionBase extends Transaction {
     return sent;
   }
 
+  /**
+   * Runs a retransmission once the messages already received have been read. A timer that fires
+   * late (the event loop was busy) runs before the sockets are read in the same turn, and would
+   * resend a request whose answer is already waiting: wasted work, and a UAS that has moved on
+   * (an INVITE again after its 200) may break the call.
+   */
+  protected afterPendingInput(retransmit: () => void): void {
+    setImmediate(() => {
+      if (!this.terminated) retransmit();
+    });
+  }
+
   /** Timer B or F: no final response in time; the TU treats it as 408 (§8.1.3.1). */
   protected giveUpAfter(timer: 'B' | 'F'): void {
     this.startTimer(timer, 64 * this.context.timers.T1, () => {
@@ -116,12 +128,14 @@ export class InviteClientTransaction extends ClientTransactionBase {
   }
 
   #timerA(interval: number): void {
-    this.startTimer('A', interval, () => {
-      if (this.state !== 'calling') return;
-      // "When timer A fires, the client transaction MUST retransmit the request ... and reset the timer with a value of 2*T1."
-      void this.transmit();
-      this.#timerA(interval * 2);
-    });
+    this.startTimer('A', interval, () =>
+      this.afterPendingInput(() => {
+        if (this.state !== 'calling') return;
+        // "When timer A fires, the client transaction MUST retransmit the request ... and reset the timer with a value of 2*T1."
+        void this.transmit();
+        this.#timerA(interval * 2);
+      }),
+    );
   }
 
   receive(response: SipResponse): void {
@@ -194,13 +208,15 @@ export class NonInviteClientTransaction extends ClientTransactionBase {
   }
 
   #timerE(interval: number): void {
-    this.startTimer('E', interval, () => {
-      if (this.state !== 'trying' && this.state !== 'proceeding') return;
-      void this.transmit();
-      // "reset the timer with a value of MIN(2*T1, T2)"; in Proceeding "with a value of T2".
-      const { T2 } = this.context.timers;
-      this.#timerE(this.state === 'proceeding' ? T2 : Math.min(interval * 2, T2));
-    });
+    this.startTimer('E', interval, () =>
+      this.afterPendingInput(() => {
+        if (this.state !== 'trying' && this.state !== 'proceeding') return;
+        void this.transmit();
+        // "reset the timer with a value of MIN(2*T1, T2)"; in Proceeding "with a value of T2".
+        const { T2 } = this.context.timers;
+        this.#timerE(this.state === 'proceeding' ? T2 : Math.min(interval * 2, T2));
+      }),
+    );
   }
 
   receive(response: SipResponse): void {

@@ -11,6 +11,14 @@ import {
 import { serializeMessage } from '../message/serializer.js';
 import type { SipTransport, SipTransportEvents } from './transport.js';
 
+/**
+ * Receive buffer asked of the kernel (which caps it at `net.core.rmem_max`).
+ * The default (about 200 kB) holds a few hundred datagrams: at hundreds of
+ * calls a second, a pause of the event loop (a GC, a busy machine) overflows
+ * it, and a lost 200 OK costs a call.
+ */
+export const UDP_RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
+
 /** SIP over UDP (RFC 3261 §18): one datagram per message. */
 export class UdpTransport implements SipTransport {
   readonly protocol = 'udp' as const;
@@ -36,6 +44,11 @@ export class UdpTransport implements SipTransport {
     return this.#local;
   }
 
+  /** The socket's receive buffer as the kernel reports it (Linux counts its bookkeeping: twice what was asked). */
+  get receiveBufferBytes(): number {
+    return this.#socket.getRecvBufferSize();
+  }
+
   setHandlers(handlers: SipTransportEvents): void {
     this.#handlers = handlers;
   }
@@ -47,6 +60,11 @@ export class UdpTransport implements SipTransport {
       this.#socket.once('error', onError);
       this.#socket.bind(this.#bind.port, this.#bind.address, () => {
         this.#socket.off('error', onError);
+        try {
+          this.#socket.setRecvBufferSize(UDP_RECEIVE_BUFFER_BYTES);
+        } catch (error) {
+          this.#logger.warn({ err: error }, 'SIP UDP receive buffer left at the system default');
+        }
         const address = this.#socket.address();
         this.#local = { address: address.address, port: address.port };
         resolve();
