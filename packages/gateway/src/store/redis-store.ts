@@ -178,14 +178,23 @@ local function remove_registration(id, r)
   redis.call('ZREM', P .. 'regidx:due', id)
   index_user_device(r)
 end
-local function index_session(op, s)
-  local id = s.mediaSessionId
-  redis.call(op, P .. 'sessidx:phone:' .. s.phoneNumber, id)
-  for _, rid in ipairs(s.registrationIds) do
-    redis.call(op, P .. 'sessidx:reg:' .. rid, id)
+-- The index sets a session belongs to, as a set of keys.
+local function session_indexes(s)
+  local keys = { [P .. 'sessidx:phone:' .. s.phoneNumber] = true }
+  for _, rid in ipairs(s.registrationIds) do keys[P .. 'sessidx:reg:' .. rid] = true end
+  if s.owner then keys[P .. 'sessidx:node:' .. s.owner] = true end
+  if not s.endedAt then keys[P .. 'sessidx:live:' .. s.phoneNumber] = true end
+  return keys
+end
+-- Moves session id from the indexes of \`before\` to those of \`after\` (either may be {}),
+-- touching only those that differ: a status change writes no index, an ending one.
+local function reindex_session(id, before, after)
+  for key in pairs(before) do
+    if not after[key] then redis.call('SREM', key, id) end
   end
-  if s.owner then redis.call(op, P .. 'sessidx:node:' .. s.owner, id) end
-  if op == 'SREM' or not s.endedAt then redis.call(op, P .. 'sessidx:live:' .. s.phoneNumber, id) end
+  for key in pairs(after) do
+    if not before[key] then redis.call('SADD', key, id) end
+  end
 end
 -- due: the score in the end index ('' = never ends by itself), for SADD.
 local function index_subscription(op, s, due)
@@ -288,7 +297,7 @@ local s = cjson.decode(ARGV[2])
 local key = P .. 'sess:' .. s.mediaSessionId
 if redis.call('EXISTS', key) == 1 then return 0 end
 redis.call('SET', key, ARGV[2], 'PX', ARGV[3])
-index_session('SADD', s)
+reindex_session(s.mediaSessionId, {}, session_indexes(s))
 return 1
 `;
 
@@ -297,9 +306,8 @@ const SAVE_SESSION = `${LUA_COMMON}
 local s = cjson.decode(ARGV[2])
 local key = P .. 'sess:' .. s.mediaSessionId
 local old = redis.call('GET', key)
-if old then index_session('SREM', cjson.decode(old)) end
 redis.call('SET', key, ARGV[2], 'PX', ARGV[3])
-index_session('SADD', s)
+reindex_session(s.mediaSessionId, old and session_indexes(cjson.decode(old)) or {}, session_indexes(s))
 return 1
 `;
 
@@ -319,7 +327,7 @@ local key = P .. 'sess:' .. ARGV[2]
 local raw = redis.call('GET', key)
 if not raw then return 0 end
 redis.call('DEL', key)
-index_session('SREM', cjson.decode(raw))
+reindex_session(ARGV[2], session_indexes(cjson.decode(raw)), {})
 return 1
 `;
 
