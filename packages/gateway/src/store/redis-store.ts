@@ -13,7 +13,10 @@ import {
   type SubscriptionRecord,
   subscriptionEnd,
 } from './records.js';
+import { isSentinelUrl, parseSentinelUrl, redactRedisUrl } from './redis-url.js';
 import type { NodeHeartbeat, SessionQuery, Store } from './store.js';
+
+export { redactRedisUrl } from './redis-url.js';
 
 export interface RedisStoreOptions {
   /**
@@ -69,17 +72,6 @@ export class RedisConnectError extends Error {
 }
 
 export const DEFAULT_KEY_PREFIX = 'telegate:';
-
-/** `redis://user:secret@host` → `redis://user:***@host`, for messages. */
-export function redactRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparsable URL)';
-  }
-}
 
 /*
  * Keys (P = the prefix, `telegate:` by default), all values JSON, ids, or sets of ids:
@@ -585,9 +577,12 @@ export class RedisStore implements Store {
 
   /**
    * Connects to `url` (`redis://[user:password@]host:port[/db]`, `rediss://` for
-   * TLS) and resolves once Redis answers; rejects with `RedisConnectError`
-   * (after giving up: no reconnecting in the background) when it cannot.
-   * Later disconnections are retried with backoff.
+   * TLS, or `redis-sentinel://[user:password@]host:port[,host:port…]/<master>[/db]`
+   * to reach the master Sentinel names) and resolves once Redis answers; rejects
+   * with `RedisConnectError` (after giving up: no reconnecting in the background)
+   * when it cannot. Later disconnections are retried with backoff; through
+   * Sentinel, each retry asks the sentinels for the master again, and a failover
+   * they announce moves the connection at once.
    */
   static async connect(url: string, options: RedisConnectOptions = {}): Promise<RedisStore> {
     const logger = options.logger ?? silentLogger;
@@ -603,7 +598,28 @@ export class RedisStore implements Store {
       maxRetriesPerRequest: 1,
       retryStrategy: (attempt) => (connected ? Math.min(attempt * 200, 2000) : null),
     };
-    const redis = new Redis(url, redisOptions);
+    let redis: Redis;
+    if (isSentinelUrl(url)) {
+      let target: ReturnType<typeof parseSentinelUrl>;
+      try {
+        target = parseSentinelUrl(url);
+      } catch (error) {
+        throw new RedisConnectError(`${redactRedisUrl(url)} ${(error as Error).message}`);
+      }
+      redis = new Redis({
+        ...redisOptions,
+        ...target,
+        // All sentinels unreachable: as for the server itself, give up at start, else retry.
+        sentinelRetryStrategy: (attempt) => (connected ? Math.min(attempt * 200, 2000) : null),
+        // Subscribes to the sentinels' +switch-master: a failover moves the connection at once.
+        failoverDetector: true,
+        // A master demoted to replica answers writes with READONLY: reconnect (to the
+        // master the sentinels name now) and send the command again.
+        reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 2 : false),
+      });
+    } else {
+      redis = new Redis(url, redisOptions);
+    }
     let reported = false;
     redis.on('error', (error: Error & { code?: string }) => {
       lastError = error;
