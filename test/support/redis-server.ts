@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,8 @@ export interface LocalRedis {
 export interface StartRedisOptions {
   /** Persist every write to an append-only file (`appendfsync always`), so a restart loses nothing. */
   appendOnly?: boolean;
+  /** Start as a replica of the server on this 127.0.0.1 port. */
+  replicaOf?: number;
 }
 
 const INSTALL_HINT =
@@ -44,8 +46,14 @@ async function freePort(): Promise<number> {
 }
 
 /** Spawns redis-server on `port`; resolves once it accepts connections, rejects with its output otherwise. */
-function spawnRedis(port: number, dir: string, binary: string, appendOnly = false): Promise<ChildProcess> {
-  const child = spawn(
+function spawnRedis(
+  port: number,
+  dir: string,
+  binary: string,
+  options: StartRedisOptions = {},
+): Promise<ChildProcess> {
+  const appendOnly = options.appendOnly ?? false;
+  return spawnReady(
     binary,
     [
       '--port',
@@ -61,9 +69,15 @@ function spawnRedis(port: number, dir: string, binary: string, appendOnly = fals
       dir,
       '--loglevel',
       'notice',
+      ...(options.replicaOf === undefined ? [] : ['--replicaof', '127.0.0.1', String(options.replicaOf)]),
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    READY,
   );
+}
+
+/** Spawns `binary args` and resolves once its output matches `ready`; rejects with its output otherwise. */
+function spawnReady(binary: string, args: string[], ready: RegExp): Promise<ChildProcess> {
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   return new Promise<ChildProcess>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -72,7 +86,7 @@ function spawnRedis(port: number, dir: string, binary: string, appendOnly = fals
     }, START_TIMEOUT_MS);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      if (READY.test(output)) {
+      if (ready.test(output)) {
         clearTimeout(timer);
         child.stdout?.off('data', onData);
         child.stderr?.off('data', onData);
@@ -109,7 +123,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Local
   for (let attempt = 1; child === undefined; attempt++) {
     port = await freePort();
     try {
-      child = await spawnRedis(port, dir, binary, options.appendOnly);
+      child = await spawnRedis(port, dir, binary, options);
     } catch (error) {
       const message = (error as Error).message;
       if (attempt >= 3 || !/Address already in use/i.test(message)) {
@@ -136,7 +150,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Local
         await rm(dir, { recursive: true, force: true });
         await mkdir(dir, { recursive: true });
       }
-      running = await spawnRedis(port, dir, binary, options.appendOnly);
+      running = await spawnRedis(port, dir, binary, options);
     },
     stop() {
       stopped ??= (async () => {
@@ -146,6 +160,63 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Local
           const timer = setTimeout(() => running.kill('SIGKILL'), 5000);
           await exited;
           clearTimeout(timer);
+        }
+        await rm(dir, { recursive: true, force: true });
+      })();
+      return stopped;
+    },
+  };
+}
+
+/** A throwaway Redis Sentinel on 127.0.0.1 watching one master. */
+export interface LocalSentinel {
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `redis-server --sentinel` (the same binary) on a free 127.0.0.1 port,
+ * watching the master on `masterPort` as `name`, quorum 1, taking it for down
+ * after `downAfterMs` without an answer.
+ */
+export async function startSentinel(
+  masterPort: number,
+  name: string,
+  downAfterMs = 1000,
+): Promise<LocalSentinel> {
+  const binary = process.env.REDIS_SERVER || 'redis-server';
+  const dir = await mkdtemp(join(tmpdir(), 'telegate-sentinel-'));
+  const port = await freePort();
+  const config = join(dir, 'sentinel.conf');
+  // Sentinel rewrites its configuration file as it learns: it must be its own, writable.
+  await writeFile(
+    config,
+    [
+      `port ${port}`,
+      'bind 127.0.0.1',
+      `dir ${dir}`,
+      `sentinel monitor ${name} 127.0.0.1 ${masterPort} 1`,
+      `sentinel down-after-milliseconds ${name} ${downAfterMs}`,
+      `sentinel failover-timeout ${name} 10000`,
+      '',
+    ].join('\n'),
+  );
+  let child: ChildProcess;
+  try {
+    child = await spawnReady(binary, [config, '--sentinel'], /\+monitor master/);
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+  let stopped: Promise<void> | undefined;
+  return {
+    port,
+    stop() {
+      stopped ??= (async () => {
+        if (child.exitCode === null && child.signalCode === null) {
+          const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+          child.kill('SIGKILL');
+          await exited;
         }
         await rm(dir, { recursive: true, force: true });
       })();

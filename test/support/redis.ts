@@ -1,7 +1,13 @@
 import { afterAll, beforeAll } from 'vitest';
 import { type LocalRedis, startRedis } from './redis-server.js';
 
-export { type LocalRedis, type StartRedisOptions, startRedis } from './redis-server.js';
+export {
+  type LocalRedis,
+  type LocalSentinel,
+  type StartRedisOptions,
+  startRedis,
+  startSentinel,
+} from './redis-server.js';
 
 /**
  * One redis-server for the tests of the calling `describe` (or file): started

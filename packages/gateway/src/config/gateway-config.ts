@@ -6,6 +6,7 @@ import { resolveWeriftMediaOptions } from '../media/werift/options.js';
 import { parseTransportSpec } from '../sip/transport/transport.js';
 import { blockListOf } from '../sip/ua/embedded-sip-backend.js';
 import { sipHost } from '../sip/uri.js';
+import { isSentinelUrl, parseSentinelUrl } from '../store/redis-url.js';
 
 export type AuthMode = 'dev' | 'jwt' | 'introspection';
 /**
@@ -60,8 +61,10 @@ export interface GatewayConfig {
   devKeyFile: string | undefined;
   /**
    * `STORE`: `memory` (one gateway node, state lost on restart) or
-   * `redis://[user:password@]host:port[/db]` (`rediss://` for TLS): state shared
-   * by every gateway node using the same Redis database and key prefix.
+   * `redis://[user:password@]host:port[/db]` (`rediss://` for TLS), or
+   * `redis-sentinel://[user:password@]host:port[,host:port…]/<master name>[/db]`
+   * (the master Sentinel names, followed through failovers): state shared by
+   * every gateway node using the same Redis database and key prefix.
    */
   store: string;
   /** `STORE_KEY_PREFIX`: prefix of every Redis key (Redis store only). */
@@ -449,24 +452,39 @@ function checkEndpoint(value: string | undefined, name: string): void {
   }
 }
 
-/** `memory`, or a Redis URL `redis[s]://[user:password@]host[:port][/db]` (the password never echoed). */
+/**
+ * `memory`, a Redis URL `redis[s]://[user:password@]host[:port][/db]`, or the
+ * sentinels of one `redis-sentinel://[user:password@]host:port[,…]/<master>[/db]`
+ * (the password never echoed).
+ */
 function checkStore(config: GatewayConfig): void {
   if (config.store === 'memory') return;
-  if (!/^rediss?:\/\//i.test(config.store)) {
+  if (isSentinelUrl(config.store)) {
+    try {
+      parseSentinelUrl(config.store);
+    } catch (error) {
+      throw new ConfigError(`STORE ${(error as Error).message}`);
+    }
+  } else if (!/^rediss?:\/\//i.test(config.store)) {
     throw new ConfigError(
-      `STORE must be "memory" or a redis://host:port[/db] URL (got ${JSON.stringify(config.store.replace(/\/\/[^@/]*@/, '//…@'))})`,
+      `STORE must be "memory", a redis://host:port[/db] or a redis-sentinel://host:port[,host:port…]/<master name>[/db] URL (got ${JSON.stringify(config.store.replace(/\/\/[^@/]*@/, '//…@'))})`,
     );
+  } else {
+    checkRedisUrl(config.store);
   }
+  if (config.storeKeyPrefix === '' || /\s/.test(config.storeKeyPrefix)) {
+    throw new ConfigError('STORE_KEY_PREFIX must be non-empty, without spaces');
+  }
+}
+
+function checkRedisUrl(store: string): void {
   let url: URL | undefined;
   try {
-    url = new URL(config.store);
+    url = new URL(store);
   } catch {}
   const db = url?.pathname.replace(/^\//, '') ?? '';
   if (url === undefined || url.hostname === '' || !/^\d{0,5}$/.test(db) || url.hash !== '') {
     throw new ConfigError('STORE must be a redis://host:port[/db] URL (db a number)');
-  }
-  if (config.storeKeyPrefix === '' || /\s/.test(config.storeKeyPrefix)) {
-    throw new ConfigError('STORE_KEY_PREFIX must be non-empty, without spaces');
   }
 }
 

@@ -13,7 +13,10 @@ import {
   type SubscriptionRecord,
   subscriptionEnd,
 } from './records.js';
+import { isSentinelUrl, parseSentinelUrl, redactRedisUrl } from './redis-url.js';
 import type { NodeHeartbeat, SessionQuery, Store } from './store.js';
+
+export { redactRedisUrl } from './redis-url.js';
 
 export interface RedisStoreOptions {
   /**
@@ -69,17 +72,6 @@ export class RedisConnectError extends Error {
 }
 
 export const DEFAULT_KEY_PREFIX = 'telegate:';
-
-/** `redis://user:secret@host` → `redis://user:***@host`, for messages. */
-export function redactRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparsable URL)';
-  }
-}
 
 /*
  * Keys (P = the prefix, `telegate:` by default), all values JSON, ids, or sets of ids:
@@ -179,14 +171,23 @@ local function remove_registration(id, r)
   redis.call('ZREM', P .. 'regidx:due', id)
   index_user_device(r)
 end
-local function index_session(op, s)
-  local id = s.mediaSessionId
-  redis.call(op, P .. 'sessidx:phone:' .. s.phoneNumber, id)
-  for _, rid in ipairs(s.registrationIds) do
-    redis.call(op, P .. 'sessidx:reg:' .. rid, id)
+-- The index sets a session belongs to, as a set of keys.
+local function session_indexes(s)
+  local keys = { [P .. 'sessidx:phone:' .. s.phoneNumber] = true }
+  for _, rid in ipairs(s.registrationIds) do keys[P .. 'sessidx:reg:' .. rid] = true end
+  if s.owner then keys[P .. 'sessidx:node:' .. s.owner] = true end
+  if not s.endedAt then keys[P .. 'sessidx:live:' .. s.phoneNumber] = true end
+  return keys
+end
+-- Moves session id from the indexes of \`before\` to those of \`after\` (either may be {}),
+-- touching only those that differ: a status change writes no index, an ending one.
+local function reindex_session(id, before, after)
+  for key in pairs(before) do
+    if not after[key] then redis.call('SREM', key, id) end
   end
-  if s.owner then redis.call(op, P .. 'sessidx:node:' .. s.owner, id) end
-  if op == 'SREM' or not s.endedAt then redis.call(op, P .. 'sessidx:live:' .. s.phoneNumber, id) end
+  for key in pairs(after) do
+    if not before[key] then redis.call('SADD', key, id) end
+  end
 end
 -- due: the score in the end index ('' = never ends by itself), for SADD.
 local function index_subscription(op, s, due)
@@ -289,7 +290,7 @@ local s = cjson.decode(ARGV[2])
 local key = P .. 'sess:' .. s.mediaSessionId
 if redis.call('EXISTS', key) == 1 then return 0 end
 redis.call('SET', key, ARGV[2], 'PX', ARGV[3])
-index_session('SADD', s)
+reindex_session(s.mediaSessionId, {}, session_indexes(s))
 return 1
 `;
 
@@ -298,9 +299,8 @@ const SAVE_SESSION = `${LUA_COMMON}
 local s = cjson.decode(ARGV[2])
 local key = P .. 'sess:' .. s.mediaSessionId
 local old = redis.call('GET', key)
-if old then index_session('SREM', cjson.decode(old)) end
 redis.call('SET', key, ARGV[2], 'PX', ARGV[3])
-index_session('SADD', s)
+reindex_session(s.mediaSessionId, old and session_indexes(cjson.decode(old)) or {}, session_indexes(s))
 return 1
 `;
 
@@ -320,7 +320,7 @@ local key = P .. 'sess:' .. ARGV[2]
 local raw = redis.call('GET', key)
 if not raw then return 0 end
 redis.call('DEL', key)
-index_session('SREM', cjson.decode(raw))
+reindex_session(ARGV[2], session_indexes(cjson.decode(raw)), {})
 return 1
 `;
 
@@ -588,9 +588,12 @@ export class RedisStore implements Store {
 
   /**
    * Connects to `url` (`redis://[user:password@]host:port[/db]`, `rediss://` for
-   * TLS) and resolves once Redis answers; rejects with `RedisConnectError`
-   * (after giving up: no reconnecting in the background) when it cannot.
-   * Later disconnections are retried with backoff.
+   * TLS, or `redis-sentinel://[user:password@]host:port[,host:port…]/<master>[/db]`
+   * to reach the master Sentinel names) and resolves once Redis answers; rejects
+   * with `RedisConnectError` (after giving up: no reconnecting in the background)
+   * when it cannot. Later disconnections are retried with backoff; through
+   * Sentinel, each retry asks the sentinels for the master again, and a failover
+   * they announce moves the connection at once.
    */
   static async connect(url: string, options: RedisConnectOptions = {}): Promise<RedisStore> {
     const logger = options.logger ?? silentLogger;
@@ -606,7 +609,28 @@ export class RedisStore implements Store {
       maxRetriesPerRequest: 1,
       retryStrategy: (attempt) => (connected ? Math.min(attempt * 200, 2000) : null),
     };
-    const redis = new Redis(url, redisOptions);
+    let redis: Redis;
+    if (isSentinelUrl(url)) {
+      let target: ReturnType<typeof parseSentinelUrl>;
+      try {
+        target = parseSentinelUrl(url);
+      } catch (error) {
+        throw new RedisConnectError(`${redactRedisUrl(url)} ${(error as Error).message}`);
+      }
+      redis = new Redis({
+        ...redisOptions,
+        ...target,
+        // All sentinels unreachable: as for the server itself, give up at start, else retry.
+        sentinelRetryStrategy: (attempt) => (connected ? Math.min(attempt * 200, 2000) : null),
+        // Subscribes to the sentinels' +switch-master: a failover moves the connection at once.
+        failoverDetector: true,
+        // A master demoted to replica answers writes with READONLY: reconnect (to the
+        // master the sentinels name now) and send the command again.
+        reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 2 : false),
+      });
+    } else {
+      redis = new Redis(url, redisOptions);
+    }
     let reported = false;
     redis.on('error', (error: Error & { code?: string }) => {
       lastError = error;

@@ -112,8 +112,16 @@ describe('loadConfig: settings from the environment', () => {
     [{ STORE_SWEEP: '0' }, 'STORE_SWEEP must be an integer from 1 to 3600 (got "0")'],
     [{ STORE: 'redis://cache:6379/zero' }, 'STORE must be a redis://host:port[/db] URL (db a number)'],
     [
+      { STORE: 'redis-sentinel://:secret@s1:26379' },
+      'STORE must be a redis-sentinel://host:port[,host:port…]/<master name>[/db] URL',
+    ],
+    [
+      { STORE: 'redis-sentinel://s1:26379,s2:99999/main' },
+      'STORE must be a redis-sentinel://host:port[,host:port…]/<master name>[/db] URL (sentinel address "s2:99999")',
+    ],
+    [
       { STORE: 'postgres://u:secret@db' },
-      'STORE must be "memory" or a redis://host:port[/db] URL (got "postgres://…@db")',
+      'STORE must be "memory", a redis://host:port[/db] or a redis-sentinel://host:port[,host:port…]/<master name>[/db] URL (got "postgres://…@db")',
     ],
     [
       { STORE: 'redis://cache', STORE_KEY_PREFIX: 'a b' },

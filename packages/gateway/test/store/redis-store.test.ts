@@ -252,6 +252,18 @@ describe('RedisStore keys and connection', () => {
     expect(Date.now() - started).toBeLessThan(3000);
   });
 
+  it('no sentinel answers: RedisConnectError naming them, without the password', async () => {
+    const port = await closedPort();
+    const started = Date.now();
+    const url = `redis-sentinel://:s3cret@127.0.0.1:${port}/main`;
+    const failure = RedisStore.connect(url);
+    await expect(failure).rejects.toBeInstanceOf(RedisConnectError);
+    await expect(failure).rejects.toThrow(
+      `cannot connect to Redis at redis-sentinel://:***@127.0.0.1:${port}/main (`,
+    );
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
   it('a server that accepts and never answers: RedisConnectError after connectTimeoutMs', async () => {
     const sockets = new Set<Socket>();
     const silent = createServer((socket) => sockets.add(socket));
