@@ -8,10 +8,7 @@
  *
  * The gateway listens on a free port given in PORT (the README's 8080 may be
  * taken on a shared machine); everything else is the README's command, in
- * this environment. On a machine that cannot download mediasoup's prebuilt
- * worker from GitHub, set MEDIASOUP_WORKER_BIN to a built worker (as `npm ci`
- * there needs too), or the optional mediasoup package is dropped and the
- * gateway does not compile.
+ * this environment.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

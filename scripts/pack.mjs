@@ -56,6 +56,8 @@ try {
       [
         'pack',
         '--json',
+        // The generator's `prepack` copies its templates in (the repository's .npmrc turns scripts off).
+        '--ignore-scripts=false',
         '--pack-destination',
         destination,
         ...published.flatMap(({ manifest }) => ['--workspace', manifest.name]),
