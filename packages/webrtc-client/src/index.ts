@@ -11,7 +11,6 @@ export {
   type ClientOptions,
   CORRELATOR_HEADER,
   NetworkError,
-  RequestValidationError,
   ResponseValidationError,
   type TokenSource,
   type ValidateOption,
