@@ -68,8 +68,8 @@ components:
   /** A new optional field in a response schema. */
   addField: (yaml: string) =>
     yaml.replace(
-      '    RegSessionResponse:\n      description: A registration as returned by the server.\n      type: object\n      required:\n        - registrationId\n      properties:\n',
-      '    RegSessionResponse:\n      description: A registration as returned by the server.\n      type: object\n      required:\n        - registrationId\n      properties:\n        label:\n          type: string\n',
+      '    RegSessionResponse:\n      description: A registration as returned by the server.\n      type: object\n      required:\n        - registrationId\n        - regInfo\n        - expiresAt\n      properties:\n',
+      '    RegSessionResponse:\n      description: A registration as returned by the server.\n      type: object\n      required:\n        - registrationId\n        - regInfo\n        - expiresAt\n      properties:\n        label:\n          type: string\n',
     ),
   /** `DELETE /sessions/{registrationId}` leaves the spec. */
   removeOperation: (yaml: string) => {
@@ -85,7 +85,14 @@ const IMPLEMENTED = `async createRegistration(input: Input<'createRegistration'>
     // Hand-written: keep me exactly.
     const registrationId = \`reg-\${input.body.deviceId}\`;
     if (registrationId.length > 300) throw new ConflictError();
-    return { status: 201, body: { registrationId, regInfo: { phoneNumber: input.auth.subject } } };
+    return {
+      status: 201,
+      body: {
+        registrationId,
+        regInfo: { phoneNumber: input.auth.subject, regStatus: 'Registered' },
+        expiresAt: new Date().toISOString(),
+      },
+    };
   }`;
 
 describe('telegate scaffold: round trip', () => {
