@@ -1,6 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
-import { assertSafeSink, createNodeTransport, type SinkPolicy } from '@telegate/runtime/callbacks';
+import {
+  assertSafeSink,
+  createNodeTransport,
+  type SinkLookup,
+  type SinkPolicy,
+} from '@telegate/runtime/callbacks';
 import {
   ApiError,
   type AuthenticateHook,
@@ -148,6 +153,12 @@ async function readCa(path: string): Promise<string> {
   }
 }
 
+/** What `buildGateway` takes besides the configuration: hooks only code can give. */
+export interface GatewayHooks {
+  /** Resolves sink host names (default: the system resolver); tests map them to loopback so no DNS is asked. */
+  sinkLookup?: SinkLookup;
+}
+
 /**
  * Builds the reference gateway: the domain core on the loopback network, the
  * three generated Fastify plugins at their mount paths, the CloudEvents sender
@@ -156,8 +167,11 @@ async function readCa(path: string): Promise<string> {
  * `options` override the embedded defaults (`defaultConfig()`); a wrong
  * setting throws `ConfigError`.
  */
-export async function buildGateway(options: Partial<GatewayConfig> = {}): Promise<GatewayServer> {
-  const config = resolveConfig(options);
+export async function buildGateway(
+  options: Partial<GatewayConfig> & GatewayHooks = {},
+): Promise<GatewayServer> {
+  const { sinkLookup, ...configOptions } = options;
+  const config = resolveConfig(configOptions);
   const logger: PinoLogger = createLogger(config.logLevel);
   const coreLogger: Logger = logger.child({ component: 'gateway' });
   const ca =
@@ -177,7 +191,11 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
     throw error;
   });
 
-  const sinkPolicy: SinkPolicy = { allowHttp: config.sinkAllowHttp, allowlist: config.sinkAllowlist };
+  const sinkPolicy: SinkPolicy = {
+    allowHttp: config.sinkAllowHttp,
+    allowlist: config.sinkAllowlist,
+    ...(sinkLookup === undefined ? {} : { lookup: sinkLookup }),
+  };
   const transport = createNodeTransport(ca === undefined ? {} : { ca });
   const sender = createEventsCallbackSender({
     sinkPolicy,
