@@ -192,7 +192,6 @@ export async function buildGateway(
   });
 
   const sinkPolicy: SinkPolicy = {
-    allowHttp: config.sinkAllowHttp,
     allowlist: config.sinkAllowlist,
     ...(sinkLookup === undefined ? {} : { lookup: sinkLookup }),
   };
@@ -236,7 +235,8 @@ export async function buildGateway(
       ? { cluster: { messaging: store.messaging(), secret: config.clusterSecret, prefix: store.keyPrefix } }
       : {}),
     subscriptions: {
-      allowInsecureSinks: config.sinkAllowHttp,
+      // The API's schema admits https sinks only.
+      allowInsecureSinks: false,
       checkSink: (sink) => assertSafeSink(sink, sinkPolicy),
       multiEvent: config.multiEventSubscriptions,
       ...(config.maxSubscriptionsPerUser > 0 ? { maxPerOwner: config.maxSubscriptionsPerUser } : {}),
