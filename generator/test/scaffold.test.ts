@@ -1,7 +1,10 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { repoTempDir, typecheck } from '../../test/support/typecheck.js';
+import { repoRoot, repoTempDir, typecheck } from '../../test/support/typecheck.js';
 import { type CliIo, main } from '../src/cli/main.js';
 import { syncHandlerClass } from '../src/scaffold/handler-class.js';
 import { insertedLines } from '../src/scaffold/index.js';
@@ -65,8 +68,8 @@ components:
   /** A new optional field in a response schema. */
   addField: (yaml: string) =>
     yaml.replace(
-      '    RegSessionResponse:\n      description: A registration as returned by the server.\n      type: object\n      required:\n        - registrationId\n      properties:\n',
-      '    RegSessionResponse:\n      description: A registration as returned by the server.\n      type: object\n      required:\n        - registrationId\n      properties:\n        label:\n          type: string\n',
+      '    RegSessionResponse:\n      description: A registration as returned by the server.\n      type: object\n      required:\n        - registrationId\n        - regInfo\n        - expiresAt\n      properties:\n',
+      '    RegSessionResponse:\n      description: A registration as returned by the server.\n      type: object\n      required:\n        - registrationId\n        - regInfo\n        - expiresAt\n      properties:\n        label:\n          type: string\n',
     ),
   /** `DELETE /sessions/{registrationId}` leaves the spec. */
   removeOperation: (yaml: string) => {
@@ -82,7 +85,14 @@ const IMPLEMENTED = `async createRegistration(input: Input<'createRegistration'>
     // Hand-written: keep me exactly.
     const registrationId = \`reg-\${input.body.deviceId}\`;
     if (registrationId.length > 300) throw new ConflictError();
-    return { status: 201, body: { registrationId, regInfo: { phoneNumber: input.auth.subject } } };
+    return {
+      status: 201,
+      body: {
+        registrationId,
+        regInfo: { phoneNumber: input.auth.subject, regStatus: 'Registered' },
+        expiresAt: new Date().toISOString(),
+      },
+    };
   }`;
 
 describe('telegate scaffold: round trip', () => {
@@ -167,7 +177,8 @@ describe('telegate scaffold: round trip', () => {
     ]);
     expect(third.err).toHaveLength(1);
     expect(await readFile(handlersPath, 'utf8')).toBe(updated);
-  }, 120_000); // three scaffold runs and three type-checks of the scaffolded project
+    // Three type-checks of a whole project: slow on a busy machine.
+  }, 120_000);
 
   it('--dry-run prints the planned edits and writes nothing', async () => {
     const dir = await project('scaffold-dry-');
@@ -255,6 +266,86 @@ describe('telegate scaffold: round trip', () => {
       });
       if (framework === 'fastify') await app.close();
     },
+  );
+
+  it.each(['fastify', 'express'] as const)(
+    '--framework %s: the scaffolded project builds with tsc and `node dist/server.js` listens and answers (401, then 501 with DEV_TOKEN)',
+    async (framework) => {
+      const dir = await project(`scaffold-run-${framework}-`);
+      expect((await run(['scaffold', 'api.yaml', '--out', 'src', '--framework', framework], dir)).code).toBe(
+        0,
+      );
+      await writeFile(join(dir, 'package.json'), JSON.stringify({ type: 'module', private: true }));
+      await writeFile(
+        join(dir, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            target: 'ES2022',
+            module: 'NodeNext',
+            moduleResolution: 'NodeNext',
+            strict: true,
+            noUncheckedIndexedAccess: true,
+            exactOptionalPropertyTypes: true,
+            verbatimModuleSyntax: true,
+            skipLibCheck: true,
+            types: ['node'],
+            rootDir: 'src',
+            outDir: 'dist',
+          },
+          include: ['src'],
+        }),
+      );
+      await promisify(execFile)(process.execPath, [
+        join(repoRoot, 'node_modules/typescript/bin/tsc'),
+        '-p',
+        dir,
+      ]);
+
+      const devToken = 'a-development-token-for-tests';
+      const server: ChildProcess = spawn(process.execPath, ['dist/server.js'], {
+        cwd: dir,
+        env: {
+          ...process.env,
+          HOST: '127.0.0.1',
+          PORT: '0',
+          DEV_TOKEN: devToken,
+          DEV_SUBJECT: '+15550100001',
+        },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      try {
+        let output = '';
+        const origin = await new Promise<string>((resolve, reject) => {
+          server.stdout?.on('data', (chunk: Buffer) => {
+            output += chunk.toString();
+            const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+            if (url) resolve(url);
+          });
+          server.once('exit', (code) => reject(new Error(`server exited with ${code}: ${output}`)));
+        });
+        const request = async (authorization?: string) => {
+          const response = await fetch(
+            `${origin}/webrtc-registration/vwip/sessions?deviceId=4a6f0b0e-8d2c-4f37-9e53-2c1b9a7d5e10`,
+            { headers: authorization ? { authorization } : {} },
+          );
+          return { status: response.status, body: await response.json() };
+        };
+        expect(await request()).toMatchObject({ status: 401, body: { code: 'UNAUTHENTICATED' } });
+        expect(await request('Bearer not-the-development-token')).toMatchObject({ status: 401 });
+        expect(await request(`Bearer ${devToken}`)).toEqual({
+          status: 501,
+          body: {
+            status: 501,
+            code: 'NOT_IMPLEMENTED',
+            message: 'This functionality is not implemented yet.',
+          },
+        });
+      } finally {
+        server.kill('SIGTERM');
+        if (server.exitCode === null) await once(server, 'exit');
+      }
+    },
+    120_000,
   );
 
   it('refuses an unknown framework with one line', async () => {

@@ -169,20 +169,20 @@ const registration: Registration = {
   async getRegistrationsByDeviceId(input) {
     const deviceId: string = input.query.deviceId;
     const correlator: string | undefined = input.headers['x-correlator'];
-    return { status: 200, body: [{ registrationId: deviceId + (correlator ?? '') }] };
+    return { status: 200, body: [{ registrationId: deviceId + (correlator ?? ''), regInfo: { phoneNumber: '+1', regStatus: 'Registered' }, expiresAt: '2030-01-01T00:00:00Z' }] };
   },
   async createRegistration(input) {
     const deviceId: string = input.body.deviceId;
     const phone: string = input.auth.phoneNumber;
     const req: express.Request = input.request;
     if (!req.ip) throw new ConflictError();
-    return { status: 201, body: { registrationId: deviceId, regInfo: { phoneNumber: phone, regStatus: 'Registered' } } };
+    return { status: 201, body: { registrationId: deviceId, regInfo: { phoneNumber: phone, regStatus: 'Registered' }, expiresAt: '2030-01-01T00:00:00Z' } };
   },
   getRegistrationById: (input) =>
     input.params.registrationId === ''
       ? { status: 404, body: { status: 404, code: 'NOT_FOUND', message: 'gone' } }
-      : { status: 200, body: { registrationId: input.params.registrationId }, headers: { 'x-correlator': input.correlator } },
-  updateRegistrationById: (input) => (input.body === undefined ? { status: 204 } : { status: 200, body: { registrationId: 'r' } }),
+      : { status: 200, body: { registrationId: input.params.registrationId, regInfo: { phoneNumber: '+1', regStatus: 'Registered' }, expiresAt: '2030-01-01T00:00:00Z' }, headers: { 'x-correlator': input.correlator } },
+  updateRegistrationById: (input) => (input.body === undefined ? { status: 204 } : { status: 200, body: { registrationId: 'r', regInfo: { phoneNumber: '+1', regStatus: 'Registered' }, expiresAt: '2030-01-01T00:00:00Z' } }),
   deleteRegistrationById: () => ({ status: 204 }),
 };
 express().use(webrtcRegistrationMountPath, createWebrtcRegistrationRouter(registration, { authenticate }));
@@ -647,7 +647,11 @@ const CASES: [string, Case][] = [
           operationId: 'createRegistration',
           correlator: 'wrong-1',
           status: 201,
-          violations: ['body/registrationId is required', 'body/expiresAt must match format "date-time"'],
+          violations: [
+            'body/registrationId is required',
+            'body/regInfo is required',
+            'body/expiresAt must match format "date-time"',
+          ],
         },
       },
     },

@@ -121,6 +121,31 @@ const SPECIAL: Record<string, Partial<GatewayConfig>> = {
   authDown: { authMode: 'jwt', jwksUrl: 'http://127.0.0.1:9/jwks.json', issuer: 'urn:telegate:conformance' },
 };
 
+/**
+ * Makes every call into `store` throw an error the gateway has no answer for (a bug, a corrupt
+ * record) until the returned function restores it.
+ */
+function breakStore(store: object): () => void {
+  const broken: string[] = [];
+  for (let proto = Object.getPrototypeOf(store); proto !== null && proto !== Object.prototype; ) {
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      const value: unknown = Reflect.get(store, name);
+      if (name === 'constructor' || typeof value !== 'function' || broken.includes(name)) continue;
+      broken.push(name);
+      Object.defineProperty(store, name, {
+        configurable: true,
+        value: () => {
+          throw new Error(`store fault in ${name}`);
+        },
+      });
+    }
+    proto = Object.getPrototypeOf(proto);
+  }
+  return () => {
+    for (const name of broken) Reflect.deleteProperty(store, name);
+  };
+}
+
 interface CaseContext {
   fx: Fixture;
   gw: GatewayUnderTest;
@@ -734,6 +759,35 @@ function derivedCases(model: SpecModel): Record<string, Case> {
           token: await issuerToken(t.phone),
           ...(typeof correlator === 'string' ? { headers: { 'x-correlator': correlator } } : {}),
         });
+      };
+    }
+    const internal = outcomeKey(op.id, 500, 'INTERNAL');
+    if (documented.has(internal) && !(internal in CASES)) {
+      // A fault the gateway has no answer for: its store throws once the request is prepared.
+      cases[internal] = async (t) => {
+        const gw = await t.fx.special(`storeFault:${op.id}`, {});
+        const token = await gw.issueToken(t.phone);
+        const { correlator } = t.as(undefined);
+        // A live call is answered from its node's memory: these read the store for a call the node does not hold.
+        const unknownSession = op.api === 'webrtc-call-handling' && op.id !== 'createSession';
+        const send = unknownSession
+          ? () =>
+              gw.raw(
+                op.method.toUpperCase(),
+                `${API_BASE[MOUNT_OF[op.api]]}${op.path.replace(/\{[^}]+\}/g, randomUUID())}`,
+                {
+                  token,
+                  ...(typeof correlator === 'string' ? { headers: { 'x-correlator': correlator } } : {}),
+                  ...(op.method === 'put' ? { json: { status: 'Connected' } } : {}),
+                },
+              )
+          : await prepare({ ...t, gw, token: () => gw.token(t.phone) });
+        const restore = breakStore(gw.gateway.store);
+        try {
+          return await send(t.as(token));
+        } finally {
+          restore();
+        }
       };
     }
     const context = outcomeKey(op.id, 403, 'INVALID_TOKEN_CONTEXT');

@@ -13,7 +13,6 @@ export {
   type ClientOptions,
   CORRELATOR_HEADER,
   NetworkError,
-  RequestValidationError,
   ResponseValidationError,
   type TokenSource,
   type ValidateOption,

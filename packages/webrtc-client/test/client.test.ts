@@ -7,7 +7,6 @@ import {
   createRegistrationClient,
   NetworkError,
   type Registration,
-  RequestValidationError,
   ResponseValidationError,
 } from '../src/index.js';
 import { startRecordingServer } from './server.js';
@@ -135,18 +134,34 @@ describe('createRegistrationClient against a real HTTP server', () => {
 });
 
 describe('validate: true', () => {
-  it('refuses an invalid request before sending it, with the ErrorInfo a server would answer', async () => {
-    const api = createRegistrationClient({ apiRoot: server.origin, validate: true });
-    const failure = await api
-      .createRegistration({ body: { deviceId: 'not-a-uuid' } })
-      .catch((e: unknown) => e);
-    expect(failure).toBeInstanceOf(RequestValidationError);
-    expect((failure as RequestValidationError).error).toEqual({
+  it('does not send an invalid request: it returns the 400 ErrorInfo a server would answer, as `error`', async () => {
+    const api = createRegistrationClient({ apiRoot: server.origin, validate: true, correlator: 'c-1' });
+    const { data, error, response } = await api.createRegistration({ body: { deviceId: 'not-a-uuid' } });
+    expect(data).toBeUndefined();
+    expect(error).toEqual({
       status: 400,
       code: 'INVALID_ARGUMENT',
       message: 'body/deviceId must match format "uuid"',
     });
+    expect(response.status).toBe(400);
+    expect(response.headers.get('x-correlator')).toBe('c-1');
     expect(server.requests).toHaveLength(0);
+  });
+
+  it('a server 400 and a refused request reach the caller the same way', async () => {
+    const checked = createRegistrationClient({ apiRoot: server.origin, validate: true });
+    const unchecked = createRegistrationClient({ apiRoot: server.origin });
+    const refused = {
+      status: 400,
+      code: 'INVALID_ARGUMENT',
+      message: 'body/deviceId must match format "uuid"',
+    };
+    server.reply({ status: 400, body: refused });
+    const fromServer = await unchecked.createRegistration({ body: { deviceId: 'not-a-uuid' } });
+    const fromClient = await checked.createRegistration({ body: { deviceId: 'not-a-uuid' } });
+    expect(fromClient.error).toEqual(fromServer.error);
+    expect(fromClient.response.status).toBe(fromServer.response.status);
+    expect(server.requests).toHaveLength(1);
   });
 
   it('sends a valid request and accepts a valid response', async () => {

@@ -54,3 +54,56 @@ export async function misuse(): Promise<void> {
   // @ts-expect-error: no such operation
   await registration.createSession();
 }
+
+/** Fields every response carries are typed as present: no check for `undefined` needed. */
+export async function alwaysReturned(): Promise<string[]> {
+  const created = await events.createNotificationChannelSubscription({
+    body: {
+      types: ['org.camaraproject.webrtc-events.v0.session-invitation'],
+      protocol: 'HTTP',
+      sink: 'https://a.example',
+      config: { subscriptionDetail: { deviceId: 'd' } },
+    },
+  });
+  const registered = await registration.createRegistration({ body: { deviceId: 'd' } });
+  const deleted = await events.deleteNotificationChannelSubscription({
+    params: { path: { subscriptionId: 's' } },
+  });
+  if (!created.data || !('startsAt' in created.data) || !registered.data || !deleted.data) return [];
+  const subscription = created.data;
+  const id: string = subscription.id;
+  const startsAt: string = subscription.startsAt;
+  const status: string = subscription.status;
+  const expiresAt: string = registered.data.expiresAt;
+  const phoneNumber: string = registered.data.regInfo.phoneNumber;
+  const asyncId: string = deleted.data.id;
+  // @ts-expect-error: a subscription may never expire, so `expiresAt` stays optional
+  const subscriptionEnd: string = subscription.expiresAt;
+  return [id, startsAt, status, expiresAt, phoneNumber, asyncId, subscriptionEnd];
+}
+
+/** The error union holds the 5xx answers of every operation: 500 INTERNAL and 503 UNAVAILABLE. */
+export async function serverErrors(): Promise<void> {
+  const { error } = await calls.createSession({
+    params: { header: { registrationId: 'r' } },
+    body: {
+      originatorAddress: 'tel:+15550100001',
+      receiverAddress: 'tel:+15550100002',
+      offer: { sdp: 'v=0' },
+    },
+  });
+  if (!error) return;
+  const internal: Extract<typeof error, { code: 'INTERNAL' }> = {
+    status: 500,
+    code: 'INTERNAL',
+    message: 'Internal server error.',
+  };
+  const unavailable: Extract<typeof error, { code: 'UNAVAILABLE' }> = {
+    status: 503,
+    code: 'UNAVAILABLE',
+    message: 'Service Unavailable.',
+  };
+  // @ts-expect-error: not a status the operation documents for INTERNAL
+  const wrong: Extract<typeof error, { code: 'INTERNAL' }> = { status: 502, code: 'INTERNAL', message: 'x' };
+  for (const known of [internal, unavailable, wrong]) if (known.code === error.code) return;
+}

@@ -62,7 +62,6 @@ export function baseConfig(pki: TestPki): Partial<GatewayConfig> {
   return {
     sinkAllowlist: ['127.0.0.1'],
     sinkCaFile: pki.caFile,
-    sinkAllowHttp: false,
     // Expected failures (refused sinks, hostile input) are logged at warn; keep the test output readable.
     logLevel: 'error',
     // The suites send thousands of requests with one token from one address; the cases that need

@@ -29,6 +29,7 @@ export const expressEmitter: Emitter = {
         fileName: expressFileName(doc),
         frameworkImports: [importDeclaration('express', [], { defaultName: 'express' })],
         glue: 'createExpressRouter',
+        glueModule: 'express',
         leadingArgs: [f.createIdentifier('express')],
         requestType: expressType('Request'),
         returnType: expressType('Router'),

@@ -27,6 +27,7 @@ export const fastifyEmitter: Emitter = {
           }),
         ],
         glue: 'createFastifyPlugin',
+        glueModule: 'fastify',
         leadingArgs: [],
         requestType: typeRef('FastifyRequest'),
         returnType: typeRef('FastifyPluginAsync'),

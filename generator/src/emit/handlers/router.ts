@@ -18,6 +18,11 @@ export interface RouterFlavor {
   frameworkImports: ts.ImportDeclaration[];
   /** The runtime glue called: `createExpressRouter` / `createFastifyPlugin`. */
   glue: string;
+  /**
+   * The runtime subpath exporting `glue` (`express` / `fastify`): one per framework, so a project
+   * using one framework never needs the other's types.
+   */
+  glueModule: string;
   /** Arguments before the API definition (`express` for Express). */
   leadingArgs: ts.Expression[];
   requestType: ts.TypeNode;
@@ -39,8 +44,8 @@ export function routerFile(doc: EmitDocument, options: EmitOptions, flavor: Rout
   );
   const nodes: ts.Node[] = [
     ...flavor.frameworkImports,
+    importDeclaration(`${options.runtimePackage}/${flavor.glueModule}`, [{ name: flavor.glue }]),
     importDeclaration(`${options.runtimePackage}/server`, [
-      { name: flavor.glue },
       { name: secured ? 'SecuredServerOptions' : 'ServerOptions', typeOnly: true },
     ]),
     importDeclaration(generatedModule(options, 'handlers', handlersFileName(doc)), [

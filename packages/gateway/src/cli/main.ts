@@ -57,11 +57,7 @@ const SECRET_SETTINGS = new Set<keyof GatewayConfig>([
   'drachtioSecret',
   'clusterSecret',
 ]);
-const BOOLEAN_SETTINGS = new Set<keyof GatewayConfig>([
-  'sinkAllowHttp',
-  'emergencyCalls',
-  'validateResponses',
-]);
+const BOOLEAN_SETTINGS = new Set<keyof GatewayConfig>(['emergencyCalls', 'validateResponses']);
 
 const flagOf = (envName: string) => envName.toLowerCase().replace(/_/g, '-');
 const optionKey = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());

@@ -99,8 +99,6 @@ export interface GatewayConfig {
   sinkAllowlist: string[];
   /** `SINK_CA_FILE`: PEM file of a CA trusted for `https` sinks, besides the public roots. */
   sinkCaFile: string | undefined;
-  /** `SINK_ALLOW_HTTP`: accept `http:` sinks (tests, closed networks). */
-  sinkAllowHttp: boolean;
   /** `REGISTRATION_TTL_MIN` / `_DEFAULT` / `_MAX`: registration lifetimes in seconds. */
   registrationTtlMinSeconds: number;
   registrationTtlDefaultSeconds: number;
@@ -248,7 +246,6 @@ export function defaultConfig(
     clusterSecret: undefined,
     sinkAllowlist: [],
     sinkCaFile: undefined,
-    sinkAllowHttp: false,
     registrationTtlMinSeconds: 60,
     registrationTtlDefaultSeconds: 3600,
     registrationTtlMaxSeconds: 86_400,
@@ -380,7 +377,6 @@ const SETTINGS: { [K in keyof GatewayConfig]: { env: string; parse: Parse<Gatewa
   },
   sinkAllowlist: { env: 'SINK_ALLOWLIST', parse: list },
   sinkCaFile: { env: 'SINK_CA_FILE', parse: text },
-  sinkAllowHttp: { env: 'SINK_ALLOW_HTTP', parse: boolean },
   registrationTtlMinSeconds: { env: 'REGISTRATION_TTL_MIN', parse: integer(1, 31_536_000) },
   registrationTtlDefaultSeconds: { env: 'REGISTRATION_TTL_DEFAULT', parse: integer(1, 31_536_000) },
   registrationTtlMaxSeconds: { env: 'REGISTRATION_TTL_MAX', parse: integer(1, 31_536_000) },

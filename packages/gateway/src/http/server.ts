@@ -1,6 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
-import { assertSafeSink, createNodeTransport, type SinkPolicy } from '@telegate/runtime/callbacks';
+import {
+  assertSafeSink,
+  createNodeTransport,
+  type SinkLookup,
+  type SinkPolicy,
+} from '@telegate/runtime/callbacks';
 import {
   ApiError,
   type AuthenticateHook,
@@ -150,6 +155,12 @@ async function readCa(path: string): Promise<string> {
   }
 }
 
+/** What `buildGateway` takes besides the configuration: hooks only code can give. */
+export interface GatewayHooks {
+  /** Resolves sink host names (default: the system resolver); tests map them to loopback so no DNS is asked. */
+  sinkLookup?: SinkLookup;
+}
+
 /**
  * Builds the reference gateway: the domain core on the loopback network, the
  * three generated Fastify plugins at their mount paths, the CloudEvents sender
@@ -158,8 +169,11 @@ async function readCa(path: string): Promise<string> {
  * `options` override the embedded defaults (`defaultConfig()`); a wrong
  * setting throws `ConfigError`.
  */
-export async function buildGateway(options: Partial<GatewayConfig> = {}): Promise<GatewayServer> {
-  const config = resolveConfig(options);
+export async function buildGateway(
+  options: Partial<GatewayConfig> & GatewayHooks = {},
+): Promise<GatewayServer> {
+  const { sinkLookup, ...configOptions } = options;
+  const config = resolveConfig(configOptions);
   const logger: PinoLogger = createLogger(config.logLevel);
   const coreLogger: Logger = logger.child({ component: 'gateway' });
   const ca =
@@ -179,7 +193,10 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
     throw error;
   });
 
-  const sinkPolicy: SinkPolicy = { allowHttp: config.sinkAllowHttp, allowlist: config.sinkAllowlist };
+  const sinkPolicy: SinkPolicy = {
+    allowlist: config.sinkAllowlist,
+    ...(sinkLookup === undefined ? {} : { lookup: sinkLookup }),
+  };
   const transport = createNodeTransport(ca === undefined ? {} : { ca });
   // Metrics are built with the HTTP app below; circuit changes before that are only logged.
   let metrics: GatewayMetrics | undefined;
@@ -230,7 +247,8 @@ export async function buildGateway(options: Partial<GatewayConfig> = {}): Promis
       ? { cluster: { messaging: store.messaging(), secret: config.clusterSecret, prefix: store.keyPrefix } }
       : {}),
     subscriptions: {
-      allowInsecureSinks: config.sinkAllowHttp,
+      // The API's schema admits https sinks only.
+      allowInsecureSinks: false,
       checkSink: (sink) => assertSafeSink(sink, sinkPolicy),
       multiEvent: config.multiEventSubscriptions,
       ...(config.maxSubscriptionsPerUser > 0 ? { maxPerOwner: config.maxSubscriptionsPerUser } : {}),

@@ -18,7 +18,6 @@ export {
 export {
   type ClientValidators,
   createValidationMiddleware,
-  RequestValidationError,
   ResponseValidationError,
   type ValidateOption,
 } from './validation.js';

@@ -1,7 +1,7 @@
 import type { Middleware } from 'openapi-fetch';
 import { NetworkError } from './errors.js';
 import type { ClientOptions } from './options.js';
-import { RequestValidationError, ResponseValidationError } from './validation.js';
+import { ResponseValidationError } from './validation.js';
 
 export const CORRELATOR_HEADER = 'x-correlator';
 
@@ -32,13 +32,7 @@ export function createClientMiddleware(options: ClientOptions): Middleware {
       return request;
     },
     onError({ error, request }) {
-      if (
-        error instanceof NetworkError ||
-        error instanceof RequestValidationError ||
-        error instanceof ResponseValidationError
-      ) {
-        return error;
-      }
+      if (error instanceof NetworkError || error instanceof ResponseValidationError) return error;
       return new NetworkError(request.method, request.url, error);
     },
   };

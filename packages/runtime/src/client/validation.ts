@@ -20,17 +20,6 @@ export interface ClientValidators {
   >;
 }
 
-/** The request did not match the API description; it was not sent. `error` is the CAMARA ErrorInfo a server would answer. */
-export class RequestValidationError extends Error {
-  override readonly name = 'RequestValidationError';
-  constructor(
-    readonly operationId: string,
-    readonly error: ErrorInfo,
-  ) {
-    super(`${operationId}: ${error.message}`);
-  }
-}
-
 /** The server's response did not match the API description. */
 export class ResponseValidationError extends Error {
   override readonly name = 'ResponseValidationError';
@@ -41,6 +30,14 @@ export class ResponseValidationError extends Error {
   ) {
     super(`${operationId}: response ${status} does not match the API description: ${violations.join('; ')}`);
   }
+}
+
+/** The response of a request the client refused to send: the ErrorInfo as JSON, with the request's x-correlator. */
+function requestRefused(request: Request, error: ErrorInfo): Response {
+  const headers = new Headers({ 'content-type': 'application/json' });
+  const correlator = request.headers.get('x-correlator');
+  if (correlator !== null) headers.set('x-correlator', correlator);
+  return new Response(JSON.stringify(error), { status: error.status, headers });
 }
 
 function stringRecord(value: Record<string, unknown> | undefined): Record<string, string> | undefined {
@@ -92,7 +89,10 @@ export function createValidationMiddleware(
       if (path) input.params = path;
       if (request.body !== null) input.body = await readJson(request);
       const error = requestValidators[operationId]?.(input);
-      if (error) throw new RequestValidationError(operationId, error);
+      // Not sent: answered here with the 400 ErrorInfo a server would give, so every ErrorInfo reaches
+      // the caller one way, as `error` (exceptions are kept for "no usable response": NetworkError,
+      // ResponseValidationError).
+      if (error) return requestRefused(request, error);
       return undefined;
     },
     async onResponse({ request, response, schemaPath }) {

@@ -25,8 +25,6 @@ export {
   UnauthenticatedError,
   UnprocessableError,
 } from './errors.js';
-export { createExpressRouter, type ExpressModule } from './express.js';
-export { createFastifyPlugin } from './fastify.js';
 export type {
   ApiDefinition,
   HandlerInput,

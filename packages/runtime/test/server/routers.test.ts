@@ -1,12 +1,12 @@
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createExpressRouter } from '../../src/express/index.js';
+import { createFastifyPlugin } from '../../src/fastify/index.js';
 import {
   AbortedError,
   type ApiDefinition,
   ApiError,
   ConflictError,
-  createExpressRouter,
-  createFastifyPlugin,
   InvalidArgumentError,
   MissingHandlerError,
   NotFoundError,

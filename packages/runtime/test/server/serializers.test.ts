@@ -1,6 +1,8 @@
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiDefinition, createExpressRouter, createFastifyPlugin } from '../../src/server/index.js';
+import { createExpressRouter } from '../../src/express/index.js';
+import { createFastifyPlugin } from '../../src/fastify/index.js';
+import type { ApiDefinition } from '../../src/server/index.js';
 import {
   createResponseSerializers,
   serializationSchema,

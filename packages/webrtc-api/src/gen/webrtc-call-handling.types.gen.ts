@@ -341,6 +341,21 @@ export interface components {
                 };
             };
         };
+        /** @description The provider failed to answer because of a fault of its own (never of the request); the body says nothing more. */
+        Generic500: {
+            headers: {
+                "x-correlator": components["headers"]["x-correlator"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorInfo"] & {
+                    /** @enum {unknown} */
+                    status?: 500;
+                    /** @enum {unknown} */
+                    code?: "INTERNAL";
+                };
+            };
+        };
         /** @description The service cannot answer now (its identity provider or its state store is unreachable); retry later. */
         Generic503: {
             headers: {
@@ -409,6 +424,7 @@ export interface operations {
             401: components["responses"]["Generic401"];
             403: components["responses"]["Generic403"];
             429: components["responses"]["Generic429"];
+            500: components["responses"]["Generic500"];
             /** @description The provider does not support the requested call type. */
             501: {
                 headers: {
@@ -457,6 +473,7 @@ export interface operations {
             403: components["responses"]["Generic403"];
             404: components["responses"]["Generic404"];
             429: components["responses"]["Generic429"];
+            500: components["responses"]["Generic500"];
             503: components["responses"]["Generic503"];
         };
     };
@@ -488,6 +505,7 @@ export interface operations {
             403: components["responses"]["Generic403"];
             404: components["responses"]["Generic404"];
             429: components["responses"]["Generic429"];
+            500: components["responses"]["Generic500"];
             503: components["responses"]["Generic503"];
         };
     };
@@ -534,6 +552,7 @@ export interface operations {
             403: components["responses"]["Generic403"];
             404: components["responses"]["Generic404"];
             429: components["responses"]["Generic429"];
+            500: components["responses"]["Generic500"];
             503: components["responses"]["Generic503"];
         };
     };
@@ -581,6 +600,10 @@ export type CreateSessionResponse = {
     body: paths["/sessions"]["post"]["responses"][429]["content"]["application/json"];
     headers?: paths["/sessions"]["post"]["responses"][429]["headers"];
 } | {
+    status: 500;
+    body: paths["/sessions"]["post"]["responses"][500]["content"]["application/json"];
+    headers?: paths["/sessions"]["post"]["responses"][500]["headers"];
+} | {
     status: 501;
     body: paths["/sessions"]["post"]["responses"][501]["content"]["application/json"];
     headers?: paths["/sessions"]["post"]["responses"][501]["headers"];
@@ -626,6 +649,10 @@ export type GetSessionDetailsByIdResponse = {
     body: paths["/sessions/{mediaSessionId}"]["get"]["responses"][429]["content"]["application/json"];
     headers?: paths["/sessions/{mediaSessionId}"]["get"]["responses"][429]["headers"];
 } | {
+    status: 500;
+    body: paths["/sessions/{mediaSessionId}"]["get"]["responses"][500]["content"]["application/json"];
+    headers?: paths["/sessions/{mediaSessionId}"]["get"]["responses"][500]["headers"];
+} | {
     status: 503;
     body: paths["/sessions/{mediaSessionId}"]["get"]["responses"][503]["content"]["application/json"];
     headers?: paths["/sessions/{mediaSessionId}"]["get"]["responses"][503]["headers"];
@@ -666,6 +693,10 @@ export type DeleteSessionByIdResponse = {
     status: 429;
     body: paths["/sessions/{mediaSessionId}"]["delete"]["responses"][429]["content"]["application/json"];
     headers?: paths["/sessions/{mediaSessionId}"]["delete"]["responses"][429]["headers"];
+} | {
+    status: 500;
+    body: paths["/sessions/{mediaSessionId}"]["delete"]["responses"][500]["content"]["application/json"];
+    headers?: paths["/sessions/{mediaSessionId}"]["delete"]["responses"][500]["headers"];
 } | {
     status: 503;
     body: paths["/sessions/{mediaSessionId}"]["delete"]["responses"][503]["content"]["application/json"];
@@ -712,6 +743,10 @@ export type UpdateSessionStatusResponse = {
     status: 429;
     body: paths["/sessions/{mediaSessionId}/status"]["put"]["responses"][429]["content"]["application/json"];
     headers?: paths["/sessions/{mediaSessionId}/status"]["put"]["responses"][429]["headers"];
+} | {
+    status: 500;
+    body: paths["/sessions/{mediaSessionId}/status"]["put"]["responses"][500]["content"]["application/json"];
+    headers?: paths["/sessions/{mediaSessionId}/status"]["put"]["responses"][500]["headers"];
 } | {
     status: 503;
     body: paths["/sessions/{mediaSessionId}/status"]["put"]["responses"][503]["content"]["application/json"];

@@ -218,7 +218,7 @@ export interface components {
              * @description When the subscription started or starts (RFC 3339 with a time offset).
              * @example 2023-07-03T12:27:08.312Z
              */
-            startsAt?: string;
+            startsAt: string;
             /**
              * Format: date-time
              * @description When the subscription ends (RFC 3339 with a time offset); present when the client
@@ -232,11 +232,11 @@ export interface components {
              *     or token expiry), `DELETED` (ended by deletion, record kept).
              * @enum {string}
              */
-            status?: "ACTIVATION_REQUESTED" | "ACTIVE" | "EXPIRED" | "INACTIVE" | "DELETED";
+            status: "ACTIVATION_REQUESTED" | "ACTIVE" | "EXPIRED" | "INACTIVE" | "DELETED";
         };
         /** @description Answer to a subscription creation or deletion that completes asynchronously. */
         SubscriptionAsync: {
-            id?: components["schemas"]["SubscriptionId"];
+            id: components["schemas"]["SubscriptionId"];
         };
         /**
          * @description Identifier of a subscription, unique within the server. Called `subscriptionId` inside
@@ -726,6 +726,21 @@ export interface components {
                 };
             };
         };
+        /** @description The provider failed to answer because of a fault of its own (never of the request); the body says nothing more. */
+        Generic500: {
+            headers: {
+                "x-correlator": components["headers"]["x-correlator"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorInfo"] & {
+                    /** @enum {unknown} */
+                    status?: 500;
+                    /** @enum {unknown} */
+                    code?: "INTERNAL";
+                };
+            };
+        };
         /** @description The service cannot answer now (its identity provider or its state store is unreachable); retry later. */
         Generic503: {
             headers: {
@@ -785,6 +800,7 @@ export interface operations {
             401: components["responses"]["Generic401"];
             403: components["responses"]["Generic403"];
             429: components["responses"]["TooManyRequests429"];
+            500: components["responses"]["Generic500"];
             503: components["responses"]["Generic503"];
         };
     };
@@ -831,6 +847,7 @@ export interface operations {
             409: components["responses"]["Generic409"];
             422: components["responses"]["CreateSubscriptionUnprocessableEntity422"];
             429: components["responses"]["Generic429"];
+            500: components["responses"]["Generic500"];
             503: components["responses"]["Generic503"];
         };
     };
@@ -864,6 +881,7 @@ export interface operations {
             403: components["responses"]["Generic403"];
             404: components["responses"]["Generic404"];
             429: components["responses"]["TooManyRequests429"];
+            500: components["responses"]["Generic500"];
             503: components["responses"]["Generic503"];
         };
     };
@@ -903,6 +921,7 @@ export interface operations {
             404: components["responses"]["Generic404"];
             422: components["responses"]["CreateSubscriptionUnprocessableEntity422"];
             429: components["responses"]["Generic429"];
+            500: components["responses"]["Generic500"];
             503: components["responses"]["Generic503"];
         };
     };
@@ -944,6 +963,7 @@ export interface operations {
             403: components["responses"]["Generic403"];
             404: components["responses"]["Generic404"];
             429: components["responses"]["TooManyRequests429"];
+            500: components["responses"]["Generic500"];
             503: components["responses"]["Generic503"];
         };
     };
@@ -1022,6 +1042,10 @@ export type RetrieveNotificationChannelSubscriptionListResponse = {
     body: paths["/subscriptions"]["get"]["responses"][429]["content"]["application/json"];
     headers?: paths["/subscriptions"]["get"]["responses"][429]["headers"];
 } | {
+    status: 500;
+    body: paths["/subscriptions"]["get"]["responses"][500]["content"]["application/json"];
+    headers?: paths["/subscriptions"]["get"]["responses"][500]["headers"];
+} | {
     status: 503;
     body: paths["/subscriptions"]["get"]["responses"][503]["content"]["application/json"];
     headers?: paths["/subscriptions"]["get"]["responses"][503]["headers"];
@@ -1071,6 +1095,10 @@ export type CreateNotificationChannelSubscriptionResponse = {
     body: paths["/subscriptions"]["post"]["responses"][429]["content"]["application/json"];
     headers?: paths["/subscriptions"]["post"]["responses"][429]["headers"];
 } | {
+    status: 500;
+    body: paths["/subscriptions"]["post"]["responses"][500]["content"]["application/json"];
+    headers?: paths["/subscriptions"]["post"]["responses"][500]["headers"];
+} | {
     status: 503;
     body: paths["/subscriptions"]["post"]["responses"][503]["content"]["application/json"];
     headers?: paths["/subscriptions"]["post"]["responses"][503]["headers"];
@@ -1111,6 +1139,10 @@ export type RetrieveNotificationChannelSubscriptionResponse = {
     status: 429;
     body: paths["/subscriptions/{subscriptionId}"]["get"]["responses"][429]["content"]["application/json"];
     headers?: paths["/subscriptions/{subscriptionId}"]["get"]["responses"][429]["headers"];
+} | {
+    status: 500;
+    body: paths["/subscriptions/{subscriptionId}"]["get"]["responses"][500]["content"]["application/json"];
+    headers?: paths["/subscriptions/{subscriptionId}"]["get"]["responses"][500]["headers"];
 } | {
     status: 503;
     body: paths["/subscriptions/{subscriptionId}"]["get"]["responses"][503]["content"]["application/json"];
@@ -1158,6 +1190,10 @@ export type UpdateNotificationChannelSubscriptionResponse = {
     body: paths["/subscriptions/{subscriptionId}"]["put"]["responses"][429]["content"]["application/json"];
     headers?: paths["/subscriptions/{subscriptionId}"]["put"]["responses"][429]["headers"];
 } | {
+    status: 500;
+    body: paths["/subscriptions/{subscriptionId}"]["put"]["responses"][500]["content"]["application/json"];
+    headers?: paths["/subscriptions/{subscriptionId}"]["put"]["responses"][500]["headers"];
+} | {
     status: 503;
     body: paths["/subscriptions/{subscriptionId}"]["put"]["responses"][503]["content"]["application/json"];
     headers?: paths["/subscriptions/{subscriptionId}"]["put"]["responses"][503]["headers"];
@@ -1202,6 +1238,10 @@ export type DeleteNotificationChannelSubscriptionResponse = {
     status: 429;
     body: paths["/subscriptions/{subscriptionId}"]["delete"]["responses"][429]["content"]["application/json"];
     headers?: paths["/subscriptions/{subscriptionId}"]["delete"]["responses"][429]["headers"];
+} | {
+    status: 500;
+    body: paths["/subscriptions/{subscriptionId}"]["delete"]["responses"][500]["content"]["application/json"];
+    headers?: paths["/subscriptions/{subscriptionId}"]["delete"]["responses"][500]["headers"];
 } | {
     status: 503;
     body: paths["/subscriptions/{subscriptionId}"]["delete"]["responses"][503]["content"]["application/json"];

@@ -111,7 +111,7 @@ export interface components {
         };
         /** @description A registration as returned by the server. */
         RegSessionResponse: {
-            regInfo?: components["schemas"]["RegistrationInformation"];
+            regInfo: components["schemas"]["RegistrationInformation"];
             /**
              * @description Server-assigned identifier of the registration; pass it to the other operations of
              *     this API and as the `registrationId` header of `webrtc-call-handling`.
@@ -123,7 +123,7 @@ export interface components {
              *     authoritative: schedule the next refresh before it, with a margin of about two
              *     minutes.
              */
-            expiresAt?: string;
+            expiresAt: string;
         };
         /** @description Body of `PUT /sessions/{registrationId}`. */
         RegSessionUpdate: {
@@ -143,8 +143,8 @@ export interface components {
         RegistrationStatus: "Registered";
         /** @description The subscriber and state of a registration. */
         RegistrationInformation: {
-            phoneNumber?: components["schemas"]["PhoneNumber"];
-            regStatus?: components["schemas"]["RegistrationStatus"];
+            phoneNumber: components["schemas"]["PhoneNumber"];
+            regStatus: components["schemas"]["RegistrationStatus"];
         };
         /** @description CAMARA error body. */
         ErrorInfo: {
@@ -288,6 +288,21 @@ export interface components {
                 };
             };
         };
+        /** @description The provider failed to answer because of a fault of its own (never of the request); the body says nothing more. */
+        Generic500: {
+            headers: {
+                "x-correlator": components["headers"]["x-correlator"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorInfo"] & {
+                    /** @enum {unknown} */
+                    status?: 500;
+                    /** @enum {unknown} */
+                    code?: "INTERNAL";
+                };
+            };
+        };
         /** @description The service cannot answer now (its identity provider or its state store is unreachable); retry later. */
         Generic503: {
             headers: {
@@ -350,6 +365,7 @@ export interface operations {
             401: components["responses"]["Generic401"];
             403: components["responses"]["Generic403"];
             429: components["responses"]["Generic429"];
+            500: components["responses"]["Generic500"];
             503: components["responses"]["Generic503"];
         };
     };
@@ -385,6 +401,7 @@ export interface operations {
             403: components["responses"]["CreateSessionForbidden403"];
             409: components["responses"]["CreateSessionConflict409"];
             429: components["responses"]["Generic429"];
+            500: components["responses"]["Generic500"];
             503: components["responses"]["Generic503"];
         };
     };
@@ -418,6 +435,7 @@ export interface operations {
             403: components["responses"]["Generic403"];
             404: components["responses"]["Generic404"];
             429: components["responses"]["Generic429"];
+            500: components["responses"]["Generic500"];
             503: components["responses"]["Generic503"];
         };
     };
@@ -464,6 +482,7 @@ export interface operations {
             403: components["responses"]["Generic403"];
             404: components["responses"]["Generic404"];
             429: components["responses"]["Generic429"];
+            500: components["responses"]["Generic500"];
             503: components["responses"]["Generic503"];
         };
     };
@@ -495,6 +514,7 @@ export interface operations {
             403: components["responses"]["Generic403"];
             404: components["responses"]["Generic404"];
             429: components["responses"]["Generic429"];
+            500: components["responses"]["Generic500"];
             503: components["responses"]["Generic503"];
         };
     };
@@ -538,6 +558,10 @@ export type GetRegistrationsByDeviceIdResponse = {
     body: paths["/sessions"]["get"]["responses"][429]["content"]["application/json"];
     headers?: paths["/sessions"]["get"]["responses"][429]["headers"];
 } | {
+    status: 500;
+    body: paths["/sessions"]["get"]["responses"][500]["content"]["application/json"];
+    headers?: paths["/sessions"]["get"]["responses"][500]["headers"];
+} | {
     status: 503;
     body: paths["/sessions"]["get"]["responses"][503]["content"]["application/json"];
     headers?: paths["/sessions"]["get"]["responses"][503]["headers"];
@@ -579,6 +603,10 @@ export type CreateRegistrationResponse = {
     body: paths["/sessions"]["post"]["responses"][429]["content"]["application/json"];
     headers?: paths["/sessions"]["post"]["responses"][429]["headers"];
 } | {
+    status: 500;
+    body: paths["/sessions"]["post"]["responses"][500]["content"]["application/json"];
+    headers?: paths["/sessions"]["post"]["responses"][500]["headers"];
+} | {
     status: 503;
     body: paths["/sessions"]["post"]["responses"][503]["content"]["application/json"];
     headers?: paths["/sessions"]["post"]["responses"][503]["headers"];
@@ -619,6 +647,10 @@ export type GetRegistrationByIdResponse = {
     status: 429;
     body: paths["/sessions/{registrationId}"]["get"]["responses"][429]["content"]["application/json"];
     headers?: paths["/sessions/{registrationId}"]["get"]["responses"][429]["headers"];
+} | {
+    status: 500;
+    body: paths["/sessions/{registrationId}"]["get"]["responses"][500]["content"]["application/json"];
+    headers?: paths["/sessions/{registrationId}"]["get"]["responses"][500]["headers"];
 } | {
     status: 503;
     body: paths["/sessions/{registrationId}"]["get"]["responses"][503]["content"]["application/json"];
@@ -666,6 +698,10 @@ export type UpdateRegistrationByIdResponse = {
     body: paths["/sessions/{registrationId}"]["put"]["responses"][429]["content"]["application/json"];
     headers?: paths["/sessions/{registrationId}"]["put"]["responses"][429]["headers"];
 } | {
+    status: 500;
+    body: paths["/sessions/{registrationId}"]["put"]["responses"][500]["content"]["application/json"];
+    headers?: paths["/sessions/{registrationId}"]["put"]["responses"][500]["headers"];
+} | {
     status: 503;
     body: paths["/sessions/{registrationId}"]["put"]["responses"][503]["content"]["application/json"];
     headers?: paths["/sessions/{registrationId}"]["put"]["responses"][503]["headers"];
@@ -706,6 +742,10 @@ export type DeleteRegistrationByIdResponse = {
     status: 429;
     body: paths["/sessions/{registrationId}"]["delete"]["responses"][429]["content"]["application/json"];
     headers?: paths["/sessions/{registrationId}"]["delete"]["responses"][429]["headers"];
+} | {
+    status: 500;
+    body: paths["/sessions/{registrationId}"]["delete"]["responses"][500]["content"]["application/json"];
+    headers?: paths["/sessions/{registrationId}"]["delete"]["responses"][500]["headers"];
 } | {
     status: 503;
     body: paths["/sessions/{registrationId}"]["delete"]["responses"][503]["content"]["application/json"];

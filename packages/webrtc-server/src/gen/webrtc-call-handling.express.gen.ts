@@ -5,7 +5,9 @@
 
 import express from "express";
 
-import { createExpressRouter, type SecuredServerOptions } from "@telegate/runtime/server";
+import { createExpressRouter } from "@telegate/runtime/express";
+
+import { type SecuredServerOptions } from "@telegate/runtime/server";
 
 import { type CallHandlingHandlers, callHandlingOperations } from "./webrtc-call-handling.handlers.gen.js";
 

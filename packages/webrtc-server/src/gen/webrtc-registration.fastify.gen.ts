@@ -5,7 +5,9 @@
 
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 
-import { createFastifyPlugin, type SecuredServerOptions } from "@telegate/runtime/server";
+import { createFastifyPlugin } from "@telegate/runtime/fastify";
+
+import { type SecuredServerOptions } from "@telegate/runtime/server";
 
 import { type RegistrationHandlers, registrationOperations } from "./webrtc-registration.handlers.gen.js";
 
