@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
-import { pathToFileURL } from 'node:url';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import express, { type Express } from 'express';
 {{imports}}
 
@@ -14,8 +15,8 @@ export function buildServer(): Express {
   return app;
 }
 
-// Listens only when run as the entry point, not when a test imports it.
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+// Listens only when run as the entry point (also through a symlink), not when a test imports it.
+if (process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))) {
   const port = Number(process.env.PORT ?? 8080);
   const server = buildServer().listen(port, process.env.HOST ?? '127.0.0.1', () => {
     const { address, port } = server.address() as AddressInfo;

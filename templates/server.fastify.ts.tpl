@@ -1,4 +1,5 @@
-import { pathToFileURL } from 'node:url';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { type FastifyInstance, type FastifyServerOptions, fastify } from 'fastify';
 {{imports}}
 
@@ -13,8 +14,8 @@ export async function buildServer(options: FastifyServerOptions = {}): Promise<F
   return app;
 }
 
-// Listens only when run as the entry point, not when a test imports it.
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+// Listens only when run as the entry point (also through a symlink), not when a test imports it.
+if (process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))) {
   const app = await buildServer({ logger: true });
   const port = Number(process.env.PORT ?? 8080);
   const address = await app.listen({ host: process.env.HOST ?? '127.0.0.1', port });

@@ -311,7 +311,11 @@ describe('telegate scaffold: round trip', () => {
           DEV_TOKEN: devToken,
           DEV_SUBJECT: '+15550100001',
         },
-        stdio: ['ignore', 'pipe', 'inherit'],
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let errors = '';
+      server.stderr?.on('data', (chunk: Buffer) => {
+        errors += chunk.toString();
       });
       try {
         let output = '';
@@ -321,7 +325,7 @@ describe('telegate scaffold: round trip', () => {
             const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
             if (url) resolve(url);
           });
-          server.once('exit', (code) => reject(new Error(`server exited with ${code}: ${output}`)));
+          server.once('exit', (code) => reject(new Error(`server exited with ${code}: ${output}${errors}`)));
         });
         const request = async (authorization?: string) => {
           const response = await fetch(

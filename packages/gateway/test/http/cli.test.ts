@@ -174,6 +174,8 @@ describe('telegate-gateway as a process (built with `npx tsc -b`)', () => {
     it('prints its URLs and how to get a token', async () => {
       gateway = run(['start', '--port', '0'], env);
       [, url = ''] = await waitForOutput(gateway, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      // The token hint is the last thing it prints; the lines may arrive in more than one chunk.
+      await waitForOutput(gateway, /token --phone/);
       const out = gateway.stdout();
       expect(out).toContain(`${url}/webrtc-registration/vwip`);
       expect(out).toContain(`${url}/webrtc-call-handling/vwip`);
