@@ -4,6 +4,7 @@ import type { NodeReply, NodeRequest } from '../cluster/node-channel.js';
 import { type Clock, TimerSet } from '../core/clock.js';
 import { TypedEmitter } from '../core/emitter.js';
 import type { IdGenerator } from '../core/ids.js';
+import { InflightWork } from '../core/inflight.js';
 import type { Logger } from '../core/logger.js';
 import {
   ApiError,
@@ -180,7 +181,9 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
   readonly #byCallId = new Map<string, CallSession>();
   readonly #discard: TimerSet<string>;
   readonly #unsubscribe: (() => void)[] = [];
-  readonly #inflight = new Set<Promise<unknown>>();
+  readonly #inflight = new InflightWork((error) =>
+    this.#deps.logger.error({ err: error }, 'call service work failed'),
+  );
   #closing = false;
 
   constructor(deps: CallServiceDeps, options: CallServiceOptions) {
@@ -224,15 +227,8 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
         'reinvite',
         route((s, e) => s.onReinvite(e)),
       ),
-      sip.on('invite', (invite) => this.#track(this.#onInvite(invite))),
+      sip.on('invite', (invite) => this.#inflight.track(this.#onInvite(invite))),
     );
-  }
-
-  #track(work: Promise<unknown>): void {
-    this.#inflight.add(work);
-    work
-      .catch((error: unknown) => this.#deps.logger.error({ err: error }, 'call service work failed'))
-      .finally(() => this.#inflight.delete(work));
   }
 
   #assertOpen(): void {
@@ -251,7 +247,7 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
   /** Resolves once every session has processed what it was given and no INVITE is being set up. */
   async idle(): Promise<void> {
     for (;;) {
-      await Promise.allSettled([...this.#inflight]);
+      await this.#inflight.allSettled();
       await Promise.all(this.live.map((s) => s.idle()));
       if (this.#inflight.size === 0 && !this.live.some((s) => s.busy)) return;
     }
@@ -266,7 +262,7 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
       this.#byCallId.delete(session.callId);
       this.emit('ended', { session: record });
       this.#discard.setAfter(record.mediaSessionId, this.#options.endedSessionRetentionMs, () => {
-        this.#track(this.#forget(record.mediaSessionId));
+        this.#inflight.track(this.#forget(record.mediaSessionId));
       });
     });
   }
@@ -746,7 +742,7 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
   /** Ends every live call (BYE/CANCEL/480) and stops the timers; sessions stay stored. */
   async close(): Promise<void> {
     this.#closing = true;
-    await Promise.allSettled([...this.#inflight]);
+    await this.#inflight.allSettled();
     await Promise.allSettled(this.live.map((s) => s.terminate('Gateway shutting down')));
     for (const session of this.live) await session.close();
     for (const off of this.#unsubscribe) off();

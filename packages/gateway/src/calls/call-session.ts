@@ -2,6 +2,7 @@ import type { SessionStatus } from '../api-types.js';
 import { type Clock, TimerSet } from '../core/clock.js';
 import { copyRecord } from '../core/copy.js';
 import { TypedEmitter } from '../core/emitter.js';
+import { InflightWork } from '../core/inflight.js';
 import type { Logger } from '../core/logger.js';
 import { SerialQueue } from '../core/serial-queue.js';
 import { invalidArgument, isStoreUnavailable, notFound, unavailable } from '../errors.js';
@@ -76,7 +77,9 @@ export class CallSession extends TypedEmitter<CallSessionEvents> {
   readonly #queue = new SerialQueue();
   readonly #timers: TimerSet<'answer-timeout' | 'cancel-timeout'>;
   /** Work started by a task but finished outside the queue (BYE/CANCEL round trips). */
-  readonly #inflight = new Set<Promise<unknown>>();
+  readonly #inflight = new InflightWork((error) =>
+    this.#deps.logger.error({ err: error, mediaSessionId: this.id }, 'call work failed'),
+  );
   /** Outgoing call: the gateway's WebRTC answer, revealed with the first SDP from the far end. */
   #pendingAnswer: string | undefined;
   /** Incoming call: the RTP answer for the network, sent with 183/200. */
@@ -136,7 +139,7 @@ export class CallSession extends TypedEmitter<CallSessionEvents> {
   async idle(): Promise<void> {
     do {
       await this.#queue.idle();
-      await Promise.allSettled([...this.#inflight]);
+      await this.#inflight.allSettled();
     } while (this.#queue.pending > 0 || this.#inflight.size > 0);
   }
 
@@ -153,15 +156,6 @@ export class CallSession extends TypedEmitter<CallSessionEvents> {
         'SIP event handling failed',
       );
     });
-  }
-
-  #track(work: Promise<unknown>): void {
-    this.#inflight.add(work);
-    work
-      .catch((error: unknown) =>
-        this.#deps.logger.error({ err: error, mediaSessionId: this.id }, 'call work failed'),
-      )
-      .finally(() => this.#inflight.delete(work));
   }
 
   /**
@@ -680,7 +674,7 @@ export class CallSession extends TypedEmitter<CallSessionEvents> {
     } else if (this.#record.direction === 'outbound') {
       // The 487 that answers the CANCEL completes the end (onFailed); a timer covers a silent network.
       this.#timers.setAfter('cancel-timeout', this.#deps.timings.cancelTimeoutMs, () => {
-        this.#track(complete());
+        this.#inflight.track(complete());
       });
       work = sip.cancel(this.callId).catch((error: unknown) => {
         this.#deps.logger.warn({ err: error, mediaSessionId: this.id }, 'CANCEL failed');
@@ -695,7 +689,7 @@ export class CallSession extends TypedEmitter<CallSessionEvents> {
         )
         .then(complete);
     }
-    this.#track(work);
+    this.#inflight.track(work);
   }
 
   /** Removes `registrationId` from the session; `true` when no registration is left (the call must end). */

@@ -16,6 +16,7 @@ import {
 import { type Clock, TimerSet } from '../core/clock.js';
 import { TypedEmitter } from '../core/emitter.js';
 import type { IdGenerator } from '../core/ids.js';
+import { InflightWork } from '../core/inflight.js';
 import type { Logger } from '../core/logger.js';
 import { parseDateTime, toDateTime } from '../core/time.js';
 import {
@@ -137,7 +138,9 @@ export class SubscriptionService extends TypedEmitter<SubscriptionServiceEvents>
   readonly #deps: SubscriptionServiceDeps;
   readonly #options: SubscriptionOptions;
   readonly #timers: TimerSet<string>;
-  readonly #inflight = new Set<Promise<unknown>>();
+  readonly #inflight = new InflightWork((error) =>
+    this.#deps.logger.error({ err: error }, 'subscription work failed'),
+  );
   #closing = false;
 
   constructor(deps: SubscriptionServiceDeps, options: SubscriptionOptions) {
@@ -147,19 +150,12 @@ export class SubscriptionService extends TypedEmitter<SubscriptionServiceEvents>
     this.#timers = new TimerSet(deps.clock);
   }
 
-  #track(work: Promise<unknown>): void {
-    this.#inflight.add(work);
-    work
-      .catch((error: unknown) => this.#deps.logger.error({ err: error }, 'subscription work failed'))
-      .finally(() => this.#inflight.delete(work));
-  }
-
   /**
    * Runs the expiry of `id`; when the store fails, tries again after
    * `EXPIRY_RETRY_MS` (the store logged the outage; nothing is thrown).
    */
   #expireOrRetry(id: string): void {
-    this.#track(
+    this.#inflight.track(
       this.#expire(id).catch((error: unknown) => {
         this.#deps.logger[isStoreUnavailable(error) ? 'debug' : 'error'](
           { err: error, id },
@@ -582,7 +578,7 @@ export class SubscriptionService extends TypedEmitter<SubscriptionServiceEvents>
   }
 
   async idle(): Promise<void> {
-    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+    await this.#inflight.drained();
   }
 
   /** Stops the timers; subscriptions stay stored. */

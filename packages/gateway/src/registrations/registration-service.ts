@@ -3,6 +3,7 @@ import { type AuthContext, assertSubscriber, boundToOtherDevice } from '../auth/
 import { type Clock, TimerSet } from '../core/clock.js';
 import { TypedEmitter } from '../core/emitter.js';
 import type { IdGenerator } from '../core/ids.js';
+import { InflightWork } from '../core/inflight.js';
 import type { Logger } from '../core/logger.js';
 import { parseDateTime, toDateTime } from '../core/time.js';
 import {
@@ -121,7 +122,9 @@ export class RegistrationService extends TypedEmitter<RegistrationServiceEvents>
   readonly #options: RegistrationOptions;
   readonly #hooks: RegistrationHooks;
   readonly #expiry: TimerSet<string>;
-  readonly #inflight = new Set<Promise<unknown>>();
+  readonly #inflight = new InflightWork((error) =>
+    this.#deps.logger.error({ err: error }, 'registration work failed'),
+  );
   readonly #unsubscribe: (() => void) | undefined;
   #closing = false;
 
@@ -143,16 +146,10 @@ export class RegistrationService extends TypedEmitter<RegistrationServiceEvents>
     this.#unsubscribe = options.sipRegister
       ? deps.sip.on('registrationLost', ({ aor }) => {
           const phoneNumber = phoneNumberFromUri(aor);
-          if (phoneNumber !== undefined) this.#track(this.#endAllOf(phoneNumber, 'NETWORK_TERMINATED'));
+          if (phoneNumber !== undefined)
+            this.#inflight.track(this.#endAllOf(phoneNumber, 'NETWORK_TERMINATED'));
         })
       : undefined;
-  }
-
-  #track(work: Promise<unknown>): void {
-    this.#inflight.add(work);
-    work
-      .catch((error: unknown) => this.#deps.logger.error({ err: error }, 'registration work failed'))
-      .finally(() => this.#inflight.delete(work));
   }
 
   /**
@@ -160,7 +157,7 @@ export class RegistrationService extends TypedEmitter<RegistrationServiceEvents>
    * `EXPIRY_RETRY_MS` (the store logged the outage; nothing is thrown).
    */
   #expireOrRetry(id: string): void {
-    this.#track(
+    this.#inflight.track(
       this.#expire(id).catch((error: unknown) => {
         this.#deps.logger[isStoreUnavailable(error) ? 'debug' : 'error'](
           { err: error, id },
@@ -442,7 +439,7 @@ export class RegistrationService extends TypedEmitter<RegistrationServiceEvents>
   }
 
   async idle(): Promise<void> {
-    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+    await this.#inflight.drained();
   }
 
   /** Stops the expiry timers (registrations stay stored for other nodes or a restart). */
