@@ -10,6 +10,7 @@ import type {
 } from '../../network/sip-backend.js';
 import { emergencyInviteBody } from '../emergency-body.js';
 import { optionTags, parseNameAddr, parseUri } from '../message/headers.js';
+import { type RegistrarBinding, RegistrarBindings } from '../registrar-bindings.js';
 import { formatNameAddr, type SipUri } from '../uri.js';
 import {
   type DrachtioDialog,
@@ -61,12 +62,6 @@ interface DrachtioCall {
   reinviteInFlight: boolean;
 }
 
-interface Binding {
-  aor: SipUri;
-  /** Epoch ms the CAMARA registration ends; refreshes stop there. */
-  until: number;
-}
-
 const SUPPORTED = '100rel';
 
 const isSdp = (message: DrachtioMessage) =>
@@ -109,7 +104,7 @@ export class DrachtioSipBackend extends TypedEmitter<SipBackendEvents> implement
   readonly #clock: Clock;
   readonly #timers: TimerSet<string>;
   readonly #calls = new Map<string, DrachtioCall>();
-  readonly #bindings = new Map<string, Binding>();
+  readonly #bindings: RegistrarBindings<RegistrarBinding>;
   #closed = false;
   /** Where drachtio-server listens for SIP, as it reported on connect (`udp/127.0.0.1:5080,…`). */
   readonly sipAddresses: string[];
@@ -122,6 +117,14 @@ export class DrachtioSipBackend extends TypedEmitter<SipBackendEvents> implement
     this.#logger = logger;
     this.#clock = options.clock ?? systemClock;
     this.#timers = new TimerSet(this.#clock);
+    this.#bindings = new RegistrarBindings<RegistrarBinding>({
+      clock: this.#clock,
+      timers: this.#timers,
+      logger,
+      create: (aor) => ({ aor, until: 0 }),
+      send: (binding, expires) => this.#sendRegister(binding.aor, expires),
+      lost: (aor) => this.emit('registrationLost', { aor }),
+    });
     this.sipAddresses = sipAddresses;
     srf.invite((req, res) => this.#guard('INVITE', () => this.#onInvite(req, res)));
   }
@@ -531,40 +534,7 @@ export class DrachtioSipBackend extends TypedEmitter<SipBackendEvents> implement
   async register(binding: { aor: SipUri; expiresSeconds: number }): Promise<void> {
     this.#assertOpen();
     if (this.#options.registrar === undefined) return;
-    if (binding.expiresSeconds === 0) {
-      this.#timers.delete(`reg:${binding.aor}`);
-      const existing = this.#bindings.get(binding.aor);
-      if (existing === undefined) return;
-      this.#bindings.delete(binding.aor);
-      await this.#sendRegister(binding.aor, 0);
-      return;
-    }
-    const record: Binding = this.#bindings.get(binding.aor) ?? { aor: binding.aor, until: 0 };
-    record.until = this.#clock.now() + binding.expiresSeconds * 1000;
-    this.#bindings.set(binding.aor, record);
-    try {
-      await this.#refresh(record);
-    } catch (error) {
-      this.#bindings.delete(binding.aor);
-      throw error;
-    }
-  }
-
-  async #refresh(binding: Binding): Promise<void> {
-    const remaining = Math.ceil((binding.until - this.#clock.now()) / 1000);
-    if (remaining <= 0) return;
-    const granted = await this.#sendRegister(binding.aor, remaining);
-    if (granted <= 0) throw new Error('the registrar removed the binding');
-    if (this.#clock.now() + granted * 1000 >= binding.until) return;
-    // Refresh at 80% of what was granted, while the CAMARA registration lasts.
-    this.#timers.setAfter(`reg:${binding.aor}`, Math.max(1, granted * 0.8) * 1000, () => {
-      if (this.#bindings.get(binding.aor) !== binding) return;
-      this.#refresh(binding).catch((error: Error) => {
-        this.#logger.warn({ aor: binding.aor, err: error.message }, 'REGISTER refresh failed; binding lost');
-        this.#bindings.delete(binding.aor);
-        this.emit('registrationLost', { aor: binding.aor });
-      });
-    });
+    await this.#bindings.set(binding.aor, binding.expiresSeconds);
   }
 
   /** One REGISTER (drachtio-srf answers a digest challenge once); resolves with the granted seconds. */
@@ -619,9 +589,8 @@ export class DrachtioSipBackend extends TypedEmitter<SipBackendEvents> implement
   async close(): Promise<void> {
     if (this.#closed) return;
     // Bindings are removed from the registrar on the way out, best effort.
-    await Promise.allSettled([...this.#bindings.keys()].map((aor) => this.#sendRegister(aor as SipUri, 0)));
+    await this.#bindings.removeAll();
     this.#closed = true;
-    this.#bindings.clear();
     this.#timers.clear();
     this.#calls.clear();
     giveUp(this.#srf);

@@ -22,6 +22,7 @@ import {
 } from '../message/message.js';
 import { DEFAULT_PARSE_LIMITS } from '../message/parser.js';
 import { reasonPhrase } from '../message/reason-phrases.js';
+import { type RegistrarBinding, RegistrarBindings } from '../registrar-bindings.js';
 import { DEFAULT_SIP_TIMERS, type SipTimers } from '../transaction/timers.js';
 import { newBranch, newTag, responseTo, TransactionLayer } from '../transaction/transaction-layer.js';
 import type { ServerTransaction } from '../transaction/transactions.js';
@@ -82,12 +83,9 @@ const tagOf = (value: string | undefined) =>
 const isSdp = (message: SipRequest | SipResponse) =>
   message.body.length > 0 && /^\s*application\/sdp\s*(;|$)/i.test(message.headers.get('content-type') ?? '');
 
-interface Binding {
-  aor: SipUri;
+interface Binding extends RegistrarBinding {
   callId: string;
   seq: number;
-  /** Epoch ms the CAMARA registration ends; refreshes stop there. */
-  until: number;
   tag: string;
 }
 
@@ -105,7 +103,7 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
   readonly #logger: Logger;
   readonly #timers: TimerSet<string>;
   readonly #transports: SipTransport[];
-  readonly #bindings = new Map<string, Binding>();
+  readonly #bindings: RegistrarBindings<Binding>;
   #trusted: BlockList;
   readonly #timersConfig: SipTimers;
   #proxy: SipPeer | undefined;
@@ -119,6 +117,14 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
     this.#clock = options.clock ?? systemClock;
     this.#logger = logger;
     this.#timers = new TimerSet(this.#clock);
+    this.#bindings = new RegistrarBindings<Binding>({
+      clock: this.#clock,
+      timers: this.#timers,
+      logger,
+      create: (aor) => ({ aor, callId: randomBytes(12).toString('hex'), seq: 0, until: 0, tag: newTag() }),
+      send: (binding, expires) => this.#sendRegister(binding, expires),
+      lost: (aor) => this.emit('registrationLost', { aor }),
+    });
     this.#transports = transports;
     this.#timersConfig = options.timers ?? DEFAULT_SIP_TIMERS;
     this.#trusted = blockListOf(options.trustedPeers ?? ['127.0.0.0/8', '::1']);
@@ -1094,47 +1100,7 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
   async register(binding: { aor: SipUri; expiresSeconds: number }): Promise<void> {
     this.#assertOpen();
     if (this.#options.registrar === undefined) return;
-    const existing = this.#bindings.get(binding.aor);
-    if (binding.expiresSeconds === 0) {
-      this.#timers.delete(`reg:${binding.aor}`);
-      if (existing === undefined) return;
-      this.#bindings.delete(binding.aor);
-      await this.#sendRegister(existing, 0);
-      return;
-    }
-    const record: Binding = existing ?? {
-      aor: binding.aor,
-      callId: randomBytes(12).toString('hex'),
-      seq: 0,
-      until: 0,
-      tag: newTag(),
-    };
-    record.until = this.#clock.now() + binding.expiresSeconds * 1000;
-    this.#bindings.set(binding.aor, record);
-    try {
-      await this.#refresh(record);
-    } catch (error) {
-      this.#bindings.delete(binding.aor);
-      throw error;
-    }
-  }
-
-  async #refresh(binding: Binding): Promise<void> {
-    const remaining = Math.ceil((binding.until - this.#clock.now()) / 1000);
-    if (remaining <= 0) return;
-    const granted = await this.#sendRegister(binding, remaining);
-    if (granted <= 0) throw new Error('the registrar removed the binding');
-    // Refresh before the binding lapses: at 80% of what was granted, while the registration lasts.
-    const refreshIn = Math.max(1, granted * 0.8) * 1000;
-    if (this.#clock.now() + granted * 1000 >= binding.until) return;
-    this.#timers.setAfter(`reg:${binding.aor}`, refreshIn, () => {
-      if (this.#bindings.get(binding.aor) !== binding) return;
-      this.#refresh(binding).catch((error: Error) => {
-        this.#logger.warn({ aor: binding.aor, err: error.message }, 'REGISTER refresh failed; binding lost');
-        this.#bindings.delete(binding.aor);
-        this.emit('registrationLost', { aor: binding.aor });
-      });
-    });
+    await this.#bindings.set(binding.aor, binding.expiresSeconds);
   }
 
   /** One REGISTER (with one digest retry); resolves with the granted seconds. */
@@ -1211,10 +1177,8 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
   async close(): Promise<void> {
     if (this.#closed) return;
     // Bindings are removed from the registrar on the way out, best effort and briefly.
-    const removals = Promise.allSettled([...this.#bindings.values()].map((b) => this.#sendRegister(b, 0)));
-    await Promise.race([removals, this.#delay(BYE_WAIT_MS)]);
+    await Promise.race([this.#bindings.removeAll(), this.#delay(BYE_WAIT_MS)]);
     this.#closed = true;
-    this.#bindings.clear();
     this.#timers.clear();
     await this.layer.close();
     this.removeAllListeners();
