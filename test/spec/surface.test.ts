@@ -107,10 +107,12 @@ describe('spec documents against the CAMARA upstream facts (spec/upstream)', () 
 });
 
 describe.skipIf(!HAVE_UPSTREAM)('the upstream files (needs ../shared/camara; skipped without it)', () => {
-  it.each(DOCUMENTS)('spec/upstream/%s.json is what npm run upstream:facts writes now', (doc) => {
-    expect(readFileSync(new URL(`upstream/${doc}.json`, SPEC_DIR), 'utf8')).toBe(
-      factsText(factsOf(DEFAULT_UPSTREAM_DIR, doc)),
-    );
+  it('give the facts in spec/upstream: npm run upstream:facts would write them as they are', () => {
+    for (const doc of DOCUMENTS) {
+      expect(readFileSync(new URL(`upstream/${doc}.json`, SPEC_DIR), 'utf8'), doc).toBe(
+        factsText(factsOf(DEFAULT_UPSTREAM_DIR, doc)),
+      );
+    }
   });
 
   it('loads upstream common files, following references into other files', () => {
