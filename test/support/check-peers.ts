@@ -6,7 +6,7 @@ import { ALLOW_MISSING_PEERS_ENV, missingPeersLine } from './peers.js';
 
 const line = missingPeersLine();
 if (line !== undefined) {
-  if (process.env[ALLOW_MISSING_PEERS_ENV] === '1') console.warn(`${ALLOW_MISSING_PEERS_ENV}=1: ${line}`);
+  if (process.env[ALLOW_MISSING_PEERS_ENV] === '1') console.warn(line);
   else {
     console.error(line);
     process.exit(1);

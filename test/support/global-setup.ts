@@ -18,7 +18,7 @@ export default function setup(): () => void {
       error.stack = `Error: ${missing}`;
       throw error;
     }
-    console.warn(`${ALLOW_MISSING_PEERS_ENV}=1: ${missing}`);
+    console.warn(missing);
   }
   const dir = join(repoRoot, '.tmp', `test-run-${process.pid}`);
   mkdirSync(dir, { recursive: true });

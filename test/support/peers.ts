@@ -45,17 +45,25 @@ export const TEST_PEERS: readonly TestPeer[] = [
 
 export const ALLOW_MISSING_PEERS_ENV = 'TELEGATE_ALLOW_MISSING_PEERS';
 
-/** The one line that names the missing peers and how to get them; undefined when none is missing. */
-export function missingPeersLine(peers: readonly TestPeer[] = TEST_PEERS): string | undefined {
+/**
+ * The one line that names the missing peers and how to get them; undefined when none is missing.
+ * Under the opt-out it only says what the run goes on without.
+ */
+export function missingPeersLine(
+  peers: readonly TestPeer[] = TEST_PEERS,
+  optedOut = process.env[ALLOW_MISSING_PEERS_ENV] === '1',
+): string | undefined {
   const missing = peers.filter((peer) => !peer.present());
   if (missing.length === 0) return undefined;
+  const names = missing.map((peer) => peer.name).join(', ');
+  if (optedOut) return `${ALLOW_MISSING_PEERS_ENV}=1: the tests run without ${names}`;
   const packages = missing.flatMap((peer) => (peer.debianPackage ? [peer.debianPackage] : []));
   const commands = [
     ...(packages.length > 0 ? [`apt-get install -y ${packages.join(' ')}`] : []),
     ...missing.flatMap((peer) => (peer.command ? [peer.command] : [])),
   ];
   return (
-    `the tests need real peers that are missing: ${missing.map((peer) => peer.name).join(', ')}; ` +
+    `the tests need real peers that are missing: ${names}; ` +
     `get them with \`${commands.join(' && ')}\` ` +
     `(${ALLOW_MISSING_PEERS_ENV}=1 runs the tests without them)`
   );
