@@ -1,5 +1,6 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { ALLOW_MISSING_PEERS_ENV, missingPeersLine } from './peers.js';
 
 const repoRoot = new URL('../../', import.meta.url).pathname;
 
@@ -9,6 +10,16 @@ const repoRoot = new URL('../../', import.meta.url).pathname;
  * `TELEGATE_KEEP_TEST_TMP=1` to keep it for a look after a failure.
  */
 export default function setup(): () => void {
+  const missing = missingPeersLine();
+  if (missing !== undefined) {
+    if (process.env[ALLOW_MISSING_PEERS_ENV] !== '1') {
+      // One line, no stack: what is missing and the command that gets it.
+      const error = new Error(missing);
+      error.stack = `Error: ${missing}`;
+      throw error;
+    }
+    console.warn(missing);
+  }
   const dir = join(repoRoot, '.tmp', `test-run-${process.pid}`);
   mkdirSync(dir, { recursive: true });
   process.env.TELEGATE_TEST_TMP = dir;
