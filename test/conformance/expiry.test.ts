@@ -94,14 +94,16 @@ describe('registration-ends', () => {
 
   it.concurrent('the calls of an expiring registration end with it: Terminated, then registration-ends, in order', async () => {
     const phone = freshNumber();
-    const reg = await register(gw, phone, { registrationExpireTime: inSeconds(1.5) });
+    // Long enough for the call to connect first on a busy machine (the test waits for it).
+    const reg = await register(gw, phone, { registrationExpireTime: inSeconds(4) });
     const subscriptionId = await subscribe(gw, fx.receiver, reg.deviceId, phone);
     const mediaSessionId = await call(gw, reg.registrationId, ANSWERS, phone);
     await waitForStatus(gw, mediaSessionId, 'Connected', phone);
+    expect(Date.parse(reg.expiresAt)).toBeGreaterThan(Date.now());
     const events = await fx.receiver.waitFor(
       subscriptionId,
       (e) => e.some((x) => x.type === TYPES.registrationEnds),
-      5_000,
+      10_000,
     );
     const tail = events.slice(-2).map((e) => [e.type, dataOf(e).status ?? dataOf(e).terminationReason]);
     expect(tail).toEqual([
