@@ -261,9 +261,18 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
       this.#byId.delete(session.id);
       this.#byCallId.delete(session.callId);
       this.emit('ended', { session: record });
-      this.#discard.setAfter(record.mediaSessionId, this.#options.endedSessionRetentionMs, () => {
-        this.#inflight.track(this.#forget(record.mediaSessionId));
-      });
+      this.#forgetLater(record.mediaSessionId);
+    });
+  }
+
+  /**
+   * Removes the ended session's record after the retention. Its own method so
+   * the timer's closure holds the id only, not the session with its dialog and
+   * endpoint (kept for the whole retention, they made every major GC slower).
+   */
+  #forgetLater(mediaSessionId: string): void {
+    this.#discard.setAfter(mediaSessionId, this.#options.endedSessionRetentionMs, () => {
+      this.#inflight.track(this.#forget(mediaSessionId));
     });
   }
 

@@ -100,6 +100,9 @@ interface Binding {
 export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implements SipBackend {
   readonly layer: TransactionLayer;
   readonly dialogs = new Map<string, SipDialog>();
+  /** Dialogs not terminated, and their count per subscriber number: the limits read them on every INVITE. */
+  readonly #live = new Set<SipDialog>();
+  readonly #liveByNumber = new Map<string, number>();
   #options: EmbeddedSipBackendOptions;
   readonly #clock: Clock;
   readonly #logger: Logger;
@@ -241,8 +244,21 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
     return dialog;
   }
 
+  /** Adds a new dialog (its Call-ID is not in use); it counts against the limits until `#end`. */
+  #addDialog(dialog: SipDialog): void {
+    this.dialogs.set(dialog.callId, dialog);
+    this.#live.add(dialog);
+    if (dialog.number !== undefined)
+      this.#liveByNumber.set(dialog.number, (this.#liveByNumber.get(dialog.number) ?? 0) + 1);
+  }
+
   #end(dialog: SipDialog): void {
     dialog.state = 'terminated';
+    if (this.#live.delete(dialog) && dialog.number !== undefined) {
+      const left = (this.#liveByNumber.get(dialog.number) ?? 1) - 1;
+      if (left > 0) this.#liveByNumber.set(dialog.number, left);
+      else this.#liveByNumber.delete(dialog.number);
+    }
     for (const key of ['2xx', 'prov', 'se', 'ack'] as const) this.#timers.delete(`${key}:${dialog.callId}`);
     // Kept briefly so retransmissions still match; then forgotten.
     this.#timers.setAfter(`gc:${dialog.callId}`, 64 * this.#timersConfig.T1, () => {
@@ -251,16 +267,11 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
   }
 
   #countFor(number: string | undefined): number {
-    if (number === undefined) return 0;
-    let n = 0;
-    for (const d of this.dialogs.values()) if (d.number === number && d.state !== 'terminated') n++;
-    return n;
+    return number === undefined ? 0 : (this.#liveByNumber.get(number) ?? 0);
   }
 
   #liveDialogs(): number {
-    let n = 0;
-    for (const d of this.dialogs.values()) if (d.state !== 'terminated') n++;
-    return n;
+    return this.#live.size;
   }
 
   // ================================================================ outgoing calls
@@ -314,7 +325,7 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
     });
     dialog.invite = invite;
     dialog.lastLocalSdp = request.sdp;
-    this.dialogs.set(request.callId, dialog);
+    this.#addDialog(dialog);
     await this.#sendInvite(dialog, invite, peer, false);
   }
 
@@ -769,7 +780,7 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
     if (Number.isFinite(seSeconds)) {
       dialog.sessionExpires = { seconds: seSeconds, refresher: 'remote' };
     }
-    this.dialogs.set(callId, dialog);
+    this.#addDialog(dialog);
     (transaction as { onAckTimeout?: () => void }).onAckTimeout = () => this.#end(dialog);
     this.#respond(transaction, 100);
     const invite: IncomingInvite = {
