@@ -774,6 +774,7 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
     // §12.1.1: the UAS's route set is the Record-Route of the request, in order.
     dialog.routeSet = request.headers.getAll('record-route');
     dialog.inviteServer = transaction as SipDialog['inviteServer'];
+    dialog.lateOffer = !isSdp(request);
     dialog.remoteSupports100rel =
       optionTags(request.headers.getAll('supported')).has('100rel') ||
       optionTags(request.headers.getAll('require')).has('100rel');
@@ -949,6 +950,14 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
     this.#timers.delete(`2xx:${dialog.callId}`);
     dialog.pending2xx = undefined;
     if (dialog.state === 'early' || dialog.state === 'calling') dialog.state = 'confirmed';
+    if (dialog.lateOffer) {
+      // The 200 carried the gateway's offer; this ACK carries the answer (RFC 3261 §13.2.1).
+      dialog.lateOffer = false;
+      this.emit('acknowledged', {
+        callId: dialog.callId,
+        ...(isSdp(request) ? { sdp: request.body.toString('utf8') } : {}),
+      });
+    }
   }
 
   // ================================================================ answering incoming INVITEs
@@ -989,7 +998,9 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
       dialog.lastLocalSdp = response.sdp;
     }
     dialog.state = 'early';
-    if (!dialog.remoteSupports100rel) {
+    // Late offer: the first reliable response would have to carry the offer (RFC 3262 §5,
+    // RFC 6337 §2.2), which goes in the 200 instead, so provisionals are sent unreliably.
+    if (!dialog.remoteSupports100rel || dialog.lateOffer) {
       transaction.respond(provisional);
       return;
     }
