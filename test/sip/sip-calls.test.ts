@@ -217,6 +217,73 @@ describe.skipIf(!haveSipp())('SIP call flows against sipp', () => {
     expect(provisional.body.toString()).toMatch(/^m=audio \d+ RTP\/AVP/m);
   });
 
+  it('incoming late-offer call (INVITE without SDP): unreliable 183 without SDP, the gateway offers in its 200, the answer comes in the ACK', async () => {
+    const user = await device();
+    const peer = await startSipp({
+      scenario: 'uac-inbound-late-offer.xml',
+      port: await freeUdpPort(),
+      target: bed.sipAddress,
+      service: ALICE,
+    });
+    const [invitation] = await bed.receiver.waitFor(user.subscriptionId, (events) =>
+      events.some((e) => e.type === TYPES.invitation),
+    );
+    const { mediaSessionId, offer } = invitation!.data as { mediaSessionId: string; offer: { sdp: string } };
+    // The device is offered what the SIP side will surely take, and the relay needs no transcoder for: G.711.
+    expect(offer.sdp).toMatch(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF 0 8 /m);
+    const callId = (await bed.gw.gateway.store.getSession(mediaSessionId))!.callId;
+    const progress = await user.client.updateSessionStatus({
+      params: { path: { mediaSessionId } },
+      body: { status: 'InProgress', answer: { sdp: G711_ANSWER } },
+    });
+    expect(progress.response.status, JSON.stringify(progress.error)).toBe(200);
+    await until(() => bed.flow(callId).includes('>183'), 'the 183');
+    const accepted = await user.client.updateSessionStatus({
+      params: { path: { mediaSessionId } },
+      body: { status: 'Connected' },
+    });
+    expect(accepted.response.status, JSON.stringify(accepted.error)).toBe(200);
+    const events = await bed.receiver.waitFor(user.subscriptionId, untilStatus('Terminated'));
+    expect(await peer.done).toMatchObject({ code: 0 });
+    expect(bed.flow(callId)).toEqual(['<INVITE', '>100', '>183', '>200', '<ACK', '<BYE', '>200/BYE']);
+    const provisional = bed.messages(callId).find((t) => t.status === 183)!.message;
+    expect(provisional.headers.get('require')).toBeUndefined();
+    expect(provisional.body.length).toBe(0);
+    const ok = bed.messages(callId).find((t) => t.status === 200 && t.method === 'INVITE')!.message;
+    expect(ok.headers.get('content-type')).toBe('application/sdp');
+    expect(ok.body.toString()).toMatch(/^m=audio \d+ RTP\/AVP 0 8 101\r$/m);
+    const ack = bed.messages(callId).find((t) => t.method === 'ACK')!.message;
+    expect(ack.body.toString()).toMatch(/^m=audio \d+ RTP\/AVP 8\r$/m);
+    // The caller hung up a connected call: the ACK's answer was taken, no BYE from the gateway.
+    expect(statusesOf(events)).toEqual(['Terminated']);
+    expect(sequenceOf(events)).toEqual([1, 2]);
+  });
+
+  it('incoming late-offer call whose ACK has no answer: the gateway ends it with BYE, session Failed', async () => {
+    const user = await device();
+    const peer = await startSipp({
+      scenario: 'uac-inbound-late-offer-no-answer.xml',
+      port: await freeUdpPort(),
+      target: bed.sipAddress,
+      service: ALICE,
+    });
+    const [invitation] = await bed.receiver.waitFor(user.subscriptionId, (events) =>
+      events.some((e) => e.type === TYPES.invitation),
+    );
+    const { mediaSessionId } = invitation!.data as { mediaSessionId: string };
+    const callId = (await bed.gw.gateway.store.getSession(mediaSessionId))!.callId;
+    const accepted = await user.client.updateSessionStatus({
+      params: { path: { mediaSessionId } },
+      body: { status: 'Connected', answer: { sdp: G711_ANSWER } },
+    });
+    expect(accepted.response.status, JSON.stringify(accepted.error)).toBe(200);
+    const events = await bed.receiver.waitFor(user.subscriptionId, untilStatus('Failed'));
+    expect(await peer.done).toMatchObject({ code: 0 });
+    expect(bed.flow(callId)).toEqual(['<INVITE', '>100', '>200', '<ACK', '>BYE', '<200/BYE']);
+    const failed = events.at(-1)!.data as { reason: string };
+    expect(failed.reason).toBe('The caller acknowledged the offer without an SDP answer');
+  });
+
   it('incoming call cancelled by the caller: 200 to the CANCEL, 487 to the INVITE, session ends SessionCancelled', async () => {
     const user = await device();
     const peer = await startSipp({

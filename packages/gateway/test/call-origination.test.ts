@@ -3,6 +3,8 @@
  * a number in the telco network, through the domain services and the
  * loopback SIP network.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { checkWebRtcSdp, parseSdp } from '../src/index.js';
 import { ALICE, auth, BOB, createBody, type Harness, harness, onboard, settle, summary } from './helpers.js';
@@ -374,5 +376,27 @@ describe('hold and resume', () => {
     expect(updated.offer.sdp).toContain('a=ice-ufrag:9xYz');
     expect(updated.answer?.sdp).not.toBe(created.answer?.sdp);
     expect(h.net.messages(callId).length).toBe(sipBefore);
+  });
+});
+
+describe('ended calls during the session retention', () => {
+  it('only the stored record stays: the call session and its media endpoint can be collected at once', async () => {
+    // The retention timer used to hold the whole session (dialog, endpoint, listeners) for 60 s.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const { created } = await call();
+    const session = new WeakRef(h.gw.calls.session(created.mediaSessionId)!);
+    expect(session.deref()).toBeDefined();
+    await settle(h.gw, 1000);
+    await h.gw.calls.delete(auth(ALICE), created.mediaSessionId);
+    await settle(h.gw);
+    expect(h.gw.calls.session(created.mediaSessionId)).toBeUndefined();
+    for (let round = 0; round < 3 && session.deref() !== undefined; round++) {
+      await vi.advanceTimersByTimeAsync(0);
+      gc();
+    }
+    expect(session.deref()).toBeUndefined();
+    // The record is still served for the retention.
+    expect((await h.gw.calls.get(auth(ALICE), created.mediaSessionId)).status).toBe('Terminated');
   });
 });

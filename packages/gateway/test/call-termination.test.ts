@@ -268,15 +268,47 @@ describe('incoming calls that cannot be offered', () => {
     expect(inbound.flow().slice(-2)).toEqual(['>480', '<ACK']);
   });
 
-  it('404 for a Request-URI without a subscriber number; 488 for unusable or missing SDP', async () => {
+  it('404 for a Request-URI without a subscriber number; 488 for unusable SDP', async () => {
     const noNumber = h.net.callIn({ from: BOB, toUri: 'sip:alice@operator.com' });
     const badSdp = h.net.callIn({ from: BOB, to: ALICE, sdp: 'v=0\r\ngarbage' });
-    const lateOffer = h.net.callIn({ from: BOB, to: ALICE, sdp: null });
     await settle(h.gw);
     expect(noNumber.flow().slice(-2)).toEqual(['>404', '<ACK']);
     expect(badSdp.flow().slice(-2)).toEqual(['>488', '<ACK']);
+    expect(h.store.counts().sessions).toBe(0);
+  });
+
+  it('488 for a late-offer INVITE when the media backend cannot make offers', async () => {
+    const media = h.net.media as { createOffers?: unknown };
+    media.createOffers = undefined;
+    const lateOffer = h.net.callIn({ from: BOB, to: ALICE, sdp: null });
+    await settle(h.gw);
     expect(lateOffer.flow().slice(-2)).toEqual(['>488', '<ACK']);
     expect(h.store.counts().sessions).toBe(0);
+  });
+});
+
+describe('late-offer INVITE (no SDP, RFC 3261 §13.2.1)', () => {
+  it('the gateway offers G.711 to the device and in its 200; the answer in the ACK reaches the media endpoint', async () => {
+    const inbound = h.net.callIn({ from: BOB, to: ALICE, sdp: null });
+    await settle(h.gw);
+    const invitation = h.sink.eventsFor(ids.subscriptionId).at(-1)!;
+    const data = invitation.data as { mediaSessionId: string; offer: { sdp: string } };
+    expect(invitation.type).toBe(EVENT_TYPES.sessionInvitation);
+    const offer = checkWebRtcSdp(parseSdp(data.offer.sdp, 'offer'), 'offer', 'offer');
+    expect(offer.audio.codecs.map((c) => c.name)).toEqual(['pcmu', 'pcma']);
+    await h.gw.calls.updateStatus(auth(ALICE), data.mediaSessionId, {
+      originatorAddress: `tel:${BOB}`,
+      receiverAddress: `tel:${ALICE}`,
+      status: 'Connected',
+      answer: { sdp: FLOW_WEBRTC_ANSWER },
+    });
+    await settle(h.gw);
+    expect(inbound.flow()).toEqual(['<INVITE', '>100', '>200/INVITE', '<ACK']);
+    const ok = h.net.messages(inbound.callId).find((m) => m.status === 200)!;
+    expect(ok.body).toMatch(/^m=audio \d+ RTP\/AVP 0 8 101\r?$/m);
+    const [endpoint] = h.net.media.endpoints.values();
+    expect(endpoint!.rtpRemote?.audio.port).toBe(49_170);
+    expect((await h.gw.calls.get(auth(ALICE), data.mediaSessionId)).status).toBe('Connected');
   });
 
   it('reports a caller without a usable identity as anonymous and strips control characters from names', async () => {

@@ -20,7 +20,7 @@ import {
 import type { EventPublisher } from '../events/domain-events.js';
 import { type Location, parseLocation } from '../location/location.js';
 import { buildPidfLo } from '../location/pidf-lo.js';
-import type { MediaBackend } from '../network/media-backend.js';
+import type { MediaBackend, MediaEndpoint } from '../network/media-backend.js';
 import type { IncomingInvite, OutgoingInvite, SipBackend } from '../network/sip-backend.js';
 import type { SdpLimits } from '../sdp/parse.js';
 import { parseRtpSdp } from '../sdp/rtp.js';
@@ -212,6 +212,10 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
         route((s, e) => s.onAnswered(e)),
       ),
       sip.on(
+        'acknowledged',
+        route((s, e) => s.onAcknowledged(e)),
+      ),
+      sip.on(
         'failed',
         route((s, e) => s.onFailed(e)),
       ),
@@ -261,9 +265,18 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
       this.#byId.delete(session.id);
       this.#byCallId.delete(session.callId);
       this.emit('ended', { session: record });
-      this.#discard.setAfter(record.mediaSessionId, this.#options.endedSessionRetentionMs, () => {
-        this.#inflight.track(this.#forget(record.mediaSessionId));
-      });
+      this.#forgetLater(record.mediaSessionId);
+    });
+  }
+
+  /**
+   * Removes the ended session's record after the retention. Its own method so
+   * the timer's closure holds the id only, not the session with its dialog and
+   * endpoint (kept for the whole retention, they made every major GC slower).
+   */
+  #forgetLater(mediaSessionId: string): void {
+    this.#discard.setAfter(mediaSessionId, this.#options.endedSessionRetentionMs, () => {
+      this.#inflight.track(this.#forget(mediaSessionId));
     });
   }
 
@@ -610,14 +623,23 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
       if (this.#options.acceptInbound && !(await this.#options.acceptInbound({ phoneNumber, deviceIds }))) {
         return await reject(480, 'nobody subscribed to session-invitation for the subscriber');
       }
-      if (invite.sdp === undefined) return await reject(488, 'late-offer INVITEs are not supported');
-      let rtpOffer: ReturnType<typeof parseRtpSdp>;
-      try {
-        rtpOffer = parseRtpSdp(invite.sdp, 'INVITE SDP', this.#options.sdpLimits);
-      } catch {
-        return await reject(488, 'unusable SDP offer');
+      let media: { endpoint: MediaEndpoint; webrtcOffer: string; rtpAnswer?: string; rtpOffer?: string };
+      if (invite.sdp === undefined) {
+        // Late offer (RFC 3261 §13.2.1): the gateway offers both legs, the SIP one in its 200.
+        const backend = this.#deps.media;
+        if (backend.createOffers === undefined)
+          return await reject(488, 'the media backend cannot make the offer of a late-offer INVITE');
+        media = await backend.createOffers();
+      } else {
+        let rtpOffer: ReturnType<typeof parseRtpSdp>;
+        try {
+          rtpOffer = parseRtpSdp(invite.sdp, 'INVITE SDP', this.#options.sdpLimits);
+        } catch {
+          return await reject(488, 'unusable SDP offer');
+        }
+        media = await this.#deps.media.createFromRtpOffer(rtpOffer);
       }
-      const { endpoint, rtpAnswer, webrtcOffer } = await this.#deps.media.createFromRtpOffer(rtpOffer);
+      const { endpoint, webrtcOffer } = media;
       const now = this.#deps.clock.now();
       const originatorName = cleanDisplayName(invite.from.displayName);
       const receiverName = cleanDisplayName(invite.to.displayName);
@@ -638,7 +660,12 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
         createdAt: now,
         updatedAt: now,
       };
-      const session = new CallSession(this.#sessionDeps(), { record, endpoint, rtpAnswer });
+      const session = new CallSession(this.#sessionDeps(), {
+        record,
+        endpoint,
+        ...(media.rtpAnswer === undefined ? {} : { rtpAnswer: media.rtpAnswer }),
+        ...(media.rtpOffer === undefined ? {} : { rtpOffer: media.rtpOffer }),
+      });
       this.#adopt(session);
       const created = await session.startInbound();
       this.emit('created', { session: created });

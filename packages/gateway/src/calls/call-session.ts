@@ -84,6 +84,8 @@ export class CallSession extends TypedEmitter<CallSessionEvents> {
   #pendingAnswer: string | undefined;
   /** Incoming call: the RTP answer for the network, sent with 183/200. */
   readonly #rtpAnswer: string | undefined;
+  /** Incoming late-offer call (INVITE without SDP): the gateway's RTP offer for the 200; the answer comes with the ACK. */
+  readonly #rtpOffer: string | undefined;
   #webrtcAnswerApplied = false;
   /** Set once the gateway started ending the call: what the final state will be. */
   #ending: Ending | undefined;
@@ -93,7 +95,13 @@ export class CallSession extends TypedEmitter<CallSessionEvents> {
 
   constructor(
     deps: CallSessionDeps,
-    init: { record: MediaSessionRecord; endpoint: MediaEndpoint; pendingAnswer?: string; rtpAnswer?: string },
+    init: {
+      record: MediaSessionRecord;
+      endpoint: MediaEndpoint;
+      pendingAnswer?: string;
+      rtpAnswer?: string;
+      rtpOffer?: string;
+    },
   ) {
     super(deps.logger);
     this.#deps = deps;
@@ -103,6 +111,7 @@ export class CallSession extends TypedEmitter<CallSessionEvents> {
     this.#endpoint = init.endpoint;
     this.#pendingAnswer = init.pendingAnswer;
     this.#rtpAnswer = init.rtpAnswer;
+    this.#rtpOffer = init.rtpOffer;
     this.#timers = new TimerSet(deps.clock);
     this.#whenEnded = new Promise((resolve) => {
       this.#resolveEnded = resolve;
@@ -375,6 +384,36 @@ export class CallSession extends TypedEmitter<CallSessionEvents> {
     });
   }
 
+  /**
+   * The ACK of the 200 that carried the gateway's offer (late-offer INVITE):
+   * its SDP is the caller's answer. Without a usable one the call has no media
+   * and ends with BYE (RFC 3261 §13.3.1.4 leaves the UAS no other way out).
+   */
+  onAcknowledged(event: { sdp?: string }): void {
+    this.#onNetwork('acknowledged', async () => {
+      if (this.#ended || this.#ending || this.#rtpOffer === undefined) return;
+      const remote = this.#networkSdp(event.sdp, 'ACK SDP');
+      if (remote !== undefined) {
+        try {
+          await this.#endpoint.setRtpAnswer(remote);
+          return;
+        } catch (error) {
+          this.#deps.logger.warn({ err: error, mediaSessionId: this.id }, 'unusable SDP answer in ACK');
+        }
+      }
+      this.#beginEndInQueue(
+        {
+          status: 'Failed',
+          reason:
+            event.sdp === undefined
+              ? 'The caller acknowledged the offer without an SDP answer'
+              : 'The caller answered the offer with unusable SDP',
+        },
+        'network',
+      );
+    });
+  }
+
   onFailed(event: { status: number; reason: string }): void {
     this.#onNetwork('failed', async () => {
       if (this.#ended) return;
@@ -550,9 +589,11 @@ export class CallSession extends TypedEmitter<CallSessionEvents> {
         if (!this.#webrtcAnswerApplied) {
           throw invalidArgument('answer (the device SDP answer) is required to accept the call.');
         }
+        // A late-offer INVITE gets the gateway's offer in the 200; its answer comes with the ACK.
         await sip.answer(this.callId, {
           status: 200,
           ...(this.#rtpAnswer === undefined ? {} : { sdp: this.#rtpAnswer }),
+          ...(this.#rtpOffer === undefined ? {} : { sdp: this.#rtpOffer }),
         });
         this.#timers.delete('answer-timeout');
         break;

@@ -47,4 +47,12 @@ export interface MediaBackend extends Closable {
   createFromRtpOffer(
     offer: CheckedRtpSdp,
   ): Promise<{ endpoint: MediaEndpoint; rtpAnswer: string; webrtcOffer: string }>;
+  /**
+   * Incoming call without an offer (a late-offer INVITE): an endpoint making
+   * both offers, the RTP one for the 200 OK (its answer comes from the ACK
+   * through `setRtpAnswer`) and a WebRTC one for the device. Both offer G.711
+   * only, so whatever each side picks can be relayed to the other. Optional:
+   * without it, late-offer INVITEs are refused with 488.
+   */
+  createOffers?(): Promise<{ endpoint: MediaEndpoint; rtpOffer: string; webrtcOffer: string }>;
 }

@@ -40,6 +40,12 @@ export interface SipBackendEvents {
   invite: IncomingInvite;
   /** A provisional response to the gateway's INVITE; reliable ones (100rel) are PRACKed by the backend. */
   provisional: { callId: string; status: ProvisionalStatus; reason: string; sdp?: string };
+  /**
+   * The ACK of the 200 the gateway sent to a late-offer INVITE (one without
+   * SDP): that 200 carried the gateway's offer, and the ACK carries the far
+   * end's answer (RFC 3261 §13.2.1, RFC 3264); `sdp` is absent when it has none.
+   */
+  acknowledged: { callId: string; sdp?: string };
   /** A 2xx to the gateway's INVITE, already ACKed by the backend. */
   answered: { callId: string; sdp: string };
   /** A final non-2xx to the gateway's INVITE (including 487 after a CANCEL). */
@@ -65,7 +71,12 @@ export interface SipBackend extends Closable {
   register(binding: { aor: SipUri; expiresSeconds: number }): Promise<void>;
   /** Sends an INVITE; resolves once the network took it (100 Trying), rejects when it cannot be sent. */
   invite(request: OutgoingInvite): Promise<void>;
-  /** Answers a pending INVITE or re-INVITE from the network: 18x (reliably) or 200 with SDP. */
+  /**
+   * Answers a pending INVITE or re-INVITE from the network: 18x (reliably) or
+   * 200 with SDP. For a late-offer INVITE the 200's SDP is the gateway's offer
+   * (the answer arrives as `acknowledged`), and 18x go without SDP and
+   * unreliably: a reliable one would have to carry the offer (RFC 3262 §5).
+   */
   answer(callId: string, response: { status: ProvisionalStatus | 200; sdp?: string }): Promise<void>;
   /** Final negative answer to a pending INVITE from the network (486, 480, 603, ...). */
   reject(callId: string, response: { status: number; reason?: string }): Promise<void>;

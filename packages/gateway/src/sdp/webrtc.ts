@@ -40,6 +40,13 @@ const HASH_BYTES: Record<string, number> = {
   'sha-384': 48,
   'sha-512': 64,
 };
+/** The fingerprint's form for each hash (hex byte pairs joined by colons), compiled once. */
+const FINGERPRINT: Record<string, RegExp> = Object.fromEntries(
+  Object.entries(HASH_BYTES).map(([type, bytes]) => [
+    type,
+    new RegExp(`^[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){${bytes - 1}}$`),
+  ]),
+);
 
 /**
  * Checks that a parsed SDP is usable as a WebRTC `offer` or `answer`: an audio
@@ -69,10 +76,10 @@ export function checkWebRtcSdp(sdp: ParsedSdp, field: string, role: 'offer' | 'a
   const fingerprint = media.fingerprint ?? session.fingerprint;
   if (fingerprint === undefined) throw invalidArgument(`${field} has no DTLS fingerprint (a=fingerprint)`);
   const type = fingerprint.type.toLowerCase();
-  const bytes = HASH_BYTES[type];
-  if (bytes === undefined)
+  const form = Object.hasOwn(FINGERPRINT, type) ? FINGERPRINT[type] : undefined;
+  if (form === undefined)
     throw invalidArgument(`${field} has an unsupported fingerprint hash "${fingerprint.type}"`);
-  if (!new RegExp(`^[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){${bytes - 1}}$`).test(fingerprint.hash)) {
+  if (!form.test(fingerprint.hash)) {
     throw invalidArgument(`${field} has a malformed ${type} fingerprint`);
   }
   const setup = (media.setup ?? session.setup) as string | undefined;

@@ -122,6 +122,33 @@ export async function openInboundCall(
   return { device, sip, endpoint, webrtcSdp: webrtcOffer, rtpSdp: rtpAnswer };
 }
 
+/**
+ * Incoming late-offer call (INVITE without SDP): the backend offers both legs;
+ * the device answers its WebRTC offer, the SIP side answers the RTP offer with `laws` (as in an ACK).
+ */
+export async function openLateOfferCall(
+  backend: MediaBackend,
+  cleanups: Cleanups,
+  laws?: G711Law[],
+): Promise<MediaCall> {
+  if (backend.createOffers === undefined) throw new Error('the backend makes no offers');
+  const device = new WeriftDevice();
+  cleanups.push(() => device.close());
+  const sip = await RtpPeer.open();
+  cleanups.push(() => sip.close());
+  const { endpoint, rtpOffer, webrtcOffer } = await backend.createOffers();
+  cleanups.push(() => endpoint.close());
+  const answer = await device.answer(webrtcOffer);
+  await endpoint.setWebRtcAnswer(webRtcSdp(answer, 'answer'));
+  sip.setRemoteFromSdp(rtpOffer);
+  const events = payloadTypeOf(rtpOffer, 'telephone-event', 8000);
+  await endpoint.setRtpAnswer(
+    rtpSdp(sip.sdp({ ...(laws === undefined ? {} : { laws }), telephoneEvent: events ?? false })),
+  );
+  await device.connected();
+  return { device, sip, endpoint, webrtcSdp: webrtcOffer, rtpSdp: rtpOffer };
+}
+
 /** Polls until `samples()` holds at least half a second in which `frequency` dominates. */
 export async function expectTone(samples: () => number[], frequency: number, what: string): Promise<void> {
   const deadline = Date.now() + TONE_TIMEOUT_MS;

@@ -12,6 +12,7 @@ import {
   expectTone,
   expectTonesBothWays,
   openInboundCall,
+  openLateOfferCall,
   openOutboundCall,
   payloadTypeOf,
   portOf,
@@ -51,6 +52,17 @@ describe('werift media backend: beyond the contract', () => {
   it('offers the device both laws on an incoming PCMU call', async () => {
     const call = await openInboundCall(backend, cleanups);
     expect(call.webrtcSdp).toMatch(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF 0 8 /m);
+  });
+
+  it('late-offer call: offers G.711 on both legs; a PCMA answer in the ACK and a PCMU device are relayed both ways', async () => {
+    const call = await openLateOfferCall(backend, cleanups, ['pcma']);
+    expect(call.rtpSdp).toMatch(/^m=audio \d+ RTP\/AVP 0 8 101\r$/m);
+    expect(call.rtpSdp).toMatch(/^a=sendrecv\r$/m);
+    expect(call.webrtcSdp).toMatch(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF 0 8 126\r$/m);
+    expect(call.webrtcSdp).toMatch(/^a=setup:actpass\r$/m);
+    expect(call.device.codec.name).toBe('pcmu');
+    await expectTonesBothWays(call, 'late offer', 'pcma');
+    expect([...call.sip.payloadTypes]).toEqual([8]);
   });
 
   it('PCMA-only SIP side: the device keeps PCMU and the relay converts between the laws', async () => {

@@ -135,3 +135,50 @@ describe('REGISTER', () => {
     expect(lost).toEqual(['sip:+818000000001@operator.com;user=phone']);
   });
 });
+
+describe('dialog limits', () => {
+  it('486 beyond the dialogs per number, 503 beyond all dialogs; an ended dialog frees its place', async () => {
+    const clock = new ManualClock(Date.now());
+    const far = await EmbeddedSipBackend.start({
+      listen: ['udp:127.0.0.1:0'],
+      clock,
+      limits: { maxDialogs: 2, maxDialogsPerNumber: 1 },
+    });
+    const gateway = await EmbeddedSipBackend.start({
+      listen: ['udp:127.0.0.1:0'],
+      outboundProxy: `sip:127.0.0.1:${far.listening[0]!.port}`,
+      clock,
+    });
+    closers.push(
+      () => gateway.close(),
+      () => far.close(),
+    );
+    const invited: string[] = [];
+    far.on('invite', ({ callId }) => invited.push(callId));
+    const failed = new Map<string, number>();
+    gateway.on('failed', ({ callId, status }) => failed.set(callId, status));
+    const call = (callId: string, number: string) =>
+      gateway.invite({
+        callId,
+        requestUri: `sip:${number}@tn.operator.com;user=phone` as SipUri,
+        from: { uri: 'sip:+818000000001@operator.com;user=phone' as SipUri },
+        to: { uri: `sip:${number}@tn.operator.com;user=phone` as SipUri },
+        sdp: SDP(),
+      });
+    await call('limit-1', '+818000000002');
+    await until(() => invited.includes('limit-1'), 'the first INVITE');
+    await call('limit-2', '+818000000002');
+    await until(() => failed.has('limit-2'), 'the answer to a second call to the same number');
+    await call('limit-3', '+818000000003');
+    await until(() => invited.includes('limit-3'), 'a call to another number');
+    await call('limit-4', '+818000000004');
+    await until(() => failed.has('limit-4'), 'the answer beyond all dialogs');
+    expect(Object.fromEntries(failed)).toEqual({ 'limit-2': 486, 'limit-4': 503 });
+    // The far end declines the first call: the number has room again.
+    await far.reject('limit-1', { status: 603 });
+    await until(() => failed.has('limit-1'), 'the 603');
+    await call('limit-5', '+818000000002');
+    await until(() => invited.includes('limit-5'), 'a new call to the freed number');
+    expect(invited).toEqual(['limit-1', 'limit-3', 'limit-5']);
+  });
+});

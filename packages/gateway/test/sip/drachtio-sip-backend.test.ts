@@ -99,8 +99,15 @@ class ScriptedSrf extends EventEmitter implements DrachtioSrf {
       setImmediate(() => progress.cbRequest(null, req));
     });
   }
-  async createUAS(): Promise<DrachtioDialog> {
-    return fakeDialog();
+  readonly uasDialogs: Array<{ dialog: DrachtioDialog; localSdp: string }> = [];
+  async createUAS(
+    _req: DrachtioRequest,
+    _res: DrachtioResponse,
+    options: { localSdp: string },
+  ): Promise<DrachtioDialog> {
+    const dialog = fakeDialog();
+    this.uasDialogs.push({ dialog, localSdp: options.localSdp });
+    return dialog;
   }
   request(): unknown {
     throw new Error('no registrar here');
@@ -127,7 +134,16 @@ async function backendOn(srf: ScriptedSrf) {
     createSrf: () => srf,
   });
   const events: Array<{ name: keyof SipBackendEvents; payload: unknown }> = [];
-  for (const name of ['invite', 'provisional', 'answered', 'failed', 'cancelled', 'bye', 'reinvite'] as const)
+  for (const name of [
+    'invite',
+    'provisional',
+    'answered',
+    'acknowledged',
+    'failed',
+    'cancelled',
+    'bye',
+    'reinvite',
+  ] as const)
     backend.on(name, (payload) => events.push({ name, payload }));
   return { backend, events };
 }
@@ -253,6 +269,52 @@ describe('DrachtioSipBackend (drachtio-srf scripted)', () => {
     await backend.reject('ok@far', { status: 486, reason: 'Busy\r\nX-Injected: 1' });
     expect(responses.sent[2]).toEqual({ status: 486, opts: {} });
     await expect(backend.answer('ok@far', { status: 200, sdp: SDP })).rejects.toThrow(/no SIP dialog/);
+    await backend.close();
+  });
+
+  it("a late-offer INVITE: provisionals go unreliably, the 200 carries the offer and the ACK's SDP is `acknowledged`", async () => {
+    const srf = new ScriptedSrf();
+    const { backend, events } = await backendOn(srf);
+    const responses = new SentResponses();
+    const headers = {
+      'call-id': 'late@far',
+      from: '<sip:+15550000002@h>;tag=1',
+      to: '<sip:+15550000001@h>',
+      supported: '100rel, timer',
+    };
+    srf.inviteHandler!(
+      {
+        ...message({ method: 'INVITE', uri: 'sip:+15550000001@127.0.0.1:5080', body: '' }, headers),
+        method: 'INVITE',
+        uri: 'sip:+15550000001@127.0.0.1:5080',
+        body: '',
+        cancel() {},
+        on() {
+          return this;
+        },
+      } as unknown as DrachtioRequest,
+      responses.response(),
+    );
+    expect(events[0]).toEqual({
+      name: 'invite',
+      payload: {
+        callId: 'late@far',
+        requestUri: 'sip:+15550000001@127.0.0.1:5080',
+        from: { uri: 'sip:+15550000002@h' },
+        to: { uri: 'sip:+15550000001@h' },
+      },
+    });
+    // The caller supports 100rel, but a reliable 183 would have to carry the offer (RFC 3262 §5).
+    await backend.answer('late@far', { status: 183 });
+    expect(responses.sent[0]).toEqual({ status: 183, opts: { headers: {} } });
+    await backend.answer('late@far', { status: 200, sdp: SDP });
+    expect(srf.uasDialogs[0]!.localSdp).toBe(SDP);
+    const answer = SDP.replace('m=audio 4000 RTP/AVP 0', 'm=audio 4100 RTP/AVP 8');
+    srf.uasDialogs[0]!.dialog.emit(
+      'ack',
+      message({ method: 'ACK', body: answer }, { 'content-type': 'application/sdp' }),
+    );
+    expect(events.at(-1)).toEqual({ name: 'acknowledged', payload: { callId: 'late@far', sdp: answer } });
     await backend.close();
   });
 

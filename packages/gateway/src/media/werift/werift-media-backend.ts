@@ -39,6 +39,10 @@ export class WeriftMediaBackend implements MediaBackend {
     return this.#create((id, ctx) => WeriftMediaEndpoint.offering(id, ctx, offer));
   }
 
+  async createOffers() {
+    return this.#create((id, ctx) => WeriftMediaEndpoint.offeringBoth(id, ctx));
+  }
+
   stats(): MediaBackendStats {
     let udpSockets = 0;
     for (const endpoint of this.#endpoints.values()) udpSockets += endpoint.udpSockets;

@@ -18,6 +18,7 @@ import {
   chooseForRtpOffer,
   chooseFromAnswer,
   type LegFormat,
+  RTP_PCMU,
   receives,
   rtpOfferFor,
   sends,
@@ -158,6 +159,34 @@ export class WeriftMediaEndpoint implements MediaEndpoint {
       endpoint.#attachTransport();
       const webrtcOffer = endpoint.#localSdp(description.toSdp().sdp);
       return { endpoint, rtpAnswer, webrtcOffer };
+    } catch (error) {
+      await endpoint.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Incoming call without an offer (late-offer INVITE): offers G.711 on both
+   * legs, the RTP offer for the 200 OK and a WebRTC offer for the device; each
+   * side's answer arrives later (`setRtpAnswer` from the ACK, `setWebRtcAnswer`).
+   */
+  static async offeringBoth(
+    id: string,
+    ctx: EndpointContext,
+  ): Promise<{ endpoint: WeriftMediaEndpoint; rtpOffer: string; webrtcOffer: string }> {
+    const rtp = rtpOfferFor({ audio: RTP_PCMU });
+    const { codecs, telephoneEvent } = webRtcOfferFor({ audio: RTP_PCMU });
+    const pc = new RTCPeerConnection(weriftPeerConfig(ctx.network, [...codecs, telephoneEvent]));
+    const transceiver = pc.addTransceiver('audio', { direction: 'sendrecv' });
+    const endpoint = new WeriftMediaEndpoint(id, ctx, pc, transceiver);
+    try {
+      endpoint.#webrtcOffered = [...codecs, telephoneEvent];
+      endpoint.#rtpOffered = [rtp.audio, ...rtp.alternatives];
+      const rtpOffer = endpoint.#rtpSdp([rtp.audio, ...rtp.alternatives], rtp.telephoneEvent, 'sendrecv');
+      const description = await pc.setLocalDescription(await pc.createOffer());
+      endpoint.#attachTransport();
+      const webrtcOffer = endpoint.#localSdp(description.toSdp().sdp);
+      return { endpoint, rtpOffer, webrtcOffer };
     } catch (error) {
       await endpoint.close();
       throw error;

@@ -68,14 +68,14 @@ export class LoopbackMediaEndpoint implements MediaEndpoint {
     });
   }
 
-  offerWebRtc(): string {
+  offerWebRtc(codecs: AudioCodec[] = [OPUS, PCMU, PCMA]): string {
     return webRtcSdp({
       address: this.#backend.address,
       port: this.#webrtcPort,
       ice: this.ice,
       setup: 'actpass',
       mid: '0',
-      codecs: [OPUS, PCMU, PCMA],
+      codecs,
       direction: 'sendrecv',
       version: this.#version++,
       id: this.#sdpId,
@@ -182,6 +182,11 @@ export class LoopbackMediaBackend implements MediaBackend {
   async createFromRtpOffer(offer: CheckedRtpSdp) {
     const endpoint = this.#create();
     return { endpoint, rtpAnswer: endpoint.answerRtp(offer), webrtcOffer: endpoint.offerWebRtc() };
+  }
+
+  async createOffers() {
+    const endpoint = this.#create();
+    return { endpoint, rtpOffer: endpoint.offerRtp(), webrtcOffer: endpoint.offerWebRtc([PCMU, PCMA]) };
   }
 
   async close(): Promise<void> {

@@ -262,9 +262,20 @@ export class LoopbackSipBackend extends TypedEmitter<SipBackendEvents> implement
     }
     if (response.status === 200) {
       this.log(callId, 'out', 'INVITE', 200, { 'Content-Type': 'application/sdp' }, response.sdp);
-      this.log(callId, 'in', 'ACK');
       dialog.state = 'confirmed';
+      const lateOffer = dialog.pending === 'invite' && dialog.remoteSdp === undefined;
       dialog.pending = undefined;
+      if (!lateOffer) {
+        this.log(callId, 'in', 'ACK');
+        return;
+      }
+      // A late-offer INVITE: the 200 carried the offer, the far end answers in its ACK.
+      const answer = this.farEndSdp();
+      dialog.remoteSdp = answer;
+      this.log(callId, 'in', 'ACK', undefined, { 'Content-Type': 'application/sdp' }, answer);
+      queueMicrotask(() => {
+        if (!this.#closed) this.emit('acknowledged', { callId, sdp: answer });
+      });
       return;
     }
     this.log(callId, 'out', 'INVITE', response.status, { Require: '100rel' }, response.sdp);

@@ -56,6 +56,8 @@ interface DrachtioCall {
   cancelWanted: boolean;
   /** Incoming: the INVITE and its response object until the final answer. */
   incoming?: { req: DrachtioRequest; res: DrachtioResponse; reliable: boolean } | undefined;
+  /** Incoming INVITE without SDP: the 200 carries the gateway's offer, the ACK the answer (RFC 3261 §13.2.1). */
+  lateOffer?: boolean;
   dialog?: DrachtioDialog | undefined;
   /** A re-INVITE from the far end waiting for `answer` or `reject`. */
   pendingReinvite?: DrachtioResponse | undefined;
@@ -447,6 +449,7 @@ export class DrachtioSipBackend extends TypedEmitter<SipBackendEvents> implement
       role: 'uas',
       state: 'calling',
       incoming: { req, res, reliable },
+      lateOffer: !isSdp(req),
       provisionalSeen: false,
       cancelWanted: false,
       reinviteInFlight: false,
@@ -504,10 +507,20 @@ export class DrachtioSipBackend extends TypedEmitter<SipBackendEvents> implement
       }
       call.state = 'confirmed';
       this.#watch(call, dialog);
+      if (call.lateOffer) {
+        // drachtio-srf resolves at the 200; the ACK carrying the answer to its offer comes later.
+        dialog.once('ack', (ack: DrachtioMessage) =>
+          this.#guard('ACK', () => {
+            if (call.state === 'terminated') return;
+            this.emit('acknowledged', { callId, ...(isSdp(ack) ? { sdp: ack.body ?? '' } : {}) });
+          }),
+        );
+      }
       return;
     }
     // RFC 3262: with `Require: 100rel` drachtio-server sends the provisional reliably and handles the PRACK.
-    const headers: Record<string, string> = incoming.reliable ? { Require: '100rel' } : {};
+    // Not for a late offer: a reliable provisional would have to carry the offer (RFC 3262 §5).
+    const headers: Record<string, string> = incoming.reliable && !call.lateOffer ? { Require: '100rel' } : {};
     if (response.sdp !== undefined) headers['Content-Type'] = 'application/sdp';
     call.state = 'early';
     await sendResponse(incoming.res, response.status, {

@@ -37,6 +37,11 @@ export class SipDialog {
 
   // -- gateway as UAS
   inviteServer: InviteServerTransaction | undefined;
+  /**
+   * The INVITE came without an offer: the gateway's 200 carries it and the
+   * ACK the answer (RFC 3261 §13.2.1). Cleared once that ACK arrived.
+   */
+  lateOffer = false;
   remoteSupports100rel = false;
   localRSeq = Math.floor(Math.random() * 2 ** 30) + 1;
   /** Reliable provisionals waiting for PRACK (RFC 3262 §3): sent one at a time. */

@@ -98,6 +98,9 @@ interface Binding extends RegistrarBinding {
 export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implements SipBackend {
   readonly layer: TransactionLayer;
   readonly dialogs = new Map<string, SipDialog>();
+  /** Dialogs not terminated, and their count per subscriber number: the limits read them on every INVITE. */
+  readonly #live = new Set<SipDialog>();
+  readonly #liveByNumber = new Map<string, number>();
   #options: EmbeddedSipBackendOptions;
   readonly #clock: Clock;
   readonly #logger: Logger;
@@ -247,8 +250,21 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
     return dialog;
   }
 
+  /** Adds a new dialog (its Call-ID is not in use); it counts against the limits until `#end`. */
+  #addDialog(dialog: SipDialog): void {
+    this.dialogs.set(dialog.callId, dialog);
+    this.#live.add(dialog);
+    if (dialog.number !== undefined)
+      this.#liveByNumber.set(dialog.number, (this.#liveByNumber.get(dialog.number) ?? 0) + 1);
+  }
+
   #end(dialog: SipDialog): void {
     dialog.state = 'terminated';
+    if (this.#live.delete(dialog) && dialog.number !== undefined) {
+      const left = (this.#liveByNumber.get(dialog.number) ?? 1) - 1;
+      if (left > 0) this.#liveByNumber.set(dialog.number, left);
+      else this.#liveByNumber.delete(dialog.number);
+    }
     for (const key of ['2xx', 'prov', 'se', 'ack'] as const) this.#timers.delete(`${key}:${dialog.callId}`);
     // Kept briefly so retransmissions still match; then forgotten.
     this.#timers.setAfter(`gc:${dialog.callId}`, 64 * this.#timersConfig.T1, () => {
@@ -257,16 +273,11 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
   }
 
   #countFor(number: string | undefined): number {
-    if (number === undefined) return 0;
-    let n = 0;
-    for (const d of this.dialogs.values()) if (d.number === number && d.state !== 'terminated') n++;
-    return n;
+    return number === undefined ? 0 : (this.#liveByNumber.get(number) ?? 0);
   }
 
   #liveDialogs(): number {
-    let n = 0;
-    for (const d of this.dialogs.values()) if (d.state !== 'terminated') n++;
-    return n;
+    return this.#live.size;
   }
 
   // ================================================================ outgoing calls
@@ -320,7 +331,7 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
     });
     dialog.invite = invite;
     dialog.lastLocalSdp = request.sdp;
-    this.dialogs.set(request.callId, dialog);
+    this.#addDialog(dialog);
     await this.#sendInvite(dialog, invite, peer, false);
   }
 
@@ -769,13 +780,14 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
     // §12.1.1: the UAS's route set is the Record-Route of the request, in order.
     dialog.routeSet = request.headers.getAll('record-route');
     dialog.inviteServer = transaction as SipDialog['inviteServer'];
+    dialog.lateOffer = !isSdp(request);
     dialog.remoteSupports100rel =
       optionTags(request.headers.getAll('supported')).has('100rel') ||
       optionTags(request.headers.getAll('require')).has('100rel');
     if (Number.isFinite(seSeconds)) {
       dialog.sessionExpires = { seconds: seSeconds, refresher: 'remote' };
     }
-    this.dialogs.set(callId, dialog);
+    this.#addDialog(dialog);
     (transaction as { onAckTimeout?: () => void }).onAckTimeout = () => this.#end(dialog);
     this.#respond(transaction, 100);
     const invite: IncomingInvite = {
@@ -944,6 +956,14 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
     this.#timers.delete(`2xx:${dialog.callId}`);
     dialog.pending2xx = undefined;
     if (dialog.state === 'early' || dialog.state === 'calling') dialog.state = 'confirmed';
+    if (dialog.lateOffer) {
+      // The 200 carried the gateway's offer; this ACK carries the answer (RFC 3261 §13.2.1).
+      dialog.lateOffer = false;
+      this.emit('acknowledged', {
+        callId: dialog.callId,
+        ...(isSdp(request) ? { sdp: request.body.toString('utf8') } : {}),
+      });
+    }
   }
 
   // ================================================================ answering incoming INVITEs
@@ -984,7 +1004,9 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
       dialog.lastLocalSdp = response.sdp;
     }
     dialog.state = 'early';
-    if (!dialog.remoteSupports100rel) {
+    // Late offer: the first reliable response would have to carry the offer (RFC 3262 §5,
+    // RFC 6337 §2.2), which goes in the 200 instead, so provisionals are sent unreliably.
+    if (!dialog.remoteSupports100rel || dialog.lateOffer) {
       transaction.respond(provisional);
       return;
     }
