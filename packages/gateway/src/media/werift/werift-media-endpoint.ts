@@ -45,6 +45,8 @@ import { reachableFrom, remoteSdpForWerift } from './remote-sdp.js';
 export interface EndpointContext {
   network: WeriftNetwork;
   leg: RtpLeg;
+  /** The backend's count of open peer connections: each endpoint adds its own. */
+  peerConnections: Set<RTCPeerConnection>;
   onClosed(endpoint: WeriftMediaEndpoint): Promise<void>;
 }
 
@@ -111,6 +113,7 @@ export class WeriftMediaEndpoint implements MediaEndpoint {
     this.#ctx = ctx;
     this.#pc = pc;
     this.#transceiver = transceiver;
+    ctx.peerConnections.add(pc);
     this.#toSip = new RtpStreamRewriter(8000);
     ctx.leg.onRtp = (packet) => this.#fromSip(packet);
     pc.connectionStateChange.subscribe((state) => this.#onConnectionState(state));
