@@ -9,6 +9,7 @@ import type { Logger } from '../core/logger.js';
 import {
   ApiError,
   emergencyNotSupported,
+  InvalidArgumentError,
   invalidArgument,
   invalidTokenContext,
   isStoreUnavailable,
@@ -617,7 +618,15 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
       } catch {
         return await reject(488, 'unusable SDP offer');
       }
-      const { endpoint, rtpAnswer, webrtcOffer } = await this.#deps.media.createFromRtpOffer(rtpOffer);
+      let media: Awaited<ReturnType<MediaBackend['createFromRtpOffer']>>;
+      try {
+        media = await this.#deps.media.createFromRtpOffer(rtpOffer);
+      } catch (error) {
+        // No codec the gateway relays (RFC 3261 §21.4.26: 488 Not Acceptable Here).
+        if (error instanceof InvalidArgumentError) return await reject(488, error.message);
+        throw error;
+      }
+      const { endpoint, rtpAnswer, webrtcOffer } = media;
       const now = this.#deps.clock.now();
       const originatorName = cleanDisplayName(invite.from.displayName);
       const receiverName = cleanDisplayName(invite.to.displayName);
