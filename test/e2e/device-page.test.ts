@@ -191,7 +191,11 @@ for (const [backend, media] of backends) {
             async () => mediaEndpoints(),
             (count) => count === 0,
           );
-          expect(gw.gateway.media.stats?.()).toMatchObject({ endpoints: 0, udpSockets: 0 });
+          expect(gw.gateway.media.stats?.()).toMatchObject({
+            endpoints: 0,
+            udpSockets: 0,
+            webRtcTransports: 0,
+          });
         } finally {
           unwatch();
           untrace();

@@ -77,7 +77,11 @@ describe('a device calls the echo number and hears itself', () => {
       while ((server.gateway.media.stats?.().endpoints ?? 0) > 0 && Date.now() < ended) {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      expect(server.gateway.media.stats?.()).toMatchObject({ endpoints: 0, udpSockets: 0 });
+      expect(server.gateway.media.stats?.()).toMatchObject({
+        endpoints: 0,
+        udpSockets: 0,
+        webRtcTransports: 0,
+      });
     });
   }
 });

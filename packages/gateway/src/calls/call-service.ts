@@ -9,6 +9,7 @@ import type { Logger } from '../core/logger.js';
 import {
   ApiError,
   emergencyNotSupported,
+  InvalidArgumentError,
   invalidArgument,
   invalidTokenContext,
   isStoreUnavailable,
@@ -624,20 +625,26 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
         return await reject(480, 'nobody subscribed to session-invitation for the subscriber');
       }
       let media: { endpoint: MediaEndpoint; webrtcOffer: string; rtpAnswer?: string; rtpOffer?: string };
-      if (invite.sdp === undefined) {
-        // Late offer (RFC 3261 §13.2.1): the gateway offers both legs, the SIP one in its 200.
-        const backend = this.#deps.media;
-        if (backend.createOffers === undefined)
-          return await reject(488, 'the media backend cannot make the offer of a late-offer INVITE');
-        media = await backend.createOffers();
-      } else {
-        let rtpOffer: ReturnType<typeof parseRtpSdp>;
-        try {
-          rtpOffer = parseRtpSdp(invite.sdp, 'INVITE SDP', this.#options.sdpLimits);
-        } catch {
-          return await reject(488, 'unusable SDP offer');
+      try {
+        if (invite.sdp === undefined) {
+          // Late offer (RFC 3261 §13.2.1): the gateway offers both legs, the SIP one in its 200.
+          const backend = this.#deps.media;
+          if (backend.createOffers === undefined)
+            return await reject(488, 'the media backend cannot make the offer of a late-offer INVITE');
+          media = await backend.createOffers();
+        } else {
+          let rtpOffer: ReturnType<typeof parseRtpSdp>;
+          try {
+            rtpOffer = parseRtpSdp(invite.sdp, 'INVITE SDP', this.#options.sdpLimits);
+          } catch {
+            return await reject(488, 'unusable SDP offer');
+          }
+          media = await this.#deps.media.createFromRtpOffer(rtpOffer);
         }
-        media = await this.#deps.media.createFromRtpOffer(rtpOffer);
+      } catch (error) {
+        // No codec the gateway relays (RFC 3261 §21.4.26: 488 Not Acceptable Here).
+        if (error instanceof InvalidArgumentError) return await reject(488, error.message);
+        throw error;
       }
       const { endpoint, webrtcOffer } = media;
       const now = this.#deps.clock.now();

@@ -5,7 +5,13 @@ import { TypedEmitter } from '../core/emitter.js';
 import { InflightWork } from '../core/inflight.js';
 import type { Logger } from '../core/logger.js';
 import { SerialQueue } from '../core/serial-queue.js';
-import { invalidArgument, isStoreUnavailable, notFound, unavailable } from '../errors.js';
+import {
+  InvalidArgumentError,
+  invalidArgument,
+  isStoreUnavailable,
+  notFound,
+  unavailable,
+} from '../errors.js';
 import type { EventPublisher } from '../events/domain-events.js';
 import type { Location } from '../location/location.js';
 import type { MediaEndpoint } from '../network/media-backend.js';
@@ -320,6 +326,21 @@ export class CallSession extends TypedEmitter<CallSessionEvents> {
     }
   }
 
+  /**
+   * Gives the far end's answer to the media endpoint; `undefined` when taken, else why it was
+   * refused (a codec the gateway did not offer, no codec it can relay).
+   */
+  async #refusedRtpAnswer(remote: CheckedRtpSdp): Promise<string | undefined> {
+    try {
+      await this.#endpoint.setRtpAnswer(remote);
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof InvalidArgumentError)) throw error;
+      this.#deps.logger.warn({ err: error, mediaSessionId: this.id }, 'the far end answered unusable SDP');
+      return error.message;
+    }
+  }
+
   // ---------------------------------------------------------------- network events
 
   onProvisional(event: { status: ProvisionalStatus; reason: string; sdp?: string }): void {
@@ -329,7 +350,15 @@ export class CallSession extends TypedEmitter<CallSessionEvents> {
       const remote = this.#networkSdp(event.sdp, `${event.status} SDP`);
       let includeSdp = false;
       if (remote !== undefined) {
-        await this.#endpoint.setRtpAnswer(remote);
+        const unusable = await this.#refusedRtpAnswer(remote);
+        if (unusable !== undefined) {
+          // No media could ever flow (no common codec): cancel rather than connect a silent call.
+          this.#beginEndInQueue(
+            { status: 'Failed', reason: `The remote endpoint answered with unusable SDP: ${unusable}` },
+            'gateway',
+          );
+          return;
+        }
         if (this.#pendingAnswer !== undefined) {
           this.#record.answer = this.#pendingAnswer;
           this.#pendingAnswer = undefined;
@@ -360,17 +389,18 @@ export class CallSession extends TypedEmitter<CallSessionEvents> {
         return;
       }
       const remote = this.#networkSdp(event.sdp, '200 OK SDP');
-      if (remote === undefined) {
+      const unusable = remote === undefined ? '' : await this.#refusedRtpAnswer(remote);
+      if (unusable !== undefined) {
+        // The dialog exists (the 200 is acknowledged) but no media can flow: end it at once.
         await this.#deps.sip.bye(this.callId);
         await this.#transition('Failed', {
-          reason: 'The remote endpoint answered with unusable SDP',
+          reason: `The remote endpoint answered with unusable SDP${unusable === '' ? '' : `: ${unusable}`}`,
           cause: 'network',
           notify: true,
         });
         return;
       }
       this.#timers.delete('answer-timeout');
-      await this.#endpoint.setRtpAnswer(remote);
       if (this.#pendingAnswer !== undefined) {
         this.#record.answer = this.#pendingAnswer;
         this.#pendingAnswer = undefined;

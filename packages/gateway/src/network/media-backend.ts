@@ -33,6 +33,11 @@ export interface MediaBackendStats {
   endpoints: number;
   /** UDP sockets those endpoints hold (RTP leg and ICE). */
   udpSockets: number;
+  /**
+   * ICE + DTLS transports towards devices not yet closed (werift peer connections, mediasoup
+   * WebRtcTransports), counted by the media stack itself, so one an endpoint failed to close shows.
+   */
+  webRtcTransports: number;
 }
 
 /** Creates media endpoints; terminates ICE/DTLS-SRTP and relays RTP (G.711/Opus). */

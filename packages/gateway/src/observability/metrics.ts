@@ -1,11 +1,13 @@
 import type { CallbackSenderLoad, SinkCircuitState } from '@telegate/runtime/callbacks';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Gateway } from '../gateway.js';
+import type { MediaBackendStats } from '../network/media-backend.js';
 
 /**
  * Prometheus metrics of one gateway, in their own registry (several gateways
  * in one process, as in tests, do not collide): HTTP requests by operation and
- * status, active calls and registrations (read at scrape time), event
+ * status, active calls, registrations and the media backend's open endpoints,
+ * sockets and WebRTC transports (read at scrape time), event
  * deliveries by outcome, and the delivery limits at work: events waiting,
  * requests in flight and waiting for a slot, refused API work, dropped
  * events, sink circuits.
@@ -43,6 +45,30 @@ export class GatewayMetrics {
         this.set(gateway.calls.live.length);
       },
     });
+    const media = gateway.media;
+    if (media.stats !== undefined) {
+      const stats = () => media.stats!();
+      const mediaGauge = (name: string, help: string, read: (s: MediaBackendStats) => number) =>
+        new Gauge({
+          name,
+          help,
+          registers,
+          collect() {
+            this.set(read(stats()));
+          },
+        });
+      mediaGauge('telegate_media_endpoints', 'Media endpoints (calls with media) open', (m) => m.endpoints);
+      mediaGauge(
+        'telegate_media_udp_sockets',
+        'UDP sockets the media endpoints hold (RTP legs and ICE)',
+        (m) => m.udpSockets,
+      );
+      mediaGauge(
+        'telegate_media_webrtc_transports',
+        'ICE + DTLS transports towards devices not yet closed (peer connections, WebRtcTransports)',
+        (m) => m.webRtcTransports,
+      );
+    }
     new Gauge({
       name: 'telegate_registrations',
       help: 'Active (unexpired) registrations in the store',

@@ -1,5 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DeviceLegFailure, DISCONNECTED_GRACE_MS } from '../../src/media/device-leg-failure.js';
+import {
+  CONNECT_TIMEOUT_MS,
+  DeviceLegFailure,
+  DISCONNECTED_GRACE_MS,
+} from '../../src/media/device-leg-failure.js';
 
 describe('DeviceLegFailure: a device leg failing is told once', () => {
   beforeEach(() => {
@@ -48,6 +52,36 @@ describe('DeviceLegFailure: a device leg failing is told once', () => {
     failure.close();
     vi.advanceTimersByTime(DISCONNECTED_GRACE_MS);
     failure.fail('DTLS failed');
+    expect(reasons).toEqual([]);
+  });
+
+  it('a device that never connects fails once the connect time is over; one that connects in time does not', () => {
+    const failure = new DeviceLegFailure();
+    const reasons: string[] = [];
+    failure.onFailure((reason) => reasons.push(reason));
+    failure.awaitConnection();
+    vi.advanceTimersByTime(CONNECT_TIMEOUT_MS - 1);
+    failure.connected();
+    vi.advanceTimersByTime(CONNECT_TIMEOUT_MS);
+    expect(reasons).toEqual([]);
+    failure.awaitConnection(2_000);
+    vi.advanceTimersByTime(1_999);
+    expect(reasons).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(reasons).toEqual(['no ICE and DTLS connection with the device within 2 s']);
+  });
+
+  it('a new offer starts the connect wait again; close ends it', () => {
+    const failure = new DeviceLegFailure();
+    const reasons: string[] = [];
+    failure.onFailure((reason) => reasons.push(reason));
+    failure.awaitConnection(2_000);
+    vi.advanceTimersByTime(1_500);
+    failure.awaitConnection(2_000);
+    vi.advanceTimersByTime(1_500);
+    expect(reasons).toEqual([]);
+    failure.close();
+    vi.advanceTimersByTime(5_000);
     expect(reasons).toEqual([]);
   });
 });

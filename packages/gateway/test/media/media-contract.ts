@@ -56,7 +56,7 @@ export function describeMediaBackendContract(
     afterEach(async () => {
       for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
       // Every endpoint a case opened is closed: none may be left open, nor its sockets.
-      expect(backend.stats()).toMatchObject({ endpoints: 0, udpSockets: 0 });
+      expect(backend.stats()).toMatchObject({ endpoints: 0, udpSockets: 0, webRtcTransports: 0 });
       await backend.close();
     });
 
@@ -251,10 +251,10 @@ export function describeMediaBackendContract(
         expect(port).toBeGreaterThanOrEqual(config.rtpPortMin);
         expect(port).toBeLessThanOrEqual(config.rtpPortMax);
       }
-      expect(backend.stats()).toMatchObject({ endpoints: 1 });
+      expect(backend.stats()).toMatchObject({ endpoints: 1, webRtcTransports: 1 });
       expect(backend.stats().udpSockets).toBeGreaterThanOrEqual(3);
       await call.endpoint.close();
-      expect(backend.stats()).toMatchObject({ endpoints: 0, udpSockets: 0 });
+      expect(backend.stats()).toMatchObject({ endpoints: 0, udpSockets: 0, webRtcTransports: 0 });
       for (const port of ports) {
         await expect(bindable(port), `port ${port} is free again`).resolves.toBe(true);
       }
@@ -265,7 +265,7 @@ export function describeMediaBackendContract(
       await inbound();
       expect(backend.stats().endpoints).toBe(2);
       await backend.close();
-      expect(backend.stats()).toMatchObject({ endpoints: 0, udpSockets: 0 });
+      expect(backend.stats()).toMatchObject({ endpoints: 0, udpSockets: 0, webRtcTransports: 0 });
     });
   });
 }

@@ -38,6 +38,7 @@ if (workerBin === undefined) {
 const NOTHING_LIVE: Omit<MediasoupMediaStats, 'workers'> = {
   endpoints: 0,
   udpSockets: 0,
+  webRtcTransports: 0,
   routers: 0,
   transports: 0,
   producers: 0,

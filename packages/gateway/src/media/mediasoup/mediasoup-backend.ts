@@ -85,6 +85,7 @@ function countObjects(worker: types.Worker, stats: MediasoupMediaStats): void {
     track(router.observer, 'routers');
     router.observer.on('newtransport', (transport) => {
       track(transport.observer, 'transports');
+      if (transport.type === 'webrtc') track(transport.observer, 'webRtcTransports');
       transport.observer.on('newproducer', (producer) => track(producer.observer, 'producers'));
       transport.observer.on('newconsumer', (consumer) => track(consumer.observer, 'consumers'));
     });
@@ -145,6 +146,7 @@ export class MediasoupMediaBackend implements MediaBackend {
       workers: 0,
       endpoints: 0,
       udpSockets: 0,
+      webRtcTransports: 0,
       routers: 0,
       transports: 0,
       producers: 0,

@@ -167,6 +167,8 @@ export class MediasoupMediaEndpoint implements MediaEndpoint {
     this.#localSetup = roles.setup;
     const webRtc = await this.#createWebRtcTransport();
     await webRtc.connect({ dtlsParameters: this.#remoteDtls(offer, roles.remote) });
+    // ICE-lite waits for the device's checks: a device that never reaches it must still end the call.
+    this.#failure.awaitConnection();
     this.#deviceFingerprint = offer.audio.fingerprint.hash;
     this.#deviceDirection = offer.audio.direction;
     await this.#produceFromDevice(offer, 'offer.sdp');
@@ -225,6 +227,7 @@ export class MediasoupMediaEndpoint implements MediaEndpoint {
     const remoteRole: types.DtlsRole = answer.audio.setup === 'passive' ? 'server' : 'client';
     this.#localSetup = answer.audio.setup === 'passive' ? 'active' : 'passive';
     await webRtc.connect({ dtlsParameters: this.#remoteDtls(answer, remoteRole) });
+    this.#failure.awaitConnection();
     this.#deviceFingerprint = answer.audio.fingerprint.hash;
     this.#deviceDirection = answer.audio.direction;
     await this.#produceFromDevice(answer, 'answer.sdp');
@@ -330,11 +333,13 @@ export class MediasoupMediaEndpoint implements MediaEndpoint {
   }
 
   /**
-   * `failed` (the handshake failed) and `closed` (the device sent DTLS close_notify: its page or
+   * `connected` ends the wait for the device (`CONNECT_TIMEOUT_MS`); `failed` (the handshake
+   * failed, or the device's certificate does not match its fingerprint) and `closed` (the device sent DTLS close_notify: its page or
    * peer connection closed) are final: the call has no media left.
    */
   #onDtlsState(state: types.DtlsState): void {
-    if (state === 'failed') this.#failure.fail('ICE or DTLS with the device failed');
+    if (state === 'connected') this.#failure.connected();
+    else if (state === 'failed') this.#failure.fail('ICE or DTLS with the device failed');
     else if (state === 'closed') this.#failure.fail('the device closed its media connection');
   }
 

@@ -1,3 +1,4 @@
+import type { RTCPeerConnection } from 'werift';
 import { unavailable } from '../../errors.js';
 import type { MediaBackend, MediaBackendStats } from '../../network/media-backend.js';
 import type { CheckedRtpSdp } from '../../sdp/rtp.js';
@@ -23,6 +24,8 @@ export class WeriftMediaBackend implements MediaBackend {
   readonly options: ResolvedWeriftMediaOptions;
   readonly #ports: PortAllocator;
   readonly #endpoints = new Map<string, WeriftMediaEndpoint>();
+  /** Every peer connection the endpoints created, until werift reports it closed. */
+  readonly #peerConnections = new Set<RTCPeerConnection>();
   #next = 1;
   #closed = false;
 
@@ -46,7 +49,12 @@ export class WeriftMediaBackend implements MediaBackend {
   stats(): MediaBackendStats {
     let udpSockets = 0;
     for (const endpoint of this.#endpoints.values()) udpSockets += endpoint.udpSockets;
-    return { endpoints: this.#endpoints.size, udpSockets };
+    let webRtcTransports = 0;
+    for (const pc of this.#peerConnections) {
+      if (pc.signalingState === 'closed') this.#peerConnections.delete(pc);
+      else webRtcTransports++;
+    }
+    return { endpoints: this.#endpoints.size, udpSockets, webRtcTransports };
   }
 
   async close(): Promise<void> {
@@ -68,6 +76,7 @@ export class WeriftMediaBackend implements MediaBackend {
     };
     const ctx: EndpointContext = {
       leg,
+      peerConnections: this.#peerConnections,
       network: {
         bindAddress: this.options.bindAddress,
         announcedAddress: this.options.announcedAddress,

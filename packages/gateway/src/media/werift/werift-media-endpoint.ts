@@ -46,6 +46,8 @@ import { reachableFrom, remoteSdpForWerift } from './remote-sdp.js';
 export interface EndpointContext {
   network: WeriftNetwork;
   leg: RtpLeg;
+  /** The backend's count of open peer connections: each endpoint adds its own. */
+  peerConnections: Set<RTCPeerConnection>;
   onClosed(endpoint: WeriftMediaEndpoint): Promise<void>;
 }
 
@@ -112,6 +114,7 @@ export class WeriftMediaEndpoint implements MediaEndpoint {
     this.#ctx = ctx;
     this.#pc = pc;
     this.#transceiver = transceiver;
+    ctx.peerConnections.add(pc);
     this.#toSip = new RtpStreamRewriter(8000);
     ctx.leg.onRtp = (packet) => this.#fromSip(packet);
     pc.connectionStateChange.subscribe((state) => this.#onConnectionState(state));
@@ -131,6 +134,7 @@ export class WeriftMediaEndpoint implements MediaEndpoint {
     try {
       endpoint.#webrtc = webrtc;
       const webrtcAnswer = await endpoint.#answerDevice(offer);
+      endpoint.#failure.awaitConnection();
       const rtp = rtpOfferFor(webrtc);
       endpoint.#rtpOffered = [rtp.audio, ...rtp.alternatives];
       const rtpOffer = endpoint.#rtpSdp([rtp.audio, ...rtp.alternatives], rtp.telephoneEvent, 'sendrecv');
@@ -225,6 +229,7 @@ export class WeriftMediaEndpoint implements MediaEndpoint {
     );
     this.#webrtc = webrtc;
     this.#deviceDirection = answer.audio.direction;
+    this.#failure.awaitConnection();
     this.#attachTransport();
     this.#update();
   }
@@ -278,7 +283,8 @@ export class WeriftMediaEndpoint implements MediaEndpoint {
   }
 
   /**
-   * `failed` (ICE checks or the DTLS handshake failed) and `closed` (the
+   * `connected` ends the wait for the device (`CONNECT_TIMEOUT_MS`, a backstop: werift fails
+   * ICE itself once every check timed out); `failed` (ICE checks or the DTLS handshake failed) and `closed` (the
    * device sent DTLS close_notify: its page or peer connection closed) are
    * final; `disconnected` (consent lost, RFC 7675) may recover, so it only
    * counts once it has lasted `DISCONNECTED_GRACE_MS` (device-leg-failure.ts).
@@ -286,7 +292,8 @@ export class WeriftMediaEndpoint implements MediaEndpoint {
   #onConnectionState(state: string): void {
     if (this.#closed) return;
     this.#failure.recovered();
-    if (state === 'failed') this.#failure.fail('ICE or DTLS with the device failed');
+    if (state === 'connected') this.#failure.connected();
+    else if (state === 'failed') this.#failure.fail('ICE or DTLS with the device failed');
     else if (state === 'closed') this.#failure.fail('the device closed its media connection');
     else if (state === 'disconnected') this.#failure.lost('the media connection with the device was lost');
   }
