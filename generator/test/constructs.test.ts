@@ -414,6 +414,20 @@ describe('errors in the document', () => {
     expect(result.files.length).toBeGreaterThan(0);
   });
 
+  it('a parameter named "" is left out with a warning; the rest of the operation generates and compiles', async () => {
+    const result = await generateAll({
+      'api.yaml': doc(
+        `  /customers:\n    get:\n      operationId: listCustomers\n      parameters:\n        - { name: '', in: query, schema: { type: string } }\n        - { name: page, in: query, schema: { type: integer } }\n${ok}`,
+      ),
+    });
+    expect(result.warnings).toEqual([
+      'api.yaml#/paths/~1customers/get/parameters/0/name: a parameter named "" is left out',
+    ]);
+    expect(result.errors).toEqual([]);
+    const { ir } = await parseDocument('api.yaml', join(result.out, '..'));
+    expect(ir.operations[0]!.parameters.query.map((p) => p.name)).toEqual(['page']);
+  }, 120_000);
+
   it('`required: true` on a property is ignored with a warning', async () => {
     const dir = await repoTempDir('construct-required-');
     await writeFile(

