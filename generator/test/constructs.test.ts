@@ -256,6 +256,72 @@ describe('references into operations and to things that are not schemas', () => 
   });
 });
 
+describe('examples are data', () => {
+  it('a $ref inside an example value is kept as written; one naming an Example Object is followed', async () => {
+    const dir = await repoTempDir('construct-examples-');
+    const paths = [
+      '  /a:',
+      '    get:',
+      '      responses:',
+      "        '200':",
+      '          description: ok',
+      '          content:',
+      '            application/json:',
+      "              schema: { $ref: '#/components/schemas/Page' }",
+      '              examples:',
+      "                literal: { value: { $ref: '#/components/schemas/Page/example' } }",
+      "                named: { $ref: '#/components/examples/One' }",
+      '                value: { value: { $ref: not/a/file.yaml } }',
+    ].join('\n');
+    const components = [
+      '    Page:',
+      '      type: object',
+      '      example: { next: 2 }',
+      '      examples: [{ $ref: also/data.yaml }]',
+      '      properties:',
+      '        examples:',
+      '          type: object',
+      "          properties: { value: { $ref: '#/components/schemas/Empty' } }",
+      '  examples:',
+      "    One: { value: { $ref: '#/components/schemas/Page' } }",
+    ].join('\n');
+    await writeFile(join(dir, 'api.yaml'), doc(`${paths}\n`, `${components}\n`, '3.1.0'));
+    const { ir, warnings } = await parseDocument('api.yaml', dir);
+    expect(warnings).toEqual([]);
+    expect(Object.keys((ir.bundled.components as { schemas: object }).schemas)).toEqual(['Empty', 'Page']);
+    expect(ir.bundled).toMatchObject({
+      paths: {
+        '/a': {
+          get: {
+            responses: {
+              200: {
+                content: {
+                  'application/json': {
+                    examples: {
+                      literal: { value: { $ref: '#/components/schemas/Page/example' } },
+                      named: { $ref: '#/components/examples/One' },
+                      value: { value: { $ref: 'not/a/file.yaml' } },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+      components: {
+        examples: { One: { value: { $ref: '#/components/schemas/Page' } } },
+        schemas: {
+          Page: {
+            examples: [{ $ref: 'also/data.yaml' }],
+            properties: { examples: { properties: { value: { $ref: '#/components/schemas/Empty' } } } },
+          },
+        },
+      },
+    });
+  });
+});
+
 describe('recursive schemas', () => {
   it('a value that contains itself, directly and through arrays and maps', async () => {
     const components = [

@@ -13,15 +13,32 @@ function isObject(value: unknown): value is JsonObject {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
+/** Walk contexts (never keys, which are strings of a document): a map of Example Objects, one entry of it. */
+const EXAMPLES_MAP = '\u0000examples';
+const EXAMPLE_OBJECT = '\u0000example';
+
 /** Keys whose values are data, not OpenAPI structure: never look for `$ref` inside them. */
-function isDataKey(key: string, parentKey: string | undefined): boolean {
+function isDataKey(key: string, context: string | undefined, value?: unknown): boolean {
   return (
     key === 'example' ||
     key === 'default' ||
     key === 'enum' ||
     key === 'const' ||
-    (key === 'value' && parentKey === 'examples')
+    // JSON Schema's `examples` is a list of values; OpenAPI's is a map of Example Objects.
+    (key === 'examples' && Array.isArray(value)) ||
+    (key === 'value' && context === EXAMPLE_OBJECT)
   );
+}
+
+/**
+ * The context a walk passes to the children of `key`: the key itself, except that
+ * the entries of an `examples` map are Example Objects (whose `value` is data,
+ * `$ref`s in it included), unless `examples` is the name of a schema property.
+ */
+function childContext(key: string, context: string | undefined): string {
+  if (context === EXAMPLES_MAP) return EXAMPLE_OBJECT;
+  if (key === 'examples' && context !== 'properties') return EXAMPLES_MAP;
+  return key;
 }
 
 /**
@@ -173,10 +190,10 @@ export async function bundle(
         else out[key] = result.ref;
       } else if (key === 'mapping' && parentKey === 'discriminator' && isObject(value)) {
         out[key] = walkMapping(value, file, here);
-      } else if (isDataKey(key, parentKey)) {
+      } else if (isDataKey(key, parentKey, value)) {
         out[key] = value;
       } else {
-        out[key] = walk(value, file, here, key);
+        out[key] = walk(value, file, here, childContext(key, parentKey));
       }
     }
     if (inline !== undefined) return isObject(inline) ? { ...inline, ...omitRef(out) } : inline;
@@ -272,9 +289,9 @@ function hoistSchemaRefs(root: JsonObject): void {
     }
     if (!isObject(node)) return;
     for (const [key, value] of Object.entries(node)) {
-      if (isDataKey(key, parentKey)) continue;
+      if (isDataKey(key, parentKey, value)) continue;
       if (key !== '$ref' || typeof value !== 'string' || !value.startsWith('#/')) {
-        visit(value, key);
+        visit(value, childContext(key, parentKey));
         continue;
       }
       const pointer = value.slice(1);
@@ -372,8 +389,8 @@ function externalRefSites(node: Json, file: string): { target: string; ref: stri
               });
             }
           }
-        } else if (!isDataKey(key, parentKey)) {
-          visit(child, joinPointer(pointer, key), key);
+        } else if (!isDataKey(key, parentKey, child)) {
+          visit(child, joinPointer(pointer, key), childContext(key, parentKey));
         }
       }
     }
