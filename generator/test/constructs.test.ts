@@ -494,6 +494,30 @@ describe('errors in the document', () => {
     expect(ir.operations[0]!.parameters.query.map((p) => p.name)).toEqual(['page']);
   }, 120_000);
 
+  it('a path template with no parameter is taken as a required string path parameter, with a warning', async () => {
+    const result = await generateAll(
+      {
+        'api.yaml': doc(
+          `  /uploads?convert={convert}:\n    post:\n      operationId: upload\n${ok}  /a/{id}/{id}:\n    get:\n      operationId: getA\n      parameters:\n        - { name: q, in: query, schema: { type: string } }\n${ok}`,
+        ),
+      },
+      [
+        "import { createApiClient } from './index.js';",
+        "const api = createApiClient({ apiRoot: 'http://127.0.0.1:1' });",
+        "export const a = () => api.getA({ params: { path: { id: 'x' }, query: { q: 'y' } } });",
+        "export const b = () => api.upload({ params: { path: { convert: 'fax' } } });",
+        '// @ts-expect-error the template is a required path parameter',
+        'export const c = () => api.upload();',
+        '',
+      ].join('\n'),
+    );
+    expect(result.warnings).toEqual([
+      'api.yaml#/paths/~1uploads?convert={convert}/post: path template "{convert}" has no path parameter; taken as a required string',
+      'api.yaml#/paths/~1a~1{id}~1{id}/get: path template "{id}" has no path parameter; taken as a required string',
+    ]);
+    expect(result.errors).toEqual([]);
+  }, 120_000);
+
   it('`required: true` on a property is ignored with a warning', async () => {
     const dir = await repoTempDir('construct-required-');
     await writeFile(

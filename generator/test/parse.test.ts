@@ -230,12 +230,6 @@ describe('parseDocument: bad input', async () => {
       /^wh\.yaml#\/webhooks: unsupported: `webhooks` needs OpenAPI 3\.1$/,
     ],
     [
-      'path template without parameter',
-      'tpl.yaml',
-      openapi30("  /a/{id}:\n    get:\n      responses:\n        '200':\n          description: ok"),
-      /^tpl\.yaml#\/paths\/~1a~1\{id\}\/get: path template "\{id\}" has no path parameter$/,
-    ],
-    [
       'parameter in an unknown location',
       'loc.yaml',
       openapi30(

@@ -303,10 +303,23 @@ function buildOperation(
       );
     }
   }
-  for (const match of raw.path.matchAll(/\{([^}]+)\}/g)) {
-    if (!operation.parameters.path.some((p) => p.name === match[1])) {
-      throw new SpecError(ctx.file, raw.pointer, `path template "{${match[1]}}" has no path parameter`);
+  // A template with no parameter (OpenAPI asks for one) is taken as a required string
+  // path parameter, written into the operation so every emitter sees the same one.
+  const undeclared = [...raw.path.matchAll(/\{([^}]+)\}/g)]
+    .map((match) => match[1] as string)
+    .filter((name, i, all) => all.indexOf(name) === i && !operation.parameters.path.some((p) => p.name === name));
+  if (undeclared.length > 0) {
+    const added = undeclared.map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } }));
+    op.parameters = [...(Array.isArray(op.parameters) ? op.parameters : []), ...added];
+    for (const name of undeclared) {
+      ctx.warnings.push(
+        `${ctx.file}#${raw.pointer}: path template "{${name}}" has no path parameter; taken as a required string`,
+      );
     }
+    operation.parameters = buildParameters(ctx, raw.pathItem.parameters, op.parameters, {
+      path: joinPointer(raw.pathItemPointer, 'parameters'),
+      op: joinPointer(raw.pointer, 'parameters'),
+    });
   }
   return operation;
 }
