@@ -431,6 +431,8 @@ const added = (relayed: number, floor: number): number => Math.max(0, relayed - 
 /** What a step's figures say about the backend: why its run stops there, if it does. */
 function saturation(backend: Backend, result: StepResult): string | undefined {
   const core = backend === 'mediasoup' ? result.workersCpu : result.relayCpu;
+  if (result.failed === result.calls)
+    return `Every ${backend} call set-up failed at ${result.calls} calls (no media either way): the test devices' DTLS did not complete, so nothing was measured.`;
   if (core >= SATURATED_CPU)
     return `${backend} saturated ${backend === 'mediasoup' ? 'its worker’s' : 'its'} core at ${result.calls} calls (${pct(core)}).`;
   if (result.loss >= SATURATED_LOSS)
