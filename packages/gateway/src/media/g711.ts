@@ -85,6 +85,16 @@ export function transcodeG711(payload: Uint8Array, lookup: Uint8Array): Buffer {
   return out;
 }
 
+/** `transcodeG711` into `out` at `offset`, with no allocation. */
+export function transcodeG711Into(
+  payload: Uint8Array,
+  lookup: Uint8Array,
+  out: Uint8Array,
+  offset: number,
+): void {
+  for (let i = 0; i < payload.length; i++) out[offset + i] = lookup[payload[i]!]!;
+}
+
 /** Encodes 16-bit samples as G.711 bytes of the given law. */
 export function encodeG711(samples: Int16Array, law: 'pcmu' | 'pcma'): Buffer {
   const out = Buffer.allocUnsafe(samples.length);

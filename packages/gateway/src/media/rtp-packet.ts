@@ -68,11 +68,23 @@ export interface RtpHeaderFields {
 /** Writes a 12-byte header (no CSRC, no extension, no padding) and copies `payload` after it. */
 export function writeRtpPacket(header: RtpHeaderFields, payload: Uint8Array): Buffer {
   const packet = Buffer.allocUnsafe(RTP_HEADER_BYTES + payload.length);
-  packet[0] = 0x80;
-  packet[1] = (header.marker ? 0x80 : 0) | (header.payloadType & 0x7f);
-  packet.writeUInt16BE(header.sequence & 0xffff, 2);
-  packet.writeUInt32BE(header.timestamp >>> 0, 4);
-  packet.writeUInt32BE(header.ssrc >>> 0, 8);
+  writeRtpHeader(packet, header.marker, header.payloadType, header.sequence, header.timestamp, header.ssrc);
   packet.set(payload, RTP_HEADER_BYTES);
   return packet;
+}
+
+/** Writes a 12-byte header (version 2, no padding, extension or CSRC) at the start of `packet`. */
+export function writeRtpHeader(
+  packet: Buffer,
+  marker: boolean,
+  payloadType: number,
+  sequence: number,
+  timestamp: number,
+  ssrc: number,
+): void {
+  packet[0] = 0x80;
+  packet[1] = (marker ? 0x80 : 0) | (payloadType & 0x7f);
+  packet.writeUInt16BE(sequence & 0xffff, 2);
+  packet.writeUInt32BE(timestamp >>> 0, 4);
+  packet.writeUInt32BE(ssrc >>> 0, 8);
 }

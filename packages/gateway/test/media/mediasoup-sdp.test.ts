@@ -54,11 +54,11 @@ describe('chooseCallCodecs', () => {
       expected: { audio: 'opus' },
     },
     {
-      name: 'Opus without events even when 48 kHz ones are offered (relayed at 8 kHz only)',
+      name: 'Opus with the 48 kHz events, not the 8 kHz ones',
       offered: [OPUS, PCMU],
       events: [event(126, 8000), event(110, 48000)],
       preference: ['opus', 'pcmu'],
-      expected: { audio: 'opus' },
+      expected: { audio: 'opus', telephoneEvent: 110 },
     },
     { name: 'no codec in common', offered: [OPUS], preference: ['pcmu', 'pcma'], expected: 'refused' },
     {

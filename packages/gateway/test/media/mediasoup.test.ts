@@ -18,6 +18,7 @@ import {
   expectTonesBothWays,
   openOutboundCall,
   rtpSdp,
+  sleep,
   waitFor,
   webRtcSdp,
 } from './media-calls.js';
@@ -135,14 +136,56 @@ describe.skipIf(workerBin === undefined)('mediasoup media backend: beyond the co
       const { endpoint, webrtcAnswer, rtpOffer } = await opusFirst.createFromWebRtcOffer(
         webRtcSdp(await device.createOffer(), 'offer'),
       );
-      expect(webrtcAnswer).toMatch(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF 111\r$/m);
-      expect(rtpOffer).toMatch(/^m=audio \d+ RTP\/AVP 111\r$/m);
+      // With the device's 48 kHz telephone-event (RFC 4733 §2.1: clocked like the voice).
+      expect(webrtcAnswer).toMatch(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF 111 110\r$/m);
+      expect(rtpOffer).toMatch(/^m=audio \d+ RTP\/AVP 111 110\r$/m);
       expect(rtpOffer).toContain('a=rtpmap:111 opus/48000/2');
       await endpoint.close();
     } finally {
       await device.close();
       await opusFirst.close();
     }
+  });
+
+  it('relays RFC 4733 events at 48 kHz on an Opus call, from the device to the SIP side and back', async () => {
+    const opusFirst = await createMediasoupMediaBackend({
+      workerBin: workerBin!,
+      workers: 1,
+      rtcMinPort: 44_200,
+      rtcMaxPort: 44_299,
+      outboundCodecs: ['opus'],
+    });
+    cleanups.push(() => opusFirst.close());
+    const device = new WeriftDevice();
+    cleanups.push(() => device.close());
+    const sip = await RtpPeer.open();
+    cleanups.push(() => sip.close());
+    const { endpoint, webrtcAnswer, rtpOffer } = await opusFirst.createFromWebRtcOffer(
+      webRtcSdp(await device.createOffer(), 'offer'),
+    );
+    cleanups.push(() => endpoint.close());
+    expect(webrtcAnswer).toMatch(/^a=rtpmap:110 telephone-event\/48000\r$/m);
+    expect(rtpOffer).toMatch(/^m=audio \d+ RTP\/AVP 111 110\r$/m);
+    await device.acceptAnswer(webrtcAnswer);
+    sip.setRemoteFromSdp(rtpOffer);
+    await endpoint.setRtpAnswer(rtpSdp(sip.sdp({ opus: true, laws: [], telephoneEvent: 110 })));
+    await device.connected();
+    // Voice first: each producer learns its stream (SSRC) from its first voice packet.
+    const frame = Buffer.alloc(60, 0x42);
+    await waitFor(() => {
+      sip.sendRtp(111, frame);
+      device.sendRaw(111, frame);
+      return device.payloads.length > 0 && sip.payloads.length > 0;
+    }, 'Opus voice both ways');
+    for (let i = 0; i < 5; i++) {
+      device.sendRaw(110, Buffer.from([3, i === 4 ? 0x8a : 0x0a, 0x03, 0xc0]), i === 0);
+      sip.sendEvent(110, 9, i === 4);
+      await sleep(20);
+    }
+    await waitFor(() => sip.events.length >= 5 && device.events.length >= 5, 'events relayed both ways');
+    expect(sip.events.map((e) => [e.payloadType, e.event])).toContainEqual([110, 3]);
+    expect(sip.events.at(-1)?.end).toBe(true);
+    expect(new Set(device.events)).toEqual(new Set([9]));
   });
 
   it('closing an endpoint releases its UDP ports and every mediasoup object', async () => {

@@ -4,6 +4,7 @@ import {
   createWeriftMediaBackend,
   parseSdp,
   type WeriftMediaBackend,
+  type WeriftMediaEndpoint,
 } from '../../src/index.js';
 import { WeriftDevice } from '../../src/testing/index.js';
 import {
@@ -77,6 +78,15 @@ describe('werift media backend: beyond the contract', () => {
     expect(call.rtpSdp).toMatch(/^m=audio \d+ RTP\/AVP 111 101\r$/m);
     expect(call.rtpSdp).toMatch(/^a=rtpmap:101 telephone-event\/48000\r$/m);
     expect(payloadTypeOf(call.webrtcSdp, 'telephone-event', 48000)).toBeDefined();
+  });
+
+  it('relays SRTP on its fast path with AES_CM_128_HMAC_SHA1_80, and through werift with a device offering only AES-GCM', async () => {
+    const fast = await openOutboundCall(backend, cleanups);
+    await expectTonesBothWays(fast, 'AES-CM');
+    expect((fast.endpoint as WeriftMediaEndpoint).state.fastSrtp).toBe(true);
+    const gcm = await openOutboundCall(backend, cleanups, { aesGcmOnly: true });
+    await expectTonesBothWays(gcm, 'AES-GCM');
+    expect((gcm.endpoint as WeriftMediaEndpoint).state.fastSrtp).toBe(false);
   });
 
   it('a device that changes SSRC without a new offer is still heard', async () => {

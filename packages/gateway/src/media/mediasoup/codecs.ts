@@ -16,7 +16,7 @@ export type RelayedCodecName = 'opus' | 'pcmu' | 'pcma';
  */
 export interface CallCodecs {
   audio: AudioCodec;
-  /** RFC 4733 payload type at 8 kHz, with G.711 only; absent when the offerer listed none. */
+  /** RFC 4733 payload type at the audio codec's clock rate; absent when the offerer listed none. */
   telephoneEvent?: number;
 }
 
@@ -36,10 +36,9 @@ export function telephoneEventsOf(sdp: ParsedSdp, field: string): AudioCodec[] {
 
 /**
  * Picks the codec of a call from an offer: the first name of `preference` the offer lists, with
- * the offer's payload type, and the offer's 8 kHz telephone-event with G.711 (RFC 4733 §2.1: the
- * events are clocked like the voice). Opus calls get none: the router relays events only under
- * an 8 kHz codec's name (see `RELAYED_EVENTS_MIME_TYPE`), and offering events it drops would
- * lose every key press. Throws `400 INVALID_ARGUMENT` when the offer shares no codec.
+ * the offer's payload type, and the offer's telephone-event at the codec's clock rate (RFC 4733
+ * §2.1: the events are clocked like the voice): 8 kHz with G.711, 48 kHz with Opus.
+ * Throws `400 INVALID_ARGUMENT` when the offer shares no codec.
  */
 export function chooseCallCodecs(
   offered: readonly AudioCodec[],
@@ -50,7 +49,7 @@ export function chooseCallCodecs(
   for (const name of preference) {
     const audio = offered.find((c) => c.name === name && isSupportedRate(c));
     if (audio === undefined) continue;
-    const event = audio.rate === 8000 ? telephoneEvents.find((c) => c.rate === 8000) : undefined;
+    const event = telephoneEvents.find((c) => c.rate === audio.rate);
     return { audio, ...(event === undefined ? {} : { telephoneEvent: event.payload }) };
   }
   throw invalidArgument(
@@ -99,14 +98,13 @@ function audioCodecParameters(call: CallCodecs): types.RtpCodecParameters {
 }
 
 /**
- * The name the router knows RFC 4733 events by. mediasoup's consumers forward media codecs only
- * (worker src/RTC/Consumer.cpp keeps `IsMediaCodec()` payload types, which leaves out CN and
- * telephone-event), so events named `audio/telephone-event` never leave the router. Named as an
- * 8 kHz audio codec the worker never inspects (G.722: no per-packet processing, and never a codec
- * of a call here), they are relayed like voice, on the voice's SSRC and clock as RFC 4733 §2.1
- * wants. The SDP of both legs names them telephone-event.
+ * The name the router knows RFC 4733 events by. A stock worker's consumers forward media codecs
+ * only (src/RTC/Consumer.cpp keeps `IsMediaCodec()` payload types, which leaves out CN and
+ * telephone-event); the worker `npm run build:mediasoup-worker` builds forwards telephone-event
+ * too (scripts/mediasoup-worker/0006-relay-telephone-event.patch), at any clock rate, on the
+ * voice's SSRC and clock as RFC 4733 §2.1 wants.
  */
-export const RELAYED_EVENTS_MIME_TYPE = 'audio/G722';
+export const RELAYED_EVENTS_MIME_TYPE = 'audio/telephone-event';
 
 function telephoneEventParameters(payloadType: number, clockRate: number): types.RtpCodecParameters {
   return {

@@ -184,6 +184,11 @@ export class MediasoupMediaBackend implements MediaBackend {
     return { ...this.#counts, endpoints: this.#endpoints.size, udpSockets };
   }
 
+  /** The process ids of the running workers, for reading their CPU time (`/proc/<pid>/stat`). */
+  get workerPids(): number[] {
+    return this.#workers.map((worker) => worker.pid);
+  }
+
   /** Open endpoints by id. */
   get endpoints(): ReadonlyMap<string, MediasoupMediaEndpoint> {
     return this.#endpoints;

@@ -25,9 +25,10 @@ import {
   webRtcOfferFor,
 } from '../codec-plan.js';
 import { DeviceLegFailure } from '../device-leg-failure.js';
-import { A_LAW_TO_MU_LAW, MU_LAW_TO_A_LAW, transcodeG711 } from '../g711.js';
+import { A_LAW_TO_MU_LAW, MU_LAW_TO_A_LAW, transcodeG711, transcodeG711Into } from '../g711.js';
 import type { RtpLeg } from '../rtp-leg.js';
 import {
+  RTP_HEADER_BYTES,
   type RtpBounds,
   rtpMarker,
   rtpPayloadBounds,
@@ -35,12 +36,13 @@ import {
   rtpSequence,
   rtpSsrc,
   rtpTimestamp,
-  writeRtpPacket,
+  writeRtpHeader,
 } from '../rtp-packet.js';
 import { buildRtpSdp } from '../rtp-sdp.js';
 import { RtpStreamRewriter } from '../rtp-stream-rewriter.js';
 import { type WeriftNetwork, weriftPeerConfig } from './peer-config.js';
 import { reachableFrom, remoteSdpForWerift } from './remote-sdp.js';
+import { SrtpFastPath, srtpPacketBytes } from './srtp-fast-path.js';
 
 /** What an endpoint needs from its backend. */
 export interface EndpointContext {
@@ -63,11 +65,14 @@ function g711Table(from: string, to: string): Uint8Array | undefined {
  * device (ICE + DTLS-SRTP, one audio m-line) and a plain RTP leg towards the
  * SIP side, relayed into each other.
  *
- * The relay taps the DTLS transport's decrypted RTP (`onRtp`) rather than a
- * werift receiver: werift 0.24.4 hands a packet to a receiver only when its
- * SSRC was listed in the remote SDP, so a device that signals no `a=ssrc`
- * (or changes SSRC) would otherwise be silent. One audio m-line is bundled
- * on one transport, so every RTP packet on it belongs to this call.
+ * The relay takes the DTLS transport's SRTP over (`SrtpFastPath`: decrypted
+ * RTP as bytes, no werift receiver): werift 0.24.4 hands a packet to a
+ * receiver only when its SSRC was listed in the remote SDP, so a device that
+ * signals no `a=ssrc` (or changes SSRC) would otherwise be silent, and its
+ * SRTP builds a cipher and parses the header bit by bit for every packet.
+ * With AES-GCM werift keeps SRTP and the relay taps its decrypted RTP
+ * (`onRtp`). One audio m-line is bundled on one transport, so every RTP
+ * packet on it belongs to this call.
  */
 export class WeriftMediaEndpoint implements MediaEndpoint {
   readonly id: string;
@@ -95,14 +100,16 @@ export class WeriftMediaEndpoint implements MediaEndpoint {
   #relayToDevice = false;
 
   #transport: RTCDtlsTransport | undefined;
+  #srtp: SrtpFastPath | undefined;
   #unsubscribeRtp: (() => void) | undefined;
   readonly #toSip: RtpStreamRewriter;
   #toDevice: RtpStreamRewriter | undefined;
   #toSipTable: Uint8Array | undefined;
   #toDeviceTable: Uint8Array | undefined;
-  /** Reused for every packet sent to the device: werift encrypts it synchronously. */
+  /** Reused for every packet sent to the device through werift (AES-GCM): werift encrypts it synchronously. */
   readonly #deviceHeader = new RtpHeader();
   readonly #bounds: RtpBounds = { payloadStart: 0, payloadEnd: 0 };
+  readonly #deviceBounds: RtpBounds = { payloadStart: 0, payloadEnd: 0 };
 
   private constructor(
     id: string,
@@ -278,6 +285,7 @@ export class WeriftMediaEndpoint implements MediaEndpoint {
     this.#relayToDevice = false;
     this.#unsubscribeRtp?.();
     this.#unsubscribeRtp = undefined;
+    this.#srtp?.close();
     await Promise.allSettled([this.#pc.close(), this.#ctx.leg.close()]);
     await this.#ctx.onClosed(this);
   }
@@ -305,9 +313,18 @@ export class WeriftMediaEndpoint implements MediaEndpoint {
   }
 
   /** The WebRTC leg's state and where media flows, for logs and diagnostics. */
-  get state(): { dtls: string; ice: string; selectedPair: boolean; toSip: boolean; toDevice: boolean } {
+  get state(): {
+    dtls: string;
+    ice: string;
+    selectedPair: boolean;
+    /** Whether SRTP runs on the relay's fast path (AES_CM_128_HMAC_SHA1_80) rather than werift's. */
+    fastSrtp: boolean;
+    toSip: boolean;
+    toDevice: boolean;
+  } {
     const transport = this.#transport;
     return {
+      fastSrtp: this.#srtp?.active ?? false,
       dtls: transport?.state ?? 'new',
       ice: transport?.iceTransport.state ?? 'new',
       selectedPair: transport?.iceTransport.connection.nominated !== undefined,
@@ -463,6 +480,8 @@ export class WeriftMediaEndpoint implements MediaEndpoint {
       (this.#webrtc ?? this.#rtp)?.audio.rate ?? 8000,
       this.#transceiver.sender.ssrc,
     );
+    this.#srtp?.close();
+    this.#srtp = new SrtpFastPath(transport, (packet) => this.#fromDeviceBytes(packet));
     const { unSubscribe } = transport.onRtp.subscribe((packet) => this.#fromDevice(packet));
     // werift's peer connection state does not follow a DTLS close_notify (a page closing): watch the transport too.
     const { unSubscribe: unsubscribeState } = transport.onStateChange.subscribe((state) =>
@@ -474,30 +493,63 @@ export class WeriftMediaEndpoint implements MediaEndpoint {
     };
   }
 
+  /** A packet from werift's own SRTP path (AES-GCM). */
   #fromDevice(packet: RtpPacket): void {
+    const header = packet.header;
+    this.#sendToSip(
+      header.payloadType,
+      header.ssrc,
+      header.sequenceNumber,
+      header.timestamp,
+      header.marker,
+      packet.payload,
+    );
+  }
+
+  /** A packet from the SRTP fast path: the decrypted RTP packet's bytes. */
+  #fromDeviceBytes(packet: Buffer): void {
+    if (!this.#relayToSip) return;
+    const bounds = rtpPayloadBounds(packet, this.#deviceBounds);
+    if (bounds === undefined) return;
+    this.#sendToSip(
+      rtpPayloadType(packet),
+      rtpSsrc(packet),
+      rtpSequence(packet),
+      rtpTimestamp(packet),
+      rtpMarker(packet),
+      packet.subarray(bounds.payloadStart, bounds.payloadEnd),
+    );
+  }
+
+  #sendToSip(
+    incoming: number,
+    ssrc: number,
+    sequence: number,
+    timestamp: number,
+    marker: boolean,
+    payload: Uint8Array,
+  ): void {
     if (!this.#relayToSip) return;
     const webrtc = this.#webrtc!;
     const rtp = this.#rtp!;
-    const header = packet.header;
     let payloadType: number;
-    let payload: Uint8Array = packet.payload;
-    if (header.payloadType === webrtc.audio.payload) {
+    let table: Uint8Array | undefined;
+    if (incoming === webrtc.audio.payload) {
       payloadType = rtp.audio.payload;
-      if (this.#toSipTable !== undefined) payload = transcodeG711(payload, this.#toSipTable);
-    } else if (header.payloadType === webrtc.telephoneEvent?.payload && rtp.telephoneEvent !== undefined) {
+      table = this.#toSipTable;
+    } else if (incoming === webrtc.telephoneEvent?.payload && rtp.telephoneEvent !== undefined) {
       // RFC 4733 events pass through unchanged: same clock rate on both legs.
       payloadType = rtp.telephoneEvent.payload;
     } else {
       return; // CN, RED, ...: nothing negotiated for it on the SIP side
     }
     const out = this.#toSip;
-    out.rewrite(header.ssrc, header.sequenceNumber, header.timestamp, header.marker);
-    this.#ctx.leg.send(
-      writeRtpPacket(
-        { marker: out.marker, payloadType, sequence: out.sequence, timestamp: out.timestamp, ssrc: out.ssrc },
-        payload,
-      ),
-    );
+    out.rewrite(ssrc, sequence, timestamp, marker);
+    const packet = Buffer.allocUnsafe(RTP_HEADER_BYTES + payload.length);
+    writeRtpHeader(packet, out.marker, payloadType, out.sequence, out.timestamp, out.ssrc);
+    if (table === undefined) packet.set(payload, RTP_HEADER_BYTES);
+    else transcodeG711Into(payload, table, packet, RTP_HEADER_BYTES);
+    this.#ctx.leg.send(packet);
   }
 
   #fromSip(packet: Buffer): void {
@@ -511,22 +563,33 @@ export class WeriftMediaEndpoint implements MediaEndpoint {
     const rtp = this.#rtp!;
     const incoming = rtpPayloadType(packet);
     let payloadType: number;
-    let payload: Buffer = packet.subarray(bounds.payloadStart, bounds.payloadEnd);
+    let table: Uint8Array | undefined;
+    const payload = packet.subarray(bounds.payloadStart, bounds.payloadEnd);
     if (incoming === rtp.audio.payload) {
       payloadType = webrtc.audio.payload;
-      if (this.#toDeviceTable !== undefined) payload = transcodeG711(payload, this.#toDeviceTable);
+      table = this.#toDeviceTable;
     } else if (incoming === rtp.telephoneEvent?.payload && webrtc.telephoneEvent !== undefined) {
       payloadType = webrtc.telephoneEvent.payload;
     } else {
       return;
     }
     out.rewrite(rtpSsrc(packet), rtpSequence(packet), rtpTimestamp(packet), rtpMarker(packet));
+    const srtp = this.#srtp;
+    if (srtp?.active) {
+      const length = RTP_HEADER_BYTES + payload.length;
+      const outgoing = Buffer.allocUnsafe(srtpPacketBytes(length));
+      writeRtpHeader(outgoing, out.marker, payloadType, out.sequence, out.timestamp, out.ssrc);
+      if (table === undefined) payload.copy(outgoing, RTP_HEADER_BYTES);
+      else transcodeG711Into(payload, table, outgoing, RTP_HEADER_BYTES);
+      srtp.send(outgoing, length);
+      return;
+    }
     const header = this.#deviceHeader;
     header.payloadType = payloadType;
     header.marker = out.marker;
     header.sequenceNumber = out.sequence;
     header.timestamp = out.timestamp;
     header.ssrc = out.ssrc;
-    void transport.sendRtp(payload, header);
+    void transport.sendRtp(table === undefined ? payload : transcodeG711(payload, table), header);
   }
 }

@@ -1,7 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { type RTCDtlsTransport, RTCPeerConnection, type RTCRtpTransceiver, RtpHeader } from 'werift';
+import {
+  ProtectionProfileAeadAes128Gcm,
+  type RTCDtlsTransport,
+  RTCPeerConnection,
+  type RTCRtpTransceiver,
+  RtpHeader,
+} from 'werift';
 import { decodeG711, encodeG711 } from '../../media/g711.js';
+import {
+  RTP_HEADER_BYTES,
+  type RtpBounds,
+  rtpPayloadBounds,
+  rtpPayloadType,
+  writeRtpHeader,
+} from '../../media/rtp-packet.js';
 import { weriftPeerConfig } from '../../media/werift/peer-config.js';
+import { SrtpFastPath, srtpPacketBytes } from '../../media/werift/srtp-fast-path.js';
 import type { AudioCodec } from '../../sdp/media-info.js';
 import { ToneGenerator } from './tone.js';
 
@@ -21,18 +35,24 @@ export interface WeriftDeviceOptions {
   withoutSsrc?: boolean;
   /** Write `a=rtcp:9` (a port and no address, as some stacks do) into the SDP this device sends. */
   rtcpWithoutAddress?: boolean;
+  /** Offer and accept only the AEAD_AES_128_GCM SRTP profile (RFC 7714), on werift's own SRTP. */
+  aesGcmOnly?: boolean;
 }
 
 /**
  * A WebRTC device in tests: a werift peer on 127.0.0.1 that sends a G.711
  * tone over DTLS-SRTP and decodes the audio it receives. It reads incoming
  * RTP from the DTLS transport, so it hears the gateway whatever SSRC it uses.
+ * Its SRTP is the gateway's fast path (DTLS once, then one AES cipher per
+ * session), so many devices fit in a benchmark's process.
  */
 export class WeriftDevice {
   readonly pc: RTCPeerConnection;
   readonly #options: WeriftDeviceOptions;
   #transceiver: RTCRtpTransceiver | undefined;
   #transport: RTCDtlsTransport | undefined;
+  #srtp: SrtpFastPath | undefined;
+  readonly #bounds: RtpBounds = { payloadStart: 0, payloadEnd: 0 };
   #timer: NodeJS.Timeout | undefined;
   #ssrc = randomBytes(4).readUInt32BE(0);
   #sequence = randomBytes(2).readUInt16BE(0);
@@ -122,16 +142,11 @@ export class WeriftDevice {
     const { payloadType, name } = this.codec;
     if (name !== 'pcmu' && name !== 'pcma') throw new Error(`the device sends G.711 only, not ${name}`);
     const tone = new ToneGenerator(frequency);
-    const header = new RtpHeader({ payloadType, ssrc: 0 });
     this.#timer = setInterval(() => {
       const transport = this.#transport;
       if (transport === undefined || transport.state !== 'connected') return;
-      header.ssrc = this.#ssrc;
-      header.sequenceNumber = this.#sequence;
-      header.timestamp = this.#timestamp;
-      this.#sequence = (this.#sequence + 1) & 0xffff;
+      this.sendRaw(payloadType, encodeG711(tone.next(160), name));
       this.#timestamp = (this.#timestamp + 160) >>> 0;
-      void transport.sendRtp(encodeG711(tone.next(160), name), header);
     }, 20);
   }
 
@@ -147,6 +162,16 @@ export class WeriftDevice {
   sendRaw(payloadType: number, payload: Buffer, marker = false): void {
     const transport = this.#transport;
     if (transport === undefined || transport.state !== 'connected') return;
+    const srtp = this.#srtp;
+    if (srtp?.active) {
+      const length = RTP_HEADER_BYTES + payload.length;
+      const packet = Buffer.allocUnsafe(srtpPacketBytes(length));
+      writeRtpHeader(packet, marker, payloadType, this.#sequence, this.#timestamp, this.#ssrc);
+      payload.copy(packet, RTP_HEADER_BYTES);
+      this.#sequence = (this.#sequence + 1) & 0xffff;
+      srtp.send(packet, length);
+      return;
+    }
     const header = new RtpHeader({
       payloadType,
       marker,
@@ -172,6 +197,7 @@ export class WeriftDevice {
 
   async close(): Promise<void> {
     this.stopTone();
+    this.#srtp?.close();
     await this.pc.close();
   }
 
@@ -179,20 +205,32 @@ export class WeriftDevice {
     const transport = this.#transceiver?.dtlsTransport;
     if (transport === undefined || transport === this.#transport) return;
     this.#transport = transport;
-    transport.onRtp.subscribe((packet) => {
-      this.packets++;
-      this.onPacket?.(packet.header.payloadType, packet.payload);
-      if (!this.record) return;
-      const codec = this.#transceiver?.codecs.find((c) => c.payloadType === packet.header.payloadType);
-      const name = codec?.name.toLowerCase();
-      if (name === 'pcmu' || name === 'pcma') {
-        for (const sample of decodeG711(packet.payload, name)) this.received.push(sample);
-      } else if (name === 'telephone-event' && packet.payload.length >= 4) {
-        this.events.push(packet.payload[0]!);
-      } else if (this.payloads.length < 500) {
-        this.payloads.push({ payloadType: packet.header.payloadType, payload: Buffer.from(packet.payload) });
-      }
+    if (this.#options.aesGcmOnly) {
+      (transport as unknown as { srtpProfiles: number[] }).srtpProfiles = [ProtectionProfileAeadAes128Gcm];
+      transport.onRtp.subscribe((packet) => this.#received(packet.header.payloadType, packet.payload));
+      return;
+    }
+    this.#srtp = new SrtpFastPath(transport, (packet) => {
+      const bounds = rtpPayloadBounds(packet, this.#bounds);
+      if (bounds === undefined) return;
+      this.#received(rtpPayloadType(packet), packet.subarray(bounds.payloadStart, bounds.payloadEnd));
     });
+    transport.onRtp.subscribe((packet) => this.#received(packet.header.payloadType, packet.payload));
+  }
+
+  #received(payloadType: number, payload: Buffer): void {
+    this.packets++;
+    this.onPacket?.(payloadType, payload);
+    if (!this.record) return;
+    const codec = this.#transceiver?.codecs.find((c) => c.payloadType === payloadType);
+    const name = codec?.name.toLowerCase();
+    if (name === 'pcmu' || name === 'pcma') {
+      for (const sample of decodeG711(payload, name)) this.received.push(sample);
+    } else if (name === 'telephone-event' && payload.length >= 4) {
+      this.events.push(payload[0]!);
+    } else if (this.payloads.length < 500) {
+      this.payloads.push({ payloadType, payload: Buffer.from(payload) });
+    }
   }
 
   #outgoing(sdp: string): string {
