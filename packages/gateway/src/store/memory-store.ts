@@ -23,10 +23,13 @@ const sameTypes = (a: readonly string[], b: readonly string[]): boolean =>
  */
 export class MemoryStore implements Store {
   readonly #registrations = new Map<string, RegistrationRecord>();
-  // Registration ids by phone number and by user, so the uniqueness and limit
-  // checks of a create look at that caller's registrations only.
+  // Registration ids by phone number, and by user for each per-user limit, so the
+  // uniqueness and limit checks of a create look at that caller's registrations only.
+  // As in the Redis store, a per-user index holds the registrations written while its
+  // limit was set (the only ones that limit counts).
   readonly #byPhone = new Map<string, Set<string>>();
   readonly #byUser = new Map<string, Set<string>>();
+  readonly #devicesByUser = new Map<string, Set<string>>();
   /** The registration id of each (phoneNumber, deviceId) pair. */
   readonly #byPair = new Map<string, string>();
 
@@ -34,12 +37,12 @@ export class MemoryStore implements Store {
     return `${record.phoneNumber}\n${record.deviceId}`;
   }
 
-  #index(record: RegistrationRecord): void {
+  #index(record: RegistrationRecord, limits: RegistrationLimits): void {
     this.#byPair.set(MemoryStore.#pairKey(record), record.registrationId);
-    for (const [map, key] of [
-      [this.#byPhone, record.phoneNumber],
-      [this.#byUser, record.userKey],
-    ] as const) {
+    const indexes: [Map<string, Set<string>>, string][] = [[this.#byPhone, record.phoneNumber]];
+    if (limits.maxPerUser !== undefined) indexes.push([this.#byUser, record.userKey]);
+    if (limits.maxDevicesPerUser !== undefined) indexes.push([this.#devicesByUser, record.userKey]);
+    for (const [map, key] of indexes) {
       const ids = map.get(key) ?? new Set<string>();
       ids.add(record.registrationId);
       map.set(key, ids);
@@ -53,6 +56,7 @@ export class MemoryStore implements Store {
     for (const [map, key] of [
       [this.#byPhone, record.phoneNumber],
       [this.#byUser, record.userKey],
+      [this.#devicesByUser, record.userKey],
     ] as const) {
       const ids = map.get(key);
       ids?.delete(record.registrationId);
@@ -60,10 +64,18 @@ export class MemoryStore implements Store {
     }
   }
 
-  #recordsOf(...idSets: (Set<string> | undefined)[]): RegistrationRecord[] {
-    const ids = new Set<string>();
-    for (const set of idSets) for (const id of set ?? []) ids.add(id);
-    return [...ids].map((id) => this.#registrations.get(id)!);
+  /** The active registrations among `ids`. */
+  #activeOf(ids: Set<string> | undefined, now: number): RegistrationRecord[] {
+    const out: RegistrationRecord[] = [];
+    for (const id of ids ?? []) {
+      const record = this.#registrations.get(id)!;
+      if (record.expiresAt > now) out.push(record);
+    }
+    return out;
+  }
+
+  #recordsOf(ids: Set<string> | undefined): RegistrationRecord[] {
+    return [...(ids ?? [])].map((id) => this.#registrations.get(id)!);
   }
   readonly #sessions = new Map<string, MediaSessionRecord>();
   /** Ids of the sessions not ended, by phone number: counted on every createSession. */
@@ -83,25 +95,25 @@ export class MemoryStore implements Store {
       return { ok: false, reason: 'ALREADY_EXISTS', existing: copy(samePair) };
     }
     // The limits look at the caller's active registrations, only when a limit is set.
-    if (limits.maxPerUser !== undefined || limits.maxDevicesPerUser !== undefined) {
-      const ofUser = this.#recordsOf(this.#byUser.get(record.userKey)).filter((r) => r.expiresAt > now);
-      if (limits.maxPerUser !== undefined && ofUser.length >= limits.maxPerUser) {
-        return { ok: false, reason: 'MAX_REGISTRATION_PER_USER' };
-      }
-      const devices = new Set(ofUser.map((r) => r.deviceId));
-      if (
-        limits.maxDevicesPerUser !== undefined &&
-        !devices.has(record.deviceId) &&
-        devices.size >= limits.maxDevicesPerUser
-      ) {
+    if (
+      limits.maxPerUser !== undefined &&
+      this.#activeOf(this.#byUser.get(record.userKey), now).length >= limits.maxPerUser
+    ) {
+      return { ok: false, reason: 'MAX_REGISTRATION_PER_USER' };
+    }
+    if (
+      limits.maxPerMsisdn !== undefined &&
+      this.#activeOf(this.#byPhone.get(record.phoneNumber), now).length >= limits.maxPerMsisdn
+    ) {
+      return { ok: false, reason: 'MAX_REGISTRATION_PER_MSISDN' };
+    }
+    if (limits.maxDevicesPerUser !== undefined) {
+      const devices = new Set(
+        this.#activeOf(this.#devicesByUser.get(record.userKey), now).map((r) => r.deviceId),
+      );
+      if (!devices.has(record.deviceId) && devices.size >= limits.maxDevicesPerUser) {
         return { ok: false, reason: 'MAX_DEVICES_PER_USER' };
       }
-    }
-    if (limits.maxPerMsisdn !== undefined) {
-      const ofNumber = this.#recordsOf(this.#byPhone.get(record.phoneNumber)).filter(
-        (r) => r.expiresAt > now,
-      );
-      if (ofNumber.length >= limits.maxPerMsisdn) return { ok: false, reason: 'MAX_REGISTRATION_PER_MSISDN' };
     }
     // A lapsed record of the same pair whose timer has not fired yet is replaced.
     if (samePair) {
@@ -109,7 +121,7 @@ export class MemoryStore implements Store {
       this.#unindex(samePair);
     }
     this.#registrations.set(record.registrationId, copy(record));
-    this.#index(record);
+    this.#index(record, limits);
     return { ok: true };
   }
 

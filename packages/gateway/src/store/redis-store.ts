@@ -79,10 +79,10 @@ export const DEFAULT_KEY_PREFIX = 'telegate:';
  *   P reg:<registrationId>           a RegistrationRecord (TTL: its expiry + the lapsed grace)
  *   P regidx:pair:<phone>:<device>   the id of the pair's registration (same TTL)
  *   P regidx:phone:<phoneNumber>     sorted set: ids of registrations of a number, by expiresAt
- *   P regidx:user:<userKey>          sorted set: ids of registrations of a user, by expiresAt
  *   P regidx:device:<deviceId>       sorted set: ids of registrations of a device, by expiresAt
- *   P regidx:ud:<deviceId>:<userKey> sorted set: ids of a user's registrations of a device, by expiresAt
- *   P regidx:userdev:<userKey>       sorted set: a user's devices, by their latest expiresAt
+ *   P regidx:user:<userKey>          sorted set: ids of registrations of a user, by expiresAt (*)
+ *   P regidx:ud:<deviceId>:<userKey> sorted set: ids of a user's registrations of a device, by expiresAt (*)
+ *   P regidx:userdev:<userKey>       sorted set: a user's devices, by their latest expiresAt (*)
  *   P regidx:due                     sorted set: every registration id by expiresAt (lapsed look, count, resume)
  *   P sess:<mediaSessionId>          a MediaSessionRecord (TTL: live 24 h, ended: the retention)
  *   P sessidx:reg:<registrationId>   ids of sessions depending on a registration
@@ -103,6 +103,14 @@ export const DEFAULT_KEY_PREFIX = 'telegate:';
  *   P evq:waiting                    ids of subscriptions whose stream has entries
  *   P evq:count                      entries in every stream together (the EVENT_QUEUE_MAX bound)
  *   P evlock:<subscriptionId>        the node delivering the subscription's events (TTL: the lock)
+ *
+ * (*) Only registrations written while the limit that counts them was set: the
+ * per-user index for `maxPerUser`, the two others for `maxDevicesPerUser`. A
+ * create with no limit writes the record, its pair key and three indexes. A
+ * limit switched on later counts the registrations written since (as the
+ * memory store, which a configuration change restarts empty). Earlier versions
+ * wrote every index for every registration: the keys and their types are the
+ * same, so their records are read, counted and removed as they are.
  *
  * Records and index namespaces differ right after the type (`reg:` vs `regidx:`),
  * so no id a client sends can name an index.
@@ -132,45 +140,47 @@ export const DEFAULT_KEY_PREFIX = 'telegate:';
  * not declared up front: this needs one Redis (standalone, or behind Sentinel),
  * not Redis Cluster (see the README).
  *
- * Scripts decode JSON (cjson) to read fields but store the JSON the client sent
- * unchanged; they never re-encode a record (cjson would turn `[]` into `{}` and
- * round numbers to 14 digits). Times go in as the strings the client formatted
- * for the same reason (Lua would print 1.7e+12).
+ * Scripts store the JSON the client sent unchanged; they never re-encode a record
+ * (cjson would turn `[]` into `{}` and round numbers to 14 digits). The registration
+ * scripts get the fields they need as arguments beside the JSON, so creating and
+ * refreshing one decodes nothing; the others decode (cjson) to read fields. Times
+ * go in as the strings the client formatted for the same reason (Lua would print
+ * 1.7e+12).
  */
+
+/**
+ * What the registration scripts share. The indexes by number, device and
+ * expiry (`due`) hold every registration; those by user (`user`, `ud`,
+ * `userdev`) only the ones written while the limit that counts them was set
+ * (create maintains them then, refresh keeps the entries it finds), so a
+ * create without limits writes the record, its pair key and three indexes.
+ * A removal takes the id out of every index, wherever it was put.
+ */
+const REG_COMMON = `
+local P = ARGV[1]
+-- The latest expiry of a user's registrations of a device, in the user's device index.
+local function index_user_device(device, user)
+  local ud = P .. 'regidx:ud:' .. device .. ':' .. user
+  local top = redis.call('ZRANGE', ud, 0, 0, 'REV', 'WITHSCORES')
+  if top[2] then redis.call('ZADD', P .. 'regidx:userdev:' .. user, top[2], device)
+  else redis.call('ZREM', P .. 'regidx:userdev:' .. user, device) end
+end
+local function remove_registration(id, phone, device, user)
+  redis.call('DEL', P .. 'reg:' .. id)
+  local pair = P .. 'regidx:pair:' .. phone .. ':' .. device
+  if redis.call('GET', pair) == id then redis.call('DEL', pair) end
+  redis.call('ZREM', P .. 'regidx:phone:' .. phone, id)
+  redis.call('ZREM', P .. 'regidx:device:' .. device, id)
+  redis.call('ZREM', P .. 'regidx:due', id)
+  redis.call('ZREM', P .. 'regidx:user:' .. user, id)
+  if redis.call('ZREM', P .. 'regidx:ud:' .. device .. ':' .. user, id) == 1 then
+    index_user_device(device, user)
+  end
+end
+`;
 
 const LUA_COMMON = `
 local P = ARGV[1]
--- The latest expiry of a user's registrations of a device, in the user's device index.
-local function index_user_device(r)
-  local ud = P .. 'regidx:ud:' .. r.deviceId .. ':' .. r.userKey
-  local top = redis.call('ZRANGE', ud, 0, 0, 'REV', 'WITHSCORES')
-  if top[2] then redis.call('ZADD', P .. 'regidx:userdev:' .. r.userKey, top[2], r.deviceId)
-  else redis.call('ZREM', P .. 'regidx:userdev:' .. r.userKey, r.deviceId) end
-end
--- due: its expiresAt (a string the client formatted); ttl_ms: how long Redis keeps the record.
--- refreshed: the expiry may have moved back, so the device's latest one is looked up again.
-local function add_registration(id, r, json, due, ttl_ms, refreshed)
-  redis.call('SET', P .. 'reg:' .. id, json, 'PX', ttl_ms)
-  redis.call('SET', P .. 'regidx:pair:' .. r.phoneNumber .. ':' .. r.deviceId, id, 'PX', ttl_ms)
-  redis.call('ZADD', P .. 'regidx:phone:' .. r.phoneNumber, due, id)
-  redis.call('ZADD', P .. 'regidx:user:' .. r.userKey, due, id)
-  redis.call('ZADD', P .. 'regidx:device:' .. r.deviceId, due, id)
-  redis.call('ZADD', P .. 'regidx:ud:' .. r.deviceId .. ':' .. r.userKey, due, id)
-  redis.call('ZADD', P .. 'regidx:due', due, id)
-  if refreshed then index_user_device(r)
-  else redis.call('ZADD', P .. 'regidx:userdev:' .. r.userKey, 'GT', due, r.deviceId) end
-end
-local function remove_registration(id, r)
-  redis.call('DEL', P .. 'reg:' .. id)
-  local pair = P .. 'regidx:pair:' .. r.phoneNumber .. ':' .. r.deviceId
-  if redis.call('GET', pair) == id then redis.call('DEL', pair) end
-  redis.call('ZREM', P .. 'regidx:phone:' .. r.phoneNumber, id)
-  redis.call('ZREM', P .. 'regidx:user:' .. r.userKey, id)
-  redis.call('ZREM', P .. 'regidx:device:' .. r.deviceId, id)
-  redis.call('ZREM', P .. 'regidx:ud:' .. r.deviceId .. ':' .. r.userKey, id)
-  redis.call('ZREM', P .. 'regidx:due', id)
-  index_user_device(r)
-end
 -- The index sets a session belongs to, as a set of keys.
 local function session_indexes(s)
   local keys = { [P .. 'sessidx:phone:' .. s.phoneNumber] = true }
@@ -206,47 +216,65 @@ end
 `;
 
 /**
- * ARGV: prefix, record JSON, now, maxPerUser, maxPerMsisdn, maxDevicesPerUser ('' = no limit),
- * expiresAt, how long Redis keeps the record (ms). Returns {'OK'} | {'ALREADY_EXISTS', existing JSON} |
- * {limit reason}. Same rules, in the same order, as `MemoryStore.createRegistration`.
+ * ARGV: prefix, record JSON, its registrationId, phoneNumber, deviceId, userKey, now,
+ * expiresAt, how long Redis keeps the record (ms), maxPerUser, maxPerMsisdn,
+ * maxDevicesPerUser ('' = no limit). The fields come apart from the JSON so that
+ * the script decodes nothing on its way to an insert. Returns {'OK'} |
+ * {'ALREADY_EXISTS', existing JSON} | {limit reason}. Same rules, in the same order,
+ * as `MemoryStore.createRegistration`.
  */
-const CREATE_REGISTRATION = `${LUA_COMMON}
-local json = ARGV[2]
-local rec = cjson.decode(json)
-local now = tonumber(ARGV[3])
-local after_now = '(' .. ARGV[3]
-local max_user = tonumber(ARGV[4])
-local max_msisdn = tonumber(ARGV[5])
-local max_devices = tonumber(ARGV[6])
+const CREATE_REGISTRATION = `${REG_COMMON}
+local id, phone, device, user = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local now = tonumber(ARGV[7])
+local after_now = '(' .. ARGV[7]
+local due, ttl = ARGV[8], ARGV[9]
+local max_user, max_msisdn, max_devices = tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
 
--- The same (deviceId, phoneNumber): at most one record, active or lapsed.
-local same_id = redis.call('GET', P .. 'regidx:pair:' .. rec.phoneNumber .. ':' .. rec.deviceId)
-local same, same_raw
+-- The same (deviceId, phoneNumber): at most one record, active or lapsed; its
+-- expiry is its score in the expiry index (no record decoded).
+local pair = P .. 'regidx:pair:' .. phone .. ':' .. device
+local same_id = redis.call('GET', pair)
 if same_id then
-  same_raw = redis.call('GET', P .. 'reg:' .. same_id)
-  if same_raw then
-    same = cjson.decode(same_raw)
-    if same.expiresAt > now then return { 'ALREADY_EXISTS', same_raw } end
+  local ends = redis.call('ZSCORE', P .. 'regidx:due', same_id)
+  if ends and tonumber(ends) > now then
+    local raw = redis.call('GET', P .. 'reg:' .. same_id)
+    if raw then return { 'ALREADY_EXISTS', raw } end
   end
 end
-if max_user and redis.call('ZCOUNT', P .. 'regidx:user:' .. rec.userKey, after_now, '+inf') >= max_user then
+if max_user and redis.call('ZCOUNT', P .. 'regidx:user:' .. user, after_now, '+inf') >= max_user then
   return { 'MAX_REGISTRATION_PER_USER' }
 end
-if max_msisdn and redis.call('ZCOUNT', P .. 'regidx:phone:' .. rec.phoneNumber, after_now, '+inf') >= max_msisdn then
+if max_msisdn and redis.call('ZCOUNT', P .. 'regidx:phone:' .. phone, after_now, '+inf') >= max_msisdn then
   return { 'MAX_REGISTRATION_PER_MSISDN' }
 end
 if max_devices then
-  local devices = P .. 'regidx:userdev:' .. rec.userKey
-  local latest = redis.call('ZSCORE', devices, rec.deviceId)
+  local devices = P .. 'regidx:userdev:' .. user
+  local latest = redis.call('ZSCORE', devices, device)
   local has_device = latest and tonumber(latest) > now
   if not has_device and redis.call('ZCOUNT', devices, after_now, '+inf') >= max_devices then
     return { 'MAX_DEVICES_PER_USER' }
   end
 end
 
--- A lapsed record of the same pair whose timer has not fired yet is replaced.
-if same then remove_registration(same_id, same) end
-add_registration(rec.registrationId, rec, json, ARGV[7], ARGV[8])
+-- A lapsed record of the same pair whose timer has not fired yet is replaced
+-- (decoded for its user, which may differ).
+if same_id then
+  local raw = redis.call('GET', P .. 'reg:' .. same_id)
+  if raw then
+    local same = cjson.decode(raw)
+    remove_registration(same_id, same.phoneNumber, same.deviceId, same.userKey)
+  end
+end
+redis.call('SET', P .. 'reg:' .. id, ARGV[2], 'PX', ttl)
+redis.call('SET', pair, id, 'PX', ttl)
+redis.call('ZADD', P .. 'regidx:phone:' .. phone, due, id)
+redis.call('ZADD', P .. 'regidx:device:' .. device, due, id)
+redis.call('ZADD', P .. 'regidx:due', due, id)
+if max_user then redis.call('ZADD', P .. 'regidx:user:' .. user, due, id) end
+if max_devices then
+  redis.call('ZADD', P .. 'regidx:ud:' .. device .. ':' .. user, due, id)
+  redis.call('ZADD', P .. 'regidx:userdev:' .. user, 'GT', due, device)
+end
 return { 'OK' }
 `;
 
@@ -254,22 +282,35 @@ return { 'OK' }
  * ARGV: prefix, registration id, the JSON it must still have ('' = any).
  * Returns the removed record's JSON, or nil.
  */
-const TAKE_REGISTRATION = `${LUA_COMMON}
+const TAKE_REGISTRATION = `${REG_COMMON}
 local raw = redis.call('GET', P .. 'reg:' .. ARGV[2])
 if not raw then return false end
 if ARGV[3] ~= '' and raw ~= ARGV[3] then return false end
-remove_registration(ARGV[2], cjson.decode(raw))
+local r = cjson.decode(raw)
+remove_registration(ARGV[2], r.phoneNumber, r.deviceId, r.userKey)
 return raw
 `;
 
 /**
- * ARGV: prefix, registration id, the record JSON with its new expiry, that expiry,
- * how long Redis keeps the record (ms). Returns 1, or 0 when the registration no longer
- * exists (it is not recreated).
+ * ARGV: prefix, registration id, the record JSON with its new expiry, its phoneNumber,
+ * deviceId, userKey, that expiry, how long Redis keeps the record (ms). Returns 1, or 0
+ * when the registration no longer exists (it is not recreated). The per-user indexes are
+ * updated where they hold it (XX), as the limit that wanted them was set at its create.
  */
-const REFRESH_REGISTRATION = `${LUA_COMMON}
-if redis.call('EXISTS', P .. 'reg:' .. ARGV[2]) == 0 then return 0 end
-add_registration(ARGV[2], cjson.decode(ARGV[3]), ARGV[3], ARGV[4], ARGV[5], true)
+const REFRESH_REGISTRATION = `${REG_COMMON}
+local id, phone, device, user, due, ttl = ARGV[2], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local key = P .. 'reg:' .. id
+if redis.call('EXISTS', key) == 0 then return 0 end
+redis.call('SET', key, ARGV[3], 'PX', ttl)
+redis.call('SET', P .. 'regidx:pair:' .. phone .. ':' .. device, id, 'PX', ttl)
+redis.call('ZADD', P .. 'regidx:phone:' .. phone, due, id)
+redis.call('ZADD', P .. 'regidx:device:' .. device, due, id)
+redis.call('ZADD', P .. 'regidx:due', due, id)
+redis.call('ZADD', P .. 'regidx:user:' .. user, 'XX', due, id)
+-- The expiry may have moved back: the device's latest one is looked up again.
+if redis.call('ZADD', P .. 'regidx:ud:' .. device .. ':' .. user, 'XX', 'CH', due, id) == 1 then
+  index_user_device(device, user)
+end
 return 1
 `;
 
@@ -738,12 +779,16 @@ export class RedisStore implements Store {
     const [reason, existing] = (await this.#scripts.telegateCreateRegistration(
       this.#prefix,
       JSON.stringify(record),
+      record.registrationId,
+      record.phoneNumber,
+      record.deviceId,
+      record.userKey,
       String(now),
+      String(record.expiresAt),
+      String(this.#keepFor(record.expiresAt)),
       limitArg(limits.maxPerUser),
       limitArg(limits.maxPerMsisdn),
       limitArg(limits.maxDevicesPerUser),
-      String(record.expiresAt),
-      String(this.#keepFor(record.expiresAt)),
     )) as [string, string?];
     if (reason === 'OK') return { ok: true };
     if (reason === 'ALREADY_EXISTS') {
@@ -799,6 +844,9 @@ export class RedisStore implements Store {
       this.#prefix,
       registrationId,
       JSON.stringify(record),
+      record.phoneNumber,
+      record.deviceId,
+      record.userKey,
       String(expiresAt),
       String(this.#keepFor(expiresAt)),
     );

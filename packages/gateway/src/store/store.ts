@@ -19,7 +19,10 @@ export interface Store extends Closable {
   /**
    * Stores `record` unless an active registration (`expiresAt > now`) for the
    * same deviceId + phoneNumber exists or a limit would be exceeded; checked and
-   * inserted atomically.
+   * inserted atomically. The per-number limit counts every active registration of
+   * the number; the per-user limits (`maxPerUser`, `maxDevicesPerUser`) count those
+   * written while that limit was set, so that a store keeps its per-user indexes
+   * only for the limits that need them.
    */
   createRegistration(
     record: RegistrationRecord,

@@ -14,6 +14,7 @@ const NOW = 1_700_000_000_000;
 const HOUR = 3_600_000;
 const ALICE = '+818000000001';
 const DEVICE = '7d444840-9dc0-11d1-b245-5ffdce74fad2';
+const OTHER_DEVICE = '3fa85f64-5717-4562-b3fc-2c963f66afa6';
 
 let serial = 0;
 const registration = (over: Partial<RegistrationRecord> = {}): RegistrationRecord => ({
@@ -157,10 +158,20 @@ describe('RedisStore keys and connection', () => {
     expect(JSON.parse((await raw.get(`telegate:reg:${record.registrationId}`)) ?? 'null')).toEqual(record);
     expect(JSON.parse((await raw.get(`telegate:sub:${sub.id}`)) ?? 'null')).toEqual(sub);
     // Registration indexes are sorted by expiry: the limits count the active ones (ZCOUNT), no record is read.
-    for (const index of [`phone:${ALICE}`, `user:${ALICE}`, `device:${DEVICE}`, `ud:${DEVICE}:${ALICE}`]) {
+    // With no limit set, only the number's and the device's; the per-user ones are kept for their limit.
+    for (const index of [`phone:${ALICE}`, `device:${DEVICE}`]) {
       expect(await raw.zrange(`telegate:regidx:${index}`, 0, -1)).toEqual([record.registrationId]);
     }
-    expect(await raw.zrange(`telegate:regidx:userdev:${ALICE}`, 0, -1)).toEqual([DEVICE]);
+    for (const index of [`user:${ALICE}`, `ud:${DEVICE}:${ALICE}`, `userdev:${ALICE}`]) {
+      expect(await raw.exists(`telegate:regidx:${index}`)).toBe(0);
+    }
+    const limited = registration({ deviceId: OTHER_DEVICE });
+    await store.createRegistration(limited, { maxPerUser: 5, maxDevicesPerUser: 5 }, NOW);
+    expect(await raw.zrange(`telegate:regidx:user:${ALICE}`, 0, -1)).toEqual([limited.registrationId]);
+    expect(await raw.zrange(`telegate:regidx:ud:${OTHER_DEVICE}:${ALICE}`, 0, -1)).toEqual([
+      limited.registrationId,
+    ]);
+    expect(await raw.zrange(`telegate:regidx:userdev:${ALICE}`, 0, -1)).toEqual([OTHER_DEVICE]);
     expect(await raw.get(`telegate:regidx:pair:${ALICE}:${DEVICE}`)).toBe(record.registrationId);
     expect(await raw.smembers(`telegate:subidx:owner:${ALICE}`)).toEqual([sub.id]);
     // Every record has a TTL (its end lies in the past here: the lapsed grace, 1 h, is left).
@@ -169,20 +180,59 @@ describe('RedisStore keys and connection', () => {
       expect(ttl).toBeGreaterThan(3_000_000);
     }
     // The expiry indexes: sorted sets scored by when each one ends.
-    expect(await raw.zrange('telegate:regidx:due', 0, -1, 'WITHSCORES')).toEqual([
-      record.registrationId,
-      String(record.expiresAt),
-    ]);
+    expect(await raw.zrange('telegate:regidx:due', 0, -1, 'WITHSCORES')).toEqual(
+      [record, limited]
+        .sort((a, b) => (a.registrationId < b.registrationId ? -1 : 1))
+        .flatMap((r) => [r.registrationId, String(r.expiresAt)]),
+    );
     expect(await raw.zrange('telegate:subidx:due', 0, -1, 'WITHSCORES')).toEqual([
       sub.id,
       String(NOW + 60_000),
     ]);
     expect(await raw.get('telegate:seq:session:abc')).toBe('1');
     await store.takeRegistration(record.registrationId);
+    await store.takeRegistration(limited.registrationId);
     await store.takeSubscription(sub.id);
     await store.deleteSequence('session:abc');
     // Nothing is left behind: no record, no empty index.
     expect((await raw.keys('telegate:*')).sort()).toEqual([]);
+    await store.close();
+  });
+
+  it('a registration written by the previous layout (every index by user kept) is found, counted, refreshed and removed', async () => {
+    // The previous version put each registration in all six indexes; this one writes the
+    // per-user ones only for their limits, and reads and removes the same keys: no migration.
+    const store = await RedisStore.connect(redis().url, { keyPrefix: 'old:' });
+    const record = registration();
+    const id = record.registrationId;
+    const due = String(record.expiresAt);
+    const indexes = [`phone:${ALICE}`, `user:${ALICE}`, `device:${DEVICE}`, `ud:${DEVICE}:${ALICE}`, 'due'];
+    await raw.set(`old:reg:${id}`, JSON.stringify(record), 'PX', 2 * HOUR);
+    await raw.set(`old:regidx:pair:${ALICE}:${DEVICE}`, id, 'PX', 2 * HOUR);
+    for (const index of indexes) await raw.zadd(`old:regidx:${index}`, due, id);
+    await raw.zadd(`old:regidx:userdev:${ALICE}`, due, DEVICE);
+
+    expect(await store.findRegistrations({ phoneNumber: ALICE })).toEqual([record]);
+    expect(await store.findRegistrations({ deviceId: DEVICE })).toEqual([record]);
+    expect(await store.createRegistration(registration(), {}, NOW)).toMatchObject({
+      reason: 'ALREADY_EXISTS',
+    });
+    const other = registration({ deviceId: OTHER_DEVICE });
+    expect(await store.createRegistration(other, { maxPerUser: 1 }, NOW)).toEqual({
+      ok: false,
+      reason: 'MAX_REGISTRATION_PER_USER',
+    });
+    expect(await store.createRegistration(other, { maxDevicesPerUser: 1 }, NOW)).toEqual({
+      ok: false,
+      reason: 'MAX_DEVICES_PER_USER',
+    });
+    // A refresh moves it in every index that holds it, the per-user ones included.
+    await store.refreshRegistration(id, NOW + 2 * HOUR);
+    for (const index of indexes)
+      expect(await raw.zscore(`old:regidx:${index}`, id)).toBe(String(NOW + 2 * HOUR));
+    expect(await raw.zscore(`old:regidx:userdev:${ALICE}`, DEVICE)).toBe(String(NOW + 2 * HOUR));
+    expect(await store.takeRegistration(id)).toEqual({ ...record, expiresAt: NOW + 2 * HOUR });
+    expect(await raw.keys('old:*')).toEqual([]);
     await store.close();
   });
 

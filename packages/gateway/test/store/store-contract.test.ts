@@ -218,8 +218,8 @@ const CONTRACT: Case[] = [
     'checks run in order: ALREADY_EXISTS, per user, per MSISDN, devices per user',
     async (store) => {
       const first = registration({ userKey: 'u1' });
-      await store.createRegistration(first, {}, NOW);
       const all = { maxPerUser: 1, maxPerMsisdn: 1, maxDevicesPerUser: 1 };
+      await store.createRegistration(first, all, NOW);
       expect(await store.createRegistration(registration({ userKey: 'u1' }), all, NOW)).toMatchObject({
         reason: 'ALREADY_EXISTS',
       });
@@ -241,6 +241,51 @@ const CONTRACT: Case[] = [
         ),
       ).toEqual({ ok: false, reason: 'MAX_DEVICES_PER_USER' });
       expect(await store.findRegistrations({})).toEqual([first]);
+    },
+  ],
+  [
+    'a per-user limit counts the registrations written while it was set; uniqueness and the per-number limit count all',
+    async (store) => {
+      // Written with no limit: a per-user limit set later does not see them (each
+      // store keeps its per-user indexes only for the limits that need them).
+      await store.createRegistration(registration({ userKey: 'u1' }), {}, NOW);
+      await store.createRegistration(registration({ userKey: 'u1', phoneNumber: BOB }), {}, NOW);
+      const perUser = { maxPerUser: 1, maxDevicesPerUser: 1 };
+      const third = registration({ userKey: 'u1', phoneNumber: CAROL, deviceId: DEVICE_B });
+      expect(await store.createRegistration(third, perUser, NOW)).toEqual({ ok: true });
+      expect(
+        await store.createRegistration(registration({ userKey: 'u1', deviceId: DEVICE_C }), perUser, NOW),
+      ).toEqual({ ok: false, reason: 'MAX_REGISTRATION_PER_USER' });
+      expect(
+        await store.createRegistration(
+          registration({ userKey: 'u1', deviceId: DEVICE_C }),
+          { maxDevicesPerUser: 1 },
+          NOW,
+        ),
+      ).toEqual({ ok: false, reason: 'MAX_DEVICES_PER_USER' });
+      expect(await store.createRegistration(registration(), perUser, NOW)).toMatchObject({
+        reason: 'ALREADY_EXISTS',
+      });
+      expect(
+        await store.createRegistration(registration({ deviceId: DEVICE_C }), { maxPerMsisdn: 1 }, NOW),
+      ).toEqual({ ok: false, reason: 'MAX_REGISTRATION_PER_MSISDN' });
+      // Taken, it leaves the per-user count; a refresh keeps it counted.
+      expect(await store.refreshRegistration(third.registrationId, NOW + 2 * HOUR)).toBeDefined();
+      expect(
+        await store.createRegistration(
+          registration({ userKey: 'u1', deviceId: DEVICE_C }),
+          perUser,
+          NOW + HOUR + 1,
+        ),
+      ).toEqual({ ok: false, reason: 'MAX_REGISTRATION_PER_USER' });
+      await store.takeRegistration(third.registrationId);
+      expect(
+        await store.createRegistration(
+          registration({ userKey: 'u1', phoneNumber: CAROL, deviceId: DEVICE_C }),
+          perUser,
+          NOW,
+        ),
+      ).toEqual({ ok: true });
     },
   ],
   [
