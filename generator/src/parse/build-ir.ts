@@ -307,9 +307,16 @@ function buildOperation(
   // path parameter, written into the operation so every emitter sees the same one.
   const undeclared = [...raw.path.matchAll(/\{([^}]+)\}/g)]
     .map((match) => match[1] as string)
-    .filter((name, i, all) => all.indexOf(name) === i && !operation.parameters.path.some((p) => p.name === name));
+    .filter(
+      (name, i, all) => all.indexOf(name) === i && !operation.parameters.path.some((p) => p.name === name),
+    );
   if (undeclared.length > 0) {
-    const added = undeclared.map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } }));
+    const added = undeclared.map((name) => ({
+      name,
+      in: 'path',
+      required: true,
+      schema: { type: 'string' },
+    }));
     op.parameters = [...(Array.isArray(op.parameters) ? op.parameters : []), ...added];
     for (const name of undeclared) {
       ctx.warnings.push(
