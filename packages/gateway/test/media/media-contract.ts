@@ -114,8 +114,7 @@ export function describeMediaBackendContract(
       const devicePayloadType = call.device.payloadTypeOf('telephone-event');
       expect(devicePayloadType).toBe(126);
       const sipPayloadType = payloadTypeOf(call.rtpSdp, 'telephone-event', 8000)!;
-      // Keys pressed during a call: its audio is flowing (a backend may learn a stream from its
-      // first voice packet, as mediasoup does when the SSRC is not signalled).
+      // Keys pressed during a call: its audio is flowing.
       await expectTonesBothWays(call, 'before the events');
       call.device.stopTone();
       call.sip.stopTone();
@@ -128,6 +127,25 @@ export function describeMediaBackendContract(
       expect(new Set(call.device.events)).toEqual(new Set([5]));
       expect(call.sip.events.map((e) => [e.payloadType, e.event])).toContainEqual([sipPayloadType, 7]);
       expect(call.sip.events.at(-1)?.end).toBe(true);
+    });
+
+    it('telephone-event sent before any audio passes both ways (a key pressed as the call starts)', async () => {
+      const call = await outbound();
+      const devicePayloadType = call.device.payloadTypeOf('telephone-event')!;
+      const sipPayloadType = payloadTypeOf(call.rtpSdp, 'telephone-event', 8000)!;
+      // No voice packet has gone either way yet: the events are each leg's first RTP, the stream
+      // must start on them (mediasoup learns an unsignalled stream from its first packet).
+      expect(call.device.events.length + call.sip.packets).toBe(0);
+      for (let i = 0; i < 8; i++) {
+        call.sip.sendEvent(sipPayloadType, 3, i === 7);
+        call.device.sendRaw(devicePayloadType, Buffer.from([9, i === 7 ? 0x8a : 0x0a, 0x00, 0xa0]), i === 0);
+        await sleep(20);
+      }
+      await waitFor(() => call.device.events.length >= 4 && call.sip.events.length >= 4, 'events relayed');
+      expect(new Set(call.device.events)).toEqual(new Set([3]));
+      expect(new Set(call.sip.events.map((e) => [e.payloadType, e.event].join('/')))).toEqual(
+        new Set([`${sipPayloadType}/9`]),
+      );
     });
 
     it('incoming Opus offer: the device is offered Opus, frames pass byte for byte both ways', async () => {
