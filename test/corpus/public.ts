@@ -225,6 +225,10 @@ const TOOLS: Tool[] = ['telegate', 'openapi-typescript', 'hey-api'];
 
 const pct = (n: number, of: number) => (of === 0 ? '–' : `${n}/${of} (${((100 * n) / of).toFixed(1)} %)`);
 const seconds = (ms: number) => (ms < 10_000 ? (ms / 1000).toFixed(1) : (ms / 1000).toFixed(0));
+const wholeRun = (times: number[], of: number) =>
+  times.length === 0
+    ? '– (none measured)'
+    : `${seconds(times.reduce((a, b) => a + b, 0))}${times.length < of ? ` (${times.length} measured)` : ''}`;
 const medianOf = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted.length === 0 ? 0 : sorted[Math.floor((sorted.length - 1) / 2)]!;
@@ -356,10 +360,12 @@ async function describe(
       return `| ${versions[tool]} | ${bands
         .map((b) => {
           const times = ms(b.entries);
+          // Results reused from an earlier run (`TELEGATE_CORPUS_REUSE`) carry no CPU time.
+          if (times.length === 0) return '– (none measured)';
           const measured = times.length < b.entries.length ? ` (${times.length} measured)` : '';
-          return `${seconds(medianOf(times))} / ${seconds(Math.max(0, ...times))}${measured}`;
+          return `${seconds(medianOf(times))} / ${seconds(Math.max(...times))}${measured}`;
         })
-        .join(' | ')} | ${seconds(ms(entries).reduce((a, b) => a + b, 0))} |`;
+        .join(' | ')} | ${wholeRun(ms(entries), entries.length)} |`;
     }),
   ];
   const ours = [...results.get('telegate')!.values()];
