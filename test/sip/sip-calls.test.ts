@@ -51,6 +51,23 @@ describe.skipIf(!haveSipp())('SIP call flows against sipp', () => {
 
   const untilStatus = (status: string) => (events: ReceivedEvent[]) => statusesOf(events).includes(status);
 
+  /** A sipp caller running `scenario` toward ALICE's new device, up to the invitation the device got. */
+  async function incomingCall(scenario: string) {
+    const user = await device();
+    const peer = await startSipp({
+      scenario,
+      port: await freeUdpPort(),
+      target: bed.sipAddress,
+      service: ALICE,
+    });
+    const [invitation] = await bed.receiver.waitFor(user.subscriptionId, (events) =>
+      events.some((e) => e.type === TYPES.invitation),
+    );
+    const { mediaSessionId, offer } = invitation!.data as { mediaSessionId: string; offer: { sdp: string } };
+    const callId = (await bed.gw.gateway.store.getSession(mediaSessionId))!.callId;
+    return { user, peer, mediaSessionId, offer, callId };
+  }
+
   it('answered call: INVITE with user=phone URIs, reliable 180 and 183 with SDP (PRACKed), 200 → ACK; DELETE sends BYE', async () => {
     const peer = await startSipp({ scenario: 'uas-answer-reliable.xml', port: sippPort });
     const user = await device();
@@ -175,19 +192,7 @@ describe.skipIf(!haveSipp())('SIP call flows against sipp', () => {
   });
 
   it('incoming call answered through the API: 100, reliable 183 with the answer, PRACK, 200 → ACK; the caller hangs up', async () => {
-    const user = await device();
-    const peer = await startSipp({
-      scenario: 'uac-inbound-answer.xml',
-      port: await freeUdpPort(),
-      target: bed.sipAddress,
-      service: ALICE,
-    });
-    const [invitation] = await bed.receiver.waitFor(user.subscriptionId, (events) =>
-      events.some((e) => e.type === TYPES.invitation),
-    );
-    const { mediaSessionId } = invitation!.data as { mediaSessionId: string };
-    const session = await bed.gw.gateway.store.getSession(mediaSessionId);
-    const callId = session!.callId;
+    const { user, peer, mediaSessionId, callId } = await incomingCall('uac-inbound-answer.xml');
     const progress = await user.client.updateSessionStatus({
       params: { path: { mediaSessionId } },
       body: { status: 'InProgress', answer: { sdp: G711_ANSWER } },
@@ -218,20 +223,9 @@ describe.skipIf(!haveSipp())('SIP call flows against sipp', () => {
   });
 
   it('incoming late-offer call (INVITE without SDP): unreliable 183 without SDP, the gateway offers in its 200, the answer comes in the ACK', async () => {
-    const user = await device();
-    const peer = await startSipp({
-      scenario: 'uac-inbound-late-offer.xml',
-      port: await freeUdpPort(),
-      target: bed.sipAddress,
-      service: ALICE,
-    });
-    const [invitation] = await bed.receiver.waitFor(user.subscriptionId, (events) =>
-      events.some((e) => e.type === TYPES.invitation),
-    );
-    const { mediaSessionId, offer } = invitation!.data as { mediaSessionId: string; offer: { sdp: string } };
+    const { user, peer, mediaSessionId, offer, callId } = await incomingCall('uac-inbound-late-offer.xml');
     // The device is offered what the SIP side will surely take, and the relay needs no transcoder for: G.711.
     expect(offer.sdp).toMatch(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF 0 8 /m);
-    const callId = (await bed.gw.gateway.store.getSession(mediaSessionId))!.callId;
     const progress = await user.client.updateSessionStatus({
       params: { path: { mediaSessionId } },
       body: { status: 'InProgress', answer: { sdp: G711_ANSWER } },
@@ -260,18 +254,7 @@ describe.skipIf(!haveSipp())('SIP call flows against sipp', () => {
   });
 
   it('incoming late-offer call whose ACK has no answer: the gateway ends it with BYE, session Failed', async () => {
-    const user = await device();
-    const peer = await startSipp({
-      scenario: 'uac-inbound-late-offer-no-answer.xml',
-      port: await freeUdpPort(),
-      target: bed.sipAddress,
-      service: ALICE,
-    });
-    const [invitation] = await bed.receiver.waitFor(user.subscriptionId, (events) =>
-      events.some((e) => e.type === TYPES.invitation),
-    );
-    const { mediaSessionId } = invitation!.data as { mediaSessionId: string };
-    const callId = (await bed.gw.gateway.store.getSession(mediaSessionId))!.callId;
+    const { user, peer, mediaSessionId, callId } = await incomingCall('uac-inbound-late-offer-no-answer.xml');
     const accepted = await user.client.updateSessionStatus({
       params: { path: { mediaSessionId } },
       body: { status: 'Connected', answer: { sdp: G711_ANSWER } },
@@ -299,21 +282,10 @@ describe.skipIf(!haveSipp())('SIP call flows against sipp', () => {
   });
 
   it('incoming call declined through the API: 603 is sent and acknowledged', async () => {
-    const user = await device();
-    const peer = await startSipp({
-      scenario: 'uac-inbound-decline.xml',
-      port: await freeUdpPort(),
-      target: bed.sipAddress,
-      service: ALICE,
-    });
-    const [invitation] = await bed.receiver.waitFor(user.subscriptionId, (events) =>
-      events.some((e) => e.type === TYPES.invitation),
-    );
-    const { mediaSessionId } = invitation!.data as { mediaSessionId: string };
+    const { user, peer, mediaSessionId, callId } = await incomingCall('uac-inbound-decline.xml');
     const declined = await user.client.deleteSessionById({ params: { path: { mediaSessionId } } });
     expect(declined.response.status).toBe(204);
     expect(await peer.done).toMatchObject({ code: 0 });
-    const callId = (await bed.gw.gateway.store.getSession(mediaSessionId))!.callId;
     expect(bed.flow(callId)).toEqual(['<INVITE', '>100', '>603', '<ACK']);
   });
 
