@@ -1,7 +1,6 @@
-import type { AnySchema } from 'ajv';
+import type { Ajv as AjvCore, AnySchema } from 'ajv';
 import AjvDraft7 from 'ajv';
 import Ajv2020 from 'ajv/dist/2020.js';
-import standaloneCode from 'ajv/dist/standalone/index.js';
 import addFormats from 'ajv-formats';
 import ajvFormats from 'ajv-formats/dist/formats.js';
 import type { ApiDocument, CallbackOperation, MediaContent, Operation, Parameter } from '../../ir/types.js';
@@ -9,6 +8,7 @@ import { SpecError } from '../../parse/errors.js';
 import { escapeToken } from '../../parse/pointer.js';
 import { headerPlan, type ParameterPlan, parameterPlan } from './plan.js';
 import { type ConvertContext, convertSchema, type Direction, discriminatorOf } from './schema.js';
+import { standaloneModule } from './standalone.js';
 
 /** Modules Ajv's standalone code may load; `@telegate/runtime/ajv-runtime` provides the same map. */
 export const AJV_RUNTIME_MODULES = [
@@ -276,10 +276,7 @@ export function compileValidators(ir: ApiDocument): CompiledValidators {
 
   let raw: string;
   try {
-    raw = (standaloneCode as unknown as (ajv: unknown, refs: Record<string, string>) => string)(
-      ajv,
-      exportsMap,
-    );
+    raw = standaloneModule(ajv as unknown as AjvCore, exportsMap);
   } catch (error) {
     // Ajv compiles lazily: what it still refuses here (an unresolvable reference) is in the document.
     throw new SpecError(ir.source, '', `cannot compile the validators: ${(error as Error).message}`);
