@@ -12,6 +12,7 @@ import {
   expectTone,
   expectTonesBothWays,
   openInboundCall,
+  openLateOfferCall,
   openOutboundCall,
   payloadTypeOf,
   portOf,
@@ -127,6 +128,28 @@ export function describeMediaBackendContract(
       expect(new Set(call.device.events)).toEqual(new Set([5]));
       expect(call.sip.events.map((e) => [e.payloadType, e.event])).toContainEqual([sipPayloadType, 7]);
       expect(call.sip.events.at(-1)?.end).toBe(true);
+    });
+
+    it('late-offer call (INVITE without SDP): offers both legs PCMU with telephone-event; both answers relayed, voice and keys both ways', async () => {
+      const call = await openLateOfferCall(backend, cleanups);
+      expect(codecNames(call.rtpSdp)[0]).toBe('pcmu');
+      expect(codecNames(call.webrtcSdp)[0]).toBe('pcmu');
+      expect(call.webrtcSdp).toMatch(/^a=setup:actpass\r$/m);
+      expect(call.device.codec.name).toBe('pcmu');
+      await expectTonesBothWays(call, 'late offer');
+      expect([...call.sip.payloadTypes]).toEqual([0]);
+      const devicePayloadType = call.device.payloadTypeOf('telephone-event')!;
+      const sipPayloadType = payloadTypeOf(call.rtpSdp, 'telephone-event', 8000)!;
+      call.device.stopTone();
+      call.sip.stopTone();
+      for (let i = 0; i < 5; i++) {
+        call.sip.sendEvent(sipPayloadType, 3, i === 4);
+        call.device.sendRaw(devicePayloadType, Buffer.from([9, i === 4 ? 0x8a : 0x0a, 0x00, 0xa0]), i === 0);
+        await sleep(20);
+      }
+      await waitFor(() => call.device.events.length >= 5 && call.sip.events.length >= 5, 'events relayed');
+      expect(new Set(call.device.events)).toEqual(new Set([3]));
+      expect(call.sip.events.map((e) => [e.payloadType, e.event])).toContainEqual([sipPayloadType, 9]);
     });
 
     it('telephone-event sent before any audio passes both ways (a key pressed as the call starts)', async () => {

@@ -103,6 +103,19 @@ describe.skipIf(workerBin === undefined)('mediasoup media backend: beyond the co
     await expect(answer).rejects.toThrow(/does not accept the offered codec pcmu/);
   });
 
+  it('late-offer call: offers PCMU alone on both legs; an ACK answering with the other G.711 law is refused (no transcoding)', async () => {
+    const sip = await RtpPeer.open();
+    cleanups.push(() => sip.close());
+    const { endpoint, rtpOffer, webrtcOffer } = await backend.createOffers();
+    cleanups.push(() => endpoint.close());
+    expect(rtpOffer).toMatch(/^m=audio \d+ RTP\/AVP 0 101\r$/m);
+    expect(webrtcOffer).toMatch(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF 0 101\r$/m);
+    sip.setRemoteFromSdp(rtpOffer);
+    const answer = endpoint.setRtpAnswer(rtpSdp(sip.sdp({ laws: ['pcma'] })));
+    await expect(answer).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(answer).rejects.toThrow(/does not accept the offered codec pcmu/);
+  });
+
   it('refuses a device offer sharing no codec with the SIP side (INVALID_ARGUMENT), leaving nothing behind', async () => {
     const g711Only = await createMediasoupMediaBackend({
       workerBin: workerBin!,

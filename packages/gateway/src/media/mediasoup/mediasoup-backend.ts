@@ -19,6 +19,9 @@ import {
 } from './mediasoup-endpoint.js';
 import { checkWorkerBin } from './worker-bin.js';
 
+/** The telephone-event payload type of the gateway's own offers (a late-offer INVITE), on both legs. */
+const LATE_OFFER_TELEPHONE_EVENT = 101;
+
 export interface MediasoupMediaBackendOptions {
   /** The mediasoup-worker binary (`npm run build:mediasoup-worker` prints it); default `MEDIASOUP_WORKER_BIN`. */
   workerBin?: string;
@@ -223,6 +226,22 @@ export class MediasoupMediaBackend implements MediaBackend {
       await MediasoupMediaEndpoint.build(this.#parts(placed, call), (endpoint) =>
         endpoint.answerSipOffer(offer),
       ),
+    );
+  }
+
+  /**
+   * A late-offer INVITE: both legs are offered PCMU with 8 kHz telephone-events, the one G.711
+   * law every SIP and WebRTC endpoint has (RFC 7874 §3); offering more would let the two answers
+   * pick different laws, which mediasoup cannot convert.
+   */
+  async createOffers() {
+    const call: CallCodecs = {
+      audio: { payload: 0, name: 'pcmu', rate: 8000 },
+      telephoneEvent: LATE_OFFER_TELEPHONE_EVENT,
+    };
+    const placed = await this.#createRouter(routerMediaCodecs(call));
+    return this.#open(
+      await MediasoupMediaEndpoint.build(this.#parts(placed, call), (endpoint) => endpoint.offerBoth()),
     );
   }
 

@@ -217,6 +217,29 @@ export class MediasoupMediaEndpoint implements MediaEndpoint {
     };
   }
 
+  // ---- incoming call without an offer: the gateway offers both sides ---------------------------
+
+  /**
+   * The gateway's RTP offer (for the 200 OK; its answer comes in the ACK through `setRtpAnswer`)
+   * and WebRTC offer (for the device) of a late-offer INVITE. Both offer the call's one codec:
+   * mediasoup does not transcode, so the two answers must agree without seeing each other.
+   * The SIP side's address is known from its answer only, so nothing is sent there before it.
+   */
+  async offerBoth(): Promise<{ rtpOffer: string; webrtcOffer: string }> {
+    await this.#createPlainTransport(false);
+    await this.#produceFromSip();
+    await this.#createWebRtcTransport();
+    this.#toDeviceConsumer = await this.#webRtcTransport!.consume({
+      producerId: this.#sipProducer!.id,
+      rtpCapabilities: legRtpCapabilities(this.call),
+    });
+    await this.#applyFlow();
+    return {
+      rtpOffer: this.#describeRtp('sendrecv'),
+      webrtcOffer: this.#describeWebRtc('actpass', 'sendrecv'),
+    };
+  }
+
   async setWebRtcAnswer(answer: CheckedWebRtcSdp): Promise<void> {
     this.#assertOpen();
     const webRtc = this.#requireWebRtc();
