@@ -177,6 +177,8 @@ function check(
   warnings?: number,
 ): ToolResult {
   const generated = cpuNow();
+  // Said to the parent, so a process that dies in the type-check (out of memory) is reported as such.
+  process.send!({ phase: 'type-check' });
   const problem = typecheck(files, job.out, overrides);
   return {
     id: job.id,

@@ -207,9 +207,17 @@ class JobRunner {
         if (used > limitMs || performance.now() - startWall > 10 * limitMs)
           stopped('timeout', `stopped after ${(used / 1000).toFixed(0)} s of CPU time`, used);
       }, 1000);
-      child.once('message', (result) => finish(result as ToolResult));
+      let phase = 'generating';
+      child.on('message', (message: ToolResult | { phase: string }) => {
+        if ('phase' in message) phase = 'type-checking the output';
+        else finish(message);
+      });
       child.once('exit', (code, signal) =>
-        stopped('exit', `the process ended (${signal ?? `exit code ${code}`}), out of memory or crashed`, 0),
+        stopped(
+          'exit',
+          `the process ended (${signal ?? `exit code ${code}`}) while ${phase}, out of memory (8 GB heap) or crashed`,
+          0,
+        ),
       );
       child.send(job);
     });
