@@ -11,6 +11,7 @@ import {
   expectSilence,
   expectTone,
   expectTonesBothWays,
+  type MediaCall,
   openInboundCall,
   openLateOfferCall,
   openOutboundCall,
@@ -66,6 +67,26 @@ export function describeMediaBackendContract(
     const inbound = (options?: WeriftDeviceOptions, sipOffer?: Parameters<RtpPeer['sdp']>[0]) =>
       openInboundCall(backend, cleanups, options, sipOffer);
 
+    /**
+     * Presses `sipKey` on the SIP side and `deviceKey` on the device, `count` RFC 4733 packets
+     * each 20 ms apart (the last one ends the event), each leg on the payload type it negotiated.
+     */
+    const pressKeys = async (call: MediaCall, sipKey: number, deviceKey: number, count = 5) => {
+      const devicePayloadType = call.device.payloadTypeOf('telephone-event')!;
+      const sipPayloadType = payloadTypeOf(call.rtpSdp, 'telephone-event', 8000)!;
+      for (let i = 0; i < count; i++) {
+        const last = i === count - 1;
+        call.sip.sendEvent(sipPayloadType, sipKey, last);
+        call.device.sendRaw(
+          devicePayloadType,
+          Buffer.from([deviceKey, last ? 0x8a : 0x0a, 0x00, 0xa0]),
+          i === 0,
+        );
+        await sleep(20);
+      }
+      return { sipPayloadType };
+    };
+
     it('outgoing call: answers the device with a G.711 codec it offered, offers the SIP side that codec with telephone-event, relays both ways', async () => {
       const call = await outbound();
       // The device (Chromium's codec list) offers Opus first; the gateway picks G.711, which a SIP
@@ -112,18 +133,12 @@ export function describeMediaBackendContract(
 
     it('telephone-event (RFC 4733) passes both ways, each leg on the payload type it negotiated', async () => {
       const call = await outbound();
-      const devicePayloadType = call.device.payloadTypeOf('telephone-event');
-      expect(devicePayloadType).toBe(126);
-      const sipPayloadType = payloadTypeOf(call.rtpSdp, 'telephone-event', 8000)!;
+      expect(call.device.payloadTypeOf('telephone-event')).toBe(126);
       // Keys pressed during a call: its audio is flowing.
       await expectTonesBothWays(call, 'before the events');
       call.device.stopTone();
       call.sip.stopTone();
-      for (let i = 0; i < 5; i++) {
-        call.sip.sendEvent(sipPayloadType, 5, i === 4);
-        call.device.sendRaw(devicePayloadType!, Buffer.from([7, i === 4 ? 0x8a : 0x0a, 0x00, 0xa0]), i === 0);
-        await sleep(20);
-      }
+      const { sipPayloadType } = await pressKeys(call, 5, 7);
       await waitFor(() => call.device.events.length >= 5 && call.sip.events.length >= 5, 'events relayed');
       expect(new Set(call.device.events)).toEqual(new Set([5]));
       expect(call.sip.events.map((e) => [e.payloadType, e.event])).toContainEqual([sipPayloadType, 7]);
@@ -138,15 +153,9 @@ export function describeMediaBackendContract(
       expect(call.device.codec.name).toBe('pcmu');
       await expectTonesBothWays(call, 'late offer');
       expect([...call.sip.payloadTypes]).toEqual([0]);
-      const devicePayloadType = call.device.payloadTypeOf('telephone-event')!;
-      const sipPayloadType = payloadTypeOf(call.rtpSdp, 'telephone-event', 8000)!;
       call.device.stopTone();
       call.sip.stopTone();
-      for (let i = 0; i < 5; i++) {
-        call.sip.sendEvent(sipPayloadType, 3, i === 4);
-        call.device.sendRaw(devicePayloadType, Buffer.from([9, i === 4 ? 0x8a : 0x0a, 0x00, 0xa0]), i === 0);
-        await sleep(20);
-      }
+      const { sipPayloadType } = await pressKeys(call, 3, 9);
       await waitFor(() => call.device.events.length >= 5 && call.sip.events.length >= 5, 'events relayed');
       expect(new Set(call.device.events)).toEqual(new Set([3]));
       expect(call.sip.events.map((e) => [e.payloadType, e.event])).toContainEqual([sipPayloadType, 9]);
@@ -154,16 +163,10 @@ export function describeMediaBackendContract(
 
     it('telephone-event sent before any audio passes both ways (a key pressed as the call starts)', async () => {
       const call = await outbound();
-      const devicePayloadType = call.device.payloadTypeOf('telephone-event')!;
-      const sipPayloadType = payloadTypeOf(call.rtpSdp, 'telephone-event', 8000)!;
       // No voice packet has gone either way yet: the events are each leg's first RTP, the stream
       // must start on them (mediasoup learns an unsignalled stream from its first packet).
       expect(call.device.events.length + call.sip.packets).toBe(0);
-      for (let i = 0; i < 8; i++) {
-        call.sip.sendEvent(sipPayloadType, 3, i === 7);
-        call.device.sendRaw(devicePayloadType, Buffer.from([9, i === 7 ? 0x8a : 0x0a, 0x00, 0xa0]), i === 0);
-        await sleep(20);
-      }
+      const { sipPayloadType } = await pressKeys(call, 3, 9, 8);
       await waitFor(() => call.device.events.length >= 4 && call.sip.events.length >= 4, 'events relayed');
       expect(new Set(call.device.events)).toEqual(new Set([3]));
       expect(new Set(call.sip.events.map((e) => [e.payloadType, e.event].join('/')))).toEqual(

@@ -204,13 +204,7 @@ export class MediasoupMediaEndpoint implements MediaEndpoint {
     await this.#createPlainTransport(rtcpMux);
     await this.#connectSipLeg(remote);
     this.#sipDirection = offer.audio.direction;
-    await this.#produceFromSip();
-    await this.#createWebRtcTransport();
-    this.#toDeviceConsumer = await this.#webRtcTransport!.consume({
-      producerId: this.#sipProducer!.id,
-      rtpCapabilities: legRtpCapabilities(this.call),
-    });
-    await this.#applyFlow();
+    await this.#offerSipStreamToDevice();
     return {
       rtpAnswer: this.#describeRtp(mirror(offer.audio.direction)),
       webrtcOffer: this.#describeWebRtc('actpass', 'sendrecv'),
@@ -227,6 +221,15 @@ export class MediasoupMediaEndpoint implements MediaEndpoint {
    */
   async offerBoth(): Promise<{ rtpOffer: string; webrtcOffer: string }> {
     await this.#createPlainTransport(false);
+    await this.#offerSipStreamToDevice();
+    return {
+      rtpOffer: this.#describeRtp('sendrecv'),
+      webrtcOffer: this.#describeWebRtc('actpass', 'sendrecv'),
+    };
+  }
+
+  /** The SIP side's producer and the device's transport consuming it, for the gateway's WebRTC offer. */
+  async #offerSipStreamToDevice(): Promise<void> {
     await this.#produceFromSip();
     await this.#createWebRtcTransport();
     this.#toDeviceConsumer = await this.#webRtcTransport!.consume({
@@ -234,10 +237,6 @@ export class MediasoupMediaEndpoint implements MediaEndpoint {
       rtpCapabilities: legRtpCapabilities(this.call),
     });
     await this.#applyFlow();
-    return {
-      rtpOffer: this.#describeRtp('sendrecv'),
-      webrtcOffer: this.#describeWebRtc('actpass', 'sendrecv'),
-    };
   }
 
   async setWebRtcAnswer(answer: CheckedWebRtcSdp): Promise<void> {
