@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LoopbackCapture, tcpdumpMissing } from './bench/loopback-capture.js';
 import { type CapturedDatagram, LINKTYPE, readUdpDatagrams } from './bench/pcap.js';
-import { relayLatencies, rtpHeaderOf } from './bench/relay-latency.js';
+import { longestSilenceMs, relayLatencies, rtpHeaderOf } from './bench/relay-latency.js';
 
 // ------------------------------------------------------------------ a pcap writer, for the tests only
 
@@ -278,6 +278,20 @@ describe('relayLatencies (packet in → relayed packet out, per direction)', () 
     );
     expect(byWay.get('toSip')).toMatchObject({ entered: 20, matched: 20 });
     expect(byWay.get('toDevice')).toMatchObject({ entered: 10, matched: 10 });
+  });
+});
+
+describe('longestSilenceMs (the senders stalling together)', () => {
+  it('finds the longest gap between RTP packets of the given senders, ignoring the others', () => {
+    const frames = [0, 20, 40, 95, 100].map((at) => ({
+      at: T0 + ms(at),
+      bytes: ethernet(udpIpv4(at === 95 ? 40_001 : 40_002, 46_000, rtp(at, 0, 1))),
+    }));
+    frames.push({ at: T0 + ms(70), bytes: ethernet(udpIpv4(40_003, 46_000, rtp(0, 0, 2))) });
+    const datagrams = readUdpDatagrams(pcapFile(frames));
+    expect(longestSilenceMs(datagrams, new Set([40_001, 40_002]))).toBeCloseTo(55, 6);
+    expect(longestSilenceMs(datagrams, new Set([40_002]))).toBeCloseTo(60, 6);
+    expect(longestSilenceMs(datagrams, new Set([40_009]))).toBe(0);
   });
 });
 

@@ -32,7 +32,7 @@ import { RtpPeer, WeriftDevice } from '../../packages/gateway/src/testing/index.
 import { locateWorkerBin } from '../../packages/gateway/test/media/mediasoup-worker.ts';
 import { LoopbackCapture, tcpdumpMissing } from './loopback-capture.ts';
 import { readUdpDatagrams } from './pcap.ts';
-import { type DirectionLatency, type RelayFlow, relayLatencies } from './relay-latency.ts';
+import { type DirectionLatency, longestSilenceMs, type RelayFlow, relayLatencies } from './relay-latency.ts';
 import { type BenchResult, fmtInt, fmtRatio, repoRoot } from './util.ts';
 
 type Backend = 'werift' | 'mediasoup';
@@ -62,6 +62,8 @@ const SETUP_BATCH = 10;
 /** The 20 ms packet interval in slots: each call sends in its own slot. */
 const SLOTS = 10;
 const SLOT_MS = 20 / SLOTS;
+/** A silence of every test endpoint longer than two packet intervals is a stall of the test peers. */
+const STALL_MS = 40;
 /** The UDP ports each process under test relays on (its side only): the capture listens to these. */
 const PORTS: Record<Backend | 'forward', [number, number]> = {
   werift: [46_000, 46_999],
@@ -111,6 +113,8 @@ class RelayProcess {
   readonly #pending = new Map<number, (message: Record<string, unknown>) => void>();
   #nextId = 1;
   #ready: (() => void) | undefined;
+  /** The nice value the process (and its workers) runs at, when `TELEGATE_BENCH_MEDIA_NICE` asked for one. */
+  nice: string | undefined;
 
   private constructor(
     readonly child: ChildProcess,
@@ -121,7 +125,10 @@ class RelayProcess {
   ) {
     child.on('message', (raw) => {
       const message = raw as Record<string, unknown>;
-      if (message.ready !== undefined) this.#ready?.();
+      if (message.ready !== undefined) {
+        this.nice = message.nice as string | undefined;
+        this.#ready?.();
+      }
       const id = message.requestId as number;
       this.#pending.get(id)?.(message);
       this.#pending.delete(id);
@@ -370,6 +377,8 @@ interface EdgeLatency {
   both: EdgeFigures;
   /** Packets the kernel dropped from the capture (not from the relay). */
   captureDropped: number;
+  /** The longest time no test endpoint sent anything to the relay (they stalled together). */
+  sendersSilentMs: number;
 }
 
 interface EdgeFigures {
@@ -449,8 +458,16 @@ async function edgeLatency(
         matched: (toSip?.matched ?? 0) + (toDevice?.matched ?? 0),
       }),
       captureDropped: dropped,
+      sendersSilentMs: longestSilenceMs(
+        datagrams,
+        new Set(calls.flatMap((call) => call.flows.map((f) => f.from))),
+      ),
     };
   } finally {
+    await (await import('node:fs/promises')).copyFile(
+      file,
+      `/tmp/media-lat-${calls.length}-${Date.now()}.pcap`,
+    );
     await rm(file, { force: true });
   }
 }
@@ -675,11 +692,13 @@ async function runBackend(
       `${ms(added(relayed.p50, floor.p50))} / ${ms(added(relayed.p99, floor.p99))}`,
       relayed.edges === undefined
         ? lossPct(relayed.loss)
-        : `${lossPct(edgeLoss(relayed.edges.both))} (end to end ${lossPct(relayed.loss)})`,
+        : `${lossPct(edgeLoss(relayed.edges.both))} (end to end ${lossPct(relayed.loss)})${relayed.edges.captureDropped > 0 ? `; the capture missed ${relayed.edges.captureDropped} packets` : ''}`,
       String(relayed.failed),
       waitCell(backend, relayed),
       `${ms(relayed.firstP50)} / ${ms(relayed.firstP99)}`,
-      pct(relayed.peersCpu),
+      relayed.edges === undefined
+        ? pct(relayed.peersCpu)
+        : `${pct(relayed.peersCpu)}; silent ${fine(relayed.edges.sendersSilentMs)} at most`,
     ]);
     const reason = saturation(backend, relayed);
     if (reason !== undefined) {
@@ -733,8 +752,19 @@ function verdicts(run: BackendRun, goalPerCore: number, busy: boolean): string[]
   const measure = captured
     ? 'added one-way latency p99 at its edges (packet in → relayed packet out, kernel time stamps), worse direction,'
     : 'added one-way latency p99 end to end (less the forwarder’s; no capture)';
+  const silence = captured ? Math.max(...below.map(({ relayed }) => relayed.edges!.sendersSilentMs)) : 0;
+  const stalls =
+    silence > STALL_MS
+      ? ` The test peers stalled together for up to ${fine(silence)} (no packet from any of them, then what was due at once): the backend’s tail includes working through those bursts.`
+      : '';
+  const captureMissed = captured && below.some(({ relayed }) => relayed.edges!.captureDropped > 0);
+  const { loop, waited } = widest.relayed;
+  const tail =
+    run.backend === 'werift'
+      ? ` At ${widest.relayed.calls} calls its event loop waited for a core ${Number.isFinite(waited) ? pct(waited) : '(not known)'} of the window and its garbage collector paused ${loop.gcCount} times (longest ${fine(loop.gcMaxMs)}, ${fine(loop.gcTotalMs)} in all).`
+      : ` At ${widest.relayed.calls} calls its worker waited for a core ${Number.isFinite(waited) ? pct(waited) : '(not known)'} of the window.`;
   notes.push(
-    `${run.backend} below saturation (${below.map((r) => r.relayed.calls).join(', ')} calls): ${measure} at most ${fine(worstP99)} (goal < 5 ms: ${worstP99 < 5 ? 'met' : 'missed'}); loss${captured ? ' at its edges' : ''} at most ${lossPct(worstLoss)} (goal 0: ${worstLoss === 0 ? 'met' : 'missed'})${caveat}.`,
+    `${run.backend} below saturation (${below.map((r) => r.relayed.calls).join(', ')} calls): ${measure} at most ${fine(worstP99)} (goal < 5 ms: ${worstP99 < 5 ? 'met' : 'missed'}); loss${captured ? ' at its edges' : ''} at most ${lossPct(worstLoss)} (goal 0: ${worstLoss === 0 ? 'met' : captureMissed ? 'not settled: the capture itself missed packets' : 'missed'})${caveat}.${tail}${stalls}`,
   );
   return notes;
 }
@@ -749,6 +779,7 @@ export async function mediaBench(): Promise<BenchResult> {
   const rows: string[][] = [];
   const notes: string[] = [];
   const loads: string[] = [];
+  const peakLoads: number[] = [];
   try {
     const plan: [Backend, number, string[] | undefined][] = [
       ['werift', 30, ['werift', ...portArgs(PORTS.werift)]],
@@ -770,7 +801,12 @@ export async function mediaBench(): Promise<BenchResult> {
         const run = await runBackend(backend, relay, forward, rows, dir);
         const load = loadavg()[0]!;
         loads.push(`${load.toFixed(1)} after ${backend}`);
+        peakLoads.push(load);
         if (run.stopReason !== undefined) notes.push(run.stopReason);
+        if (relay.nice !== undefined)
+          notes.push(
+            `${backend} and the forwarder ran at nice ${relay.nice} (TELEGATE_BENCH_MEDIA_NICE), ahead of other work on the machine; the test peers and tcpdump did not.`,
+          );
         notes.push(...verdicts(run, goalPerCore, Math.max(loadAtStart, load) > cpus().length / 2));
       } finally {
         await relay.stop();
@@ -784,7 +820,7 @@ export async function mediaBench(): Promise<BenchResult> {
   notes.push(
     `SRTP per relayed packet (AES_CM_128_HMAC_SHA1_80, 160-byte PCMU payload, encrypt + decrypt + header read, CPU time in one process, ${fmtInt(SRTP_PACKETS)} packets): werift 0.24.4's own path ${srtp.werift.toFixed(1)} µs, the relay's fast path ${srtp.fast.toFixed(1)} µs (${fmtRatio(srtp.werift / srtp.fast)} less). werift builds an AES-CTR cipher and an HMAC per packet and parses each header bit by bit through strings, twice; the fast path keeps one AES-ECB cipher per session for the keystream (RFC 3711 §4.1.1) and reads headers with Buffer reads. The werift backend uses it when DTLS negotiates that profile (it asks for it first; every WebRTC endpoint supports it).`,
     `1-minute load average: ${loadAtStart.toFixed(1)} when the run started, ${loads.join(', ')}, on ${cores} cores. Everything here (the backend, its worker, the test peers, the forwarder) shares those cores with whatever else runs.`,
-    ...(loadAtStart > cores / 2
+    ...(Math.max(loadAtStart, ...peakLoads) > cores / 2
       ? [
           'The machine was busy with other work during this run: each process got only its turn on a core, so CPU shares are capped by the scheduler and latency includes waiting for a core. Saturation points and latency goals are only meaningful from a run on an otherwise idle machine.',
         ]
@@ -796,13 +832,15 @@ export async function mediaBench(): Promise<BenchResult> {
       ? 'Added at the edges: a `tcpdump` of the loopback interface on the backend’s ports over the measured window (kernel time stamps, ns); each RTP packet entering the backend is matched with the packet it relays (by RTP sequence number and timestamp, both in clear in SRTP too, less the constant offsets a backend that rewrites them applies, learnt per call and direction), and the latency is relayed packet out − packet in. On loopback the kernel stamps a packet as its sender hands it over, so this is the backend’s own delay: the wait in its socket queue for its event loop (or worker) and a core, its SRTP and rewriting, and nothing of the test devices’ work. The forwarder is measured the same way. `tcpdump` itself takes some CPU during the window, on the same cores.'
       : `Added at the edges: not measured, ${captureMissing}; only the end-to-end figure below is given.`,
     'End to end: one-way, packet sent → packet received, both ends in the benchmark’s process, so it includes the test devices’ own SRTP work and their event loop; the backend’s figure less the forwarder’s at the same percentile and call count. Loss end to end counts packets sent in the measured window and not received within 300 ms after it; loss at the edges, packets that entered the backend during the capture and did not leave it within 1 s.',
+    'Calls send at spread phases, as independent calls do: call i sends its packets in slot i mod 10 of each 20 ms, slots 2 ms apart (one timer for all calls sent every call at once, and the backend then worked through a burst of all calls’ packets every 20 ms). When the test peers’ process falls behind, it sends what was due at once: their longest silence (no packet to the backend from any test endpoint, in the capture) says how long such a stall lasted.',
+    'Waiting for a core: the time the backend’s event loop thread (mediasoup: its worker’s) was runnable but not running, from /proc/<pid>/schedstat, as a share of the window: latency the scheduler adds, not the backend’s own work. GC pauses: werift’s garbage collections over the window (longest, total), from a PerformanceObserver in its process; a pause holds every packet that arrives during it.',
     'First packet: from the device starting its offer to the first packet the RTP peer receives (calls are set up 10 at a time, so it includes queueing behind the other set-ups).',
   );
   return {
     id: 'media',
     title: 'Media relay',
     description:
-      'Concurrent G.711 calls relayed by each media backend (WebRTC device ↔ backend ↔ plain RTP peer, 50 packets/s each way per call, loopback): werift, then mediasoup with one worker, in the same run, each against a bare UDP forwarder between two plain RTP peers at the same call count. Goals: mediasoup ≥ 300 concurrent calls per core, werift ≥ 30, added one-way latency p99 < 5 ms and no loss below saturation.',
+      'Concurrent G.711 calls relayed by each media backend (WebRTC device ↔ backend ↔ plain RTP peer, 50 packets/s each way per call, loopback): werift, then mediasoup with one worker, in the same run, each against a bare UDP forwarder between two plain RTP peers at the same call count. Latency is measured where the backend adds it: a capture of loopback gives each packet’s kernel time stamp entering the backend and leaving it. Goals: mediasoup ≥ 300 concurrent calls per core, werift ≥ 30, added one-way latency p99 < 5 ms and no loss below saturation.',
     columns: [
       'backend',
       'calls',
@@ -817,7 +855,7 @@ export async function mediaBench(): Promise<BenchResult> {
       'failed set-ups',
       'backend waiting for a core; GC pauses max / total',
       'first packet p50 / p99',
-      'test peers CPU',
+      'test peers CPU; their longest silence',
     ],
     rows,
     notes,

@@ -137,3 +137,23 @@ function learnOffsets(
   const [sequence, timestamp] = best.split('/').map(Number) as [number, number];
   return { sequence, timestamp };
 }
+
+/**
+ * The longest time in milliseconds with no RTP packet from any of `senders` (ports): when the
+ * senders are many calls' endpoints, a long silence means they stalled together and then sent
+ * what was due at once, a burst the relay then works through.
+ */
+export function longestSilenceMs(
+  datagrams: readonly CapturedDatagram[],
+  senders: ReadonlySet<number>,
+): number {
+  const times: number[] = [];
+  for (const datagram of datagrams) {
+    if (senders.has(datagram.srcPort) && rtpHeaderOf(datagram.payload) !== undefined)
+      times.push(datagram.timeNs);
+  }
+  times.sort((a, b) => a - b);
+  let longest = 0;
+  for (let i = 1; i < times.length; i++) longest = Math.max(longest, times[i]! - times[i - 1]!);
+  return longest / 1e6;
+}
