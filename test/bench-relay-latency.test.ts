@@ -297,6 +297,14 @@ describe('longestSilenceMs (the senders stalling together)', () => {
 
 // ------------------------------------------------------------------ a real capture
 
+describe('tcpdumpMissing', () => {
+  it('says in a few words that tcpdump is not there', () => {
+    expect(tcpdumpMissing(join(tmpdir(), 'no-such-tcpdump'))).toBe(
+      'tcpdump is not installed (Debian package `tcpdump`)',
+    );
+  });
+});
+
 // Needs tcpdump and the right to capture (root or CAP_NET_RAW); the benchmark falls back without them.
 const captureAbsent = tcpdumpMissing() ?? (process.getuid?.() === 0 ? undefined : 'not root');
 
@@ -345,6 +353,17 @@ describe.skipIf(captureAbsent !== undefined)('LoopbackCapture (tcpdump on lo)', 
       expect(toReceiver.latenciesMs.every((latency) => latency >= 0 && latency < 1_000)).toBe(true);
     } finally {
       for (const socket of sockets) socket.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails to start with tcpdump’s own reason when the filter is not valid', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'relay-capture-'));
+    try {
+      await expect(
+        LoopbackCapture.start({ file: join(dir, 'lo.pcap'), filter: 'udp and port', maxPackets: 10 }),
+      ).rejects.toThrow(/tcpdump did not start: .*syntax error/);
+    } finally {
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -7,8 +7,8 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 
 /** Whether `tcpdump` is on this machine: undefined when it is, else why not, in a few words. */
-export function tcpdumpMissing(): string | undefined {
-  const probe = spawnSync('tcpdump', ['--version'], { stdio: 'ignore' });
+export function tcpdumpMissing(command = 'tcpdump'): string | undefined {
+  const probe = spawnSync(command, ['--version'], { stdio: 'ignore' });
   if (probe.error !== undefined) return 'tcpdump is not installed (Debian package `tcpdump`)';
   return undefined;
 }
@@ -47,7 +47,8 @@ export class LoopbackCapture {
     process.stderr?.on('data', (chunk: string) => {
       this.#stderr += chunk;
     });
-    this.#exited = new Promise((resolve) => process.once('exit', (code) => resolve(code)));
+    // 'close' comes after the exit and the end of stderr, so its last words are in.
+    this.#exited = new Promise((resolve) => process.once('close', (code) => resolve(code)));
   }
 
   /** Starts capturing; resolves once tcpdump listens (rejects if it cannot, e.g. without CAP_NET_RAW). */
@@ -74,8 +75,10 @@ export class LoopbackCapture {
     const capture = new LoopbackCapture(child);
     const started = performance.now();
     while (!capture.#stderr.includes('listening on')) {
-      if (child.exitCode !== null || child.signalCode !== null)
+      if (child.exitCode !== null || child.signalCode !== null) {
+        await capture.#exited;
         throw new Error(`tcpdump did not start: ${capture.#stderr.trim().split('\n').at(-1) ?? ''}`);
+      }
       if (performance.now() - started > START_TIMEOUT_MS) {
         child.kill('SIGKILL');
         throw new Error(`tcpdump did not start listening in ${START_TIMEOUT_MS / 1000} s`);

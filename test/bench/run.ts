@@ -58,6 +58,10 @@ The generation benchmark also uses GitHub's REST API description (~13 MB, from t
 package). It is not a dependency: the first run fetches it with \`npm pack\` into \`$TELEGATE_BENCH_CACHE\`
 (default \`~/.cache/telegate-bench\`) and extracts only that file; without network the row says
 \`skipped\`. Set \`TELEGATE_BENCH_SKIP_GITHUB=1\` to skip it. The whole run takes under ~3 minutes on 2 cores.
+
+The media benchmark times packets where the backend receives and relays them with \`tcpdump\` on the loopback
+interface (Debian package \`tcpdump\`, run as root); without it the section says so in one line and gives
+the end-to-end latency only.
 `;
 
 function environment(): string {
