@@ -108,7 +108,7 @@ describe('readUdpDatagrams (pcap files as tcpdump writes them)', () => {
       { timeNs: 123_456_000, srcPort: 5000, dstPort: 6000 },
       { timeNs: 123_457_500, srcPort: 5001, dstPort: 6001 },
     ]);
-    expect(datagrams.every((d) => d.payload.equals(payload))).toBe(true);
+    expect(datagrams.every((d) => d.payload.equals(payload) && d.length === payload.length)).toBe(true);
   });
 
   it.each([
@@ -156,6 +156,7 @@ describe('readUdpDatagrams (pcap files as tcpdump writes them)', () => {
     const datagrams = readUdpDatagrams(file.subarray(0, file.length - 10));
     expect(datagrams).toHaveLength(1);
     expect(datagrams[0]?.payload.length).toBe(60 - 14 - 28);
+    expect(datagrams[0]?.length).toBe(200);
   });
 
   it('refuses what is not a pcap file', () => {
@@ -189,22 +190,32 @@ describe('relayLatencies (packet in → relayed packet out, per direction)', () 
    * device (as mediasoup's consumers do) and keeps them towards SIP, with RTCP and STUN on the
    * same ports, `count` packets every 20 ms each way and the latency `delay(i)` in ms.
    */
-  function relayedCall(count: number, delay: (i: number) => number): CapturedDatagram[] {
+  function relayedCall(
+    count: number,
+    delay: (i: number) => number,
+    length: (i: number) => number = (i) => 152 + ((i * 7) % 16),
+  ): CapturedDatagram[] {
     const frames: Frame[] = [];
     for (let i = 0; i < count; i++) {
       const sent = T0 + ms(20 * i);
-      // device → relay → SIP: the device's timestamp stays constant (as the benchmark's does).
-      frames.push({ at: sent, bytes: ethernet(udpIpv4(device, relayWebRtc, rtp(65_530 + i, 5, 1111))) });
+      // device → relay → SIP: the device's timestamp stays constant (as the benchmark's does);
+      // the relay takes the SRTP tag off.
+      frames.push({
+        at: sent,
+        bytes: ethernet(udpIpv4(device, relayWebRtc, rtp(65_530 + i, 5, 1111, length(i) + 10))),
+      });
       frames.push({
         at: sent + ms(delay(i)),
-        bytes: ethernet(udpIpv4(relayRtp, sip, rtp(65_530 + i, 5, 1111))),
+        bytes: ethernet(udpIpv4(relayRtp, sip, rtp(65_530 + i, 5, 1111, length(i)))),
       });
-      // SIP → relay → device, rewritten: sequence + 1000 (wrapping), timestamp − 160, another SSRC.
+      // SIP → relay → device, rewritten: sequence + 1000 (wrapping), timestamp − 160, another SSRC, a tag.
       const at = sent + ms(3);
-      frames.push({ at, bytes: ethernet(udpIpv4(sip, relayRtp, rtp(100 + i, 160 * i, 2222))) });
+      frames.push({ at, bytes: ethernet(udpIpv4(sip, relayRtp, rtp(100 + i, 160 * i, 2222, length(i)))) });
       frames.push({
         at: at + ms(delay(i) * 2),
-        bytes: ethernet(udpIpv4(relayWebRtc, device, rtp(100 + i + 1000, 160 * i - 160, 3333))),
+        bytes: ethernet(
+          udpIpv4(relayWebRtc, device, rtp(100 + i + 1000, 160 * i - 160, 3333, length(i) + 10)),
+        ),
       });
     }
     const sr = rtp(0, 0, 1111);
@@ -245,6 +256,33 @@ describe('relayLatencies (packet in → relayed packet out, per direction)', () 
     expect(toSip.matched).toBe(50);
     expect(toSip.latenciesMs.filter((latency) => latency > 40)).toHaveLength(2);
     expect(toSip.latenciesMs.every((latency) => latency > 0)).toBe(true);
+  });
+
+  it('pairs every packet with its own source when the relay is late by several packet intervals', () => {
+    // Every packet waits 45 ms (90 ms towards the device): more than two intervals, so the last
+    // packet to have entered before each one leaving is never its source; the lengths tell.
+    const byWay = relayLatencies(
+      relayedCall(60, () => 45),
+      flows,
+    );
+    const toSip = byWay.get('toSip')!;
+    const toDevice = byWay.get('toDevice')!;
+    expect(toSip.matched).toBe(60);
+    expect(toDevice.matched).toBe(60);
+    expect(toSip.latenciesMs.every((latency) => Math.abs(latency - 45) < 1e-6)).toBe(true);
+    expect(toDevice.latenciesMs.every((latency) => Math.abs(latency - 90) < 1e-6)).toBe(true);
+  });
+
+  it('with packets all of one length, takes the shortest delay among equally good pairings', () => {
+    const byWay = relayLatencies(
+      relayedCall(
+        50,
+        () => 0.5,
+        () => 160,
+      ),
+      flows,
+    );
+    expect(byWay.get('toSip')!.latenciesMs.every((latency) => Math.abs(latency - 0.5) < 1e-6)).toBe(true);
   });
 
   it('counts a packet the relay dropped as entered and not matched', () => {

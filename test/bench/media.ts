@@ -398,7 +398,7 @@ function edgeFigures(direction: DirectionLatency | undefined): EdgeFigures {
   return {
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
-    max: latencies.length === 0 ? Number.NaN : Math.max(...latencies),
+    max: latencies.length === 0 ? Number.NaN : latencies.reduce((a, b) => Math.max(a, b)),
     entered: direction?.entered ?? 0,
     matched: direction?.matched ?? 0,
   };
@@ -480,18 +480,21 @@ async function step(
 ): Promise<StepResult> {
   const calls: Call[] = [];
   let capture: LoopbackCapture | undefined;
-  const payload = Buffer.alloc(160, 0xff);
+  const payload = Buffer.alloc(168, 0xff);
   // Independent calls send at independent phases of their 20 ms: call i in slot i mod 10, slots
   // 2 ms apart. Every slot due since the last tick is sent, so timer drift never lowers the rate.
   const clockStart = performance.now();
   let slotsSent = 0;
+  let framesSent = 0;
   const clock = setInterval(() => {
     const due = Math.floor((performance.now() - clockStart) / SLOT_MS);
     for (; slotsSent <= due; slotsSent++) {
       const slot = slotsSent % SLOTS;
       for (let i = slot; i < calls.length; i += SLOTS) {
-        stamp(payload);
-        calls[i]!.tick(payload);
+        // 152–167 bytes, varied from packet to packet: the capture's matching pairs packets by their lengths too.
+        const frame = payload.subarray(0, 152 + (Math.imul(++framesSent, 0x9e3779b1) >>> 28));
+        stamp(frame);
+        calls[i]!.tick(frame);
       }
     }
   }, SLOT_MS);
@@ -838,7 +841,7 @@ export async function mediaBench(): Promise<BenchResult> {
     'The test devices are werift peer connections in the benchmark’s process (DTLS once, then SRTP on the same fast path as the werift backend’s relay) and the SIP side plain RTP sockets; their CPU is the "test peers" column. When it nears a core the devices, not the backend, limit the step.',
     'Failed set-ups: calls with no media either way 15 s after the last set-up, left out of loss and latency. The measured window starts once every call has media (or those 15 s are over) and 1 s more has passed.',
     captureMissing === undefined
-      ? 'Added at the edges: a `tcpdump` of the loopback interface on the backend’s ports over the measured window (kernel time stamps, ns); each RTP packet entering the backend is matched with the packet it relays (by RTP sequence number and timestamp, both in clear in SRTP too, less the constant offsets a backend that rewrites them applies, learnt per call and direction), and the latency is relayed packet out − packet in. On loopback the kernel stamps a packet as its sender hands it over, so this is the backend’s own delay: the wait in its socket queue for its event loop (or worker) and a core, its SRTP and rewriting, and nothing of the test devices’ work. The forwarder is measured the same way. `tcpdump` itself takes some CPU during the window, on the same cores.'
+      ? 'Added at the edges: a `tcpdump` of the loopback interface on the backend’s ports over the measured window (kernel time stamps, ns); each RTP packet entering the backend is matched with the packet it relays (by RTP sequence number and timestamp, both in clear in SRTP too, less the constant offsets a backend that rewrites them applies, learnt per call and direction from the packets’ lengths, which the test peers vary), and the latency is relayed packet out − packet in. On loopback the kernel stamps a packet as its sender hands it over, so this is the backend’s own delay: the wait in its socket queue for its event loop (or worker) and a core, its SRTP and rewriting, and nothing of the test devices’ work. The forwarder is measured the same way. `tcpdump` itself takes some CPU during the window, on the same cores.'
       : `Added at the edges: not measured, ${captureMissing}; only the end-to-end figure below is given.`,
     'End to end: one-way, packet sent → packet received, both ends in the benchmark’s process, so it includes the test devices’ own SRTP work and their event loop; the backend’s figure less the forwarder’s at the same percentile and call count. Loss end to end counts packets sent in the measured window and not received within 300 ms after it; loss at the edges, packets that entered the backend during the capture and did not leave it within 1 s.',
     `Calls send at spread phases, as independent calls do: call i sends its packets in slot i mod 10 of each 20 ms, slots 2 ms apart (one timer for all calls sent every call at once, and the backend then worked through a burst of all calls’ packets every 20 ms). When the test peers’ process falls behind, it sends what was due at once: their longest silence (no packet to the backend from any test endpoint, in the capture) says how long such a stall lasted. A step where it passed ${STALL_MS} ms (five packet intervals) is shown but its latency is not judged against the goal.`,
@@ -849,7 +852,7 @@ export async function mediaBench(): Promise<BenchResult> {
     id: 'media',
     title: 'Media relay',
     description:
-      'Concurrent G.711 calls relayed by each media backend (WebRTC device ↔ backend ↔ plain RTP peer, 50 packets/s each way per call, loopback): werift, then mediasoup with one worker, in the same run, each against a bare UDP forwarder between two plain RTP peers at the same call count. Latency is measured where the backend adds it: a capture of loopback gives each packet’s kernel time stamp entering the backend and leaving it. Goals: mediasoup ≥ 300 concurrent calls per core, werift ≥ 30, added one-way latency p99 < 5 ms and no loss below saturation.',
+      'Concurrent G.711 calls relayed by each media backend (WebRTC device ↔ backend ↔ plain RTP peer, 50 packets/s each way per call of 152–167 payload bytes, loopback): werift, then mediasoup with one worker, in the same run, each against a bare UDP forwarder between two plain RTP peers at the same call count. Latency is measured where the backend adds it: a capture of loopback gives each packet’s kernel time stamp entering the backend and leaving it. Goals: mediasoup ≥ 300 concurrent calls per core, werift ≥ 30, added one-way latency p99 < 5 ms and no loss below saturation.',
     columns: [
       'backend',
       'calls',

@@ -13,6 +13,8 @@ export interface CapturedDatagram {
   dstPort: number;
   /** The UDP payload as captured (cut at the snapshot length). */
   payload: Buffer;
+  /** The UDP payload's length on the wire (from the UDP header), whatever the capture kept. */
+  length: number;
 }
 
 const MAGIC_MICROS = 0xa1b2c3d4;
@@ -119,5 +121,6 @@ function udpOf(
     srcPort: frame.readUInt16BE(udpAt),
     dstPort: frame.readUInt16BE(udpAt + 2),
     payload: frame.subarray(udpAt + 8, Math.min(frame.length, udpAt + Math.max(8, udpLength))),
+    length: Math.max(0, udpLength - 8),
   };
 }

@@ -40,6 +40,8 @@ export function rtpHeaderOf(payload: Buffer): RtpHeaderFields | undefined {
 
 interface TimedRtp extends RtpHeaderFields {
   timeNs: number;
+  /** The datagram's length: a relay changes it by a constant per direction (an SRTP tag, header extensions). */
+  length: number;
 }
 
 export interface DirectionLatency {
@@ -53,12 +55,16 @@ export interface DirectionLatency {
 
 /**
  * Matches the packets of each flow. A relay may rewrite SSRC, sequence numbers and
- * timestamps (mediasoup's consumers do), but by a constant per stream: the offsets are
- * learnt per flow as the most frequent difference between each packet leaving and the
- * last one to have entered before it (right whenever most packets cross the relay in
- * less than one packet interval), then every packet leaving is paired with the one that
- * entered with its sequence number and timestamp less those offsets. A pair out of causal
- * order, or a packet leaving twice, is not counted.
+ * timestamps (both backends do), but by a constant per stream, and changes a packet's
+ * length by a constant too. Those offsets are learnt per flow by a vote: each packet
+ * leaving is compared with every packet that entered in the second before it, and the
+ * differences (sequence number, timestamp, length) most often seen win, ties going to
+ * the shortest delay. When the senders vary their packets' lengths, only the true pairs
+ * agree on one length difference, so the vote holds even when the relay is late by many
+ * packet intervals; with constant lengths it holds while most packets cross the relay in
+ * less than one interval. Every packet leaving is then paired with the one that entered
+ * with its sequence number and timestamp less those offsets. A pair out of causal order,
+ * or a packet leaving twice, is not counted.
  */
 export function relayLatencies<Direction extends string>(
   datagrams: readonly CapturedDatagram[],
@@ -74,7 +80,7 @@ export function relayLatencies<Direction extends string>(
   for (const datagram of datagrams) {
     const header = rtpHeaderOf(datagram.payload);
     if (header === undefined) continue;
-    const packet = { timeNs: datagram.timeNs, ...header };
+    const packet = { timeNs: datagram.timeNs, length: datagram.length, ...header };
     push(bySource, datagram.srcPort, packet);
     push(byDestination, datagram.dstPort, packet);
   }
@@ -112,30 +118,48 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 
 const byTime = (packets: TimedRtp[]): TimedRtp[] => [...packets].sort((a, b) => a.timeNs - b.timeNs);
 
+/** How far back a packet leaving is compared with packets that entered, to learn the offsets. */
+const VOTE_WINDOW_NS = 1e9;
+
 function learnOffsets(
   entering: readonly TimedRtp[],
   leaving: readonly TimedRtp[],
 ): { sequence: number; timestamp: number } | undefined {
-  const votes = new Map<string, number>();
+  // Keyed by sequence number and length differences (a number: no string per comparison);
+  // the timestamp difference of the first pair stands for its key's (constant for true pairs).
+  const votes = new Map<number, { count: number; delayNs: number; timestamp: number }>();
+  let first = 0;
   let last = -1;
   for (const packet of leaving) {
     while (last + 1 < entering.length && entering[last + 1]!.timeNs <= packet.timeNs) last++;
-    const source = entering[last];
-    if (source === undefined) continue;
-    const key = `${(packet.sequence - source.sequence) & 0xffff}/${(packet.timestamp - source.timestamp) >>> 0}`;
-    votes.set(key, (votes.get(key) ?? 0) + 1);
+    while (first <= last && entering[first]!.timeNs < packet.timeNs - VOTE_WINDOW_NS) first++;
+    for (let i = first; i <= last; i++) {
+      const source = entering[i]!;
+      const key =
+        ((packet.sequence - source.sequence) & 0xffff) * 0x10000 + ((packet.length - source.length) & 0xffff);
+      const vote = votes.get(key);
+      if (vote === undefined)
+        votes.set(key, {
+          count: 1,
+          delayNs: packet.timeNs - source.timeNs,
+          timestamp: (packet.timestamp - source.timestamp) >>> 0,
+        });
+      else {
+        vote.count++;
+        vote.delayNs += packet.timeNs - source.timeNs;
+      }
+    }
   }
-  let best: string | undefined;
-  let most = 0;
-  for (const [key, count] of votes) {
-    if (count > most) {
+  let best: number | undefined;
+  let bestVote = { count: 0, delayNs: Number.POSITIVE_INFINITY, timestamp: 0 };
+  for (const [key, vote] of votes) {
+    if (vote.count > bestVote.count || (vote.count === bestVote.count && vote.delayNs < bestVote.delayNs)) {
       best = key;
-      most = count;
+      bestVote = vote;
     }
   }
   if (best === undefined) return undefined;
-  const [sequence, timestamp] = best.split('/').map(Number) as [number, number];
-  return { sequence, timestamp };
+  return { sequence: Math.floor(best / 0x10000), timestamp: bestVote.timestamp };
 }
 
 /**
