@@ -8,6 +8,8 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { setPriority } from 'node:os';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { createWeriftMediaBackend } from '../../packages/gateway/src/media/index.js';
 import { createMediasoupMediaBackend } from '../../packages/gateway/src/media/mediasoup/index.js';
 import type { MediaBackend, MediaEndpoint } from '../../packages/gateway/src/network/media-backend.js';
@@ -19,22 +21,25 @@ type Request =
   | { kind: 'create'; offer: string }
   | { kind: 'answer'; id: number; sdp: string }
   | { kind: 'forward'; a: number; b: number }
-  | { kind: 'stats' }
+  | { kind: 'stats'; reset?: boolean }
   | { kind: 'inspect' }
   | { kind: 'closeAll' }
   | { kind: 'exit' };
 
 const mode = process.argv[2];
+/** The ports this process relays on, from the arguments `<mode> <lowest> <highest> [worker]`. */
+const portMin = Number(process.argv[3]);
+const portMax = Number(process.argv[4]);
 const backend: MediaBackend & { workerPids?: number[] } =
   mode === 'mediasoup'
     ? await createMediasoupMediaBackend({
-        workerBin: process.argv[3]!,
+        workerBin: process.argv[5]!,
         workers: 1,
         listenIp: '127.0.0.1',
-        rtcMinPort: 47_000,
-        rtcMaxPort: 49_999,
+        rtcMinPort: portMin,
+        rtcMaxPort: portMax,
       })
-    : createWeriftMediaBackend({ bindAddress: '127.0.0.1', rtpPortMin: 46_000, rtpPortMax: 46_999 });
+    : createWeriftMediaBackend({ bindAddress: '127.0.0.1', rtpPortMin: portMin, rtpPortMax: portMax });
 const endpoints = new Map<number, MediaEndpoint>();
 const sockets: Socket[] = [];
 let next = 1;
@@ -54,12 +59,72 @@ function workersCpuSeconds(): number {
   return ticks / 100;
 }
 
+let nextPort = portMin;
+
+/** A socket on the next free port of the range (the forwarder's). */
+/**
+ * Nanoseconds the main thread of `pid` (the event loop; a mediasoup worker's loop) has spent
+ * runnable but waiting for a core: the second field of /proc/<pid>/schedstat.
+ */
+function runDelayNs(pid: number | 'self'): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]);
+  } catch {
+    return Number.NaN; // a kernel without schedstats
+  }
+}
+
+/** The event loop's delays and the garbage collector's pauses since the last reset. */
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
+const gc = { count: 0, totalMs: 0, maxMs: 0 };
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    gc.count++;
+    gc.totalMs += entry.duration;
+    gc.maxMs = Math.max(gc.maxMs, entry.duration);
+  }
+}).observe({ entryTypes: ['gc'] });
+
+function loopStats(reset: boolean): Record<string, number> {
+  const stats = {
+    loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+    loopDelayMaxMs: loopDelay.max / 1e6,
+    gcCount: gc.count,
+    gcTotalMs: gc.totalMs,
+    gcMaxMs: gc.maxMs,
+    runDelayS: runDelayNs('self') / 1e9,
+    workersRunDelayS: (backend.workerPids ?? []).reduce((sum, pid) => sum + runDelayNs(pid), 0) / 1e9,
+  };
+  if (reset) {
+    loopDelay.reset();
+    Object.assign(gc, { count: 0, totalMs: 0, maxMs: 0 });
+  }
+  return stats;
+}
+
 async function udp(): Promise<Socket> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind({ address: '127.0.0.1', port: 0 }, resolve));
-  socket.on('error', () => {});
-  sockets.push(socket);
-  return socket;
+  for (let tries = 0; tries <= portMax - portMin; tries++) {
+    const port = nextPort;
+    nextPort = port >= portMax ? portMin : port + 1;
+    const socket = createSocket('udp4');
+    const bound = await new Promise<boolean>((resolve) => {
+      socket.once('error', () => resolve(false));
+      socket.bind({ address: '127.0.0.1', port }, () => resolve(true));
+    });
+    if (!bound) {
+      try {
+        socket.close();
+      } catch {
+        // Never bound: nothing to close.
+      }
+      continue;
+    }
+    socket.on('error', () => {});
+    sockets.push(socket);
+    return socket;
+  }
+  throw new Error(`no free UDP port in ${portMin}-${portMax}`);
 }
 
 async function handle(request: Request): Promise<Record<string, unknown>> {
@@ -86,7 +151,12 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
       };
     }
     case 'stats':
-      return { cpu: process.cpuUsage(), workersCpu: workersCpuSeconds(), stats: backend.stats?.() };
+      return {
+        cpu: process.cpuUsage(),
+        workersCpu: workersCpuSeconds(),
+        loop: loopStats(request.reset === true),
+        stats: backend.stats?.(),
+      };
     case 'inspect':
       return { endpoints: [...endpoints.values()].map((e) => (e as unknown as { state: unknown }).state) };
     case 'closeAll':
@@ -108,4 +178,18 @@ process.on('message', (request: Request & { requestId: number }) => {
       process.send?.({ ok: false, requestId, error: error instanceof Error ? error.message : String(error) }),
   );
 });
-process.send?.({ ok: true, ready: mode });
+/**
+ * `TELEGATE_BENCH_MEDIA_NICE=<n>` runs this process and its workers at that nice value (a
+ * negative one needs root), as an operator may run media processes ahead of other work.
+ */
+const nice = process.env.TELEGATE_BENCH_MEDIA_NICE;
+let niceApplied: string | undefined;
+if (nice !== undefined) {
+  try {
+    for (const pid of [process.pid, ...(backend.workerPids ?? [])]) setPriority(pid, Number(nice));
+    niceApplied = nice;
+  } catch (error) {
+    niceApplied = `not applied (${error instanceof Error ? error.message : String(error)})`;
+  }
+}
+process.send?.({ ok: true, ready: mode, nice: niceApplied });

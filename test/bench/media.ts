@@ -14,7 +14,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { build, type Plugin } from 'esbuild';
@@ -30,6 +30,9 @@ import {
 } from '../../packages/gateway/src/media/srtp/aes-cm-hmac-sha1.ts';
 import { RtpPeer, WeriftDevice } from '../../packages/gateway/src/testing/index.ts';
 import { locateWorkerBin } from '../../packages/gateway/test/media/mediasoup-worker.ts';
+import { LoopbackCapture, tcpdumpMissing } from './loopback-capture.ts';
+import { readUdpDatagrams } from './pcap.ts';
+import { type DirectionLatency, longestSilenceMs, type RelayFlow, relayLatencies } from './relay-latency.ts';
 import { type BenchResult, fmtInt, fmtRatio, repoRoot } from './util.ts';
 
 type Backend = 'werift' | 'mediasoup';
@@ -56,6 +59,18 @@ const SATURATED_CPU = 0.85;
 const SATURATED_LOSS = 0.01;
 const PEERS_SATURATED_CPU = 0.9;
 const SETUP_BATCH = 10;
+/** The 20 ms packet interval in slots: each call sends in its own slot. */
+const SLOTS = 10;
+const SLOT_MS = 20 / SLOTS;
+/** A silence of every test endpoint longer than five packet intervals is a stall of the test peers. */
+const STALL_MS = 100;
+/** The UDP ports each process under test relays on (its side only): the capture listens to these. */
+const PORTS: Record<Backend | 'forward', [number, number]> = {
+  werift: [46_000, 46_999],
+  mediasoup: [47_000, 49_999],
+  forward: [45_000, 45_999],
+};
+const portArgs = ([low, high]: [number, number]): string[] => [String(low), String(high)];
 const PCMU_ONLY = [
   { payload: 0, name: 'pcmu', rate: 8000 },
   { payload: 126, name: 'telephone-event', rate: 8000 },
@@ -75,7 +90,7 @@ function runtimeSubpathsFromSource(): Plugin {
   };
 }
 
-async function bundleChild(): Promise<{ script: string; cleanup(): Promise<void> }> {
+async function bundleChild(): Promise<{ dir: string; script: string; cleanup(): Promise<void> }> {
   const base = join(repoRoot, '.tmp');
   mkdirSync(base, { recursive: true });
   const dir = await mkdtemp(join(base, 'bench-media-'));
@@ -91,18 +106,29 @@ async function bundleChild(): Promise<{ script: string; cleanup(): Promise<void>
     plugins: [runtimeSubpathsFromSource()],
     logLevel: 'error',
   });
-  return { script, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  return { dir, script, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
 class RelayProcess {
   readonly #pending = new Map<number, (message: Record<string, unknown>) => void>();
   #nextId = 1;
   #ready: (() => void) | undefined;
+  /** The nice value the process (and its workers) runs at, when `TELEGATE_BENCH_MEDIA_NICE` asked for one. */
+  nice: string | undefined;
 
-  private constructor(readonly child: ChildProcess) {
+  private constructor(
+    readonly child: ChildProcess,
+    /** The UDP ports the process relays from and to (its own side), for the capture's filter. */
+    readonly ports: [number, number],
+    /** `werift`, `mediasoup` or `forward`. */
+    readonly mode: string,
+  ) {
     child.on('message', (raw) => {
       const message = raw as Record<string, unknown>;
-      if (message.ready !== undefined) this.#ready?.();
+      if (message.ready !== undefined) {
+        this.nice = message.nice as string | undefined;
+        this.#ready?.();
+      }
       const id = message.requestId as number;
       this.#pending.get(id)?.(message);
       this.#pending.delete(id);
@@ -113,15 +139,16 @@ class RelayProcess {
    * `TELEGATE_BENCH_MEDIA_PROFILE=<dir>` writes a V8 CPU profile of the backend's process
    * there (`--cpu-prof`), for chrome://inspect or speedscope.
    */
-  static async start(script: string, args: string[]): Promise<RelayProcess> {
+  static async start(script: string, args: string[], ports: [number, number]): Promise<RelayProcess> {
     const profile = process.env.TELEGATE_BENCH_MEDIA_PROFILE;
     const child = fork(script, args, {
       cwd: repoRoot,
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-      execArgv:
-        profile === undefined || args[0] === 'forward' ? [] : ['--cpu-prof', '--cpu-prof-dir', profile],
+      execArgv: [
+        ...(profile === undefined || args[0] === 'forward' ? [] : ['--cpu-prof', '--cpu-prof-dir', profile]),
+      ],
     });
-    const relay = new RelayProcess(child);
+    const relay = new RelayProcess(child, ports, args[0]!);
     await new Promise<void>((resolve) => {
       relay.#ready = resolve;
     });
@@ -146,10 +173,17 @@ class RelayProcess {
     return answer;
   }
 
-  /** CPU seconds used so far: the Node process's and its mediasoup workers'. */
-  async cpu(): Promise<{ node: number; workers: number }> {
-    const stats = await this.request({ kind: 'stats' });
-    return { node: cpuSeconds(stats.cpu as NodeJS.CpuUsage), workers: stats.workersCpu as number };
+  /**
+   * CPU seconds used so far (the Node process's and its mediasoup workers'), and its event
+   * loop's figures since the last `reset`.
+   */
+  async sample(reset = false): Promise<{ node: number; workers: number; loop: LoopStats }> {
+    const stats = await this.request({ kind: 'stats', reset });
+    return {
+      node: cpuSeconds(stats.cpu as NodeJS.CpuUsage),
+      workers: stats.workersCpu as number,
+      loop: stats.loop as LoopStats,
+    };
   }
 
   async stop(): Promise<void> {
@@ -169,9 +203,13 @@ interface Direction {
   received: number;
 }
 
+type Way = 'toSip' | 'toDevice';
+
 interface Call {
   /** Sends one stamped packet each way. */
   tick(payload: Buffer): void;
+  /** The call's two directions through the relay, by the endpoints' ports. */
+  flows: RelayFlow<Way>[];
   toSip: Direction;
   toDevice: Direction;
   startedAt: number;
@@ -223,13 +261,19 @@ async function relayedCall(relay: RelayProcess): Promise<Call> {
     call.heardByDevice = true;
     onArrival(call.toDevice, payload);
   };
-  const created = await relay.request({ kind: 'create', offer: await device.createOffer() });
+  const offer = await device.createOffer();
+  const devicePort = Number(/^a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 (\d+) typ host/m.exec(offer)?.[1]);
+  const created = await relay.request({ kind: 'create', offer });
   await device.acceptAnswer(created.webrtcAnswer as string);
   sip.setRemoteFromSdp(created.rtpOffer as string);
   await relay.request({ kind: 'answer', id: created.id, sdp: sip.sdp({ laws: ['pcmu'] }) });
   let ready = false;
   return {
     ...call,
+    flows: [
+      { direction: 'toSip', from: devicePort, to: sip.port },
+      { direction: 'toDevice', from: sip.port, to: devicePort },
+    ],
     tick(payload) {
       // The device sends from the start; its packets are dropped until DTLS is up.
       if (!ready) ready = device.pc.connectionState === 'connected';
@@ -268,6 +312,10 @@ async function forwardedCall(relay: RelayProcess): Promise<Call> {
   device.setRemoteFromSdp(`c=IN IP4 127.0.0.1\r\nm=audio ${ports.portForB} RTP/AVP 0\r\n`);
   return {
     ...call,
+    flows: [
+      { direction: 'toSip', from: device.port, to: sip.port },
+      { direction: 'toDevice', from: sip.port, to: device.port },
+    ],
     tick(payload) {
       if (payload[0] === 1) call.toSip.sent++;
       device.sendRtp(0, payload);
@@ -296,12 +344,68 @@ interface StepResult {
   /** The mediasoup worker's share of that (0 for werift and the forwarder). */
   workersCpu: number;
   peersCpu: number;
+  /** End to end (test device → test peer, in the benchmark's process), in ms. */
   p50: number;
   p99: number;
+  /** At the relay's edges (kernel time stamps of a loopback capture): undefined without a capture. */
+  edges: EdgeLatency | undefined;
+  /** Share of the window the relay's event loop (mediasoup: its worker) was runnable but had no core. */
+  waited: number;
+  /** The relay process's event loop over the window (for mediasoup, the Node process driving the worker). */
+  loop: LoopStats;
   loss: number;
   firstP50: number;
   firstP99: number;
 }
+
+/** What the backend's process reports of its event loop (see media-relay-child.ts). */
+interface LoopStats {
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+  gcCount: number;
+  gcTotalMs: number;
+  gcMaxMs: number;
+  /** Seconds the event loop's thread, and the workers' main threads, spent waiting for a core. */
+  runDelayS: number;
+  workersRunDelayS: number;
+}
+
+interface EdgeLatency {
+  toSip: EdgeFigures;
+  toDevice: EdgeFigures;
+  /** Both directions together. */
+  both: EdgeFigures;
+  /** Packets the kernel dropped from the capture (not from the relay). */
+  captureDropped: number;
+  /** The longest time no test endpoint sent anything to the relay (they stalled together). */
+  sendersSilentMs: number;
+}
+
+interface EdgeFigures {
+  p50: number;
+  p99: number;
+  max: number;
+  entered: number;
+  matched: number;
+}
+
+/** The share of the packets entering the backend that never left it (in the capture). */
+const edgeLoss = (figures: EdgeFigures): number =>
+  figures.entered === 0 ? 1 : Math.max(0, 1 - figures.matched / figures.entered);
+
+function edgeFigures(direction: DirectionLatency | undefined): EdgeFigures {
+  const latencies = direction?.latenciesMs ?? [];
+  return {
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    max: latencies.length === 0 ? Number.NaN : latencies.reduce((a, b) => Math.max(a, b)),
+    entered: direction?.entered ?? 0,
+    matched: direction?.matched ?? 0,
+  };
+}
+
+/** Why the relay's edges are not captured on this machine (one line), or undefined when they are. */
+const captureMissing = tcpdumpMissing();
 
 const percentile = (values: number[], p: number): number => {
   if (values.length === 0) return Number.NaN;
@@ -311,19 +415,89 @@ const percentile = (values: number[], p: number): number => {
 
 const cpuSeconds = (usage: NodeJS.CpuUsage): number => (usage.user + usage.system) / 1e6;
 
+/** A tcpdump of the relay's ports over the measured window, into `dir`; undefined without tcpdump. */
+async function startCapture(
+  relay: RelayProcess,
+  calls: number,
+  dir: string,
+): Promise<LoopbackCapture | undefined> {
+  if (captureMissing !== undefined) return undefined;
+  const [low, high] = relay.ports;
+  // Two packets each way per call and 20 ms (one in, one out), over the window and its margins.
+  const expected = calls * 4 * 50 * ((WINDOW_MS + GRACE_MS) / 1000 + 2);
+  return LoopbackCapture.start({
+    file: join(dir, 'relay.pcap'),
+    filter: `udp and portrange ${low}-${high}`,
+    maxPackets: Math.ceil(expected * 1.5),
+  });
+}
+
+async function edgeLatency(
+  capture: LoopbackCapture,
+  calls: readonly Call[],
+  dir: string,
+): Promise<EdgeLatency> {
+  const { dropped } = await capture.stop();
+  const file = join(dir, 'relay.pcap');
+  try {
+    const datagrams = readUdpDatagrams(await readFile(file));
+    // The capture runs on for a second after the grace period: a packet still inside the backend then is lost.
+    const byWay = relayLatencies(
+      datagrams,
+      calls.flatMap((call) => call.flows),
+      { tailMs: 1_000 },
+    );
+    const toSip = byWay.get('toSip');
+    const toDevice = byWay.get('toDevice');
+    return {
+      toSip: edgeFigures(toSip),
+      toDevice: edgeFigures(toDevice),
+      both: edgeFigures({
+        latenciesMs: [...(toSip?.latenciesMs ?? []), ...(toDevice?.latenciesMs ?? [])],
+        entered: (toSip?.entered ?? 0) + (toDevice?.entered ?? 0),
+        matched: (toSip?.matched ?? 0) + (toDevice?.matched ?? 0),
+      }),
+      captureDropped: dropped,
+      sendersSilentMs: longestSilenceMs(
+        datagrams,
+        new Set(calls.flatMap((call) => call.flows.map((f) => f.from))),
+      ),
+    };
+  } finally {
+    await (await import('node:fs/promises')).copyFile(
+      file,
+      `/tmp/media-lat-${calls.length}-${Date.now()}.pcap`,
+    );
+    await rm(file, { force: true });
+  }
+}
+
 async function step(
   relay: RelayProcess,
   count: number,
   make: (relay: RelayProcess) => Promise<Call>,
+  dir: string,
 ): Promise<StepResult> {
   const calls: Call[] = [];
-  const payload = Buffer.alloc(160, 0xff);
+  let capture: LoopbackCapture | undefined;
+  const payload = Buffer.alloc(168, 0xff);
+  // Independent calls send at independent phases of their 20 ms: call i in slot i mod 10, slots
+  // 2 ms apart. Every slot due since the last tick is sent, so timer drift never lowers the rate.
+  const clockStart = performance.now();
+  let slotsSent = 0;
+  let framesSent = 0;
   const clock = setInterval(() => {
-    for (const call of calls) {
-      stamp(payload);
-      call.tick(payload);
+    const due = Math.floor((performance.now() - clockStart) / SLOT_MS);
+    for (; slotsSent <= due; slotsSent++) {
+      const slot = slotsSent % SLOTS;
+      for (let i = slot; i < calls.length; i += SLOTS) {
+        // 152–167 bytes, varied from packet to packet: the capture's matching pairs packets by their lengths too.
+        const frame = payload.subarray(0, 152 + (Math.imul(++framesSent, 0x9e3779b1) >>> 28));
+        stamp(frame);
+        calls[i]!.tick(frame);
+      }
     }
-  }, 20);
+  }, SLOT_MS);
   try {
     for (let started = 0; started < count; started += SETUP_BATCH) {
       const batch = Math.min(SETUP_BATCH, count - started);
@@ -336,21 +510,28 @@ async function step(
     }
     await new Promise((resolve) => setTimeout(resolve, WARMUP_MS));
     latencies.length = 0;
-    const relayBefore = await relay.cpu();
+    capture = await startCapture(relay, count, dir);
+    const relayBefore = await relay.sample(true);
     const peersBefore = process.cpuUsage();
     const startedAt = performance.now();
     measuring = true;
     await new Promise((resolve) => setTimeout(resolve, WINDOW_MS));
     measuring = false;
     const wall = (performance.now() - startedAt) / 1000;
-    const relayAfter = await relay.cpu();
+    const relayAfter = await relay.sample();
     const workersCpu = (relayAfter.workers - relayBefore.workers) / wall;
     const relayCpu = (relayAfter.node - relayBefore.node) / wall + workersCpu;
     const peersCpu = cpuSeconds(process.cpuUsage(peersBefore)) / wall;
+    const loop = relayAfter.loop;
+    const waited =
+      relay.mode === 'mediasoup'
+        ? (loop.workersRunDelayS - relayBefore.loop.workersRunDelayS) / wall
+        : (loop.runDelayS - relayBefore.loop.runDelayS) / wall;
     await new Promise((resolve) => setTimeout(resolve, GRACE_MS));
+    const live = calls.filter((call) => call.established());
+    const edges = capture === undefined ? undefined : await edgeLatency(capture, live, dir);
     let sent = 0;
     let received = 0;
-    const live = calls.filter((call) => call.established());
     for (const call of live) {
       sent += call.toSip.sent + call.toDevice.sent;
       received += call.toSip.received + call.toDevice.received;
@@ -364,12 +545,16 @@ async function step(
       peersCpu,
       p50: percentile(latencies, 50),
       p99: percentile(latencies, 99),
+      edges,
+      waited,
+      loop,
       loss: sent === 0 ? 1 : Math.max(0, 1 - received / sent),
       firstP50: percentile(first, 50),
       firstP99: percentile(first, 99),
     };
   } finally {
     clearInterval(clock);
+    await capture?.stop();
     await Promise.all(calls.map((call) => call.close()));
     await relay.request({ kind: 'closeAll' });
   }
@@ -424,7 +609,20 @@ function srtpPerPacket(): { werift: number; fast: number } {
 // ------------------------------------------------------------------ the benchmark
 
 const pct = (share: number): string => `${(share * 100).toFixed(0)} %`;
+const lossPct = (share: number): string => `${(share * 100).toFixed(2)} %`;
 const ms = (value: number): string => (Number.isFinite(value) ? `${value.toFixed(1)} ms` : '—');
+/** Sub-millisecond figures keep two decimals. */
+const fine = (value: number): string =>
+  Number.isFinite(value) ? `${value.toFixed(value < 10 ? 2 : 1)} ms` : '—';
+/** How long the backend had no core although it had work, and (werift) what its GC took. */
+const waitCell = (backend: Backend, result: StepResult): string => {
+  const waited = Number.isFinite(result.waited) ? pct(result.waited) : '—';
+  if (backend === 'mediasoup') return `worker ${waited}`;
+  const { gcMaxMs, gcTotalMs, gcCount } = result.loop;
+  return `${waited}; GC ${fine(gcMaxMs)} / ${fine(gcTotalMs)} (${gcCount} pauses)`;
+};
+const edgeCell = (figures: EdgeFigures | undefined): string =>
+  figures === undefined ? '—' : `${fine(figures.p50)} / ${fine(figures.p99)} / ${fine(figures.max)}`;
 /** Latency the backend adds over the forwarder at the same percentile and call count. */
 const added = (relayed: number, floor: number): number => Math.max(0, relayed - floor);
 
@@ -435,8 +633,13 @@ function saturation(backend: Backend, result: StepResult): string | undefined {
     return `Every ${backend} call set-up failed at ${result.calls} calls (no media either way): the test devices' DTLS did not complete, so nothing was measured.`;
   if (core >= SATURATED_CPU)
     return `${backend} saturated ${backend === 'mediasoup' ? 'its worker’s' : 'its'} core at ${result.calls} calls (${pct(core)}).`;
+  const lostInside = result.edges === undefined ? undefined : edgeLoss(result.edges.both);
+  if (lostInside !== undefined && lostInside >= SATURATED_LOSS)
+    return `${backend} lost ${lossPct(lostInside)} of the packets entering it (at its edges) at ${result.calls} calls while using ${pct(core)} of a core: the loss came before the CPU limit.`;
   if (result.loss >= SATURATED_LOSS)
-    return `${backend} lost ${(result.loss * 100).toFixed(1)} % of the packets at ${result.calls} calls while using ${pct(core)} of a core: the loss came before the CPU limit.`;
+    return lostInside === undefined
+      ? `${backend} lost ${lossPct(result.loss)} of the packets at ${result.calls} calls while using ${pct(core)} of a core: the loss came before the CPU limit.`
+      : `The test peers (the benchmark's process) fell behind at ${result.calls} ${backend} calls: ${lossPct(result.loss)} of the packets sent in the window were not received in time, while ${backend} relayed all but ${lossPct(lostInside)} of what entered it, using ${pct(core)} of a core.`;
   if (result.peersCpu >= PEERS_SATURATED_CPU)
     return `The test peers (the benchmark's process) ran out of CPU at ${result.calls} ${backend} calls (${pct(result.peersCpu)}); ${backend} itself used ${pct(core)} of a core and did not saturate.`;
   return undefined;
@@ -455,6 +658,7 @@ async function runBackend(
   relay: RelayProcess,
   forward: RelayProcess,
   rows: string[][],
+  dir: string,
 ): Promise<BackendRun> {
   const run: BackendRun = { backend, results: [], saturatedAt: undefined, stopReason: undefined };
   const startedAt = performance.now();
@@ -466,8 +670,8 @@ async function runBackend(
     let relayed: StepResult;
     let floor: StepResult;
     try {
-      relayed = await step(relay, calls, relayedCall);
-      floor = await step(forward, calls, forwardedCall);
+      relayed = await step(relay, calls, relayedCall, dir);
+      floor = await step(forward, calls, forwardedCall, dir);
     } catch (error) {
       run.stopReason = `${backend} at ${calls} calls: the step did not complete (${error instanceof Error ? error.message : String(error)}).`;
       break;
@@ -475,7 +679,7 @@ async function runBackend(
     run.results.push({ relayed, floor });
     const cpuPerCall = relayed.relayCpu / Math.max(1, calls - relayed.failed);
     console.log(
-      `  ${backend} ${calls} calls: ${pct(relayed.relayCpu)} CPU, forwarder ${pct(floor.relayCpu)}, peers ${pct(relayed.peersCpu)}, loss ${(relayed.loss * 100).toFixed(2)} %`,
+      `  ${backend} ${calls} calls: ${pct(relayed.relayCpu)} CPU, forwarder ${pct(floor.relayCpu)}, peers ${pct(relayed.peersCpu)}, loss ${(relayed.loss * 100).toFixed(2)} %, at the edges p50/p99/max ${edgeCell(relayed.edges?.both)}, forwarder ${edgeCell(floor.edges?.both)}; ${waitCell(backend, relayed)}; loop delay p99 ${fine(relayed.loop.loopDelayP99Ms)}, max ${fine(relayed.loop.loopDelayMaxMs)}`,
     );
     rows.push([
       backend,
@@ -485,12 +689,19 @@ async function runBackend(
         : pct(relayed.relayCpu),
       `${(cpuPerCall * 100).toFixed(2)} %`,
       pct(floor.relayCpu),
-      `${ms(relayed.p50)} / ${ms(relayed.p99)}`,
+      edgeCell(relayed.edges?.toSip),
+      edgeCell(relayed.edges?.toDevice),
+      floor.edges === undefined ? '—' : `${fine(floor.edges.both.p50)} / ${fine(floor.edges.both.p99)}`,
       `${ms(added(relayed.p50, floor.p50))} / ${ms(added(relayed.p99, floor.p99))}`,
-      `${(relayed.loss * 100).toFixed(2)} %`,
+      relayed.edges === undefined
+        ? lossPct(relayed.loss)
+        : `${lossPct(edgeLoss(relayed.edges.both))} (end to end ${lossPct(relayed.loss)})${relayed.edges.captureDropped > 0 ? `; the capture missed ${relayed.edges.captureDropped} packets` : ''}`,
       String(relayed.failed),
+      waitCell(backend, relayed),
       `${ms(relayed.firstP50)} / ${ms(relayed.firstP99)}`,
-      pct(relayed.peersCpu),
+      relayed.edges === undefined
+        ? pct(relayed.peersCpu)
+        : `${pct(relayed.peersCpu)}; silent ${fine(relayed.edges.sendersSilentMs)} at most`,
     ]);
     const reason = saturation(backend, relayed);
     if (reason !== undefined) {
@@ -534,10 +745,38 @@ function verdicts(run: BackendRun, goalPerCore: number, busy: boolean): string[]
   notes.push(
     `${run.backend}: ${capacity}; at ${widest.relayed.calls} calls one call costs ${((share / live) * 100).toFixed(2)} % of a core, about ${Math.round(perCore)} calls per core. Goal ≥ ${goalPerCore} calls per core: ${judged}${caveat}.`,
   );
-  const worstAddedP99 = Math.max(...below.map(({ relayed, floor }) => added(relayed.p99, floor.p99)));
-  const worstLoss = Math.max(...below.map(({ relayed }) => relayed.loss));
+  const captured = below.every(({ relayed }) => relayed.edges !== undefined);
+  const worstLoss = Math.max(
+    ...below.map(({ relayed }) => (captured ? edgeLoss(relayed.edges!.both) : relayed.loss)),
+  );
+  const p99Of = ({ relayed, floor }: (typeof below)[number]): number =>
+    captured
+      ? Math.max(relayed.edges!.toSip.p99, relayed.edges!.toDevice.p99)
+      : added(relayed.p99, floor.p99);
+  const measure = captured
+    ? 'added one-way latency p99 at its edges (packet in → relayed packet out, kernel time stamps), worse direction,'
+    : 'added one-way latency p99 end to end (less the forwarder’s; no capture)';
+  // After a stall the test peers send what was due at once, a burst no real network delivers:
+  // latency is judged on the steps where they kept sending.
+  const steady = below.filter(({ relayed }) => (relayed.edges?.sendersSilentMs ?? 0) <= STALL_MS);
+  const stalled = below.filter((step) => !steady.includes(step));
+  const stalledText =
+    stalled.length === 0
+      ? ''
+      : ` At ${stalled.map((r) => r.relayed.calls).join(', ')} calls the test peers stalled together (no packet from any of them) for up to ${fine(Math.max(...stalled.map(({ relayed }) => relayed.edges!.sendersSilentMs)))}, then sent what was due at once; the p99 there, up to ${fine(Math.max(...stalled.map(p99Of)))}, is not judged.`;
+  const worstP99 = steady.length === 0 ? Number.NaN : Math.max(...steady.map(p99Of));
+  const latencyText =
+    steady.length === 0
+      ? `${measure} not judged: the test peers stalled for more than ${STALL_MS} ms in every step`
+      : `${measure} at most ${fine(worstP99)}${stalled.length === 0 ? '' : ` where the test peers kept sending (${steady.map((r) => r.relayed.calls).join(', ')} calls)`} (goal < 5 ms: ${worstP99 < 5 ? 'met' : 'missed'})`;
+  const captureMissed = captured && below.some(({ relayed }) => relayed.edges!.captureDropped > 0);
+  const { loop, waited } = widest.relayed;
+  const tail =
+    run.backend === 'werift'
+      ? ` At ${widest.relayed.calls} calls its event loop waited for a core ${Number.isFinite(waited) ? pct(waited) : '(not known)'} of the window and its garbage collector paused ${loop.gcCount} times (longest ${fine(loop.gcMaxMs)}, ${fine(loop.gcTotalMs)} in all).`
+      : ` At ${widest.relayed.calls} calls its worker waited for a core ${Number.isFinite(waited) ? pct(waited) : '(not known)'} of the window.`;
   notes.push(
-    `${run.backend} below saturation (${below.map((r) => r.relayed.calls).join(', ')} calls): added one-way latency p99 at most ${ms(worstAddedP99)} (goal < 5 ms: ${worstAddedP99 < 5 ? 'met' : 'missed'}); loss at most ${(worstLoss * 100).toFixed(2)} % (goal 0: ${worstLoss === 0 ? 'met' : 'missed'})${caveat}.`,
+    `${run.backend} below saturation (${below.map((r) => r.relayed.calls).join(', ')} calls): ${latencyText}; loss${captured ? ' at its edges' : ''} at most ${lossPct(worstLoss)} (goal 0: ${worstLoss === 0 ? 'met' : captureMissed ? 'not settled: the capture itself missed packets' : 'missed'})${caveat}.${tail}${stalledText}`,
   );
   return notes;
 }
@@ -547,15 +786,20 @@ export async function mediaBench(): Promise<BenchResult> {
   const srtp = srtpPerPacket();
   console.log(`  SRTP per packet: werift ${srtp.werift.toFixed(1)} µs, fast path ${srtp.fast.toFixed(1)} µs`);
   const workerBin = locateWorkerBin();
-  const { script, cleanup } = await bundleChild();
-  const forward = await RelayProcess.start(script, ['forward']);
+  const { dir, script, cleanup } = await bundleChild();
+  const forward = await RelayProcess.start(script, ['forward', ...portArgs(PORTS.forward)], PORTS.forward);
   const rows: string[][] = [];
   const notes: string[] = [];
   const loads: string[] = [];
+  const peakLoads: number[] = [];
   try {
     const plan: [Backend, number, string[] | undefined][] = [
-      ['werift', 30, ['werift']],
-      ['mediasoup', 300, workerBin === undefined ? undefined : ['mediasoup', workerBin]],
+      ['werift', 30, ['werift', ...portArgs(PORTS.werift)]],
+      [
+        'mediasoup',
+        300,
+        workerBin === undefined ? undefined : ['mediasoup', ...portArgs(PORTS.mediasoup), workerBin],
+      ],
     ];
     for (const [backend, goalPerCore, args] of plan) {
       if (args === undefined) {
@@ -564,12 +808,18 @@ export async function mediaBench(): Promise<BenchResult> {
         );
         continue;
       }
-      const relay = await RelayProcess.start(script, args);
+      const relay = await RelayProcess.start(script, args, PORTS[backend]);
       try {
-        const run = await runBackend(backend, relay, forward, rows);
-        loads.push(`${loadavg()[0]!.toFixed(1)} after ${backend}`);
+        const run = await runBackend(backend, relay, forward, rows, dir);
+        const load = loadavg()[0]!;
+        loads.push(`${load.toFixed(1)} after ${backend}`);
+        peakLoads.push(load);
         if (run.stopReason !== undefined) notes.push(run.stopReason);
-        notes.push(...verdicts(run, goalPerCore, loadAtStart > cpus().length / 2));
+        if (relay.nice !== undefined)
+          notes.push(
+            `${backend} and the forwarder ran at nice ${relay.nice} (TELEGATE_BENCH_MEDIA_NICE), ahead of other work on the machine; the test peers and tcpdump did not.`,
+          );
+        notes.push(...verdicts(run, goalPerCore, Math.max(loadAtStart, load) > cpus().length / 2));
       } finally {
         await relay.stop();
       }
@@ -582,7 +832,7 @@ export async function mediaBench(): Promise<BenchResult> {
   notes.push(
     `SRTP per relayed packet (AES_CM_128_HMAC_SHA1_80, 160-byte PCMU payload, encrypt + decrypt + header read, CPU time in one process, ${fmtInt(SRTP_PACKETS)} packets): werift 0.24.4's own path ${srtp.werift.toFixed(1)} µs, the relay's fast path ${srtp.fast.toFixed(1)} µs (${fmtRatio(srtp.werift / srtp.fast)} less). werift builds an AES-CTR cipher and an HMAC per packet and parses each header bit by bit through strings, twice; the fast path keeps one AES-ECB cipher per session for the keystream (RFC 3711 §4.1.1) and reads headers with Buffer reads. The werift backend uses it when DTLS negotiates that profile (it asks for it first; every WebRTC endpoint supports it).`,
     `1-minute load average: ${loadAtStart.toFixed(1)} when the run started, ${loads.join(', ')}, on ${cores} cores. Everything here (the backend, its worker, the test peers, the forwarder) shares those cores with whatever else runs.`,
-    ...(loadAtStart > cores / 2
+    ...(Math.max(loadAtStart, ...peakLoads) > cores / 2
       ? [
           'The machine was busy with other work during this run: each process got only its turn on a core, so CPU shares are capped by the scheduler and latency includes waiting for a core. Saturation points and latency goals are only meaningful from a run on an otherwise idle machine.',
         ]
@@ -590,26 +840,34 @@ export async function mediaBench(): Promise<BenchResult> {
     'CPU: the backend process’s (user + system) over the measured window, as a share of one core; for mediasoup the worker (a separate process, from /proc/<pid>/stat) plus the Node process driving it. mediasoup runs one worker here, so its saturation is that worker’s core; in production one worker runs per core. CPU per call and calls per core count the calls whose media flowed (failed set-ups left out): calls per core is those calls of the largest step below saturation divided by its CPU share.',
     'The test devices are werift peer connections in the benchmark’s process (DTLS once, then SRTP on the same fast path as the werift backend’s relay) and the SIP side plain RTP sockets; their CPU is the "test peers" column. When it nears a core the devices, not the backend, limit the step.',
     'Failed set-ups: calls with no media either way 15 s after the last set-up, left out of loss and latency. The measured window starts once every call has media (or those 15 s are over) and 1 s more has passed.',
-    'Latency is one-way, packet sent → packet received, both ends in the benchmark process, so it includes the test devices’ own SRTP work. Added latency is the backend’s minus the forwarder’s at the same percentile and call count. Loss counts packets sent in the measured window and not received within 300 ms after it.',
+    captureMissing === undefined
+      ? 'Added at the edges: a `tcpdump` of the loopback interface on the backend’s ports over the measured window (kernel time stamps, ns); each RTP packet entering the backend is matched with the packet it relays (by RTP sequence number and timestamp, both in clear in SRTP too, less the constant offsets a backend that rewrites them applies, learnt per call and direction from the packets’ lengths, which the test peers vary), and the latency is relayed packet out − packet in. On loopback the kernel stamps a packet as its sender hands it over, so this is the backend’s own delay: the wait in its socket queue for its event loop (or worker) and a core, its SRTP and rewriting, and nothing of the test devices’ work. The forwarder is measured the same way. `tcpdump` itself takes some CPU during the window, on the same cores.'
+      : `Added at the edges: not measured, ${captureMissing}; only the end-to-end figure below is given.`,
+    'End to end: one-way, packet sent → packet received, both ends in the benchmark’s process, so it includes the test devices’ own SRTP work and their event loop; the backend’s figure less the forwarder’s at the same percentile and call count. Loss end to end counts packets sent in the measured window and not received within 300 ms after it; loss at the edges, packets that entered the backend during the capture and did not leave it within 1 s.',
+    `Calls send at spread phases, as independent calls do: call i sends its packets in slot i mod 10 of each 20 ms, slots 2 ms apart (one timer for all calls sent every call at once, and the backend then worked through a burst of all calls’ packets every 20 ms). When the test peers’ process falls behind, it sends what was due at once: their longest silence (no packet to the backend from any test endpoint, in the capture) says how long such a stall lasted. A step where it passed ${STALL_MS} ms (five packet intervals) is shown but its latency is not judged against the goal.`,
+    'Waiting for a core: the time the backend’s event loop thread (mediasoup: its worker’s) was runnable but not running, from /proc/<pid>/schedstat, as a share of the window: latency the scheduler adds, not the backend’s own work. GC pauses: werift’s garbage collections over the window (longest, total), from a PerformanceObserver in its process; a pause holds every packet that arrives during it.',
     'First packet: from the device starting its offer to the first packet the RTP peer receives (calls are set up 10 at a time, so it includes queueing behind the other set-ups).',
   );
   return {
     id: 'media',
     title: 'Media relay',
     description:
-      'Concurrent G.711 calls relayed by each media backend (WebRTC device ↔ backend ↔ plain RTP peer, 50 packets/s each way per call, loopback): werift, then mediasoup with one worker, in the same run, each against a bare UDP forwarder between two plain RTP peers at the same call count. Goals: mediasoup ≥ 300 concurrent calls per core, werift ≥ 30, added one-way latency p99 < 5 ms and no loss below saturation.',
+      'Concurrent G.711 calls relayed by each media backend (WebRTC device ↔ backend ↔ plain RTP peer, 50 packets/s each way per call of 152–167 payload bytes, loopback): werift, then mediasoup with one worker, in the same run, each against a bare UDP forwarder between two plain RTP peers at the same call count. Latency is measured where the backend adds it: a capture of loopback gives each packet’s kernel time stamp entering the backend and leaving it. Goals: mediasoup ≥ 300 concurrent calls per core, werift ≥ 30, added one-way latency p99 < 5 ms and no loss below saturation.',
     columns: [
       'backend',
       'calls',
       'backend CPU',
       'CPU per call',
       'forwarder CPU',
-      'latency p50 / p99',
-      'added latency p50 / p99',
-      'loss',
+      'added at the edges, device → SIP p50 / p99 / max',
+      'added at the edges, SIP → device p50 / p99 / max',
+      'forwarder at its edges p50 / p99',
+      'end to end, less the forwarder, p50 / p99',
+      'loss at the edges (end to end)',
       'failed set-ups',
+      'backend waiting for a core; GC pauses max / total',
       'first packet p50 / p99',
-      'test peers CPU',
+      'test peers CPU; their longest silence',
     ],
     rows,
     notes,

@@ -51,13 +51,17 @@ same machine, so the ratios, not the absolute numbers, are what to compare acros
 | Gateway HTTP throughput | \`buildGateway()\` on its embedded defaults, \`createRegistration\` under autocannon (also session create+delete pairs and webhook events/s) | a minimal Fastify route doing the same in-memory insert without validation | ≥ 3,000 registrations/s with p99 < 20 ms |
 | SIP call setup | the gateway's embedded SIP stack: createSession → INVITE → 200 → ACK → Connected event → DELETE → BYE; sipp UAC → INVITE → invitation event → 603 | sipp UAC → sipp UAS directly (the floor) | ≥ 200 call setups/s for 60 s, 0 failed, post-dial p99 < 10 ms; inbound 200 calls/s, 0 lost invitations |
 | Several gateway nodes on one Redis | 1, 2, 3 gateway processes on one redis-server: registrations/s, create+delete pairs/s, node and Redis CPU per operation | one process on the in-memory store | Redis CPU ≤ 40 µs per create; node CPU per operation ≤ 1.2× the memory store's; no store cost growing with the records |
-| Media relay | werift and mediasoup (one worker) media backends relaying concurrent G.711 calls in the same run (WebRTC device ↔ RTP peer, loopback): CPU per call, calls at saturation, added latency, loss, time to first packet; SRTP CPU per packet | a bare UDP forwarder between two RTP peers at the same call count; werift's own SRTP path | mediasoup ≥ 300 calls per core, werift ≥ 30; added latency p99 < 5 ms and no loss below saturation |
+| Media relay | werift and mediasoup (one worker) media backends relaying concurrent G.711 calls in the same run (WebRTC device ↔ RTP peer, loopback): CPU per call, calls at saturation, latency added at the backend's edges (a \`tcpdump\` of loopback: relayed packet out − packet in), loss, time to first packet; SRTP CPU per packet | a bare UDP forwarder between two RTP peers at the same call count, measured the same way; werift's own SRTP path | mediasoup ≥ 300 calls per core, werift ≥ 30; added latency p99 < 5 ms and no loss below saturation |
 | Server stubs | generated Fastify plugin and Express router, \`createRegistration\` under autocannon (req/s, p99), \`validateResponses: false\` | hand-written Fastify (body schema); fastify-openapi-glue, express-openapi-validator, openapi-backend | plugin ≥ 0.9× hand-written Fastify and ahead of every generic middleware; router ahead of express-openapi-validator |
 
 The generation benchmark also uses GitHub's REST API description (~13 MB, from the \`@octokit/openapi\` npm
 package). It is not a dependency: the first run fetches it with \`npm pack\` into \`$TELEGATE_BENCH_CACHE\`
 (default \`~/.cache/telegate-bench\`) and extracts only that file; without network the row says
 \`skipped\`. Set \`TELEGATE_BENCH_SKIP_GITHUB=1\` to skip it. The whole run takes under ~3 minutes on 2 cores.
+
+The media benchmark times packets where the backend receives and relays them with \`tcpdump\` on the loopback
+interface (Debian package \`tcpdump\`, run as root); without it the section says so in one line and gives
+the end-to-end latency only.
 `;
 
 function environment(): string {
