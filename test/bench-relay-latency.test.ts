@@ -343,8 +343,9 @@ describe('tcpdumpMissing', () => {
   });
 });
 
-// Needs tcpdump and the right to capture (root or CAP_NET_RAW); the benchmark falls back without them.
+// Needs tcpdump (a test peer, checked before the run) and the right to capture (root or CAP_NET_RAW).
 const captureAbsent = tcpdumpMissing() ?? (process.getuid?.() === 0 ? undefined : 'not root');
+if (captureAbsent !== undefined) console.warn(`loopback capture tests skipped: ${captureAbsent}`);
 
 describe.skipIf(captureAbsent !== undefined)('LoopbackCapture (tcpdump on lo)', () => {
   it('captures a UDP forwarder on 127.0.0.1 and times each relayed packet', async () => {

@@ -51,6 +51,7 @@ describe('the line naming missing test peers', () => {
       'kamailio',
       'chromium',
       'openssl',
+      'tcpdump',
       'the mediasoup worker',
     ]);
     expect(TEST_PEERS.filter((p) => !p.debianPackage && !p.command)).toEqual([]);

@@ -36,6 +36,7 @@ export const TEST_PEERS: readonly TestPeer[] = [
   { name: 'kamailio', debianPackage: 'kamailio', present: haveKamailio },
   { name: 'chromium', debianPackage: 'chromium', present: () => HAVE_CHROMIUM },
   { name: 'openssl', debianPackage: 'openssl', present: () => runs('openssl', ['version']) },
+  { name: 'tcpdump', debianPackage: 'tcpdump', present: () => runs('tcpdump', ['--version']) },
   {
     name: 'the mediasoup worker',
     command: 'npm run build:mediasoup-worker',
