@@ -267,8 +267,8 @@ export async function clusterBench(): Promise<BenchResult> {
         } (${fmtRatio(cpuRatio)}).`,
       `Redis commands per operation: INFO commandstats calls over the measured run, divided by the successful operations; ` +
         `the commands a script runs count too, the scripts (EVALSHA, in parentheses) are the round trips that carry them. ` +
-        `A registration is one script (${commands(oneRedis.reg)} with one node): the pair's uniqueness key taken where free (SET NX), ` +
-        `the record written, and its place in three indexes by expiry (number, device, all); the per-user indexes (user, user's ` +
+        `A registration is one script (${commands(oneRedis.reg)} with one node): the pair's uniqueness key read, the record and ` +
+        `that key written, and its place in three indexes by expiry (number, device, all); the per-user indexes (user, user's ` +
         `device, user's devices) are written only while their limit is set, and the per-user limit is off here. ` +
         `Heartbeats and looks for queued events add a few commands per second per node, left in.`,
       `Each registration has a fresh deviceId of one user (one token), the per-user limit off, so the user's registrations ` +

