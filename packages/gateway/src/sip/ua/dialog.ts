@@ -83,6 +83,22 @@ export class SipDialog {
     this.number = init.number;
   }
 
+  /**
+   * Once the dialog has ended, drops what only a live call needs: the INVITE and its body, the
+   * transactions (with their requests and the TU's callbacks), queued and pending responses, the
+   * SDP. What answers a late retransmission stays: identifiers, tags, route set, peer and the ACK.
+   */
+  release(): void {
+    this.invite = undefined;
+    this.inviteTransaction = undefined;
+    this.inviteServer = undefined;
+    this.reinviteServer = undefined;
+    this.unackedProvisional = undefined;
+    this.provisionalQueue = [];
+    this.pending2xx = undefined;
+    this.lastLocalSdp = undefined;
+  }
+
   /** From of requests this side sends in the dialog. */
   fromHeader(): string {
     return `${this.localAddress};tag=${this.localTag}`;
