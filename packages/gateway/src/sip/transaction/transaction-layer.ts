@@ -1,4 +1,5 @@
 import type { Clock } from '../../core/clock.js';
+import { ExpiringRecords } from '../../core/expiring-records.js';
 import { randomHex } from '../../core/ids.js';
 import type { Logger } from '../../core/logger.js';
 import { parseCSeq, parseVia } from '../message/headers.js';
@@ -11,7 +12,6 @@ import {
 } from '../message/message.js';
 import { parseDatagram } from '../message/parser.js';
 import type { SipPeer, SipProtocol, SipTransport } from '../transport/transport.js';
-import { ExpiringRecords } from './expiring-records.js';
 import { DEFAULT_SIP_TIMERS, type SipTimers } from './timers.js';
 import {
   type ClientTransaction,
@@ -133,8 +133,8 @@ export class TransactionLayer {
     return undefined;
   }
 
-  /** Sends a message kept as wire text by a finished transaction's record. */
-  #resend(wire: string, to: SipPeer): void {
+  /** Sends again a message kept as wire text (`wireText`): by a finished transaction's record, or the TU. */
+  resend(wire: string, to: SipPeer): void {
     const transport = this.#transports.get(to.protocol);
     if (transport === undefined) return;
     const data = Buffer.from(wire, 'latin1');
@@ -212,7 +212,7 @@ export class TransactionLayer {
     const record = this.#finishedRecord(key);
     if (record?.kind === 'client') {
       // A failed INVITE's final response again: its ACK was lost (§17.1.1.2); anything else is absorbed.
-      if (response.status >= 300) this.#resend(record.ack, record.to);
+      if (response.status >= 300) this.resend(record.ack, record.to);
       return;
     }
     if (cseq.method === 'INVITE' && response.status >= 200 && response.status < 300)
@@ -254,7 +254,7 @@ export class TransactionLayer {
         if (record.state === 'accepted') this.#user?.ack(request, from);
       } else if (record.response !== undefined) {
         // §17.2.2: "retransmission of the request ... the server transaction MUST pass the final response to the transport layer".
-        this.#resend(record.response, record.replyTo);
+        this.resend(record.response, record.replyTo);
       }
       return;
     }

@@ -32,7 +32,8 @@ export class SipDialog {
   provisionalSeen = false;
   cancelWanted = false;
   lastRSeq: number | undefined;
-  ack: SipRequest | undefined;
+  /** The ACK of the 2xx (its CSeq number and the message as sent), sent again for each retransmitted 2xx. */
+  ack: { seq: number; wire: string } | undefined;
   answered = false;
 
   // -- gateway as UAS

@@ -3,6 +3,7 @@ import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 import { type Clock, systemClock, TimerSet } from '../../core/clock.js';
 import { TypedEmitter } from '../../core/emitter.js';
+import { ExpiringRecords } from '../../core/expiring-records.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
 import type {
   IncomingInvite,
@@ -23,10 +24,9 @@ import {
 import { DEFAULT_PARSE_LIMITS } from '../message/parser.js';
 import { reasonPhrase } from '../message/reason-phrases.js';
 import { type RegistrarBinding, RegistrarBindings } from '../registrar-bindings.js';
-import { ExpiringRecords } from '../transaction/expiring-records.js';
 import { DEFAULT_SIP_TIMERS, type SipTimers } from '../transaction/timers.js';
 import { newBranch, newTag, responseTo, TransactionLayer } from '../transaction/transaction-layer.js';
-import type { ServerTransaction } from '../transaction/transactions.js';
+import { type ServerTransaction, wireText } from '../transaction/transactions.js';
 import { StreamTransport } from '../transport/stream-transport.js';
 import {
   parseTransportSpec,
@@ -454,13 +454,13 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
   #onInvite2xx(dialog: SipDialog, response: SipResponse): void {
     if (dialog.ack !== undefined) {
       // A retransmitted 2xx: its ACK was lost (§13.2.2.4).
-      this.layer.send(dialog.ack, dialog.peer).catch(() => {});
+      this.layer.resend(dialog.ack.wire, dialog.peer);
       return;
     }
     this.#learnRemote(dialog, response);
     const cseq = parseCSeq(response.headers.get('cseq'))?.seq ?? dialog.localSeq;
     const ack = this.#inDialogRequest(dialog, 'ACK', cseq);
-    dialog.ack = ack;
+    dialog.ack = { seq: cseq, wire: wireText(ack) };
     void this.#inDialogPeer(dialog)
       .then((peer) => {
         dialog.peer = peer;
@@ -491,8 +491,8 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
     const dialog = this.dialogs.get(response.headers.get('call-id') ?? '');
     const seq = parseCSeq(response.headers.get('cseq'))?.seq;
     if (dialog === undefined || seq === undefined) return;
-    if (dialog.ack !== undefined && parseCSeq(dialog.ack.headers.get('cseq'))?.seq === seq) {
-      this.layer.send(dialog.ack, dialog.peer).catch(() => {});
+    if (dialog.ack?.seq === seq) {
+      this.layer.resend(dialog.ack.wire, dialog.peer);
       return;
     }
     // A re-INVITE's 2xx: an ACK built as the first one was (the dialog's route set and target, that CSeq).

@@ -1,13 +1,13 @@
-import type { Clock, TimerHandle } from '../../core/clock.js';
+import type { Clock, TimerHandle } from './clock.js';
 
 /**
- * Records that live a fixed time after they are added (what is left of a
- * finished transaction while the RFC 3261 §17 timers D, I, J and L run, or
- * of an ended dialog). Every record lives the same time, so they expire in
- * the order they came: the map's insertion order is the expiry order, and
- * one timer, armed for the oldest record, serves them all, where one timer
- * and one closure per record kept tens of thousands of objects alive at a
- * few hundred calls a second.
+ * Records that live a fixed time after they are added: what is left of a
+ * finished SIP transaction while the RFC 3261 §17 timers D, I, J and L run,
+ * an ended dialog, an ended session until its retention is over. Every record
+ * lives the same time, so they expire in the order they came: the map's
+ * insertion order is the expiry order, and one timer, armed for the oldest
+ * record, serves them all, where one timer and its closures per record kept
+ * tens of thousands of objects alive at a few hundred calls a second.
  *
  * Records expire at most `resolutionMs` late: one timer turn sweeps every
  * record due within it, so a steady stream of records does not fire a timer

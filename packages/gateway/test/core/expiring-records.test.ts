@@ -1,7 +1,7 @@
 /** Records with one fixed lifetime, on one timer: what finished transactions and ended dialogs leave. */
 import { describe, expect, it } from 'vitest';
-import { ExpiringRecords } from '../../src/sip/transaction/expiring-records.js';
-import { ManualClock } from './manual-clock.js';
+import { ExpiringRecords } from '../../src/core/expiring-records.js';
+import { ManualClock } from '../sip-stack/manual-clock.js';
 
 /** A manual clock that also counts the timers armed on it. */
 function countingClock(): { clock: ManualClock; armed: () => number } {
@@ -37,6 +37,15 @@ describe('ExpiringRecords', () => {
     expect(records.has('a')).toBe(false);
     expect(records.size).toBe(0);
     expect(expired).toEqual(['a']);
+  });
+
+  it('with no resolution, forgets a record exactly at the end of its lifetime', async () => {
+    const { clock, records } = setup(60_000, 0);
+    records.set('a', 1);
+    await clock.advance(59_999);
+    expect(records.has('a')).toBe(true);
+    await clock.advance(1);
+    expect(records.has('a')).toBe(false);
   });
 
   it('expires records in the order they came, sweeping those due together in one turn', async () => {
