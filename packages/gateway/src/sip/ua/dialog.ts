@@ -98,6 +98,13 @@ export class SipDialog {
     this.provisionalQueue = [];
     this.pending2xx = undefined;
     this.lastLocalSdp = undefined;
+    // Values read from a message are slices of its whole text, and built ones chains of pieces: own copies
+    // let the 200 OK or INVITE they came from go while the ended dialog waits out its 64*T1.
+    if (this.remoteTag !== undefined) this.remoteTag = ownCopy(this.remoteTag);
+    this.remoteTarget = ownCopy(this.remoteTarget);
+    this.routeSet = this.routeSet.map(ownCopy);
+    this.localAddress = ownCopy(this.localAddress);
+    this.remoteAddress = ownCopy(this.remoteAddress);
   }
 
   /** From of requests this side sends in the dialog. */
@@ -109,4 +116,9 @@ export class SipDialog {
   toHeader(): string {
     return this.remoteTag === undefined ? this.remoteAddress : `${this.remoteAddress};tag=${this.remoteTag}`;
   }
+}
+
+/** A flat copy of `value` that shares no memory with the string it was sliced or concatenated from. */
+function ownCopy(value: string): string {
+  return Buffer.from(value, 'utf8').toString('utf8');
 }
