@@ -143,7 +143,7 @@ const percentile = (values: number[], p: number) => {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 };
 
-/** GC pauses of this process while it runs (perf_hooks `gc` entries), by kind. */
+/** GC pauses of this process while it runs (perf_hooks `gc` entries): major ones, and all the others. */
 function watchGc(): { stop(): { major: number[]; minor: number[] } } {
   const major: number[] = [];
   const minor: number[] = [];
@@ -438,7 +438,7 @@ export async function sipBench(): Promise<BenchResult> {
           : `; created sessions not connected within 20 s of the last request, by last status event: ${summary(out.notConnected)}.`),
       `Outbound gateway CPU per call set up: ${(cpu.user / Math.max(1, out.connected)).toFixed(0)} µs user + ${(cpu.system / Math.max(1, out.connected)).toFixed(0)} µs system (the kernel's share: loopback TCP, TLS records and UDP sends); load average (1 min) ${loadavg()[0]!.toFixed(1)} at the end of the run, on ${cpus().length} cores.`,
       `Outbound, gateway heap after a full GC at the end of the run: ${(heapHeld / 1e6).toFixed(1)} MB more than before it (${(heapHeld / Math.max(1, out.connected) / 1024).toFixed(1)} KiB per call: the ended sessions' records, kept for the session retention of 60 s, and for 32 s what answers SIP retransmissions: each ended dialog's identifiers and ACK, each finished transaction's final response as sent); its size sets how long each major GC pause lasts.`,
-      `Outbound, gateway event-loop delay p50 ${fmtMs(loopDelay.percentile(50) / 1e6)}, p99 ${fmtMs(loopDelay.percentile(99) / 1e6)}, max ${fmtMs(loopDelay.max / 1e6)}; GC pauses: major (mark-compact) ${gcSummary(gcPauses.major)}, minor and incremental ${gcSummary(gcPauses.minor)}; INVITEs retransmitted (Timer A: no answer within T1 = 500 ms, or the answer not read yet): ${fmtInt(invitesResent - resentBefore)}.`,
+      `Outbound, gateway event-loop delay p50 ${fmtMs(loopDelay.percentile(50) / 1e6)}, p99 ${fmtMs(loopDelay.percentile(99) / 1e6)}, max ${fmtMs(loopDelay.max / 1e6)}; GC pauses: major (mark-compact) ${gcSummary(gcPauses.major)}, others (scavenges, incremental marking steps, weak callbacks) ${gcSummary(gcPauses.minor)}; INVITEs retransmitted (Timer A: no answer within T1 = 500 ms, or the answer not read yet): ${fmtInt(invitesResent - resentBefore)}.`,
     );
 
     // ---------------------------------------------------------------- inbound
