@@ -63,6 +63,20 @@ const ackOf = () => {
   ack.headers.set('cseq', '1 ACK');
   return ack;
 };
+/** A TU that answers every request with `status`, noting the requests and the ACKs it is given. */
+function answerEvery(layer: TransactionLayer, status: number, reason: string) {
+  const seen: string[] = [];
+  const acks: string[] = [];
+  layer.setUser({
+    request: (request, transaction) => {
+      seen.push(request.method);
+      transaction.respond(responseTo(request, status, reason, 'tag1'));
+    },
+    ack: (request) => acks.push(request.method),
+    stray2xx() {},
+  });
+  return { seen, acks };
+}
 const statuses = (transport: RecordingTransport) =>
   transport.sent.map((s) => (s.message.kind === 'response' ? s.message.status : s.message.method));
 const reply = (status: number, toTag = 'abc'): SipResponse => responseTo(invite(), status, 'X', toTag);
@@ -305,15 +319,7 @@ describe('server transactions (§17.2)', () => {
 
   it('answers a retransmitted request after its final response from the record, with the same bytes, until Timer J', async () => {
     const { clock, transport, layer } = setup();
-    const seen: string[] = [];
-    layer.setUser({
-      request: (request, transaction) => {
-        seen.push(request.method);
-        transaction.respond(responseTo(request, 200, 'OK', 'tag1'));
-      },
-      ack() {},
-      stray2xx() {},
-    });
+    const { seen } = answerEvery(layer, 200, 'OK');
     transport.deliver(bye());
     await flush();
     // Only the record is left: no transaction, no request, no TU callback.
@@ -334,11 +340,7 @@ describe('server transactions (§17.2)', () => {
 
   it('keeps no record over a reliable transport (Timer J is 0)', async () => {
     const { transport, layer } = setup('tcp');
-    layer.setUser({
-      request: (request, transaction) => transaction.respond(responseTo(request, 200, 'OK', 'tag1')),
-      ack() {},
-      stray2xx() {},
-    });
+    answerEvery(layer, 200, 'OK');
     transport.deliver(bye(), { protocol: 'tcp', address: '127.0.0.1', port: 5099 });
     await flush();
     expect(layer.counts).toEqual({ clients: 0, servers: 0, finished: 0 });
@@ -346,16 +348,7 @@ describe('server transactions (§17.2)', () => {
 
   it('after a 2xx to INVITE ("Accepted", RFC 6026): absorbs the INVITE again, passes an ACK to the TU, knows it for a CANCEL, for 64*T1', async () => {
     const { clock, transport, layer } = setup();
-    const seen: string[] = [];
-    const acks: string[] = [];
-    layer.setUser({
-      request: (request, transaction) => {
-        seen.push(request.method);
-        transaction.respond(responseTo(request, 200, 'OK', 'tag1'));
-      },
-      ack: (request) => acks.push(request.method),
-      stray2xx() {},
-    });
+    const { seen, acks } = answerEvery(layer, 200, 'OK');
     transport.deliver(invite());
     await flush();
     expect(layer.counts).toEqual({ clients: 0, servers: 0, finished: 1 });
@@ -376,16 +369,7 @@ describe('server transactions (§17.2)', () => {
 
   it('after the ACK of a failure ("Confirmed"): absorbs ACK and INVITE retransmissions for T4, then forgets them', async () => {
     const { clock, transport, layer } = setup();
-    const seen: string[] = [];
-    const acks: string[] = [];
-    layer.setUser({
-      request: (request, transaction) => {
-        seen.push(request.method);
-        transaction.respond(responseTo(request, 486, 'Busy Here', 'tag1'));
-      },
-      ack: (request) => acks.push(request.method),
-      stray2xx() {},
-    });
+    const { seen, acks } = answerEvery(layer, 486, 'Busy Here');
     transport.deliver(invite());
     await flush();
     expect(layer.counts.servers).toBe(1); // "Completed": Timer G resends the 486 until the ACK
@@ -396,6 +380,7 @@ describe('server transactions (§17.2)', () => {
     await clock.advance(5_000 + 100);
     await flush();
     expect(statuses(transport)).toEqual([486]);
+    expect(seen).toEqual(['INVITE']);
     expect(acks).toEqual([]);
     expect(layer.counts.finished).toBe(0);
     transport.deliver(ackOf());
