@@ -21,8 +21,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { setFlagsFromString } from 'node:v8';
+import { monitorEventLoopDelay, PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
+import { setFlagsFromString, writeHeapSnapshot } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { EmbeddedSipBackend } from '../../packages/gateway/src/index.ts';
 import { FLOW_WEBRTC_OFFER } from '../../packages/gateway/src/testing/index.ts';
@@ -142,6 +142,37 @@ const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 };
+
+/** GC pauses of this process while it runs (perf_hooks `gc` entries): major ones, and all the others. */
+function watchGc(): { stop(): { major: number[]; minor: number[] } } {
+  const major: number[] = [];
+  const minor: number[] = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+      (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR ? major : minor).push(entry.duration);
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return {
+    stop() {
+      observer.disconnect();
+      return { major, minor };
+    },
+  };
+}
+
+const gcSummary = (pauses: number[]) =>
+  pauses.length === 0
+    ? 'none'
+    : `${fmtInt(pauses.length)}, longest ${fmtMs(Math.max(...pauses))}, ${fmtMs(pauses.reduce((a, b) => a + b, 0))} in all`;
+
+/**
+ * With `TELEGATE_BENCH_SIP_HEAP_SNAPSHOT=<prefix>`, heap snapshots of this process after the full
+ * collections before and after the outbound run (`<prefix>.before.heapsnapshot`, `<prefix>.after…`):
+ * compared in Chrome DevTools, they show what each call leaves behind.
+ */
+const HEAP_SNAPSHOT = process.env.TELEGATE_BENCH_SIP_HEAP_SNAPSHOT || undefined;
 
 /**
  * With `TELEGATE_BENCH_SIP_PROFILE=<file>`, a V8 CPU profile of this process
@@ -353,9 +384,12 @@ export async function sipBench(): Promise<BenchResult> {
     const profiler = await startProfiler();
     // How late this process's event loop ran its callbacks: the gateway's share of post-dial delay spent waiting for a core.
     const loopDelay = monitorEventLoopDelay({ resolution: 5 });
-    loopDelay.enable();
     const resentBefore = invitesResent;
     const heapBefore = heapAfterGc();
+    if (HEAP_SNAPSHOT) writeHeapSnapshot(`${HEAP_SNAPSHOT}.before.heapsnapshot`);
+    // Both watch the run only, not the bench's own full collections before and after it.
+    loopDelay.enable();
+    const gcWatch = watchGc();
     const cpuBefore = process.cpuUsage();
     const out = await app.request<OutboundReport>({
       kind: 'outbound',
@@ -365,10 +399,12 @@ export async function sipBench(): Promise<BenchResult> {
       offer: FLOW_WEBRTC_OFFER,
     });
     const cpu = process.cpuUsage(cpuBefore);
-    // Every call of the run is still within the session retention (60 s): their records, and the SIP
-    // dialogs and transactions of the last 32 s (RFC 3261 timers), are what the heap holds.
-    const heapHeld = heapAfterGc() - heapBefore;
+    const gcPauses = gcWatch.stop();
     loopDelay.disable();
+    // Every call of the run is still within the session retention (60 s): their records, and what is left
+    // of the SIP dialogs and transactions of the last 32 s (RFC 3261 timers), are what the heap holds.
+    const heapHeld = heapAfterGc() - heapBefore;
+    if (HEAP_SNAPSHOT) writeHeapSnapshot(`${HEAP_SNAPSHOT}.after.heapsnapshot`);
     await profiler?.stop();
     const uasCpu = await uas.stop();
     const delays: number[] = [];
@@ -401,8 +437,8 @@ export async function sipBench(): Promise<BenchResult> {
           ? '; every created session connected.'
           : `; created sessions not connected within 20 s of the last request, by last status event: ${summary(out.notConnected)}.`),
       `Outbound gateway CPU per call set up: ${(cpu.user / Math.max(1, out.connected)).toFixed(0)} µs user + ${(cpu.system / Math.max(1, out.connected)).toFixed(0)} µs system (the kernel's share: loopback TCP, TLS records and UDP sends); load average (1 min) ${loadavg()[0]!.toFixed(1)} at the end of the run, on ${cpus().length} cores.`,
-      `Outbound, gateway heap after a full GC at the end of the run: ${(heapHeld / 1e6).toFixed(1)} MB more than before it (${(heapHeld / Math.max(1, out.connected) / 1024).toFixed(1)} KiB per call: the ended sessions' records, kept for the session retention of 60 s, and the SIP dialogs and transactions kept 32 s for retransmissions); its size sets how long each major GC pause lasts.`,
-      `Outbound, gateway event-loop delay p50 ${fmtMs(loopDelay.percentile(50) / 1e6)}, p99 ${fmtMs(loopDelay.percentile(99) / 1e6)}, max ${fmtMs(loopDelay.max / 1e6)}; INVITEs retransmitted (Timer A: no answer within T1 = 500 ms, or the answer not read yet): ${fmtInt(invitesResent - resentBefore)}.`,
+      `Outbound, gateway heap after a full GC at the end of the run: ${(heapHeld / 1e6).toFixed(1)} MB more than before it (${(heapHeld / Math.max(1, out.connected) / 1024).toFixed(1)} KiB per call: the ended sessions' records, kept for the session retention of 60 s, and for 32 s what answers SIP retransmissions: each ended dialog's identifiers and ACK, each finished transaction's final response as sent); its size sets how long each major GC pause lasts.`,
+      `Outbound, gateway event-loop delay p50 ${fmtMs(loopDelay.percentile(50) / 1e6)}, p99 ${fmtMs(loopDelay.percentile(99) / 1e6)}, max ${fmtMs(loopDelay.max / 1e6)}; GC pauses: major (mark-compact) ${gcSummary(gcPauses.major)}, others (scavenges, incremental marking steps, weak callbacks) ${gcSummary(gcPauses.minor)}; INVITEs retransmitted (Timer A: no answer within T1 = 500 ms, or the answer not read yet): ${fmtInt(invitesResent - resentBefore)}.`,
     );
 
     // ---------------------------------------------------------------- inbound

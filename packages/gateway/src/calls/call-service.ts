@@ -1,8 +1,9 @@
 import type { MediaSessionResponse, SessionStatus } from '../api-types.js';
 import { type AuthContext, assertSubscriber, boundToOtherDevice } from '../auth/auth.js';
 import type { NodeReply, NodeRequest } from '../cluster/node-channel.js';
-import { type Clock, TimerSet } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
 import { TypedEmitter } from '../core/emitter.js';
+import { ExpiringRecords } from '../core/expiring-records.js';
 import type { IdGenerator } from '../core/ids.js';
 import { InflightWork } from '../core/inflight.js';
 import type { Logger } from '../core/logger.js';
@@ -180,7 +181,8 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
   readonly #options: CallServiceOptions;
   readonly #byId = new Map<string, CallSession>();
   readonly #byCallId = new Map<string, CallSession>();
-  readonly #discard: TimerSet<string>;
+  /** Ended sessions waiting for the end of their retention, on one timer. */
+  readonly #discard: ExpiringRecords<string, true>;
   readonly #unsubscribe: (() => void)[] = [];
   readonly #inflight = new InflightWork((error) =>
     this.#deps.logger.error({ err: error }, 'call service work failed'),
@@ -191,7 +193,13 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
     super(deps.logger);
     this.#deps = deps;
     this.#options = options;
-    this.#discard = new TimerSet(deps.clock);
+    this.#discard = new ExpiringRecords({
+      clock: deps.clock,
+      lifetimeMs: options.endedSessionRetentionMs,
+      // To the millisecond: a session is readable for exactly the retention, then 404.
+      resolutionMs: 0,
+      expired: (mediaSessionId) => this.#inflight.track(this.#forget(mediaSessionId)),
+    });
     const route = <E extends { callId: string }>(handle: (session: CallSession, event: E) => void) => {
       return (event: E) => {
         const session = this.#byCallId.get(event.callId);
@@ -271,14 +279,12 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
   }
 
   /**
-   * Removes the ended session's record after the retention. Its own method so
-   * the timer's closure holds the id only, not the session with its dialog and
-   * endpoint (kept for the whole retention, they made every major GC slower).
+   * Removes the ended session's record after the retention. Only the id is kept
+   * until then, not the session with its dialog and endpoint (kept for the whole
+   * retention, they made every major GC slower).
    */
   #forgetLater(mediaSessionId: string): void {
-    this.#discard.setAfter(mediaSessionId, this.#options.endedSessionRetentionMs, () => {
-      this.#inflight.track(this.#forget(mediaSessionId));
-    });
+    this.#discard.set(mediaSessionId, true);
   }
 
   /** Removes an ended session from the store; while the store fails, later (its TTL covers a node that stops). */

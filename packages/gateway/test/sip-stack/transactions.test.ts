@@ -9,7 +9,7 @@ import { parseDatagram } from '../../src/sip/message/parser.js';
 import { responseTo, TransactionLayer } from '../../src/sip/transaction/transaction-layer.js';
 import type { SipPeer, SipTransport, SipTransportEvents } from '../../src/sip/transport/transport.js';
 import { ManualClock } from './manual-clock.js';
-import { INVITE } from './messages.js';
+import { BYE, INVITE } from './messages.js';
 
 class RecordingTransport implements SipTransport {
   readonly protocol: 'udp' | 'tcp';
@@ -25,8 +25,12 @@ class RecordingTransport implements SipTransport {
     this.reliable = protocol !== 'udp';
   }
   async listen() {}
-  async send(message: SipMessage) {
-    this.sent.push({ at: this.clock.now(), message });
+  async send(message: SipMessage | Buffer) {
+    // A finished transaction's record resends the bytes it kept: read them back as a message.
+    this.sent.push({
+      at: this.clock.now(),
+      message: Buffer.isBuffer(message) ? parseDatagram(message) : message,
+    });
   }
   setHandlers(handlers: SipTransportEvents) {
     this.handlers = handlers;
@@ -51,6 +55,30 @@ function setup(protocol: 'udp' | 'tcp' = 'udp') {
 }
 
 const invite = () => parseDatagram(Buffer.from(INVITE)) as Extract<SipMessage, { kind: 'request' }>;
+const bye = () => parseDatagram(Buffer.from(BYE)) as Extract<SipMessage, { kind: 'request' }>;
+/** The ACK of a failure, or of a 2xx from a UA that reuses the INVITE's branch. */
+const ackOf = () => {
+  const ack = invite();
+  ack.method = 'ACK';
+  ack.headers.set('cseq', '1 ACK');
+  return ack;
+};
+/** A TU that answers every request with `status`, noting the requests and the ACKs it is given. */
+function answerEvery(layer: TransactionLayer, status: number, reason: string) {
+  const seen: string[] = [];
+  const acks: string[] = [];
+  layer.setUser({
+    request: (request, transaction) => {
+      seen.push(request.method);
+      transaction.respond(responseTo(request, status, reason, 'tag1'));
+    },
+    ack: (request) => acks.push(request.method),
+    stray2xx() {},
+  });
+  return { seen, acks };
+}
+const statuses = (transport: RecordingTransport) =>
+  transport.sent.map((s) => (s.message.kind === 'response' ? s.message.status : s.message.method));
 const reply = (status: number, toTag = 'abc'): SipResponse => responseTo(invite(), status, 'X', toTag);
 
 describe('INVITE client transaction (§17.1.1)', () => {
@@ -128,23 +156,59 @@ describe('INVITE client transaction (§17.1.1)', () => {
     expect(layer.counts.clients).toBe(0);
   });
 
-  it('passes every 2xx to the TU in "Accepted" (RFC 6026), and ACKs none itself', async () => {
-    const { clock, transport, layer } = setup();
+  it('ends on a 2xx, which goes to the TU; later 2xx reach the TU as stray 2xx; it ACKs none itself', async () => {
+    const { transport, layer } = setup();
     const statuses: number[] = [];
+    const strays: number[] = [];
+    layer.setUser({ request() {}, ack() {}, stray2xx: (r) => strays.push(r.status) });
     layer.request(invite(), PEER, {
       response: (r) => statuses.push(r.status),
       timeout() {},
       transportError() {},
     });
     transport.deliver(reply(200));
+    expect(layer.counts).toEqual({ clients: 0, servers: 0, finished: 0 });
     transport.deliver(reply(200));
     await flush();
-    expect(statuses).toEqual([200, 200]);
+    expect(statuses).toEqual([200]);
+    expect(strays).toEqual([200]);
     expect(
       transport.sent.filter((s) => s.message.kind === 'request' && s.message.method === 'ACK'),
     ).toHaveLength(0);
-    await clock.advance(32_000);
-    expect(layer.counts.clients).toBe(0);
+  });
+
+  it('keeps only a record after a failure: the ACK is resent from it until Timer D, then forgotten', async () => {
+    const { clock, transport, layer } = setup();
+    const strays: number[] = [];
+    layer.setUser({ request() {}, ack() {}, stray2xx: (r) => strays.push(r.status) });
+    layer.request(invite(), PEER, { response() {}, timeout() {}, transportError() {} });
+    transport.deliver(reply(486));
+    expect(layer.counts).toEqual({ clients: 0, servers: 0, finished: 1 });
+    await clock.advance(31_000);
+    transport.deliver(reply(486));
+    transport.deliver(reply(200)); // absorbed: the transaction is "Completed"
+    await flush();
+    const acks = () =>
+      transport.sent.filter((s) => s.message.kind === 'request' && s.message.method === 'ACK');
+    expect(acks()).toHaveLength(2);
+    expect(acks()[1]!.message).toEqual(acks()[0]!.message);
+    expect(strays).toEqual([]);
+    await clock.advance(1_000 + 100);
+    expect(layer.counts.finished).toBe(0);
+    transport.deliver(reply(486));
+    await flush();
+    expect(acks()).toHaveLength(2);
+  });
+
+  it('over a reliable transport, keeps nothing after a failure (Timer D is 0)', async () => {
+    const { transport, layer } = setup('tcp');
+    layer.request(
+      invite(),
+      { ...PEER, protocol: 'tcp' },
+      { response() {}, timeout() {}, transportError() {} },
+    );
+    transport.deliver(reply(486));
+    expect(layer.counts).toEqual({ clients: 0, servers: 0, finished: 0 });
   });
 });
 
@@ -251,5 +315,75 @@ describe('server transactions (§17.2)', () => {
     expect(transport.sent.map((s) => (s.message.kind === 'response' ? s.message.status : 0))).toEqual([
       403, 483,
     ]);
+  });
+
+  it('answers a retransmitted request after its final response from the record, with the same bytes, until Timer J', async () => {
+    const { clock, transport, layer } = setup();
+    const { seen } = answerEvery(layer, 200, 'OK');
+    transport.deliver(bye());
+    await flush();
+    // Only the record is left: no transaction, no request, no TU callback.
+    expect(layer.counts).toEqual({ clients: 0, servers: 0, finished: 1 });
+    await clock.advance(31_000);
+    transport.deliver(bye());
+    await flush();
+    expect(seen).toEqual(['BYE']);
+    expect(statuses(transport)).toEqual([200, 200]);
+    expect(transport.sent[1]!.message).toEqual(transport.sent[0]!.message);
+    // Timer J (64*T1) has run out: the record is gone, and the same request is a new one for the TU.
+    await clock.advance(1_000 + 100);
+    expect(layer.counts.finished).toBe(0);
+    transport.deliver(bye());
+    await flush();
+    expect(seen).toEqual(['BYE', 'BYE']);
+  });
+
+  it('keeps no record over a reliable transport (Timer J is 0)', async () => {
+    const { transport, layer } = setup('tcp');
+    answerEvery(layer, 200, 'OK');
+    transport.deliver(bye(), { protocol: 'tcp', address: '127.0.0.1', port: 5099 });
+    await flush();
+    expect(layer.counts).toEqual({ clients: 0, servers: 0, finished: 0 });
+  });
+
+  it('after a 2xx to INVITE ("Accepted", RFC 6026): absorbs the INVITE again, passes an ACK to the TU, knows it for a CANCEL, for 64*T1', async () => {
+    const { clock, transport, layer } = setup();
+    const { seen, acks } = answerEvery(layer, 200, 'OK');
+    transport.deliver(invite());
+    await flush();
+    expect(layer.counts).toEqual({ clients: 0, servers: 0, finished: 1 });
+    transport.deliver(invite());
+    transport.deliver(ackOf());
+    await flush();
+    expect(seen).toEqual(['INVITE']);
+    expect(acks).toEqual(['ACK']);
+    expect(statuses(transport)).toEqual([200]);
+    const cancel = invite();
+    cancel.method = 'CANCEL';
+    cancel.headers.set('cseq', '1 CANCEL');
+    expect(layer.inviteTransactionFor(cancel, PEER)).toBe('finished');
+    await clock.advance(32_000 + 100);
+    expect(layer.counts.finished).toBe(0);
+    expect(layer.inviteTransactionFor(cancel, PEER)).toBeUndefined();
+  });
+
+  it('after the ACK of a failure ("Confirmed"): absorbs ACK and INVITE retransmissions for T4, then forgets them', async () => {
+    const { clock, transport, layer } = setup();
+    const { seen, acks } = answerEvery(layer, 486, 'Busy Here');
+    transport.deliver(invite());
+    await flush();
+    expect(layer.counts.servers).toBe(1); // "Completed": Timer G resends the 486 until the ACK
+    transport.deliver(ackOf());
+    expect(layer.counts).toEqual({ clients: 0, servers: 0, finished: 1 });
+    transport.deliver(ackOf());
+    transport.deliver(invite());
+    await clock.advance(5_000 + 100);
+    await flush();
+    expect(statuses(transport)).toEqual([486]);
+    expect(seen).toEqual(['INVITE']);
+    expect(acks).toEqual([]);
+    expect(layer.counts.finished).toBe(0);
+    transport.deliver(ackOf());
+    expect(acks).toEqual(['ACK']);
   });
 });

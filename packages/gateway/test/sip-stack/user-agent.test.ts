@@ -182,3 +182,69 @@ describe('dialog limits', () => {
     expect(invited).toEqual(['limit-1', 'limit-3', 'limit-5']);
   });
 });
+
+describe('2xx retransmissions (RFC 3261 §13.2.2.4)', () => {
+  it('ACKs every retransmitted 2xx again with the CSeq of the INVITE it answers, the re-INVITE’s included', async () => {
+    // A UAS on a plain socket: answers each INVITE with 200 and can send that 200 again.
+    const uas = createSocket('udp4');
+    await new Promise<void>((resolve) => uas.bind(0, '127.0.0.1', resolve));
+    closers.push(async () => {
+      uas.close();
+    });
+    const acks: string[] = [];
+    const oks = new Map<string, string>();
+    let to: { port: number; address: string } | undefined;
+    uas.on('message', (data, from) => {
+      const request = parseDatagram(data);
+      if (request.kind !== 'request') return;
+      to = { port: from.port, address: from.address };
+      if (request.method === 'ACK') {
+        acks.push(request.headers.get('cseq')!);
+        return;
+      }
+      if (request.method !== 'INVITE') return;
+      const toTag = request.headers.get('to')!.includes('tag=') ? '' : ';tag=uas1';
+      const headers = ['via', 'from', 'call-id', 'cseq'].map((n) => `${n}: ${request.headers.get(n)}`);
+      const text = [
+        'SIP/2.0 200 OK',
+        ...headers,
+        `To: ${request.headers.get('to')}${toTag}`,
+        `Contact: <sip:uas@127.0.0.1:${uas.address().port}>`,
+        'Content-Type: application/sdp',
+        `Content-Length: ${Buffer.byteLength(SDP())}`,
+        '',
+        SDP(),
+      ].join('\r\n');
+      oks.set(request.headers.get('cseq')!, text);
+      uas.send(text, from.port, from.address);
+    });
+    const clock = new ManualClock(Date.now());
+    const gateway = await EmbeddedSipBackend.start({
+      listen: ['udp:127.0.0.1:0'],
+      outboundProxy: `sip:127.0.0.1:${uas.address().port}`,
+      sessionExpiresSeconds: 0,
+      clock,
+    });
+    closers.push(() => gateway.close());
+    const answered: string[] = [];
+    gateway.on('answered', ({ callId }) => answered.push(callId));
+    await gateway.invite({
+      callId: 'reack-1',
+      requestUri: 'sip:+818000000002@tn.operator.com;user=phone' as SipUri,
+      from: { uri: 'sip:+818000000001@operator.com;user=phone' as SipUri },
+      to: { uri: 'sip:+818000000002@tn.operator.com;user=phone' as SipUri },
+      sdp: SDP(),
+    });
+    await until(() => acks.length === 1, 'the ACK of the 200');
+    await gateway.reinvite('reack-1', { sdp: SDP('sendonly') });
+    await until(() => acks.length === 2, 'the ACK of the re-INVITE’s 200');
+    expect(acks).toEqual(['1 ACK', '2 ACK']);
+    // Both 200s again, as if their ACKs were lost: each is ACKed again with its own CSeq.
+    uas.send(oks.get('2 INVITE')!, to!.port, to!.address);
+    await until(() => acks.length === 3, 'the ACK of the retransmitted re-INVITE 200');
+    uas.send(oks.get('1 INVITE')!, to!.port, to!.address);
+    await until(() => acks.length === 4, 'the ACK of the retransmitted first 200');
+    expect(acks).toEqual(['1 ACK', '2 ACK', '2 ACK', '1 ACK']);
+    expect(answered).toEqual(['reack-1']);
+  });
+});

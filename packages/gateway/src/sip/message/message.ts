@@ -126,8 +126,11 @@ export function sipResponse(
   return { kind: 'response', status, reason, headers, body: toBuffer(body) };
 }
 
+/** Shared by every message without a body: zero bytes can't be written to, and most SIP messages have none. */
+const NO_BODY = Buffer.alloc(0);
+
 function toBuffer(body: Buffer | string | undefined): Buffer {
-  if (body === undefined) return Buffer.alloc(0);
+  if (body === undefined) return NO_BODY;
   return typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
 }
 

@@ -1,4 +1,5 @@
 import type { Clock } from '../../core/clock.js';
+import { ExpiringRecords } from '../../core/expiring-records.js';
 import { randomHex } from '../../core/ids.js';
 import type { Logger } from '../../core/logger.js';
 import { parseCSeq, parseVia } from '../message/headers.js';
@@ -9,11 +10,13 @@ import {
   type SipResponse,
   sipResponse,
 } from '../message/message.js';
+import { parseDatagram } from '../message/parser.js';
 import type { SipPeer, SipProtocol, SipTransport } from '../transport/transport.js';
 import { DEFAULT_SIP_TIMERS, type SipTimers } from './timers.js';
 import {
   type ClientTransaction,
   type ClientTransactionHandlers,
+  type FinishedTransaction,
   InviteClientTransaction,
   InviteServerTransaction,
   NonInviteClientTransaction,
@@ -66,6 +69,8 @@ export class TransactionLayer {
   readonly #transports = new Map<SipProtocol, SipTransport>();
   readonly #clients = new Map<string, ClientTransaction>();
   readonly #servers = new Map<string, ServerTransaction>();
+  /** Finished transactions by key, one set per lifetime (Timers D, I, J, L): records, not transactions. */
+  readonly #finished = new Map<number, ExpiringRecords<string, FinishedTransaction>>();
   readonly #options: TransactionLayerOptions;
   readonly #context: TransactionContext;
   #user: TransactionUser | undefined;
@@ -88,6 +93,16 @@ export class TransactionLayer {
         this.#clients.delete(key);
         this.#servers.delete(key);
       },
+      finished: (key, record, lifetimeMs) => {
+        if (record.kind === 'client') this.#clients.delete(key);
+        else this.#servers.delete(key);
+        let records = this.#finished.get(lifetimeMs);
+        if (records === undefined) {
+          records = new ExpiringRecords({ clock: options.clock, lifetimeMs });
+          this.#finished.set(lifetimeMs, records);
+        }
+        records.set(key, record);
+      },
     };
   }
 
@@ -103,8 +118,28 @@ export class TransactionLayer {
     return [...this.#transports.keys()];
   }
 
-  get counts(): { clients: number; servers: number } {
-    return { clients: this.#clients.size, servers: this.#servers.size };
+  /** Live transactions, and the records of finished ones still answering retransmissions. */
+  get counts(): { clients: number; servers: number; finished: number } {
+    let finished = 0;
+    for (const records of this.#finished.values()) finished += records.size;
+    return { clients: this.#clients.size, servers: this.#servers.size, finished };
+  }
+
+  #finishedRecord(key: string): FinishedTransaction | undefined {
+    for (const records of this.#finished.values()) {
+      const record = records.get(key);
+      if (record !== undefined) return record;
+    }
+    return undefined;
+  }
+
+  /** Sends again a message kept as wire text (`wireText`): by a finished transaction's record, or the TU. */
+  resend(wire: string, to: SipPeer): void {
+    const transport = this.#transports.get(to.protocol);
+    if (transport === undefined) return;
+    const data = Buffer.from(wire, 'latin1');
+    if (this.#options.trace) this.#options.trace('out', parseDatagram(data), to);
+    transport.send(data, to).catch(() => {});
   }
 
   /** Sends without a transaction (ACK to 2xx, 2xx retransmissions, stateless answers). */
@@ -137,11 +172,19 @@ export class TransactionLayer {
     return { transaction, sent };
   }
 
-  /** The server transaction of the INVITE a CANCEL names (same branch, §9.2). */
-  inviteTransactionFor(cancel: SipRequest, source: SipPeer): InviteServerTransaction | undefined {
+  /**
+   * The server transaction of the INVITE a CANCEL names (same branch, §9.2); `finished` when that
+   * INVITE had its final response and only its record is left.
+   */
+  inviteTransactionFor(
+    cancel: SipRequest,
+    source: SipPeer,
+  ): InviteServerTransaction | 'finished' | undefined {
     const key = serverKey(cancel, source, 'INVITE');
-    const transaction = key === undefined ? undefined : this.#servers.get(key);
-    return transaction instanceof InviteServerTransaction ? transaction : undefined;
+    if (key === undefined) return undefined;
+    const transaction = this.#servers.get(key);
+    if (transaction instanceof InviteServerTransaction) return transaction;
+    return this.#finishedRecord(key)?.kind === 'server' ? 'finished' : undefined;
   }
 
   #receive(message: SipMessage, from: SipPeer): void {
@@ -160,9 +203,16 @@ export class TransactionLayer {
     const cseq = parseCSeq(response.headers.get('cseq'));
     const branch = via?.params.get('branch');
     if (!via || !cseq || !branch) return; // §18.1.2: a response that matches nothing is discarded
-    const transaction = this.#clients.get(`${branch}|${cseq.method === 'ACK' ? 'INVITE' : cseq.method}`);
+    const key = `${branch}|${cseq.method === 'ACK' ? 'INVITE' : cseq.method}`;
+    const transaction = this.#clients.get(key);
     if (transaction) {
       transaction.receive(response);
+      return;
+    }
+    const record = this.#finishedRecord(key);
+    if (record?.kind === 'client') {
+      // A failed INVITE's final response again: its ACK was lost (§17.1.1.2); anything else is absorbed.
+      if (response.status >= 300) this.resend(record.ack, record.to);
       return;
     }
     if (cseq.method === 'INVITE' && response.status >= 200 && response.status < 300)
@@ -195,6 +245,17 @@ export class TransactionLayer {
     const existing = key === undefined ? undefined : this.#servers.get(key);
     if (existing) {
       existing.receive(request);
+      return;
+    }
+    const record = key === undefined ? undefined : this.#finishedRecord(key);
+    if (record?.kind === 'server') {
+      if (request.method === 'ACK') {
+        // RFC 6026 §8.7: in "Accepted" an ACK goes to the TU; in "Confirmed" it is absorbed (Timer I).
+        if (record.state === 'accepted') this.#user?.ack(request, from);
+      } else if (record.response !== undefined) {
+        // §17.2.2: "retransmission of the request ... the server transaction MUST pass the final response to the transport layer".
+        this.resend(record.response, record.replyTo);
+      }
       return;
     }
     if (request.method === 'ACK') {
@@ -267,6 +328,7 @@ export class TransactionLayer {
 
   async close(): Promise<void> {
     for (const transaction of [...this.#clients.values(), ...this.#servers.values()]) transaction.terminate();
+    for (const records of this.#finished.values()) records.clear();
     await Promise.all([...this.#transports.values()].map((t) => t.close()));
   }
 }

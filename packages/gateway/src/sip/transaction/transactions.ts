@@ -1,7 +1,24 @@
 import type { Clock, TimerHandle } from '../../core/clock.js';
 import { SipHeaders, type SipRequest, type SipResponse, sipRequest } from '../message/message.js';
+import { serializeMessage } from '../message/serializer.js';
 import type { SipPeer } from '../transport/transport.js';
 import type { SipTimers } from './timers.js';
+
+/**
+ * What is left of a transaction once it has nothing more to decide (RFC 3261 §17 "Completed",
+ * "Confirmed", RFC 6026 "Accepted"): enough to treat retransmissions as the RFC asks for the
+ * rest of its timer, without its messages, the TU's callbacks or timers of its own. Messages are
+ * kept as they went on the wire, one latin1 string each.
+ */
+export type FinishedTransaction =
+  /**
+   * A server transaction. `completed` (non-INVITE, Timer J): a retransmitted request gets `response`
+   * again. `accepted` (INVITE answered 2xx, Timer L): a retransmitted INVITE is absorbed, an ACK goes
+   * to the TU (RFC 6026 §8.7). `confirmed` (INVITE failed and ACKed, Timer I): both are absorbed.
+   */
+  | { kind: 'server'; state: 'completed' | 'accepted' | 'confirmed'; response?: string; replyTo: SipPeer }
+  /** An INVITE client transaction that failed (Timer D): a retransmitted final response gets `ack` again. */
+  | { kind: 'client'; state: 'completed'; ack: string; to: SipPeer };
 
 /** What a transaction needs from the layer that owns it. */
 export interface TransactionContext {
@@ -11,6 +28,13 @@ export interface TransactionContext {
   send(message: SipRequest | SipResponse, to: SipPeer): Promise<void>;
   /** Removes the transaction from the layer's table. */
   terminated(key: string): void;
+  /** Replaces the transaction in the layer's table with `record` for `lifetimeMs`. */
+  finished(key: string, record: FinishedTransaction, lifetimeMs: number): void;
+}
+
+/** A message as it goes on the wire, kept as one flat string (no buffer, no parsed headers). */
+export function wireText(message: SipRequest | SipResponse): string {
+  return serializeMessage(message).toString('latin1');
 }
 
 export interface ClientTransactionHandlers {
@@ -49,11 +73,30 @@ abstract class Transaction {
 
   /** The "Terminated" state: every timer stops and the layer forgets the transaction. */
   terminate(): void {
-    if (this.terminated) return;
+    if (!this.#stop()) return;
+    this.context.terminated(this.key);
+  }
+
+  /**
+   * Hands the rest of the transaction's life to the layer's `record` for `lifetimeMs` (over
+   * reliable transports the RFC's timer is 0: it ends at once). This object keeps its state for
+   * whoever still holds it, but the layer no longer does, nor any timer.
+   */
+  protected finish(record: FinishedTransaction, lifetimeMs: number): void {
+    if (lifetimeMs <= 0) {
+      this.terminate();
+      return;
+    }
+    if (!this.#stop()) return;
+    this.context.finished(this.key, record, lifetimeMs);
+  }
+
+  #stop(): boolean {
+    if (this.terminated) return false;
     this.terminated = true;
     for (const handle of this.#timers.values()) this.context.clock.clearTimeout(handle);
     this.#timers.clear();
-    this.context.terminated(this.key);
+    return true;
   }
 }
 
@@ -111,10 +154,13 @@ abstract class ClientTransactionBase extends Transaction {
   }
 }
 
-/** RFC 3261 §17.1.1 with RFC 6026's "Accepted" state. */
+/**
+ * RFC 3261 §17.1.1. On a 2xx the transaction ends at once, as RFC 3261 has it: RFC 6026's
+ * "Accepted" state would only pass later 2xx to the TU, and the layer does that for any 2xx
+ * that matches no transaction (`stray2xx`), so nothing of the call is kept here for 64*T1.
+ */
 export class InviteClientTransaction extends ClientTransactionBase {
-  state: 'calling' | 'proceeding' | 'accepted' | 'completed' | 'terminated' = 'calling';
-  #ack: SipRequest | undefined;
+  state: 'calling' | 'proceeding' | 'completed' | 'terminated' = 'calling';
 
   /** Sends the request; resolves once the transport took it, rejects when it could not (also reported to `transportError`). */
   start(): Promise<void> {
@@ -139,42 +185,31 @@ export class InviteClientTransaction extends ClientTransactionBase {
   }
 
   receive(response: SipResponse): void {
+    if (this.state !== 'calling' && this.state !== 'proceeding') return;
     const { status } = response;
-    switch (this.state) {
-      case 'calling':
-      case 'proceeding':
-        if (status < 200) {
-          this.state = 'proceeding';
-          this.stopTimer('A');
-          this.handlers.response(response);
-        } else if (status < 300) {
-          // RFC 6026 §7.2: enter "Accepted" and pass every 2xx to the TU for 64*T1.
-          this.state = 'accepted';
-          this.stopTimer('A');
-          this.stopTimer('B');
-          this.startTimer('M', 64 * this.context.timers.T1, () => this.terminate());
-          this.handlers.response(response);
-        } else {
-          // "the client transaction MUST ... generate an ACK request, even if the transport is reliable"
-          this.state = 'completed';
-          this.stopTimer('A');
-          this.stopTimer('B');
-          this.#ack = ackForFailure(this.request, response);
-          this.context.send(this.#ack, this.to).catch(() => {});
-          // Timer D: 32 s over unreliable transports (enough for every retransmission of the response), 0 else.
-          this.startTimer('D', this.reliable ? 0 : 32_000, () => this.terminate());
-          this.handlers.response(response);
-        }
-        return;
-      case 'accepted':
-        if (status >= 200 && status < 300) this.handlers.response(response);
-        return;
-      case 'completed':
-        // "Any retransmissions of the final response that are received while in the Completed state MUST cause the ACK to be re-passed to the transport layer"
-        if (status >= 300 && this.#ack) this.context.send(this.#ack, this.to).catch(() => {});
-        return;
-      case 'terminated':
-        return;
+    if (status < 200) {
+      this.state = 'proceeding';
+      this.stopTimer('A');
+      this.handlers.response(response);
+    } else if (status < 300) {
+      // "When in either the "Calling" or "Proceeding" states, reception of a 2xx response MUST cause the
+      // client transaction to enter the "Terminated" state, and the response MUST be passed up to the TU."
+      this.state = 'terminated';
+      this.terminate();
+      this.handlers.response(response);
+    } else {
+      // "the client transaction MUST ... generate an ACK request, even if the transport is reliable"
+      this.state = 'completed';
+      const ack = ackForFailure(this.request, response);
+      this.context.send(ack, this.to).catch(() => {});
+      // Timer D: 32 s over unreliable transports (enough for every retransmission of the response), 0 else.
+      // "Any retransmissions of the final response that are received while in the Completed state MUST
+      // cause the ACK to be re-passed to the transport layer": the record keeps the ACK for that.
+      this.finish(
+        { kind: 'client', state: 'completed', ack: wireText(ack), to: this.to },
+        this.reliable ? 0 : 32_000,
+      );
+      this.handlers.response(response);
     }
   }
 }
@@ -226,25 +261,21 @@ export class NonInviteClientTransaction extends ClientTransactionBase {
       this.handlers.response(response);
       return;
     }
-    this.state = 'completed';
-    this.stopTimer('E');
-    this.stopTimer('F');
-    // Timer K: T4 over unreliable transports (absorbs retransmitted responses), 0 else.
-    this.startTimer('K', this.reliable ? 0 : this.context.timers.T4, () => this.terminate());
+    // Timer K (T4 over UDP) only lets "Completed" absorb retransmitted responses; a response that matches
+    // no transaction is discarded all the same (§18.1.2), so the transaction ends at once and keeps nothing.
+    this.state = 'terminated';
+    this.terminate();
     this.handlers.response(response);
   }
 }
 
-/** RFC 3261 §17.2.1 with RFC 6026's "Accepted" state. */
-export class InviteServerTransaction extends Transaction {
-  state: 'proceeding' | 'accepted' | 'completed' | 'confirmed' | 'terminated' = 'proceeding';
+/** What both server transactions share: the request, where it came from and where answers go (§18.2.2). */
+abstract class ServerTransactionBase extends Transaction {
   readonly request: SipRequest;
   readonly source: SipPeer;
-  readonly #replyTo: SipPeer;
-  readonly #reliable: boolean;
-  #last: SipResponse | undefined;
-  /** Called when Timer H fires: the ACK for a non-2xx never came. */
-  onAckTimeout: (() => void) | undefined;
+  protected readonly replyTo: SipPeer;
+  protected readonly reliable: boolean;
+  protected last: SipResponse | undefined;
 
   constructor(
     key: string,
@@ -257,33 +288,47 @@ export class InviteServerTransaction extends Transaction {
     super(key, context);
     this.request = request;
     this.source = source;
-    this.#replyTo = replyTo;
-    this.#reliable = reliable;
+    this.replyTo = replyTo;
+    this.reliable = reliable;
   }
 
+  /** The last response the TU gave, if any. */
   get lastResponse(): SipResponse | undefined {
-    return this.#last;
+    return this.last;
   }
+
+  protected sendResponse(response: SipResponse): void {
+    this.context.send(response, this.replyTo).catch(() => {
+      // §17.2.4: a transport error is reported to the TU; here the call ends by its own timers.
+    });
+  }
+}
+
+/** RFC 3261 §17.2.1 with RFC 6026's "Accepted" state. */
+export class InviteServerTransaction extends ServerTransactionBase {
+  state: 'proceeding' | 'accepted' | 'completed' | 'confirmed' | 'terminated' = 'proceeding';
+  /** Called when Timer H fires: the ACK for a non-2xx never came. */
+  onAckTimeout: (() => void) | undefined;
 
   /** The TU's response. */
   respond(response: SipResponse): void {
     if (this.state !== 'proceeding') return;
-    this.#last = response;
-    this.#send(response);
+    this.last = response;
+    this.sendResponse(response);
     const { T1, T2 } = this.context.timers;
     if (response.status < 200) return;
     if (response.status < 300) {
-      // RFC 6026 §7.1: 2xx retransmissions are the TU's job; the transaction absorbs INVITE retransmissions for 64*T1.
+      // RFC 6026 §7.1: 2xx retransmissions are the TU's job; the transaction absorbs INVITE retransmissions for 64*T1 (Timer L).
       this.state = 'accepted';
-      this.startTimer('L', 64 * T1, () => this.terminate());
+      this.finish({ kind: 'server', state: 'accepted', replyTo: this.replyTo }, 64 * T1);
       return;
     }
     this.state = 'completed';
-    if (!this.#reliable) {
+    if (!this.reliable) {
       const timerG = (interval: number) =>
         this.startTimer('G', interval, () => {
-          if (this.state !== 'completed' || !this.#last) return;
-          this.#send(this.#last);
+          if (this.state !== 'completed' || !this.last) return;
+          this.sendResponse(this.last);
           timerG(Math.min(interval * 2, T2));
         });
       timerG(T1);
@@ -295,68 +340,46 @@ export class InviteServerTransaction extends Transaction {
     });
   }
 
-  #send(response: SipResponse): void {
-    this.context.send(response, this.#replyTo).catch(() => {
-      // §17.2.4: a transport error is reported to the TU; here the call ends by its own timers.
-    });
-  }
-
   /** A retransmitted INVITE or the ACK of a non-2xx response. */
   receive(request: SipRequest): void {
     if (request.method === 'ACK') {
       if (this.state !== 'completed') return;
       this.state = 'confirmed';
-      this.stopTimer('G');
-      this.stopTimer('H');
       // Timer I: T4 over unreliable transports (absorbs ACK retransmissions), 0 else.
-      this.startTimer('I', this.#reliable ? 0 : this.context.timers.T4, () => this.terminate());
+      this.finish(
+        { kind: 'server', state: 'confirmed', replyTo: this.replyTo },
+        this.reliable ? 0 : this.context.timers.T4,
+      );
       return;
     }
     // "If a request retransmission is received while in the 'Proceeding' state, the most recent provisional response ... MUST be passed to the transport layer"
-    if ((this.state === 'proceeding' || this.state === 'completed') && this.#last) this.#send(this.#last);
+    if ((this.state === 'proceeding' || this.state === 'completed') && this.last)
+      this.sendResponse(this.last);
   }
 }
 
 /** RFC 3261 §17.2.2. */
-export class NonInviteServerTransaction extends Transaction {
+export class NonInviteServerTransaction extends ServerTransactionBase {
   state: 'trying' | 'proceeding' | 'completed' | 'terminated' = 'trying';
-  readonly request: SipRequest;
-  readonly source: SipPeer;
-  readonly #replyTo: SipPeer;
-  readonly #reliable: boolean;
-  #last: SipResponse | undefined;
-
-  constructor(
-    key: string,
-    context: TransactionContext,
-    request: SipRequest,
-    source: SipPeer,
-    replyTo: SipPeer,
-    reliable: boolean,
-  ) {
-    super(key, context);
-    this.request = request;
-    this.source = source;
-    this.#replyTo = replyTo;
-    this.#reliable = reliable;
-  }
 
   respond(response: SipResponse): void {
     if (this.state === 'completed' || this.state === 'terminated') return;
-    this.#last = response;
-    this.context.send(response, this.#replyTo).catch(() => {});
+    this.last = response;
+    this.sendResponse(response);
     if (response.status < 200) {
       this.state = 'proceeding';
       return;
     }
     this.state = 'completed';
-    // Timer J: 64*T1 over unreliable transports (answers retransmitted requests), 0 else.
-    this.startTimer('J', this.#reliable ? 0 : 64 * this.context.timers.T1, () => this.terminate());
+    // Timer J: 64*T1 over unreliable transports (answers retransmitted requests from the record), 0 else.
+    this.finish(
+      { kind: 'server', state: 'completed', response: wireText(response), replyTo: this.replyTo },
+      this.reliable ? 0 : 64 * this.context.timers.T1,
+    );
   }
 
   receive(_request: SipRequest): void {
-    if ((this.state === 'proceeding' || this.state === 'completed') && this.#last)
-      this.context.send(this.#last, this.#replyTo).catch(() => {});
+    if (this.state === 'proceeding' && this.last) this.sendResponse(this.last);
   }
 }
 

@@ -155,10 +155,10 @@ export class StreamTransport implements SipTransport {
     }
   }
 
-  async send(message: SipMessage, to: { address: string; port: number }): Promise<void> {
+  async send(message: SipMessage | Buffer, to: { address: string; port: number }): Promise<void> {
     if (this.#closed) throw new Error('SIP transport is closed');
     const socket = await this.#connection(to);
-    const data = serializeMessage(message);
+    const data = Buffer.isBuffer(message) ? message : serializeMessage(message);
     await new Promise<void>((resolve, reject) =>
       socket.write(data, (error) => (error ? reject(error) : resolve())),
     );

@@ -27,7 +27,8 @@ export interface SipTransport {
   /** The bound address and port (after `listen`). */
   readonly local: { address: string; port: number };
   listen(): Promise<void>;
-  send(message: SipMessage, to: { address: string; port: number }): Promise<void>;
+  /** Sends a message, or the bytes of one already written for the wire (a retransmission). */
+  send(message: SipMessage | Buffer, to: { address: string; port: number }): Promise<void>;
   setHandlers(handlers: SipTransportEvents): void;
   close(): Promise<void>;
 }

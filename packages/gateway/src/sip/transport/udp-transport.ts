@@ -85,8 +85,8 @@ export class UdpTransport implements SipTransport {
     this.#handlers?.message(message, from);
   }
 
-  send(message: SipMessage, to: { address: string; port: number }): Promise<void> {
-    const data = serializeMessage(message);
+  send(message: SipMessage | Buffer, to: { address: string; port: number }): Promise<void> {
+    const data = Buffer.isBuffer(message) ? message : serializeMessage(message);
     return new Promise((resolve, reject) => {
       this.#socket.send(data, to.port, to.address, (error) => (error ? reject(error) : resolve()));
     });

@@ -32,7 +32,8 @@ export class SipDialog {
   provisionalSeen = false;
   cancelWanted = false;
   lastRSeq: number | undefined;
-  ack: SipRequest | undefined;
+  /** The ACK of the 2xx (its CSeq number and the message as sent), sent again for each retransmitted 2xx. */
+  ack: { seq: number; wire: string } | undefined;
   answered = false;
 
   // -- gateway as UAS
@@ -83,6 +84,29 @@ export class SipDialog {
     this.number = init.number;
   }
 
+  /**
+   * Once the dialog has ended, drops what only a live call needs: the INVITE and its body, the
+   * transactions (with their requests and the TU's callbacks), queued and pending responses, the
+   * SDP. What answers a late retransmission stays: identifiers, tags, route set, peer and the ACK.
+   */
+  release(): void {
+    this.invite = undefined;
+    this.inviteTransaction = undefined;
+    this.inviteServer = undefined;
+    this.reinviteServer = undefined;
+    this.unackedProvisional = undefined;
+    this.provisionalQueue = [];
+    this.pending2xx = undefined;
+    this.lastLocalSdp = undefined;
+    // Values read from a message are slices of its whole text, and built ones chains of pieces: own copies
+    // let the 200 OK or INVITE they came from go while the ended dialog waits out its 64*T1.
+    if (this.remoteTag !== undefined) this.remoteTag = ownCopy(this.remoteTag);
+    this.remoteTarget = ownCopy(this.remoteTarget);
+    this.routeSet = this.routeSet.map(ownCopy);
+    this.localAddress = ownCopy(this.localAddress);
+    this.remoteAddress = ownCopy(this.remoteAddress);
+  }
+
   /** From of requests this side sends in the dialog. */
   fromHeader(): string {
     return `${this.localAddress};tag=${this.localTag}`;
@@ -92,4 +116,9 @@ export class SipDialog {
   toHeader(): string {
     return this.remoteTag === undefined ? this.remoteAddress : `${this.remoteAddress};tag=${this.remoteTag}`;
   }
+}
+
+/** A flat copy of `value` that shares no memory with the string it was sliced or concatenated from. */
+function ownCopy(value: string): string {
+  return Buffer.from(value, 'utf8').toString('utf8');
 }

@@ -3,6 +3,7 @@ import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 import { type Clock, systemClock, TimerSet } from '../../core/clock.js';
 import { TypedEmitter } from '../../core/emitter.js';
+import { ExpiringRecords } from '../../core/expiring-records.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
 import type {
   IncomingInvite,
@@ -25,7 +26,7 @@ import { reasonPhrase } from '../message/reason-phrases.js';
 import { type RegistrarBinding, RegistrarBindings } from '../registrar-bindings.js';
 import { DEFAULT_SIP_TIMERS, type SipTimers } from '../transaction/timers.js';
 import { newBranch, newTag, responseTo, TransactionLayer } from '../transaction/transaction-layer.js';
-import type { ServerTransaction } from '../transaction/transactions.js';
+import { type ServerTransaction, wireText } from '../transaction/transactions.js';
 import { StreamTransport } from '../transport/stream-transport.js';
 import {
   parseTransportSpec,
@@ -105,6 +106,8 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #timers: TimerSet<string>;
+  /** Ended dialogs, kept for 64*T1 on one timer. */
+  readonly #ended: ExpiringRecords<string, SipDialog>;
   readonly #transports: SipTransport[];
   readonly #bindings: RegistrarBindings<Binding>;
   #trusted: BlockList;
@@ -130,6 +133,13 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
     });
     this.#transports = transports;
     this.#timersConfig = options.timers ?? DEFAULT_SIP_TIMERS;
+    this.#ended = new ExpiringRecords({
+      clock: this.#clock,
+      lifetimeMs: 64 * this.#timersConfig.T1,
+      expired: (callId, dialog) => {
+        if (this.dialogs.get(callId) === dialog) this.dialogs.delete(callId);
+      },
+    });
     this.#trusted = blockListOf(options.trustedPeers ?? ['127.0.0.0/8', '::1']);
     this.layer = new TransactionLayer(transports, {
       clock: this.#clock,
@@ -266,10 +276,9 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
       else this.#liveByNumber.delete(dialog.number);
     }
     for (const key of ['2xx', 'prov', 'se', 'ack'] as const) this.#timers.delete(`${key}:${dialog.callId}`);
-    // Kept briefly so retransmissions still match; then forgotten.
-    this.#timers.setAfter(`gc:${dialog.callId}`, 64 * this.#timersConfig.T1, () => {
-      if (this.dialogs.get(dialog.callId) === dialog) this.dialogs.delete(dialog.callId);
-    });
+    dialog.release();
+    // Kept 64*T1 so retransmissions still match (a 2xx is ACKed again, a reused Call-ID refused); then forgotten.
+    this.#ended.set(dialog.callId, dialog);
   }
 
   #countFor(number: string | undefined): number {
@@ -445,13 +454,13 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
   #onInvite2xx(dialog: SipDialog, response: SipResponse): void {
     if (dialog.ack !== undefined) {
       // A retransmitted 2xx: its ACK was lost (§13.2.2.4).
-      this.layer.send(dialog.ack, dialog.peer).catch(() => {});
+      this.layer.resend(dialog.ack.wire, dialog.peer);
       return;
     }
     this.#learnRemote(dialog, response);
     const cseq = parseCSeq(response.headers.get('cseq'))?.seq ?? dialog.localSeq;
     const ack = this.#inDialogRequest(dialog, 'ACK', cseq);
-    dialog.ack = ack;
+    dialog.ack = { seq: cseq, wire: wireText(ack) };
     void this.#inDialogPeer(dialog)
       .then((peer) => {
         dialog.peer = peer;
@@ -473,9 +482,22 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
     });
   }
 
+  /**
+   * A 2xx to an INVITE whose client transaction has ended (it ends on the first 2xx, §17.1.1.2): a
+   * retransmission, its ACK lost, or a 2xx to a re-INVITE. The TU ACKs each one again (§13.2.2.4),
+   * with the CSeq of the INVITE it answers.
+   */
   #onStray2xx(response: SipResponse): void {
     const dialog = this.dialogs.get(response.headers.get('call-id') ?? '');
-    if (dialog?.ack !== undefined) this.layer.send(dialog.ack, dialog.peer).catch(() => {});
+    const seq = parseCSeq(response.headers.get('cseq'))?.seq;
+    if (dialog === undefined || seq === undefined) return;
+    if (dialog.ack?.seq === seq) {
+      this.layer.resend(dialog.ack.wire, dialog.peer);
+      return;
+    }
+    // A re-INVITE's 2xx: an ACK built as the first one was (the dialog's route set and target, that CSeq).
+    if (dialog.state === 'confirmed' && seq > 1 && seq <= dialog.localSeq)
+      this.layer.send(this.#inDialogRequest(dialog, 'ACK', seq), dialog.peer).catch(() => {});
   }
 
   /** A request inside `dialog` (§12.2.1.1): From/To with tags, route set, remote target, next CSeq. */
@@ -809,7 +831,13 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
     this.#respond(transaction, 200);
     const dialog = this.dialogs.get(request.headers.get('call-id') ?? '');
     // §9.2: "the UAS SHOULD ... respond to the INVITE with a 487", if it has not answered it yet.
-    if (invite.state !== 'proceeding' || dialog === undefined || dialog.state === 'terminated') return;
+    if (
+      invite === 'finished' ||
+      invite.state !== 'proceeding' ||
+      dialog === undefined ||
+      dialog.state === 'terminated'
+    )
+      return;
     this.#respond(invite, 487, undefined, dialog.localTag);
     this.#end(dialog);
     this.emit('cancelled', { callId: dialog.callId });
@@ -1202,6 +1230,7 @@ export class EmbeddedSipBackend extends TypedEmitter<SipBackendEvents> implement
     await Promise.race([this.#bindings.removeAll(), this.#delay(BYE_WAIT_MS)]);
     this.#closed = true;
     this.#timers.clear();
+    this.#ended.clear();
     await this.layer.close();
     this.removeAllListeners();
   }
