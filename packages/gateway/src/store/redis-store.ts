@@ -648,9 +648,6 @@ export class RedisStore implements Store {
       // (the offline queue stays on: a Sentinel failover or a blip costs a wait, not an error).
       commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
       maxRetriesPerRequest: 1,
-      // Commands issued in the same tick (requests of several clients at once) go out in one
-      // write, and Redis reads and answers them together: less CPU per command on both sides.
-      enableAutoPipelining: true,
       retryStrategy: (attempt) => (connected ? Math.min(attempt * 200, 2000) : null),
     };
     let redis: Redis;
@@ -1114,11 +1111,7 @@ export class RedisStore implements Store {
    * more connection, opened here and closed with the returned object.
    */
   messaging(): ClusterMessaging {
-    const subscriber = this.#redis.duplicate({
-      lazyConnect: true,
-      commandTimeout: undefined,
-      enableAutoPipelining: false,
-    });
+    const subscriber = this.#redis.duplicate({ lazyConnect: true, commandTimeout: undefined });
     subscriber.on('error', () => {}); // the store's own connection reports outages
     const listeners = new Map<string, (message: string) => void>();
     subscriber.on('message', (channel: string, message: string) => listeners.get(channel)?.(message));
