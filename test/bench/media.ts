@@ -609,7 +609,9 @@ function srtpPerPacket(): { werift: number; fast: number } {
 // ------------------------------------------------------------------ the benchmark
 
 const pct = (share: number): string => `${(share * 100).toFixed(0)} %`;
-const lossPct = (share: number): string => `${(share * 100).toFixed(2)} %`;
+/** A share of packets as a percentage; a loss too small for two decimals still shows (0.0013 %, never 0.00 %). */
+const lossPct = (share: number): string =>
+  share > 0 && share < 0.0001 ? `${(share * 100).toPrecision(2)} %` : `${(share * 100).toFixed(2)} %`;
 const ms = (value: number): string => (Number.isFinite(value) ? `${value.toFixed(1)} ms` : '—');
 /** Sub-millisecond figures keep two decimals. */
 const fine = (value: number): string =>
