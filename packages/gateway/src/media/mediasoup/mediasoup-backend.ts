@@ -230,9 +230,10 @@ export class MediasoupMediaBackend implements MediaBackend {
   }
 
   /**
-   * A late-offer INVITE: both legs are offered PCMU with 8 kHz telephone-events, the one G.711
-   * law every SIP and WebRTC endpoint has (RFC 7874 §3); offering more would let the two answers
-   * pick different laws, which mediasoup cannot convert.
+   * A late-offer INVITE: both legs are offered PCMU alone, with 8 kHz telephone-events. Every
+   * WebRTC endpoint has it (RFC 7874 §3); offering both laws would let the two answers pick
+   * different ones, which mediasoup cannot convert. A SIP side that takes PCMA only answers
+   * with no usable codec, and the call ends `Failed`.
    */
   async createOffers() {
     const call: CallCodecs = {
