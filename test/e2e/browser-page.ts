@@ -1,4 +1,18 @@
 /**
+ * In-page script, shared by the test pages: `window.loudest()`, the frequency (Hz) of the
+ * strongest bin of what the page's AnalyserNode (`analyser`) hears, and its level in dB.
+ */
+export const LOUDEST = `window.loudest = () => {
+  if (!analyser) return { frequency: 0, level: -Infinity };
+  const bins = new Float32Array(analyser.frequencyBinCount);
+  analyser.getFloatFrequencyData(bins);
+  let best = 0;
+  for (let i = 1; i < bins.length; i++) if (bins[i] > bins[best]) best = i;
+  return { frequency: (best * analyser.context.sampleRate) / analyser.fftSize, level: bins[best] };
+};
+`;
+
+/**
  * The page Chromium loads in the browser media test: a WebAudio oscillator
  * as the microphone, an AnalyserNode on what comes back. It offers to the
  * gateway through `POST /offer` on the test's loopback HTTP server, after
@@ -53,14 +67,5 @@ window.startCall = async (frequency) => {
 
 window.connectionState = () => (pc ? pc.connectionState : 'none');
 
-/** The frequency (Hz) of the strongest bin of what the page hears, and its level in dB. */
-window.loudest = () => {
-  if (!analyser) return { frequency: 0, level: -Infinity };
-  const bins = new Float32Array(analyser.frequencyBinCount);
-  analyser.getFloatFrequencyData(bins);
-  let best = 0;
-  for (let i = 1; i < bins.length; i++) if (bins[i] > bins[best]) best = i;
-  return { frequency: (best * analyser.context.sampleRate) / analyser.fftSize, level: bins[best] };
-};
-</script>
+${LOUDEST}</script>
 </body></html>`;

@@ -1,3 +1,5 @@
+import { LOUDEST } from './browser-page.js';
+
 /**
  * The page Chromium loads in the media failure tests: a WebAudio oscillator as the microphone, an
  * AnalyserNode on what comes back, and one RTCPeerConnection the test drives step by step
@@ -75,14 +77,5 @@ window.hangUp = () => {
   pc = undefined;
 };
 
-/** The frequency (Hz) of the strongest bin of what the page hears, and its level in dB. */
-window.loudest = () => {
-  if (!analyser) return { frequency: 0, level: -Infinity };
-  const bins = new Float32Array(analyser.frequencyBinCount);
-  analyser.getFloatFrequencyData(bins);
-  let best = 0;
-  for (let i = 1; i < bins.length; i++) if (bins[i] > bins[best]) best = i;
-  return { frequency: (best * analyser.context.sampleRate) / analyser.fftSize, level: bins[best] };
-};
-</script>
+${LOUDEST}</script>
 </body></html>`;

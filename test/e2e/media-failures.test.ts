@@ -171,6 +171,16 @@ for (const [backend, media] of backends) {
 
       const callIdOf = async (id: string) => (await gw.gateway.store.getSession(id))!.callId;
 
+      /** Waits for the far end to receive the BYE of session `id`'s call. */
+      async function byeReached(id: string) {
+        const callId = await callIdOf(id);
+        await until(
+          'the BYE',
+          () => far.byes,
+          (byes) => byes.includes(callId),
+        );
+      }
+
       async function connected(id: string, change: (sdp: string) => string = (sdp) => sdp) {
         const answered = await until(
           'Connected',
@@ -226,12 +236,7 @@ for (const [backend, media] of backends) {
         await on(page).prepare(BROWSER_TONE);
         const id = await call();
         await ended(id, 'Failed', /unusable SDP/);
-        const callId = await callIdOf(id);
-        await until(
-          'the BYE',
-          () => far.byes,
-          (byes) => byes.includes(callId),
-        );
+        await byeReached(id);
       }, 30_000);
 
       it('a far end that answers a PCMU-only browser with Opus, which it was not offered: BYE at once, the session Failed', async () => {
@@ -239,12 +244,7 @@ for (const [backend, media] of backends) {
         await on(page).prepare(BROWSER_TONE, ['pcmu']);
         const id = await call();
         await ended(id, 'Failed', /^The remote endpoint answered with unusable SDP: /);
-        const callId = await callIdOf(id);
-        await until(
-          'the BYE',
-          () => far.byes,
-          (byes) => byes.includes(callId),
-        );
+        await byeReached(id);
       }, 30_000);
 
       it('a far end offering only G.729 gets 488 and no invitation reaches the device', async () => {
@@ -270,12 +270,7 @@ for (const [backend, media] of backends) {
         const id = await call((sdp) => candidatesTo(sdp, unused));
         await connected(id, (sdp) => candidatesTo(sdp, unused));
         await ended(id, 'Failed', /^Media with the device failed: (ICE|no ICE)/, 20_000);
-        const callId = await callIdOf(id);
-        await until(
-          'the BYE',
-          () => far.byes,
-          (byes) => byes.includes(callId),
-        );
+        await byeReached(id);
       }, 40_000);
 
       it('a DTLS certificate that does not match the offer’s fingerprint: the session ends Failed, with a BYE', async () => {
@@ -285,12 +280,7 @@ for (const [backend, media] of backends) {
         );
         await connected(id);
         await ended(id, 'Failed', /^Media with the device failed: /, 20_000);
-        const callId = await callIdOf(id);
-        await until(
-          'the BYE',
-          () => far.byes,
-          (byes) => byes.includes(callId),
-        );
+        await byeReached(id);
       }, 40_000);
 
       it('an ICE restart mid-call, then hold and resume: audio passes both ways after each', async () => {
@@ -324,12 +314,7 @@ for (const [backend, media] of backends) {
         expect(await metric()).toMatch(/^telegate_media_webrtc_transports 1$/m);
         const ended = await gw.raw('DELETE', `${CALLS}/${id}`, { token });
         expect(ended.status).toBe(204);
-        const callId = await callIdOf(id);
-        await until(
-          'the BYE',
-          () => far.byes,
-          (byes) => byes.includes(callId),
-        );
+        await byeReached(id);
         expect(statuses(id).at(-1)?.status).toBe('Terminated');
         const after = await until('the metrics to show no media', metric, (text) =>
           /^telegate_media_endpoints 0$/m.test(text),
