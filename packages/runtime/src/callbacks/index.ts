@@ -89,3 +89,4 @@ export {
   type TransportRequest,
   type TransportResponse,
 } from './transport.js';
+export { createWorkerTransport } from './worker-transport.js';

@@ -1,4 +1,4 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
@@ -47,10 +47,11 @@ function pinnedLookup(sink: VettedSink): LookupFunction {
   };
 }
 
-function headerReader(message: IncomingMessage): TransportResponse['headers'] {
+/** `get` over Node's parsed response headers (lower-case names; repeated ones as arrays). */
+export function headerReader(headers: IncomingHttpHeaders): TransportResponse['headers'] {
   return {
     get(name) {
-      const value = message.headers[name.toLowerCase()];
+      const value = headers[name.toLowerCase()];
       if (value === undefined) return null;
       return Array.isArray(value) ? value.join(', ') : value;
     },
@@ -71,6 +72,18 @@ export interface NodeTransportOptions {
   idleSocketTimeoutMs?: number;
 }
 
+/** A response's status and headers as Node parsed them (what a transport thread can pass on). */
+export interface RawTransportResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+}
+
+/** `createNodeTransport`'s exchange, answering with Node's own header object. */
+export interface NodeExchange {
+  send(request: TransportRequest): Promise<RawTransportResponse>;
+  close(): void;
+}
+
 /**
  * The default transport: `node:http`/`node:https` with keep-alive agents and a
  * pinned `lookup`. (Node's built-in fetch does not expose undici's `Agent`
@@ -78,6 +91,17 @@ export interface NodeTransportOptions {
  * Redirects are not followed. The response body is drained and discarded.
  */
 export function createNodeTransport(options: NodeTransportOptions = {}): ClosableTransport {
+  const exchange = createNodeExchange(options);
+  return {
+    send: async (request) => {
+      const { status, headers } = await exchange.send(request);
+      return { status, headers: headerReader(headers) };
+    },
+    close: () => exchange.close(),
+  };
+}
+
+export function createNodeExchange(options: NodeTransportOptions = {}): NodeExchange {
   // The agents' socket timeout closes idle kept-alive sockets (Node destroys a free socket that
   // times out); a request in flight is bounded by the sender's own attempt timeout instead.
   const timeout = Math.max(1, options.idleSocketTimeoutMs ?? 5000);
@@ -91,8 +115,8 @@ export function createNodeTransport(options: NodeTransportOptions = {}): Closabl
       ...(options.ca === undefined ? {} : { secureContext: createSecureContext({ ca: options.ca }) }),
     }),
   };
-  const send: CallbackTransport = ({ sink, method, headers, body, signal }) =>
-    new Promise<TransportResponse>((resolve, reject) => {
+  const send = ({ sink, method, headers, body, signal }: TransportRequest) =>
+    new Promise<RawTransportResponse>((resolve, reject) => {
       const secure = sink.url.protocol === 'https:';
       const request = (secure ? httpsRequest : httpRequest)(sink.url, {
         method,
@@ -106,7 +130,7 @@ export function createNodeTransport(options: NodeTransportOptions = {}): Closabl
         // Only status and headers matter; drain the body so the socket can be reused.
         response.on('error', () => {});
         response.resume();
-        resolve({ status: response.statusCode ?? 0, headers: headerReader(response) });
+        resolve({ status: response.statusCode ?? 0, headers: response.headers });
       });
       request.end(
         body === undefined ? undefined : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
