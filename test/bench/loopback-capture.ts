@@ -1,8 +1,8 @@
 /**
  * A bounded `tcpdump` capture on the loopback interface, with kernel time
  * stamps in nanoseconds, written to a pcap file (read by `pcap.ts`). Only the
- * UDP ports of the filter are captured, and only the first bytes of each
- * packet (enough for the IP, UDP and RTP headers).
+ * packets the filter selects are captured, and only the first bytes of each
+ * (by default enough for the IP, UDP and RTP headers).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 
@@ -20,6 +20,8 @@ export interface CaptureOptions {
   filter: string;
   /** tcpdump stops by itself after this many packets. */
   maxPackets: number;
+  /** How many bytes of each packet to keep (default 96: the IP, UDP and RTP headers). */
+  snapshotBytes?: number;
 }
 
 export interface CaptureSummary {
@@ -62,7 +64,7 @@ export class LoopbackCapture {
         '-w',
         options.file,
         '-s',
-        String(SNAPSHOT_BYTES),
+        String(options.snapshotBytes ?? SNAPSHOT_BYTES),
         '-B',
         String(BUFFER_KIB),
         '--time-stamp-precision=nano',

@@ -1,7 +1,7 @@
 /**
  * A reader of the classic pcap file format (what `tcpdump -w` writes), just
- * enough to take UDP datagrams and their kernel time stamps out of a capture
- * on the loopback interface. No npm parser fits: `pcap` is a libpcap binding
+ * enough to take UDP datagrams and TCP segments and their kernel time stamps
+ * out of a capture on the loopback interface. No npm parser fits: `pcap` is a libpcap binding
  * that needs a native build, `pcap-parser` an unmaintained stream reader with
  * no nanosecond time stamps. Format: https://www.tcpdump.org/manpages/pcap-savefile.5.html
  */
@@ -25,12 +25,47 @@ const RECORD_HEADER_BYTES = 16;
 /** Link-layer header types (https://www.tcpdump.org/linktypes.html) this reader understands. */
 export const LINKTYPE = { NULL: 0, ETHERNET: 1, RAW: 101, LINUX_SLL: 113, LINUX_SLL2: 276 } as const;
 
+/** A TCP segment of a capture, its time in nanoseconds from the capture's first whole second. */
+export interface CapturedSegment {
+  timeNs: number;
+  srcPort: number;
+  dstPort: number;
+  /** The segment's payload as captured (cut at the snapshot length); empty for a bare ACK, SYN or FIN. */
+  payload: Buffer;
+}
+
 const ETHERTYPE_IPV4 = 0x0800;
 const ETHERTYPE_IPV6 = 0x86dd;
+const IPPROTO_TCP = 6;
 const IPPROTO_UDP = 17;
 
 /** The UDP datagrams of a pcap file, in file order; anything else (TCP, fragments, unknown links) is skipped. */
 export function readUdpDatagrams(file: Buffer): CapturedDatagram[] {
+  const datagrams: CapturedDatagram[] = [];
+  forEachPacket(file, (timeNs, ip) => {
+    const udp = ip.protocol === IPPROTO_UDP ? udpOf(ip.bytes) : undefined;
+    if (udp !== undefined) datagrams.push({ timeNs, ...udp });
+  });
+  return datagrams;
+}
+
+/** The TCP segments of a pcap file, in file order; anything else (UDP, fragments, unknown links) is skipped. */
+export function readTcpSegments(file: Buffer): CapturedSegment[] {
+  const segments: CapturedSegment[] = [];
+  forEachPacket(file, (timeNs, ip) => {
+    const tcp = ip.protocol === IPPROTO_TCP ? tcpOf(ip.bytes) : undefined;
+    if (tcp !== undefined) segments.push({ timeNs, ...tcp });
+  });
+  return segments;
+}
+
+/** An IP packet's transport protocol and what follows its IP header (as captured). */
+interface IpPayload {
+  protocol: number;
+  bytes: Buffer;
+}
+
+function forEachPacket(file: Buffer, visit: (timeNs: number, ip: IpPayload) => void): void {
   if (file.length < FILE_HEADER_BYTES) throw new Error('not a pcap file: shorter than its header');
   const magicLe = file.readUInt32LE(0);
   const magicBe = file.readUInt32BE(0);
@@ -42,7 +77,6 @@ export function readUdpDatagrams(file: Buffer): CapturedDatagram[] {
   const nanos = u32(0) === MAGIC_NANOS;
   // The low 16 bits are the link type; the upper ones may carry FCS flags.
   const linkType = u32(20) & 0xffff;
-  const datagrams: CapturedDatagram[] = [];
   let firstSecond: number | undefined;
   for (let at = FILE_HEADER_BYTES; at + RECORD_HEADER_BYTES <= file.length; ) {
     const seconds = u32(at);
@@ -53,17 +87,12 @@ export function readUdpDatagrams(file: Buffer): CapturedDatagram[] {
     if (at > file.length) break; // a record cut short by a capture stopped mid-write
     firstSecond ??= seconds;
     const timeNs = (seconds - firstSecond) * 1e9 + (nanos ? fraction : fraction * 1000);
-    const udp = udpOf(file.subarray(start, at), linkType, littleEndian);
-    if (udp !== undefined) datagrams.push({ timeNs, ...udp });
+    const ip = ipPayloadOf(file.subarray(start, at), linkType, littleEndian);
+    if (ip !== undefined) visit(timeNs, ip);
   }
-  return datagrams;
 }
 
-function udpOf(
-  frame: Buffer,
-  linkType: number,
-  littleEndianFile: boolean,
-): Omit<CapturedDatagram, 'timeNs'> | undefined {
+function ipPayloadOf(frame: Buffer, linkType: number, littleEndianFile: boolean): IpPayload | undefined {
   let ipAt: number;
   let etherType: number | undefined;
   switch (linkType) {
@@ -102,25 +131,38 @@ function udpOf(
       return undefined;
   }
   const version = (frame[ipAt] ?? 0) >> 4;
-  let udpAt: number;
   if (version === 4 && (etherType === undefined || etherType === ETHERTYPE_IPV4)) {
-    if (frame.length < ipAt + 20 || frame[ipAt + 9] !== IPPROTO_UDP) return undefined;
-    // A later fragment has no UDP header; a first one has a cut payload: neither is a whole datagram.
+    if (frame.length < ipAt + 20) return undefined;
+    // A later fragment has no transport header; a first one has a cut payload: neither is whole.
     if ((frame.readUInt16BE(ipAt + 6) & 0x3fff) !== 0) return undefined;
-    udpAt = ipAt + (frame[ipAt]! & 0x0f) * 4;
-  } else if (version === 6 && (etherType === undefined || etherType === ETHERTYPE_IPV6)) {
-    // No extension headers: loopback UDP carries none.
-    if (frame.length < ipAt + 40 || frame[ipAt + 6] !== IPPROTO_UDP) return undefined;
-    udpAt = ipAt + 40;
-  } else {
-    return undefined;
+    return { protocol: frame[ipAt + 9]!, bytes: frame.subarray(ipAt + (frame[ipAt]! & 0x0f) * 4) };
   }
-  if (frame.length < udpAt + 8) return undefined;
-  const udpLength = frame.readUInt16BE(udpAt + 4);
+  if (version === 6 && (etherType === undefined || etherType === ETHERTYPE_IPV6)) {
+    // No extension headers: loopback UDP and TCP carry none.
+    if (frame.length < ipAt + 40) return undefined;
+    return { protocol: frame[ipAt + 6]!, bytes: frame.subarray(ipAt + 40) };
+  }
+  return undefined;
+}
+
+function udpOf(datagram: Buffer): Omit<CapturedDatagram, 'timeNs'> | undefined {
+  if (datagram.length < 8) return undefined;
+  const udpLength = datagram.readUInt16BE(4);
   return {
-    srcPort: frame.readUInt16BE(udpAt),
-    dstPort: frame.readUInt16BE(udpAt + 2),
-    payload: frame.subarray(udpAt + 8, Math.min(frame.length, udpAt + Math.max(8, udpLength))),
+    srcPort: datagram.readUInt16BE(0),
+    dstPort: datagram.readUInt16BE(2),
+    payload: datagram.subarray(8, Math.min(datagram.length, Math.max(8, udpLength))),
     length: Math.max(0, udpLength - 8),
+  };
+}
+
+function tcpOf(segment: Buffer): Omit<CapturedSegment, 'timeNs'> | undefined {
+  if (segment.length < 20) return undefined;
+  const headerBytes = (segment[12]! >> 4) * 4;
+  if (headerBytes < 20 || segment.length < headerBytes) return undefined;
+  return {
+    srcPort: segment.readUInt16BE(0),
+    dstPort: segment.readUInt16BE(2),
+    payload: segment.subarray(headerBytes),
   };
 }

@@ -6,6 +6,7 @@
  * from the gateway, so the gateway's CPU and post-dial delay are its own.
  * Requests come over IPC, one at a time.
  */
+import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import type { TestPki } from '../conformance/support/pki.ts';
 import { startWebhookReceiver } from '../conformance/support/receiver.ts';
@@ -34,8 +35,11 @@ export interface OutboundReport {
   connected: number;
   /** For the created sessions that never connected: their last `session-status` (or `none`). */
   notConnected: Record<string, number>;
-  /** [mediaSessionId, epoch ms when the createSession request was handed to the HTTP client]. */
-  requestAt: [string, number][];
+  /**
+   * [mediaSessionId, epoch ms when the createSession request was handed to the HTTP client, the
+   * request's `x-correlator`].
+   */
+  requestAt: [string, number, string][];
   /** First request to last `Connected`, seconds. */
   elapsed: number;
   /** DELETE answers by HTTP status. */
@@ -137,13 +141,15 @@ async function atRate(rate: number, seconds: number, fire: (i: number) => void):
 async function outbound(run: Extract<AppRequest, { kind: 'outbound' }>): Promise<OutboundReport> {
   const answers: Record<string, number> = {};
   const created: string[] = [];
-  const requestAt: [string, number][] = [];
+  const requestAt: [string, number, string][] = [];
   const pending: Promise<void>[] = [];
   connected.clear();
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const offered = await atRate(run.rate, run.seconds, (i) => {
     const caller = callers[i % callers.length]!;
+    // Names the request in a capture of the wire, where the gateway's post-dial delay is timed.
+    const correlator = randomUUID();
     const t0 = epochNow();
     pending.push(
       send(
@@ -153,6 +159,7 @@ async function outbound(run: Extract<AppRequest, { kind: 'outbound' }>): Promise
           authorization: `Bearer ${caller.token}`,
           'content-type': 'application/json',
           registrationId: caller.registrationId,
+          'x-correlator': correlator,
         },
         JSON.stringify({
           originatorAddress: `tel:${caller.phone}`,
@@ -165,7 +172,7 @@ async function outbound(run: Extract<AppRequest, { kind: 'outbound' }>): Promise
           if (status !== 201) return;
           const { mediaSessionId } = JSON.parse(text) as { mediaSessionId: string };
           created.push(mediaSessionId);
-          requestAt.push([mediaSessionId, t0]);
+          requestAt.push([mediaSessionId, t0, correlator]);
         },
         () => count(answers, 'error'),
       ),

@@ -6,7 +6,8 @@
  * (out)   createSession over HTTP → the gateway's INVITE → sipp UAS answers →
  *         ACK → `session-status` Connected delivered to an HTTPS webhook →
  *         DELETE → BYE, at the target rate; post-dial delay is the time from
- *         the API request to the INVITE on the wire;
+ *         the API request on the wire to the INVITE on the wire (a tcpdump
+ *         capture of the loopback interface, post-dial.ts);
  * (in)    sipp UAC calls a registered number at the target rate → the gateway
  *         delivers `session-invitation` → the app declines it (DELETE) → 603.
  *
@@ -19,9 +20,14 @@ import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg, setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay, PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
+import {
+  monitorEventLoopDelay,
+  performance as nodePerformance,
+  PerformanceObserver,
+  constants as perfConstants,
+} from 'node:perf_hooks';
 import { setFlagsFromString, writeHeapSnapshot } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { EmbeddedSipBackend } from '../../packages/gateway/src/index.ts';
@@ -29,6 +35,9 @@ import { FLOW_WEBRTC_OFFER } from '../../packages/gateway/src/testing/index.ts';
 import { serveGateway } from '../conformance/support/gateway.ts';
 import { createTestPki } from '../conformance/support/pki.ts';
 import { freeUdpPort, haveSipp, SCENARIOS } from '../sip/support/sipp.ts';
+import { LoopbackCapture, tcpdumpMissing } from './loopback-capture.ts';
+import { readTcpSegments, readUdpDatagrams } from './pcap.ts';
+import { postDialDelays } from './post-dial.ts';
 import type { AppRequest, BenchCaller, OutboundReport } from './sip-app-child.ts';
 import { type BenchResult, fmtInt, fmtMs, fmtRatio, repoRoot } from './util.ts';
 
@@ -36,6 +45,9 @@ const RATE = Number(process.env.TELEGATE_BENCH_SIP_RATE ?? 200);
 const SECONDS = Number(process.env.TELEGATE_BENCH_SIP_SECONDS ?? 60);
 const INBOUND_SECONDS = Math.min(SECONDS, 30);
 const CALLERS = 100;
+const LOAD_GENERATOR_NICE = 10;
+/** An event-loop pause longer than this counts as a stall. */
+const STALL_MS = 20;
 /** The gateway's default `maxActiveSessionsPerNumber`. */
 const MAX_CALLS_PER_NUMBER = 10;
 const SINK_TOKEN = 'bench-sink-token';
@@ -90,6 +102,7 @@ async function runSipp(args: string[], calls: number): Promise<SippRun> {
       stdio: 'ignore',
     },
   );
+  yieldCpu(child.pid);
   let cpu = 0;
   const sampler = setInterval(() => {
     if (child.pid !== undefined) cpu = Math.max(cpu, cpuOf(child.pid));
@@ -112,6 +125,7 @@ async function runSipp(args: string[], calls: number): Promise<SippRun> {
 
 function startSippServer(args: string[]): { pid: number | undefined; stop(): Promise<number> } {
   const child = spawn('sipp', [...args, '-nostdin', ...SIPP_BUFFERS], { stdio: 'ignore' });
+  yieldCpu(child.pid);
   let cpu = 0;
   const sampler = setInterval(() => {
     if (child.pid !== undefined) cpu = Math.max(cpu, cpuOf(child.pid));
@@ -147,8 +161,11 @@ const percentile = (values: number[], p: number) => {
 function watchGc(): { stop(): { major: number[]; minor: number[] } } {
   const major: number[] = [];
   const minor: number[] = [];
+  // Entries come in after the fact: a collection that began before the watch (the bench's own full GC) is left out.
+  const since = performance.now();
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
+      if (entry.startTime < since) continue;
       const kind = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
       (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR ? major : minor).push(entry.duration);
     }
@@ -158,6 +175,64 @@ function watchGc(): { stop(): { major: number[]; minor: number[] } } {
     stop() {
       observer.disconnect();
       return { major, minor };
+    },
+  };
+}
+
+/**
+ * The load generators (sipp and the application process) run at a lower priority (nice 10) than the
+ * gateway, so on a shared 2-core machine the gateway gets a core first, as it would on cores of its own;
+ * they still get whatever the gateway leaves.
+ */
+function yieldCpu(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    setPriority(pid, LOAD_GENERATOR_NICE);
+  } catch {
+    // Not allowed to: they then compete with the gateway on equal terms.
+  }
+}
+
+/** The main thread's time on a CPU and waiting for one (ns, Linux's schedstat), or undefined elsewhere. */
+function schedstat(): [number, number] | undefined {
+  try {
+    const [onCpu, waiting] = readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ');
+    return [Number(onCpu), Number(waiting)];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The main thread's stalls: times its event loop ran no timer for over STALL_MS, with how much of each
+ * the thread spent on a CPU (callbacks one after another, garbage collection) and how much waiting for
+ * one (other processes had both cores).
+ */
+function watchStalls(): {
+  stop(): { count: number; ms: number; onCpuMs: number; waitingMs: number; longestMs: number };
+} {
+  const result = { count: 0, ms: 0, onCpuMs: 0, waitingMs: 0, longestMs: 0 };
+  let last = performance.now();
+  let lastSched = schedstat();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const sched = schedstat();
+    if (now - last > STALL_MS) {
+      result.count++;
+      result.ms += now - last;
+      result.longestMs = Math.max(result.longestMs, now - last);
+      if (sched !== undefined && lastSched !== undefined) {
+        result.onCpuMs += (sched[0] - lastSched[0]) / 1e6;
+        result.waitingMs += (sched[1] - lastSched[1]) / 1e6;
+      }
+    }
+    last = now;
+    lastSched = sched;
+  }, 5);
+  return {
+    stop() {
+      clearInterval(timer);
+      return result;
     },
   };
 }
@@ -199,6 +274,51 @@ async function startProfiler(): Promise<{ stop(): Promise<void> } | undefined> {
   };
 }
 
+/**
+ * A capture of the outbound run's createSession requests (their first segments) and INVITEs on the
+ * loopback interface, which times post-dial delay on the wire. Without tcpdump or the right to capture,
+ * `finish` says why instead.
+ */
+async function startWireCapture(apiPort: number, sipPeerPort: number) {
+  const absent = tcpdumpMissing() ?? (process.getuid?.() === 0 ? undefined : 'not root');
+  const dir = mkdtempSync(join(tmpdir(), 'telegate-sip-wire-'));
+  const file = join(dir, 'post-dial.pcap');
+  let capture: LoopbackCapture | undefined;
+  let why = absent;
+  if (absent === undefined) {
+    try {
+      capture = await LoopbackCapture.start({
+        file,
+        // Payloads starting "POST" to the API and "INVI" to the SIP peer: two packets per call.
+        filter: `(tcp dst port ${apiPort} and tcp[((tcp[12:1] & 0xf0) >> 2):4] = 0x504f5354) or (udp dst port ${sipPeerPort} and udp[8:4] = 0x494e5649)`,
+        maxPackets: 4 * RATE * SECONDS + 10_000,
+        snapshotBytes: 2_048,
+      });
+    } catch (error) {
+      why = (error as Error).message;
+    }
+  }
+  return {
+    async finish(callIdOf: (correlator: string) => string | undefined) {
+      try {
+        if (capture === undefined) return { why: why ?? 'no capture' };
+        const { dropped } = await capture.stop();
+        const bytes = readFileSync(file);
+        const result = postDialDelays({
+          segments: readTcpSegments(bytes),
+          datagrams: readUdpDatagrams(bytes),
+          apiPort,
+          sipPeerPort,
+          callIdOf,
+        });
+        return { delays: result.delaysMs, requests: result.requests, dropped };
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
 /** The application process (driver + webhook receiver); requests over IPC, answered by id. */
 class AppProcess {
   readonly #pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
@@ -224,6 +344,7 @@ class AppProcess {
       execArgv: ['--import', 'tsx'],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
+    yieldCpu(child.pid);
     return new AppProcess(child);
   }
 
@@ -384,11 +505,14 @@ export async function sipBench(): Promise<BenchResult> {
     const profiler = await startProfiler();
     // How late this process's event loop ran its callbacks: the gateway's share of post-dial delay spent waiting for a core.
     const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+    const wire = await startWireCapture(Number(new URL(gw.origin).port), uasPort);
     const resentBefore = invitesResent;
     const heapBefore = heapAfterGc();
     if (HEAP_SNAPSHOT) writeHeapSnapshot(`${HEAP_SNAPSHOT}.before.heapsnapshot`);
     // Both watch the run only, not the bench's own full collections before and after it.
     loopDelay.enable();
+    const eluBefore = nodePerformance.eventLoopUtilization();
+    const stalls = watchStalls();
     const gcWatch = watchGc();
     const cpuBefore = process.cpuUsage();
     const out = await app.request<OutboundReport>({
@@ -401,18 +525,25 @@ export async function sipBench(): Promise<BenchResult> {
     const cpu = process.cpuUsage(cpuBefore);
     const gcPauses = gcWatch.stop();
     loopDelay.disable();
+    const elu = nodePerformance.eventLoopUtilization(eluBefore);
+    const stalled = stalls.stop();
     // Every call of the run is still within the session retention (60 s): their records, and what is left
     // of the SIP dialogs and transactions of the last 32 s (RFC 3261 timers), are what the heap holds.
     const heapHeld = heapAfterGc() - heapBefore;
     if (HEAP_SNAPSHOT) writeHeapSnapshot(`${HEAP_SNAPSHOT}.after.heapsnapshot`);
     await profiler?.stop();
     const uasCpu = await uas.stop();
-    const delays: number[] = [];
-    for (const [mediaSessionId, t0] of out.requestAt) {
+    // The application's view: from handing the request to its HTTP client, its own waits for a core included.
+    const appDelays: number[] = [];
+    const callIdByCorrelator = new Map<string, string>();
+    for (const [mediaSessionId, t0, correlator] of out.requestAt) {
       const callId = callIdOf.get(mediaSessionId);
+      if (callId !== undefined) callIdByCorrelator.set(correlator, callId);
       const at = callId === undefined ? undefined : inviteAt.get(callId);
-      if (at !== undefined) delays.push(at - t0);
+      if (at !== undefined) appDelays.push(at - t0);
     }
+    const onWire = await wire.finish((correlator) => callIdByCorrelator.get(correlator));
+    const delays = onWire.delays ?? appDelays;
     const outRate = out.connected / out.elapsed;
     const failed = out.offered - out.connected;
     const p99 = percentile(delays, 99);
@@ -438,7 +569,10 @@ export async function sipBench(): Promise<BenchResult> {
           : `; created sessions not connected within 20 s of the last request, by last status event: ${summary(out.notConnected)}.`),
       `Outbound gateway CPU per call set up: ${(cpu.user / Math.max(1, out.connected)).toFixed(0)} µs user + ${(cpu.system / Math.max(1, out.connected)).toFixed(0)} µs system (the kernel's share: loopback TCP, TLS records and UDP sends); load average (1 min) ${loadavg()[0]!.toFixed(1)} at the end of the run, on ${cpus().length} cores.`,
       `Outbound, gateway heap after a full GC at the end of the run: ${(heapHeld / 1e6).toFixed(1)} MB more than before it (${(heapHeld / Math.max(1, out.connected) / 1024).toFixed(1)} KiB per call: the ended sessions' records, kept for the session retention of 60 s, and for 32 s what answers SIP retransmissions: each ended dialog's identifiers and ACK, each finished transaction's final response as sent); its size sets how long each major GC pause lasts.`,
-      `Outbound, gateway event-loop delay p50 ${fmtMs(loopDelay.percentile(50) / 1e6)}, p99 ${fmtMs(loopDelay.percentile(99) / 1e6)}, max ${fmtMs(loopDelay.max / 1e6)}; GC pauses: major (mark-compact) ${gcSummary(gcPauses.major)}, others (scavenges, incremental marking steps, weak callbacks) ${gcSummary(gcPauses.minor)}; INVITEs retransmitted (Timer A: no answer within T1 = 500 ms, or the answer not read yet): ${fmtInt(invitesResent - resentBefore)}.`,
+      onWire.delays === undefined
+        ? `Post-dial delay is read in the application, from handing createSession to its HTTP client to the gateway writing the INVITE (the loopback capture that times both on the wire was not possible: ${onWire.why}), so it includes the application's own waits for a core.`
+        : `Post-dial delay is read on the wire (a tcpdump capture of the loopback interface, kernel time stamps): from the createSession request's first segment reaching the gateway's port to its call's first INVITE leaving it, for ${fmtInt(onWire.delays.length)} of ${fmtInt(onWire.requests)} requests (${fmtInt(onWire.dropped)} packets dropped by the capture). Read in the application instead, from handing the request to its HTTP client (its own waits for a core included), it is p50 ${fmtMs(percentile(appDelays, 50))}, p99 ${fmtMs(percentile(appDelays, 99))}.`,
+      `Outbound, the gateway's main thread (API, SIP, call control) was busy ${(elu.utilization * 100).toFixed(0)} % of the run (event-loop utilization; webhook HTTP and TLS run on a thread of their own). Its event-loop delay p50 ${fmtMs(loopDelay.percentile(50) / 1e6)}, p99 ${fmtMs(loopDelay.percentile(99) / 1e6)}, max ${fmtMs(loopDelay.max / 1e6)}; stalls over ${STALL_MS} ms: ${fmtInt(stalled.count)}, longest ${fmtMs(stalled.longestMs)}, ${fmtMs(stalled.ms)} in all, of which ${fmtMs(stalled.onCpuMs)} on a core (callbacks back to back: what piled up during a pause is then run in one go) and ${fmtMs(stalled.waitingMs)} waiting for one; its GC pauses: major (mark-compact) ${gcSummary(gcPauses.major)}, others (scavenges, incremental marking steps, weak callbacks) ${gcSummary(gcPauses.minor)}; INVITEs retransmitted (Timer A: no answer within T1 = 500 ms, or the answer not read yet): ${fmtInt(invitesResent - resentBefore)}.`,
     );
 
     // ---------------------------------------------------------------- inbound
@@ -496,7 +630,7 @@ export async function sipBench(): Promise<BenchResult> {
     await pki.cleanup();
   }
   base.notes.push(
-    'The application (the HTTP driver placing calls and the HTTPS webhook receiver reacting to events with DELETE) runs in its own Node process, so the gateway row is the gateway process alone; post-dial delay runs from the driver handing createSession to its HTTP client (up to 64 keep-alive connections) to the gateway writing the INVITE, both read on the wall clock.',
+    `The application (the HTTP driver placing calls and the HTTPS webhook receiver reacting to events with DELETE) runs in its own Node process, so the gateway row is the gateway process alone. The driver keeps up to 64 keep-alive connections to the gateway. The load generators (sipp and the application process) run at nice ${LOAD_GENERATOR_NICE}, so the gateway gets a core first, as it would on cores of its own.`,
     'Media is not set up (`MEDIA_BACKEND=loopback`: SDP only), so the rows measure signalling; relaying media is measured by `npm run bench -- media`.',
   );
   const loadAtEnd = loadavg()[0]!;
