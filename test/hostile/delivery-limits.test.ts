@@ -170,9 +170,12 @@ async function until(check: () => boolean | Promise<boolean>, what: string, trie
   throw new Error(`timed out waiting for ${what}`);
 }
 
-describe('DELIVERY_MAX_CONCURRENT: a global cap on deliveries in flight', () => {
+describe.each([
+  ['sent from their own thread (the default)', true],
+  ['sent from the main thread (DELIVERY_THREAD=false)', false],
+] as const)('DELIVERY_MAX_CONCURRENT: a global cap on deliveries in flight, %s', (_name, deliveryThread) => {
   it('a slow sink never sees more than the cap of requests or connections at once; every event still arrives', async () => {
-    const { sink, gw } = await setup({ deliveryMaxConcurrent: 3 });
+    const { sink, gw } = await setup({ deliveryMaxConcurrent: 3, deliveryThread });
     const { deviceId } = await register(gw, ALICE);
     const ids: string[] = [];
     for (let i = 0; i < 12; i++) ids.push(await subscribeTo(gw, sink, deviceId, `cap-${i}`));

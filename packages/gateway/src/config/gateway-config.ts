@@ -131,6 +131,12 @@ export interface GatewayConfig {
   eventQueueMax: number;
   /** `DELIVERY_MAX_CONCURRENT`: event deliveries (HTTP requests to sinks) in flight at once on this node. */
   deliveryMaxConcurrent: number;
+  /**
+   * `DELIVERY_THREAD`: event deliveries' HTTP and TLS run on a worker thread of their own (default),
+   * off the thread that answers the API and signals calls; `false` keeps them on the main thread
+   * (less CPU in all, for a node with a single core).
+   */
+  deliveryThread: boolean;
   /** `SINK_BREAKER_FAILURES`: failed attempts in a row that open a sink origin's circuit (0: no breaker). */
   sinkBreakerFailures: number;
   /** `SINK_BREAKER_COOLDOWN_MS`: how long an open circuit refuses attempts before one probe goes. */
@@ -259,6 +265,7 @@ export function defaultConfig(
     rateLimitWindowSeconds: 60,
     eventQueueMax: 10_000,
     deliveryMaxConcurrent: 100,
+    deliveryThread: true,
     sinkBreakerFailures: 5,
     sinkBreakerCoolDownMs: 30_000,
     multiEventSubscriptions: true,
@@ -390,6 +397,7 @@ const SETTINGS: { [K in keyof GatewayConfig]: { env: string; parse: Parse<Gatewa
   rateLimitWindowSeconds: { env: 'RATE_LIMIT_WINDOW', parse: integer(1, 86_400) },
   eventQueueMax: { env: 'EVENT_QUEUE_MAX', parse: integer(0, 10_000_000) },
   deliveryMaxConcurrent: { env: 'DELIVERY_MAX_CONCURRENT', parse: integer(1, 100_000) },
+  deliveryThread: { env: 'DELIVERY_THREAD', parse: boolean },
   sinkBreakerFailures: { env: 'SINK_BREAKER_FAILURES', parse: integer(0, 10_000) },
   sinkBreakerCoolDownMs: { env: 'SINK_BREAKER_COOLDOWN_MS', parse: integer(100, 3_600_000) },
   multiEventSubscriptions: { env: 'MULTIEVENT_SUBSCRIPTIONS', parse: boolean },

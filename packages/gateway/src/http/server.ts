@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
 import {
   assertSafeSink,
+  createNodeTransport,
   createWorkerTransport,
   type SinkLookup,
   type SinkPolicy,
@@ -197,8 +198,11 @@ export async function buildGateway(
     allowlist: config.sinkAllowlist,
     ...(sinkLookup === undefined ? {} : { lookup: sinkLookup }),
   };
-  // Webhook HTTP and TLS run on a thread of their own, off the thread that answers the API and signals calls.
-  const transport = createWorkerTransport(ca === undefined ? {} : { ca });
+  // Webhook HTTP and TLS run on a thread of their own (unless told not to), off the thread that answers
+  // the API and signals calls.
+  const transport = (config.deliveryThread ? createWorkerTransport : createNodeTransport)(
+    ca === undefined ? {} : { ca },
+  );
   // Metrics are built with the HTTP app below; circuit changes before that are only logged.
   let metrics: GatewayMetrics | undefined;
   const sender = createEventsCallbackSender({

@@ -33,14 +33,17 @@ port.on('message', (message: ThreadMessage) => {
       const { id } = message;
       const abort = new AbortController();
       inFlight.set(id, abort);
-      exchange
-        .send({
-          sink: { url: new URL(message.url), addresses: message.addresses },
-          method: message.method,
-          headers: message.headers,
-          body: message.body,
-          signal: abort.signal,
-        })
+      // Whatever goes wrong with one request (a bad URL included) is that request's error, not the thread's end.
+      Promise.resolve()
+        .then(() =>
+          exchange.send({
+            sink: { url: new URL(message.url), addresses: message.addresses },
+            method: message.method,
+            headers: message.headers,
+            body: message.body,
+            signal: abort.signal,
+          }),
+        )
         .then(
           ({ status, headers }) => port.postMessage({ id, status, headers } satisfies ThreadReply),
           (error: unknown) => port.postMessage({ id, error: errorOf(error) } satisfies ThreadReply),

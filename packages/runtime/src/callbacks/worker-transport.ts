@@ -126,16 +126,20 @@ export function createWorkerTransport(options: NodeTransportOptions = {}): Closa
       pending.set(id, { resolve, reject, signal, onAbort });
       signal.addEventListener('abort', onAbort, { once: true });
       worker.ref();
-      worker.postMessage({
-        kind: 'send',
-        id,
-        url: sink.url.href,
-        addresses: sink.addresses,
-        method,
-        headers,
-        // An exact copy: a pooled Buffer's view would post its whole pool slab.
-        body: body === undefined ? undefined : new Uint8Array(body),
-      } satisfies ThreadMessage);
+      // An exact copy (a pooled Buffer's view would post its whole pool slab), handed over, not cloned.
+      const bytes = body === undefined ? undefined : new Uint8Array(body);
+      worker.postMessage(
+        {
+          kind: 'send',
+          id,
+          url: sink.url.href,
+          addresses: sink.addresses,
+          method,
+          headers,
+          body: bytes,
+        } satisfies ThreadMessage,
+        bytes === undefined ? [] : [bytes.buffer],
+      );
     });
 
   return {

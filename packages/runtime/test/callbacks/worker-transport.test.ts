@@ -127,6 +127,28 @@ describe('createWorkerTransport (the node transport on a thread of its own)', ()
     expect(sink.requests).toHaveLength(1);
   });
 
+  it('a request the thread cannot even start fails alone; the thread goes on serving', async () => {
+    const sink = await startSink(() => ({ status: 204 }));
+    cleanup.push(sink.close);
+    const transport = transportUnderTest();
+    const broken = { url: { href: 'not a url' }, addresses: [] } as unknown as VettedSink;
+    await expect(transport.send(request(broken))).rejects.toMatchObject({ code: 'ERR_INVALID_URL' });
+    expect((await transport.send(request(pinned(sink.port)))).status).toBe(204);
+  });
+
+  it('a thread that cannot start fails the requests given to it, and the next request starts one again', async () => {
+    const sink = await startSink(() => ({ status: 204 }));
+    cleanup.push(sink.close);
+    // Not a certificate list: building the thread's TLS context throws, and the thread ends.
+    const transport = transportUnderTest({ ca: 42 as never });
+    for (let i = 0; i < 2; i++) {
+      await expect(transport.send(request(pinned(sink.port)))).rejects.toThrow(
+        /callback transport thread (failed|exited)/,
+      );
+    }
+    expect(sink.requests).toHaveLength(0);
+  });
+
   it('close() fails what is in flight and refuses later requests', async () => {
     const sink = await startSink(() => ({ status: 204, delayMs: 5_000 }));
     cleanup.push(sink.close);
