@@ -644,7 +644,7 @@ export async function sipBench(): Promise<BenchResult> {
     await pki.cleanup();
   }
   base.notes.push(
-    `The application (the HTTP driver placing calls and the HTTPS webhook receiver reacting to events with DELETE) runs in its own Node process, so the gateway row is the gateway process alone. The driver keeps up to 64 keep-alive connections to the gateway. The load generators (sipp and the application process) run at nice ${LOAD_GENERATOR_NICE}, so the gateway gets a core first, as it would on cores of its own.`,
+    `The application (the HTTP driver placing calls and the HTTPS webhook receiver reacting to events with DELETE) runs in its own Node process, so the gateway row is the gateway process alone. The driver keeps up to 64 keep-alive connections to the gateway; after a stall of its own it sends the overdue calls spaced, at most two per tick of about 2 ms (about 800/s), not at once: independent callers do not arrive together. The load generators (sipp and the application process) run at nice ${LOAD_GENERATOR_NICE}, so the gateway gets a core first, as it would on cores of its own.`,
     'Media is not set up (`MEDIA_BACKEND=loopback`: SDP only), so the rows measure signalling; relaying media is measured by `npm run bench -- media`.',
   );
   const loadAtEnd = loadavg()[0]!;
