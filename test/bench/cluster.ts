@@ -183,6 +183,20 @@ async function measure(
   }
 }
 
+const FLOOR_PINGS = 20_000;
+
+/**
+ * Redis's CPU per round trip that does nothing, one request in flight at a time (as the nodes'
+ * creates mostly arrive): PINGs from this process, after as many again to warm up. What a script's
+ * own work costs is a create's figure less this.
+ */
+async function redisRoundTripFloor(client: Redis): Promise<number> {
+  for (let i = 0; i < FLOOR_PINGS / 10; i++) await client.ping();
+  const before = await redisCpuMicros(client);
+  for (let i = 0; i < FLOOR_PINGS; i++) await client.ping();
+  return ((await redisCpuMicros(client)) - before) / FLOOR_PINGS;
+}
+
 export async function clusterBench(): Promise<BenchResult> {
   const { script, cleanup } = await bundleChild();
   const redisServer = await startRedis();
@@ -225,6 +239,7 @@ export async function clusterBench(): Promise<BenchResult> {
         );
       }
     }
+    const floorUs = await redisRoundTripFloor(redis);
     for (const [i, scenario] of scenarios.entries()) {
       const { reg, pairs, errors, non2xx } = best[i]!;
       results.push({ scenario, reg: reg!, pairs: pairs!, errors, non2xx });
@@ -265,6 +280,10 @@ export async function clusterBench(): Promise<BenchResult> {
         `node CPU per registration within ${GOAL_NODE_CPU_RATIO}× the memory store's: ${
           cpuRatio <= GOAL_NODE_CPU_RATIO ? 'met' : 'missed'
         } (${fmtRatio(cpuRatio)}).`,
+      `Redis's floor on this machine: a PING, one in flight at a time (sent from this process after the scenarios), costs ` +
+        `redis-server ${us(floorUs)} of CPU, the system calls that read a request and write its answer; with one node a ` +
+        `registration costs it ${us(oneRedis.reg.redisUs === undefined ? undefined : oneRedis.reg.redisUs - floorUs)} more, ` +
+        `the script's own work. Creates that reach Redis together share those system calls.`,
       `Redis commands per operation: INFO commandstats calls over the measured run, divided by the successful operations; ` +
         `the commands a script runs count too, the scripts (EVALSHA, in parentheses) are the round trips that carry them. ` +
         `A registration is one script (${commands(oneRedis.reg)} with one node): the pair's uniqueness key read, the record and ` +
