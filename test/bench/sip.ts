@@ -312,11 +312,18 @@ async function startWireCapture(apiPort: number, sipPeerPort: number) {
       why = (error as Error).message;
     }
   }
+  const discard = async () => {
+    const running = capture;
+    capture = undefined;
+    await running?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
   return {
     async finish(callIdOf: (correlator: string) => string | undefined) {
       try {
         if (capture === undefined) return { why: why ?? 'no capture' };
         const { dropped } = await capture.stop();
+        capture = undefined;
         const bytes = readFileSync(file);
         const result = postDialDelays({
           segments: readTcpSegments(bytes),
@@ -327,11 +334,15 @@ async function startWireCapture(apiPort: number, sipPeerPort: number) {
         });
         return { delays: result.delaysMs, requests: result.requests, dropped };
       } finally {
-        rmSync(dir, { recursive: true, force: true });
+        await discard();
       }
     },
+    /** Stops a capture still running (the run failed before `finish`) and removes its file; idempotent. */
+    discard,
   };
 }
+
+type WireCapture = Awaited<ReturnType<typeof startWireCapture>>;
 
 /** The application process (driver + webhook receiver); requests over IPC, answered by id. */
 class AppProcess {
@@ -463,6 +474,7 @@ export async function sipBench(): Promise<BenchResult> {
     mediaBackend: 'loopback',
   });
   const sip = gw.gateway.sip as EmbeddedSipBackend;
+  let wire: WireCapture | undefined;
   // Epoch ms (sub-ms precision, comparable with the application process's clock) of each first INVITE.
   const inviteAt = new Map<string, number>();
   let invitesResent = 0;
@@ -519,7 +531,7 @@ export async function sipBench(): Promise<BenchResult> {
     const profiler = await startProfiler();
     // How late this process's event loop ran its callbacks: the gateway's share of post-dial delay spent waiting for a core.
     const loopDelay = monitorEventLoopDelay({ resolution: 5 });
-    const wire = await startWireCapture(Number(new URL(gw.origin).port), uasPort);
+    wire = await startWireCapture(Number(new URL(gw.origin).port), uasPort);
     const resentBefore = invitesResent;
     const heapBefore = heapAfterGc();
     if (HEAP_SNAPSHOT) writeHeapSnapshot(`${HEAP_SNAPSHOT}.before.heapsnapshot`);
@@ -639,6 +651,7 @@ export async function sipBench(): Promise<BenchResult> {
       `Inbound goal: 200 calls/s with 0 lost invitations: ${inRate >= 200 * 0.98 && inbound.successful === inbound.calls && delivered === inbound.calls ? 'met' : 'missed'} (${inRate.toFixed(1)} calls/s over sipp's whole run, start and last hang-up included; ${fmtInt(inbound.calls - delivered)} invitations not delivered).`,
     );
   } finally {
+    await wire?.discard();
     await app.stop();
     await gw.close();
     await pki.cleanup();
