@@ -187,7 +187,7 @@ const FLOOR_PINGS = 20_000;
 
 /**
  * Redis's CPU per round trip that does nothing, one request in flight at a time (as the nodes'
- * creates mostly arrive): PINGs from this process, after as many again to warm up. What a script's
+ * creates mostly arrive): PINGs from this process, after a tenth as many to warm up. What a script's
  * own work costs is a create's figure less this.
  */
 async function redisRoundTripFloor(client: Redis): Promise<number> {
