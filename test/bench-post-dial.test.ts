@@ -62,15 +62,17 @@ describe('postDialDelays (request on the wire → its INVITE on the wire)', () =
   ];
   const file = pcapFile(frames);
   const calls: Record<string, string> = { 'corr-a': 'call-a', 'corr-b': 'call-b', 'corr-c': 'call-c' };
-
-  it('pairs each request with its call’s first INVITE through the x-correlator and the Call-ID', () => {
-    const result = postDialDelays({
+  const delaysWith = (callIdOf: (correlator: string) => string | undefined) =>
+    postDialDelays({
       segments: readTcpSegments(file),
       datagrams: readUdpDatagrams(file),
       apiPort: API,
       sipPeerPort: PEER_SIP,
-      callIdOf: (correlator) => calls[correlator],
+      callIdOf,
     });
+
+  it('pairs each request with its call’s first INVITE through the x-correlator and the Call-ID', () => {
+    const result = delaysWith((correlator) => calls[correlator]);
     expect(result.requests).toBe(3);
     expect(result.delaysMs).toEqual([3.25, 1.5]);
     // corr-c: its INVITE went to another port, so it is not this peer's.
@@ -78,13 +80,7 @@ describe('postDialDelays (request on the wire → its INVITE on the wire)', () =
   });
 
   it('counts a request whose call the run does not know as unmatched', () => {
-    const result = postDialDelays({
-      segments: readTcpSegments(file),
-      datagrams: readUdpDatagrams(file),
-      apiPort: API,
-      sipPeerPort: PEER_SIP,
-      callIdOf: () => undefined,
-    });
+    const result = delaysWith(() => undefined);
     expect(result).toEqual({ delaysMs: [], requests: 3, unmatched: 3 });
   });
 });

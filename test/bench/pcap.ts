@@ -41,22 +41,26 @@ const IPPROTO_UDP = 17;
 
 /** The UDP datagrams of a pcap file, in file order; anything else (TCP, fragments, unknown links) is skipped. */
 export function readUdpDatagrams(file: Buffer): CapturedDatagram[] {
-  const datagrams: CapturedDatagram[] = [];
-  forEachPacket(file, (timeNs, ip) => {
-    const udp = ip.protocol === IPPROTO_UDP ? udpOf(ip.bytes) : undefined;
-    if (udp !== undefined) datagrams.push({ timeNs, ...udp });
-  });
-  return datagrams;
+  return readTransport(file, IPPROTO_UDP, udpOf);
 }
 
 /** The TCP segments of a pcap file, in file order; anything else (UDP, fragments, unknown links) is skipped. */
 export function readTcpSegments(file: Buffer): CapturedSegment[] {
-  const segments: CapturedSegment[] = [];
+  return readTransport(file, IPPROTO_TCP, tcpOf);
+}
+
+/** The packets of one transport protocol that `parse` can read, each with its time. */
+function readTransport<T>(
+  file: Buffer,
+  protocol: number,
+  parse: (bytes: Buffer) => T | undefined,
+): (T & { timeNs: number })[] {
+  const packets: (T & { timeNs: number })[] = [];
   forEachPacket(file, (timeNs, ip) => {
-    const tcp = ip.protocol === IPPROTO_TCP ? tcpOf(ip.bytes) : undefined;
-    if (tcp !== undefined) segments.push({ timeNs, ...tcp });
+    const packet = ip.protocol === protocol ? parse(ip.bytes) : undefined;
+    if (packet !== undefined) packets.push({ timeNs, ...packet });
   });
-  return segments;
+  return packets;
 }
 
 /** An IP packet's transport protocol and what follows its IP header (as captured). */

@@ -101,6 +101,7 @@ export function createNodeTransport(options: NodeTransportOptions = {}): Closabl
   };
 }
 
+/** The exchange behind `createNodeTransport`, also what its worker thread runs (`createWorkerTransport`). */
 export function createNodeExchange(options: NodeTransportOptions = {}): NodeExchange {
   // The agents' socket timeout closes idle kept-alive sockets (Node destroys a free socket that
   // times out); a request in flight is bounded by the sender's own attempt timeout instead.
