@@ -87,6 +87,17 @@ export function describeMediaBackendContract(
       return { sipPayloadType };
     };
 
+    /** Presses a key each way (5 packets) and expects each to arrive, on the other leg's payload type. */
+    const expectKeysRelayed = async (call: MediaCall, sipKey: number, deviceKey: number) => {
+      const { sipPayloadType } = await pressKeys(call, sipKey, deviceKey);
+      await waitFor(() => call.device.events.length >= 5 && call.sip.events.length >= 5, 'events relayed');
+      expect(new Set(call.device.events)).toEqual(new Set([sipKey]));
+      expect(call.sip.events.map((e) => [e.payloadType, e.event])).toContainEqual([
+        sipPayloadType,
+        deviceKey,
+      ]);
+    };
+
     it('outgoing call: answers the device with a G.711 codec it offered, offers the SIP side that codec with telephone-event, relays both ways', async () => {
       const call = await outbound();
       // The device (Chromium's codec list) offers Opus first; the gateway picks G.711, which a SIP
@@ -138,10 +149,7 @@ export function describeMediaBackendContract(
       await expectTonesBothWays(call, 'before the events');
       call.device.stopTone();
       call.sip.stopTone();
-      const { sipPayloadType } = await pressKeys(call, 5, 7);
-      await waitFor(() => call.device.events.length >= 5 && call.sip.events.length >= 5, 'events relayed');
-      expect(new Set(call.device.events)).toEqual(new Set([5]));
-      expect(call.sip.events.map((e) => [e.payloadType, e.event])).toContainEqual([sipPayloadType, 7]);
+      await expectKeysRelayed(call, 5, 7);
       expect(call.sip.events.at(-1)?.end).toBe(true);
     });
 
@@ -155,10 +163,7 @@ export function describeMediaBackendContract(
       expect([...call.sip.payloadTypes]).toEqual([0]);
       call.device.stopTone();
       call.sip.stopTone();
-      const { sipPayloadType } = await pressKeys(call, 3, 9);
-      await waitFor(() => call.device.events.length >= 5 && call.sip.events.length >= 5, 'events relayed');
-      expect(new Set(call.device.events)).toEqual(new Set([3]));
-      expect(call.sip.events.map((e) => [e.payloadType, e.event])).toContainEqual([sipPayloadType, 9]);
+      await expectKeysRelayed(call, 3, 9);
     });
 
     it('telephone-event sent before any audio passes both ways (a key pressed as the call starts)', async () => {

@@ -22,6 +22,16 @@ const until = async (predicate: () => boolean, what: string) => {
 };
 
 const closers: (() => Promise<void>)[] = [];
+
+/** A UDP socket on 127.0.0.1 (an ephemeral port), closed after the test. */
+async function plainSocket() {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  closers.push(async () => {
+    socket.close();
+  });
+  return socket;
+}
 afterEach(async () => {
   for (const close of closers.splice(0)) await close();
 });
@@ -96,11 +106,7 @@ describe('session timers (RFC 4028)', () => {
 describe('REGISTER', () => {
   it('refreshes at 80% of what the registrar grants, and reports a refused refresh as a lost binding', async () => {
     // A registrar on a plain socket: 200 with `expires=10` first, 403 from the third REGISTER on.
-    const registrar = createSocket('udp4');
-    await new Promise<void>((resolve) => registrar.bind(0, '127.0.0.1', resolve));
-    closers.push(async () => {
-      registrar.close();
-    });
+    const registrar = await plainSocket();
     const seen: { expires: string | undefined; at: number }[] = [];
     const clock = new ManualClock(Date.now());
     registrar.on('message', (data, from) => {
@@ -186,11 +192,7 @@ describe('dialog limits', () => {
 describe('2xx retransmissions (RFC 3261 §13.2.2.4)', () => {
   it('ACKs every retransmitted 2xx again with the CSeq of the INVITE it answers, the re-INVITE’s included', async () => {
     // A UAS on a plain socket: answers each INVITE with 200 and can send that 200 again.
-    const uas = createSocket('udp4');
-    await new Promise<void>((resolve) => uas.bind(0, '127.0.0.1', resolve));
-    closers.push(async () => {
-      uas.close();
-    });
+    const uas = await plainSocket();
     const acks: string[] = [];
     const oks = new Map<string, string>();
     let to: { port: number; address: string } | undefined;
