@@ -60,6 +60,8 @@ interface Outcome {
   /** Redis commands per operation (those scripts run included), and how many of them are scripts. */
   redisCommands: number | undefined;
   redisScripts: number | undefined;
+  /** µs per operation Redis spent running scripts (their commands included), from INFO commandstats. */
+  redisScriptUs: number | undefined;
 }
 
 const cpuMicros = (u: NodeJS.CpuUsage) => u.user + u.system;
@@ -71,24 +73,36 @@ async function redisCpuMicros(client: Redis): Promise<number> {
 }
 
 /** Calls per command name so far (INFO commandstats; commands run by scripts included). */
-async function redisCommandCalls(client: Redis): Promise<Map<string, number>> {
+async function redisCommandCalls(client: Redis): Promise<Map<string, { calls: number; usec: number }>> {
   const info = await client.info('commandstats');
-  const calls = new Map<string, number>();
-  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(match[1]!, Number(match[2]));
-  return calls;
+  const stats = new Map<string, { calls: number; usec: number }>();
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+    stats.set(match[1]!, { calls: Number(match[2]), usec: Number(match[3]) });
+  }
+  return stats;
 }
 
-/** Commands (and scripts) run between two `redisCommandCalls`, leaving out the benchmark's own INFO. */
-function commandsBetween(before: Map<string, number>, after: Map<string, number>) {
+/**
+ * Commands (and scripts) run between two `redisCommandCalls`, leaving out the benchmark's own INFO,
+ * and the µs Redis spent in the scripts (a script's figure includes the commands it runs).
+ */
+function commandsBetween(
+  before: Map<string, { calls: number; usec: number }>,
+  after: Map<string, { calls: number; usec: number }>,
+) {
   let commands = 0;
   let scripts = 0;
-  for (const [name, calls] of after) {
+  let scriptUs = 0;
+  for (const [name, { calls, usec }] of after) {
     if (name === 'info') continue;
-    const n = calls - (before.get(name) ?? 0);
+    const n = calls - (before.get(name)?.calls ?? 0);
     commands += n;
-    if (name === 'evalsha' || name === 'eval') scripts += n;
+    if (name === 'evalsha' || name === 'eval') {
+      scripts += n;
+      scriptUs += usec - (before.get(name)?.usec ?? 0);
+    }
   }
-  return { commands, scripts };
+  return { commands, scripts, scriptUs };
 }
 
 /** Runs one autocannon instance per node at once; sums what they measured. */
@@ -177,6 +191,7 @@ async function measure(
       // Background commands (heartbeats, looks for work) are a few per second: left in.
       redisCommands: run && run.commands / Math.max(1, ok),
       redisScripts: run && run.scripts / Math.max(1, ok),
+      redisScriptUs: run && run.scriptUs / Math.max(1, ok),
     };
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
@@ -246,6 +261,8 @@ export async function clusterBench(): Promise<BenchResult> {
     }
     const peer = results[0]!;
     const us = (v: number | undefined) => (v === undefined ? '–' : `${fmtInt(v)} µs`);
+    const redisCpu = (o: Outcome) =>
+      o.redisUs === undefined ? '–' : `${us(o.redisUs)} (scripts ${us(o.redisScriptUs)})`;
     const commands = (o: Outcome) =>
       o.redisCommands === undefined ? '–' : `${o.redisCommands.toFixed(1)} (${o.redisScripts?.toFixed(1)})`;
     for (const { scenario, reg, pairs, errors, non2xx } of results) {
@@ -255,12 +272,12 @@ export async function clusterBench(): Promise<BenchResult> {
         fmtRatio(reg.perS / peer.reg.perS),
         us(reg.nodeUs),
         fmtRatio(reg.nodeUs / peer.reg.nodeUs),
-        us(reg.redisUs),
+        redisCpu(reg),
         commands(reg),
         fmtInt(pairs.perS),
         fmtRatio(pairs.perS / peer.pairs.perS),
         us(pairs.nodeUs),
-        us(pairs.redisUs),
+        redisCpu(pairs),
         commands(pairs),
         `${errors} / ${non2xx}`,
       ]);
@@ -282,12 +299,15 @@ export async function clusterBench(): Promise<BenchResult> {
         } (${fmtRatio(cpuRatio)}).`,
       `Redis's floor on this machine: a PING, one in flight at a time (sent from this process after the scenarios), costs ` +
         `redis-server ${us(floorUs)} of CPU, the system calls that read a request and write its answer; with one node a ` +
-        `registration costs it ${us(oneRedis.reg.redisUs === undefined ? undefined : oneRedis.reg.redisUs - floorUs)} more, ` +
-        `the script's own work. Creates that reach Redis together share those system calls.`,
+        `registration costs it ${us(oneRedis.reg.redisUs === undefined ? undefined : oneRedis.reg.redisUs - floorUs)} more. ` +
+        `Of a registration's Redis CPU, the script itself ran ${us(oneRedis.reg.redisScriptUs)} (in parentheses: the time ` +
+        `INFO commandstats gives the scripts, the commands they run included); the rest is reading requests, writing answers ` +
+        `and waking up for them, which creates that reach Redis together share.`,
       `Redis commands per operation: INFO commandstats calls over the measured run, divided by the successful operations; ` +
         `the commands a script runs count too, the scripts (EVALSHA, in parentheses) are the round trips that carry them. ` +
-        `A registration is one script (${commands(oneRedis.reg)} with one node): the pair's uniqueness key read, the record and ` +
-        `that key written, and its place in three indexes by expiry (number, device, all); the per-user indexes (user, user's ` +
+        `A registration is one script (${commands(oneRedis.reg)} with one node): the pair's field in the device's hash read ` +
+        `(then the pair key earlier versions wrote, which is not there), the record and that field written, and its place in ` +
+        `two indexes by expiry (number, all); the per-user indexes (user, user's ` +
         `device, user's devices) are written only while their limit is set, and the per-user limit is off here. ` +
         `Heartbeats and looks for queued events add a few commands per second per node, left in.`,
       `Each registration has a fresh deviceId of one user (one token), the per-user limit off, so the user's registrations ` +

@@ -77,9 +77,8 @@ export const DEFAULT_KEY_PREFIX = 'telegate:';
  * Keys (P = the prefix, `telegate:` by default), all values JSON, ids, or sets of ids:
  *
  *   P reg:<registrationId>           a RegistrationRecord (TTL: its expiry + the lapsed grace)
- *   P regidx:pair:<phone>:<device>   the id of the pair's registration (same TTL)
+ *   P regidx:dev:<deviceId>          hash: phoneNumber → id of the registration of that pair
  *   P regidx:phone:<phoneNumber>     sorted set: ids of registrations of a number, by expiresAt
- *   P regidx:device:<deviceId>       sorted set: ids of registrations of a device, by expiresAt
  *   P regidx:user:<userKey>          sorted set: ids of registrations of a user, by expiresAt (*)
  *   P regidx:ud:<deviceId>:<userKey> sorted set: ids of a user's registrations of a device, by expiresAt (*)
  *   P regidx:userdev:<userKey>       sorted set: a user's devices, by their latest expiresAt (*)
@@ -106,17 +105,22 @@ export const DEFAULT_KEY_PREFIX = 'telegate:';
  *
  * (*) Only registrations written while the limit that counts them was set: the
  * per-user index for `maxPerUser`, the two others for `maxDevicesPerUser`. A
- * create with no limit writes the record, its pair key and three indexes. A
- * limit switched on later counts the registrations written since (as the
- * memory store, which a configuration change restarts empty). Earlier versions
- * wrote every index for every registration: the keys and their types are the
- * same, so their records are read, counted and removed as they are.
+ * create with no limit writes the record, one field of the device's hash and
+ * two indexes. A limit switched on later counts the registrations written
+ * since (as the memory store, which a configuration change restarts empty).
+ * Earlier versions wrote every index for every registration: the keys and
+ * their types are the same, so their records are read, counted and removed as
+ * they are. They also kept a device's registrations in two keys where one hash
+ * serves now: the pair's id in `regidx:pair:<phone>:<device>` and a sorted set
+ * `regidx:device:<deviceId>`. Those are still read (a pair's id falls back to
+ * the pair key; a device's registrations are the union of both) and removed
+ * with their registration; a refresh moves a registration to the hash.
  *
  * Records and index namespaces differ right after the type (`reg:` vs `regidx:`),
  * so no id a client sends can name an index.
  *
  * Cost: no operation reads records in proportion to how many there are. The
- * uniqueness of a (device, number) pair is one key; the per-user, per-number
+ * uniqueness of a (device, number) pair is one hash field; the per-user, per-number
  * and per-device limits count an index sorted by expiry (ZCOUNT, logarithmic),
  * and only when the limit is set; the subscription duplicate check is one key
  * (a hash of owner, device, sink and sorted types) and its quota one SCARD.
@@ -149,15 +153,26 @@ export const DEFAULT_KEY_PREFIX = 'telegate:';
  */
 
 /**
- * What the registration scripts share. The indexes by number, device and
- * expiry (`due`) hold every registration; those by user (`user`, `ud`,
- * `userdev`) only the ones written while the limit that counts them was set
- * (create maintains them then, refresh keeps the entries it finds), so a
- * create without limits writes the record, its pair key and three indexes.
- * A removal takes the id out of every index, wherever it was put.
+ * What the registration scripts share. The device's hash (`dev`) and the
+ * indexes by number and expiry (`due`) hold every registration; those by user
+ * (`user`, `ud`, `userdev`) only the ones written while the limit that counts
+ * them was set (create maintains them then, refresh keeps the entries it
+ * finds). A removal takes the id out of every index, wherever it was put,
+ * those of the earlier layout (see above) included.
  */
 const REG_COMMON = `
 local P = ARGV[1]
+-- The id of the (phone, device) pair's registration: the device's hash, else the pair key of the earlier layout.
+local function pair_id(phone, device)
+  return redis.call('HGET', P .. 'regidx:dev:' .. device, phone)
+    or redis.call('GET', P .. 'regidx:pair:' .. phone .. ':' .. device)
+end
+-- Removes the earlier layout's entries of registration id: its pair key and the device's sorted set.
+local function forget_earlier_layout(id, phone, device)
+  local pair = P .. 'regidx:pair:' .. phone .. ':' .. device
+  if redis.call('GET', pair) == id then redis.call('DEL', pair) end
+  redis.call('ZREM', P .. 'regidx:device:' .. device, id)
+end
 -- The latest expiry of a user's registrations of a device, in the user's device index.
 local function index_user_device(device, user)
   local ud = P .. 'regidx:ud:' .. device .. ':' .. user
@@ -167,10 +182,10 @@ local function index_user_device(device, user)
 end
 local function remove_registration(id, phone, device, user)
   redis.call('DEL', P .. 'reg:' .. id)
-  local pair = P .. 'regidx:pair:' .. phone .. ':' .. device
-  if redis.call('GET', pair) == id then redis.call('DEL', pair) end
+  local dev = P .. 'regidx:dev:' .. device
+  if redis.call('HGET', dev, phone) == id then redis.call('HDEL', dev, phone) end
+  forget_earlier_layout(id, phone, device)
   redis.call('ZREM', P .. 'regidx:phone:' .. phone, id)
-  redis.call('ZREM', P .. 'regidx:device:' .. device, id)
   redis.call('ZREM', P .. 'regidx:due', id)
   redis.call('ZREM', P .. 'regidx:user:' .. user, id)
   if redis.call('ZREM', P .. 'regidx:ud:' .. device .. ':' .. user, id) == 1 then
@@ -232,8 +247,7 @@ local max_user, max_msisdn, max_devices = tonumber(ARGV[10]), tonumber(ARGV[11])
 
 -- The same (deviceId, phoneNumber): at most one record, active or lapsed; its
 -- expiry is its score in the expiry index (no record decoded).
-local pair = P .. 'regidx:pair:' .. phone .. ':' .. device
-local same_id = redis.call('GET', pair)
+local same_id = pair_id(phone, device)
 if same_id then
   local ends = redis.call('ZSCORE', P .. 'regidx:due', same_id)
   if ends and tonumber(ends) > now then
@@ -266,9 +280,8 @@ if same_id then
   end
 end
 redis.call('SET', P .. 'reg:' .. id, ARGV[2], 'PX', ttl)
-redis.call('SET', pair, id, 'PX', ttl)
+redis.call('HSET', P .. 'regidx:dev:' .. device, phone, id)
 redis.call('ZADD', P .. 'regidx:phone:' .. phone, due, id)
-redis.call('ZADD', P .. 'regidx:device:' .. device, due, id)
 redis.call('ZADD', P .. 'regidx:due', due, id)
 if max_user then redis.call('ZADD', P .. 'regidx:user:' .. user, due, id) end
 if max_devices then
@@ -302,9 +315,10 @@ local id, phone, device, user, due, ttl = ARGV[2], ARGV[4], ARGV[5], ARGV[6], AR
 local key = P .. 'reg:' .. id
 if redis.call('EXISTS', key) == 0 then return 0 end
 redis.call('SET', key, ARGV[3], 'PX', ttl)
-redis.call('SET', P .. 'regidx:pair:' .. phone .. ':' .. device, id, 'PX', ttl)
+-- A registration of the earlier layout moves to the device's hash.
+redis.call('HSET', P .. 'regidx:dev:' .. device, phone, id)
+forget_earlier_layout(id, phone, device)
 redis.call('ZADD', P .. 'regidx:phone:' .. phone, due, id)
-redis.call('ZADD', P .. 'regidx:device:' .. device, due, id)
 redis.call('ZADD', P .. 'regidx:due', due, id)
 redis.call('ZADD', P .. 'regidx:user:' .. user, 'XX', due, id)
 -- The expiry may have moved back: the device's latest one is looked up again.
@@ -447,6 +461,30 @@ end
 return out
 `;
 
+/**
+ * ARGV: prefix, deviceId. The JSON of the device's registrations: those of its hash and those of
+ * the earlier layout's sorted set. Entries whose record Redis dropped are removed.
+ */
+const DEVICE_REGISTRATIONS = `
+local P = ARGV[1]
+local dev = P .. 'regidx:dev:' .. ARGV[2]
+local earlier = P .. 'regidx:device:' .. ARGV[2]
+local out, seen = {}, {}
+local fields = redis.call('HGETALL', dev)
+for i = 1, #fields, 2 do
+  local id = fields[i + 1]
+  local raw = redis.call('GET', P .. 'reg:' .. id)
+  if raw then out[#out + 1] = raw; seen[id] = true else redis.call('HDEL', dev, fields[i]) end
+end
+for _, id in ipairs(redis.call('ZRANGE', earlier, 0, -1)) do
+  if not seen[id] then
+    local raw = redis.call('GET', P .. 'reg:' .. id)
+    if raw then out[#out + 1] = raw else redis.call('ZREM', earlier, id) end
+  end
+end
+return out
+`;
+
 /** KEYS[1]: a counter; ARGV[1]: its lifetime in ms from now. The next value. */
 const NEXT_SEQUENCE = `
 local n = redis.call('INCR', KEYS[1])
@@ -565,6 +603,7 @@ const SCRIPTS = {
   telegateTakeSubscription: { numberOfKeys: 0, lua: TAKE_SUBSCRIPTION },
   telegateForgetSame: { numberOfKeys: 0, lua: FORGET_SAME },
   telegateMembers: { numberOfKeys: 1, lua: MEMBERS },
+  telegateDeviceRegistrations: { numberOfKeys: 0, lua: DEVICE_REGISTRATIONS },
   telegateNextSequence: { numberOfKeys: 1, lua: NEXT_SEQUENCE },
   telegateHeartbeat: { numberOfKeys: 0, lua: HEARTBEAT },
   telegateClaimDeadNodes: { numberOfKeys: 0, lua: CLAIM_DEAD_NODES },
@@ -807,13 +846,16 @@ export class RedisStore implements Store {
   }
 
   async findRegistrations(query: { phoneNumber?: string; deviceId?: string }): Promise<RegistrationRecord[]> {
-    const index =
-      query.phoneNumber !== undefined
-        ? `regidx:phone:${query.phoneNumber}`
-        : query.deviceId !== undefined
-          ? `regidx:device:${query.deviceId}`
-          : 'regidx:due';
-    const records = await this.#members<RegistrationRecord>(index, 'reg:', true);
+    const records =
+      query.phoneNumber === undefined && query.deviceId !== undefined
+        ? ((await this.#scripts.telegateDeviceRegistrations(this.#prefix, query.deviceId)) as string[]).map(
+            (json) => JSON.parse(json) as RegistrationRecord,
+          )
+        : await this.#members<RegistrationRecord>(
+            query.phoneNumber !== undefined ? `regidx:phone:${query.phoneNumber}` : 'regidx:due',
+            'reg:',
+            true,
+          );
     return records
       .filter(
         (r) =>

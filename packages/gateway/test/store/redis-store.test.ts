@@ -158,10 +158,10 @@ describe('RedisStore keys and connection', () => {
     expect(JSON.parse((await raw.get(`telegate:reg:${record.registrationId}`)) ?? 'null')).toEqual(record);
     expect(JSON.parse((await raw.get(`telegate:sub:${sub.id}`)) ?? 'null')).toEqual(sub);
     // Registration indexes are sorted by expiry: the limits count the active ones (ZCOUNT), no record is read.
-    // With no limit set, only the number's and the device's; the per-user ones are kept for their limit.
-    for (const index of [`phone:${ALICE}`, `device:${DEVICE}`]) {
-      expect(await raw.zrange(`telegate:regidx:${index}`, 0, -1)).toEqual([record.registrationId]);
-    }
+    // With no limit set, only the number's; the per-user ones are kept for their limit. A device's
+    // registrations are a hash, phone number → id: the pair's uniqueness is one field.
+    expect(await raw.zrange(`telegate:regidx:phone:${ALICE}`, 0, -1)).toEqual([record.registrationId]);
+    expect(await raw.hgetall(`telegate:regidx:dev:${DEVICE}`)).toEqual({ [ALICE]: record.registrationId });
     for (const index of [`user:${ALICE}`, `ud:${DEVICE}:${ALICE}`, `userdev:${ALICE}`]) {
       expect(await raw.exists(`telegate:regidx:${index}`)).toBe(0);
     }
@@ -172,7 +172,9 @@ describe('RedisStore keys and connection', () => {
       limited.registrationId,
     ]);
     expect(await raw.zrange(`telegate:regidx:userdev:${ALICE}`, 0, -1)).toEqual([OTHER_DEVICE]);
-    expect(await raw.get(`telegate:regidx:pair:${ALICE}:${DEVICE}`)).toBe(record.registrationId);
+    expect(
+      await raw.exists(`telegate:regidx:pair:${ALICE}:${DEVICE}`, `telegate:regidx:device:${DEVICE}`),
+    ).toBe(0);
     expect(await raw.smembers(`telegate:subidx:owner:${ALICE}`)).toEqual([sub.id]);
     // Every record has a TTL (its end lies in the past here: the lapsed grace, 1 h, is left).
     for (const key of [`reg:${record.registrationId}`, `sub:${sub.id}`, 'seq:session:abc']) {
@@ -199,9 +201,11 @@ describe('RedisStore keys and connection', () => {
     await store.close();
   });
 
-  it('a registration written by the previous layout (every index by user kept) is found, counted, refreshed and removed', async () => {
-    // The previous version put each registration in all six indexes; this one writes the
-    // per-user ones only for their limits, and reads and removes the same keys: no migration.
+  it('a registration written by the earlier layouts (every index by user kept; pair key and device sorted set) is found, counted, refreshed and removed', async () => {
+    // Earlier versions put each registration in all six indexes, a device's registrations in a
+    // sorted set and the pair's id in a key of its own; this one writes the per-user indexes only
+    // for their limits and a device's registrations in one hash. It reads and removes the earlier
+    // keys as they are; a refresh moves the registration to the hash.
     const store = await RedisStore.connect(redis().url, { keyPrefix: 'old:' });
     const record = registration();
     const id = record.registrationId;
@@ -226,13 +230,39 @@ describe('RedisStore keys and connection', () => {
       ok: false,
       reason: 'MAX_DEVICES_PER_USER',
     });
-    // A refresh moves it in every index that holds it, the per-user ones included.
+    // A refresh moves it in every index that holds it, the per-user ones included, and from the
+    // pair key and the device's sorted set to the device's hash.
     await store.refreshRegistration(id, NOW + 2 * HOUR);
-    for (const index of indexes)
+    for (const index of indexes.filter((index) => index !== `device:${DEVICE}`))
       expect(await raw.zscore(`old:regidx:${index}`, id)).toBe(String(NOW + 2 * HOUR));
     expect(await raw.zscore(`old:regidx:userdev:${ALICE}`, DEVICE)).toBe(String(NOW + 2 * HOUR));
+    expect(await raw.exists(`old:regidx:pair:${ALICE}:${DEVICE}`, `old:regidx:device:${DEVICE}`)).toBe(0);
+    expect(await raw.hgetall(`old:regidx:dev:${DEVICE}`)).toEqual({ [ALICE]: id });
+    expect(await store.findRegistrations({ deviceId: DEVICE })).toEqual([
+      { ...record, expiresAt: NOW + 2 * HOUR },
+    ]);
+    expect(await store.createRegistration(registration(), {}, NOW)).toMatchObject({
+      reason: 'ALREADY_EXISTS',
+    });
     expect(await store.takeRegistration(id)).toEqual({ ...record, expiresAt: NOW + 2 * HOUR });
     expect(await raw.keys('old:*')).toEqual([]);
+    await store.close();
+  });
+
+  it("a registration Redis dropped (its TTL ran out) leaves its device's hash on the next read; its pair can register again", async () => {
+    const store = await RedisStore.connect(redis().url, { keyPrefix: 'ttl:' });
+    const record = registration();
+    const kept = registration({ phoneNumber: '+15550000002' });
+    await store.createRegistration(record, {}, NOW);
+    await store.createRegistration(kept, {}, NOW);
+    await raw.del(`ttl:reg:${record.registrationId}`);
+    expect(await store.findRegistrations({ deviceId: DEVICE })).toEqual([kept]);
+    expect(await raw.hgetall(`ttl:regidx:dev:${DEVICE}`)).toEqual({
+      [kept.phoneNumber]: kept.registrationId,
+    });
+    const again = registration();
+    expect(await store.createRegistration(again, {}, NOW)).toEqual({ ok: true });
+    expect(await raw.hget(`ttl:regidx:dev:${DEVICE}`, ALICE)).toBe(again.registrationId);
     await store.close();
   });
 
