@@ -2,7 +2,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createSinkGuard } from '@telegate/runtime/callbacks';
 import { checkWorkerBin } from '../media/mediasoup/worker-bin.js';
-import { resolveWeriftMediaOptions } from '../media/werift/options.js';
+import { callsInPortRange, resolveWeriftMediaOptions } from '../media/werift/options.js';
 import { parseTransportSpec } from '../sip/transport/transport.js';
 import { blockListOf } from '../sip/ua/embedded-sip-backend.js';
 import { sipHost } from '../sip/uri.js';
@@ -180,6 +180,11 @@ export interface GatewayConfig {
   mediasoupWorkerBin: string | undefined;
   /** `MEDIASOUP_WORKERS`: mediasoup worker processes (default: one per core). */
   mediasoupWorkers: number | undefined;
+  /**
+   * `MEDIA_THREADS`: `werift`: worker threads relaying media (default: one per core); `0` runs
+   * werift on the main thread, beside the API and the SIP stack.
+   */
+  mediaThreads: number | undefined;
   /** `MEDIA_BIND_ADDRESS`: the local address media sockets (RTP leg, ICE) bind to. */
   mediaBindAddress: string;
   /** `MEDIA_ANNOUNCED_ADDRESS`: the address written into SDP (default: the bind address). */
@@ -288,6 +293,7 @@ export function defaultConfig(
     mediaBackend: 'werift',
     mediasoupWorkerBin: undefined,
     mediasoupWorkers: undefined,
+    mediaThreads: undefined,
     mediaBindAddress: '127.0.0.1',
     mediaAnnouncedAddress: undefined,
     rtpPortMin: 40_000,
@@ -420,6 +426,7 @@ const SETTINGS: { [K in keyof GatewayConfig]: { env: string; parse: Parse<Gatewa
   mediaBackend: { env: 'MEDIA_BACKEND', parse: oneOf<MediaBackendKind>(['werift', 'mediasoup', 'loopback']) },
   mediasoupWorkerBin: { env: 'MEDIASOUP_WORKER_BIN', parse: text },
   mediasoupWorkers: { env: 'MEDIASOUP_WORKERS', parse: integer(1, 1024) },
+  mediaThreads: { env: 'MEDIA_THREADS', parse: integer(0, 256) },
   mediaBindAddress: { env: 'MEDIA_BIND_ADDRESS', parse: text },
   mediaAnnouncedAddress: { env: 'MEDIA_ANNOUNCED_ADDRESS', parse: text },
   rtpPortMin: { env: 'RTP_PORT_MIN', parse: integer(1024, 65_534) },
@@ -504,7 +511,18 @@ function checkMedia(config: GatewayConfig): void {
       rtpPortMin: config.rtpPortMin,
       rtpPortMax: config.rtpPortMax,
     });
+    const calls = callsInPortRange(config.rtpPortMin, config.rtpPortMax);
+    if (
+      config.mediaBackend === 'werift' &&
+      config.mediaThreads !== undefined &&
+      calls < config.mediaThreads
+    ) {
+      throw new ConfigError(
+        `RTP_PORT_MIN-RTP_PORT_MAX holds ports for ${calls} calls: too few for ${config.mediaThreads} MEDIA_THREADS (each thread needs its own four ports)`,
+      );
+    }
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     const message = (error as Error).message
       .replace(/^media bindAddress/, 'MEDIA_BIND_ADDRESS')
       .replace(/^media announcedAddress/, 'MEDIA_ANNOUNCED_ADDRESS')

@@ -1,7 +1,10 @@
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { rootCertificates } from 'node:tls';
 import type { Logger } from '../core/logger.js';
 import { createMediasoupMediaBackend } from '../media/mediasoup/mediasoup-backend.js';
+import { callsInPortRange } from '../media/werift/options.js';
+import { createThreadedWeriftMediaBackend } from '../media/werift/threaded-werift-backend.js';
 import { createWeriftMediaBackend } from '../media/werift/werift-media-backend.js';
 import { LoopbackMediaBackend } from '../network/loopback/loopback-media.js';
 import type { MediaBackend } from '../network/media-backend.js';
@@ -44,13 +47,21 @@ async function createMediaBackend(config: GatewayConfig): Promise<MediaBackend> 
   const announced =
     config.mediaAnnouncedAddress === undefined ? {} : { announcedAddress: config.mediaAnnouncedAddress };
   switch (config.mediaBackend) {
-    case 'werift':
-      return createWeriftMediaBackend({
+    case 'werift': {
+      const options = {
         bindAddress: config.mediaBindAddress,
         ...announced,
         rtpPortMin: config.rtpPortMin,
         rtpPortMax: config.rtpPortMax,
-      });
+      };
+      // By default one thread per core, as far as the port range holds a call for each.
+      const threads =
+        config.mediaThreads ??
+        Math.min(availableParallelism(), callsInPortRange(config.rtpPortMin, config.rtpPortMax));
+      return threads === 0
+        ? createWeriftMediaBackend(options)
+        : createThreadedWeriftMediaBackend({ ...options, threads });
+    }
     case 'mediasoup':
       try {
         return await createMediasoupMediaBackend({

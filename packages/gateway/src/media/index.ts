@@ -21,5 +21,10 @@ export {
   resolveWeriftMediaOptions,
   type WeriftMediaOptions,
 } from './werift/options.js';
+export {
+  createThreadedWeriftMediaBackend,
+  ThreadedWeriftMediaBackend,
+  type ThreadedWeriftMediaOptions,
+} from './werift/threaded-werift-backend.js';
 export { createWeriftMediaBackend, WeriftMediaBackend } from './werift/werift-media-backend.js';
 export { WeriftMediaEndpoint } from './werift/werift-media-endpoint.js';

@@ -160,6 +160,11 @@ describe('loadConfig: settings from the environment', () => {
       'is not an executable file: build it with `npm run build:mediasoup-worker`',
     ],
     [{ MEDIASOUP_WORKERS: '0' }, 'MEDIASOUP_WORKERS must be an integer from 1 to 1024 (got "0")'],
+    [{ MEDIA_THREADS: '-1' }, 'MEDIA_THREADS must be an integer from 0 to 256 (got "-1")'],
+    [
+      { MEDIA_THREADS: '3', RTP_PORT_MIN: '42000', RTP_PORT_MAX: '42007' },
+      'RTP_PORT_MIN-RTP_PORT_MAX holds ports for 2 calls: too few for 3 MEDIA_THREADS',
+    ],
   ])('%j → ConfigError "%s…"', (env, message) => {
     let error: unknown;
     try {
@@ -189,6 +194,12 @@ describe('loadConfig: settings from the environment', () => {
       rtpPortMin: 42_000,
       rtpPortMax: 42_999,
     });
+  });
+
+  it('MEDIA_THREADS: werift on that many worker threads, 0 on the main thread; unset, one per core', () => {
+    expect(loadConfig({ DEV_KEY_FILE: KEY_FILE }).mediaThreads).toBeUndefined();
+    expect(loadConfig({ DEV_KEY_FILE: KEY_FILE, MEDIA_THREADS: '0' }).mediaThreads).toBe(0);
+    expect(loadConfig({ DEV_KEY_FILE: KEY_FILE, MEDIA_THREADS: '4' }).mediaThreads).toBe(4);
   });
 
   it('production is fine with jwt auth, and turns response validation off', () => {

@@ -1,8 +1,11 @@
+import { existsSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   checkWebRtcSdp,
+  createThreadedWeriftMediaBackend,
   createWeriftMediaBackend,
   parseSdp,
+  type ThreadedWeriftMediaBackend,
   type WeriftMediaBackend,
   type WeriftMediaEndpoint,
 } from '../../src/index.js';
@@ -17,6 +20,7 @@ import {
   openOutboundCall,
   payloadTypeOf,
   portOf,
+  waitFor,
 } from './media-calls.js';
 import { describeMediaBackendContract } from './media-contract.js';
 
@@ -30,6 +34,87 @@ describeMediaBackendContract(
     }),
   { rtpPortMin: 47_100, rtpPortMax: 47_299 },
 );
+
+describeMediaBackendContract(
+  'werift on worker threads',
+  async (config) =>
+    createThreadedWeriftMediaBackend({
+      threads: 2,
+      bindAddress: config.address,
+      rtpPortMin: config.rtpPortMin,
+      rtpPortMax: config.rtpPortMax,
+    }),
+  { rtpPortMin: 48_200, rtpPortMax: 48_399 },
+);
+
+describe('werift on worker threads: beyond the contract', () => {
+  let backend: ThreadedWeriftMediaBackend;
+  const cleanups: Cleanups = [];
+  // 20 calls' ports: the first thread relays on 48400-48439, the second on 48440-48479.
+  beforeEach(() => {
+    backend = createThreadedWeriftMediaBackend({ threads: 2, rtpPortMin: 48_400, rtpPortMax: 48_479 });
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+    await backend.close();
+  });
+
+  it('spreads calls over the threads, each on its share of the ports', async () => {
+    const first = await openOutboundCall(backend, cleanups);
+    const second = await openOutboundCall(backend, cleanups);
+    const ports = [portOf(first.rtpSdp), portOf(second.rtpSdp)].sort();
+    expect(ports[0]).toBeGreaterThanOrEqual(48_400);
+    expect(ports[0]).toBeLessThan(48_440);
+    expect(ports[1]).toBeGreaterThanOrEqual(48_440);
+    expect(ports[1]).toBeLessThan(48_480);
+    await expectTonesBothWays(first, 'first thread');
+    await expectTonesBothWays(second, 'second thread');
+    expect(backend.stats()).toMatchObject({ endpoints: 2, webRtcTransports: 2 });
+  });
+
+  it('a thread that ends fails its calls (once each), leaves the others, and the next call starts it again', async () => {
+    const lost = await openOutboundCall(backend, cleanups);
+    const kept = await openOutboundCall(backend, cleanups);
+    const reasons: string[] = [];
+    lost.endpoint.onFailure?.((reason) => reasons.push(reason));
+    kept.endpoint.onFailure?.((reason) => reasons.push(`kept: ${reason}`));
+    // The first call went to the first thread (both were idle).
+    await backend.terminateThread(0);
+    await waitFor(() => reasons.length > 0, 'the failure of the lost call');
+    expect(reasons).toEqual(['the media thread ended']);
+    await expect(lost.endpoint.hold(true)).rejects.toThrow(/closed/);
+    await lost.endpoint.close();
+    await expectTonesBothWays(kept, 'the other thread');
+    const again = await openOutboundCall(backend, cleanups);
+    expect(portOf(again.rtpSdp)).toBeLessThan(48_440);
+    await expectTonesBothWays(again, 'the restarted thread');
+    expect(reasons).toEqual(['the media thread ended']);
+  });
+
+  it('refuses more threads than the port range has calls for', () => {
+    expect(() =>
+      createThreadedWeriftMediaBackend({ threads: 3, rtpPortMin: 48_500, rtpPortMax: 48_507 }),
+    ).toThrow(/fewer than 4 ports per media thread/);
+  });
+});
+
+// The built package (npm test builds it first) starts its threads from the compiled module, not through tsx.
+const built = new URL('../../dist/index.js', import.meta.url);
+describe.skipIf(!existsSync(built))('werift on worker threads from the built package', () => {
+  it('starts its threads from dist/media/werift/media-thread.js and relays both ways', async () => {
+    const { createThreadedWeriftMediaBackend: fromDist } = (await import(
+      built.href
+    )) as typeof import('../../src/index.js');
+    const backend = fromDist({ threads: 1, rtpPortMin: 48_520, rtpPortMax: 48_539 });
+    const cleanups: Cleanups = [];
+    try {
+      await expectTonesBothWays(await openOutboundCall(backend, cleanups), 'built threads');
+    } finally {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+      await backend.close();
+    }
+  });
+});
 
 describe('werift media backend: beyond the contract', () => {
   // It decodes and re-encodes G.711, so it offers both laws and converts between them.

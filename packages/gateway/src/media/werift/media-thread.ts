@@ -1,0 +1,52 @@
+/**
+ * A media thread's entry (see `ThreadedWeriftMediaBackend`): a werift media
+ * backend of its own, on its share of the port range, running what the main
+ * thread asks and posting back results, errors and endpoint failures.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { MediaEndpoint } from '../../network/media-backend.js';
+import type { MediaThreadData, MediaThreadReply, MediaThreadRequest } from './media-thread-protocol.js';
+import { toThreadError } from './media-thread-protocol.js';
+import { WeriftMediaBackend } from './werift-media-backend.js';
+
+const port = parentPort;
+if (port === null) throw new Error('media-thread runs as a worker thread');
+const backend = new WeriftMediaBackend((workerData as MediaThreadData).options);
+const endpoints = new Map<string, MediaEndpoint>();
+const post = (reply: MediaThreadReply) => port.postMessage(reply);
+
+async function run(request: MediaThreadRequest): Promise<unknown> {
+  switch (request.op) {
+    case 'create': {
+      const { endpoint, ...sdp } =
+        request.kind === 'webrtc'
+          ? await backend.createFromWebRtcOffer(request.offer)
+          : request.kind === 'rtp'
+            ? await backend.createFromRtpOffer(request.offer)
+            : await backend.createOffers();
+      endpoints.set(endpoint.id, endpoint);
+      endpoint.onFailure?.((reason) => post({ failure: endpoint.id, reason }));
+      return { endpoint: endpoint.id, ...sdp };
+    }
+    case 'call': {
+      const endpoint = endpoints.get(request.endpoint);
+      if (request.method === 'close') {
+        endpoints.delete(request.endpoint);
+        return endpoint?.close();
+      }
+      // As the endpoint itself answers once closed.
+      if (endpoint === undefined) throw new Error(`media endpoint ${request.endpoint} is closed`);
+      return (endpoint[request.method] as (arg: unknown) => Promise<unknown>).call(endpoint, request.arg);
+    }
+    case 'close':
+      endpoints.clear();
+      return backend.close();
+  }
+}
+
+port.on('message', (request: MediaThreadRequest) => {
+  run(request).then(
+    (value) => post({ id: request.id, value, stats: backend.stats() }),
+    (error: unknown) => post({ id: request.id, error: toThreadError(error), stats: backend.stats() }),
+  );
+});
