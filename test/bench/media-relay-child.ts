@@ -1,6 +1,7 @@
 /**
  * The process under test of the media benchmark (bundled by media.ts):
- * `werift` runs the werift media backend; `mediasoup <worker>` the mediasoup
+ * `werift` runs the werift media backend on the main thread, `werift-threads <n>`
+ * on n worker threads (the gateway's default); `mediasoup <worker>` the mediasoup
  * backend with one worker process; `forward` is the peer, a bare UDP
  * forwarder (two sockets per call, no ICE, no DTLS, no SRTP, no rewriting).
  * Requests come over IPC and run concurrently.
@@ -10,7 +11,11 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { setPriority } from 'node:os';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
-import { createWeriftMediaBackend } from '../../packages/gateway/src/media/index.js';
+import {
+  createThreadedWeriftMediaBackend,
+  createWeriftMediaBackend,
+  type ThreadedWeriftMediaBackend,
+} from '../../packages/gateway/src/media/index.js';
 import { createMediasoupMediaBackend } from '../../packages/gateway/src/media/mediasoup/index.js';
 import type { MediaBackend, MediaEndpoint } from '../../packages/gateway/src/network/media-backend.js';
 import { parseSdp } from '../../packages/gateway/src/sdp/parse.js';
@@ -27,7 +32,7 @@ type Request =
   | { kind: 'exit' };
 
 const mode = process.argv[2];
-/** The ports this process relays on, from the arguments `<mode> <lowest> <highest> [worker]`. */
+/** The ports this process relays on, from the arguments `<mode> <lowest> <highest> [worker | threads]`. */
 const portMin = Number(process.argv[3]);
 const portMax = Number(process.argv[4]);
 const backend: MediaBackend & { workerPids?: number[] } =
@@ -39,7 +44,15 @@ const backend: MediaBackend & { workerPids?: number[] } =
         rtcMinPort: portMin,
         rtcMaxPort: portMax,
       })
-    : createWeriftMediaBackend({ bindAddress: '127.0.0.1', rtpPortMin: portMin, rtpPortMax: portMax });
+    : mode === 'werift-threads'
+      ? createThreadedWeriftMediaBackend({
+          threads: Number(process.argv[5]),
+          bindAddress: '127.0.0.1',
+          rtpPortMin: portMin,
+          rtpPortMax: portMax,
+        })
+      : createWeriftMediaBackend({ bindAddress: '127.0.0.1', rtpPortMin: portMin, rtpPortMax: portMax });
+const threaded = mode === 'werift-threads' ? (backend as ThreadedWeriftMediaBackend) : undefined;
 const endpoints = new Map<number, MediaEndpoint>();
 const sockets: Socket[] = [];
 let next = 1;
@@ -86,7 +99,23 @@ new PerformanceObserver((list) => {
   }
 }).observe({ entryTypes: ['gc'] });
 
-function loopStats(reset: boolean): Record<string, number> {
+/**
+ * The event loop's figures: this process's main thread, or with media threads theirs: GC pauses of
+ * them all (count, total, longest) and the mean time a thread waited for a core.
+ */
+async function loopStats(reset: boolean): Promise<Record<string, number>> {
+  if (threaded !== undefined) {
+    const threads = await threaded.threadDiagnostics(reset);
+    return {
+      loopDelayP99Ms: Number.NaN,
+      loopDelayMaxMs: Number.NaN,
+      gcCount: threads.reduce((n, t) => n + t.gcCount, 0),
+      gcTotalMs: threads.reduce((n, t) => n + t.gcTotalMs, 0),
+      gcMaxMs: Math.max(0, ...threads.map((t) => t.gcMaxMs)),
+      runDelayS: threads.reduce((n, t) => n + t.runDelayMs, 0) / 1000 / Math.max(1, threads.length),
+      workersRunDelayS: 0,
+    };
+  }
   const stats = {
     loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
     loopDelayMaxMs: loopDelay.max / 1e6,
@@ -154,7 +183,7 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
       return {
         cpu: process.cpuUsage(),
         workersCpu: workersCpuSeconds(),
-        loop: loopStats(request.reset === true),
+        loop: await loopStats(request.reset === true),
         stats: backend.stats?.(),
       };
     case 'inspect':

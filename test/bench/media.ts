@@ -2,7 +2,8 @@
  * The media backends under load (loopback only): N concurrent relayed G.711
  * calls, each a WebRTC device and a plain RTP peer sending one 20 ms packet
  * every 20 ms both ways through the backend, which runs alone in a child
- * process: werift, then mediasoup (one worker process) in the same run.
+ * process: werift on the main thread, werift on worker threads (the gateway's default, one per
+ * core), then mediasoup (one worker process) in the same run.
  * Measured per step: the backend's CPU (share of one core; for mediasoup the
  * worker's, read from /proc, plus the Node process driving it), one-way
  * latency through it, loss, and the time from the device's offer to the first
@@ -15,7 +16,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { cpus, loadavg } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import { ProtectionProfileAes128CmHmacSha1_80, RtpHeader, RtpPacket, SrtpSession } from 'werift';
@@ -35,7 +36,18 @@ import { readUdpDatagrams } from './pcap.ts';
 import { type DirectionLatency, longestSilenceMs, type RelayFlow, relayLatencies } from './relay-latency.ts';
 import { type BenchResult, fmtInt, fmtRatio, repoRoot } from './util.ts';
 
-type Backend = 'werift' | 'mediasoup';
+type Backend = 'werift' | 'werift-threads' | 'mediasoup';
+/** Media threads of the `werift-threads` runs: the gateway's default, one per core. */
+const MEDIA_THREADS = availableParallelism();
+const label = (backend: Backend): string =>
+  backend === 'werift-threads' ? `werift, ${MEDIA_THREADS} threads` : backend;
+/** The share of its cores a step's backend used: mediasoup its worker's, werift on threads the mean of its threads. */
+const coreShare = (backend: Backend, result: { relayCpu: number; workersCpu: number }): number =>
+  backend === 'mediasoup'
+    ? result.workersCpu
+    : backend === 'werift-threads'
+      ? result.relayCpu / MEDIA_THREADS
+      : result.relayCpu;
 
 const steps = (variable: string, fallback: string): number[] =>
   (process.env[variable] ?? fallback)
@@ -45,6 +57,7 @@ const steps = (variable: string, fallback: string): number[] =>
 /** Calls per step and backend; a backend's run stops at its first step that saturates. */
 const STEPS: Record<Backend, number[]> = {
   werift: steps('TELEGATE_BENCH_MEDIA_WERIFT_STEPS', '10,25,50,75,100,150'),
+  'werift-threads': steps('TELEGATE_BENCH_MEDIA_WERIFT_THREADS_STEPS', '10,25,50,75,100,150'),
   mediasoup: steps('TELEGATE_BENCH_MEDIA_MEDIASOUP_STEPS', '25,50,100,200,300,400'),
 };
 /** A backend's steps stop once this much time has gone into them (set-up included). */
@@ -72,6 +85,7 @@ const STALL_MS = 100;
 /** The UDP ports each process under test relays on (its side only): the capture listens to these. */
 const PORTS: Record<Backend | 'forward', [number, number]> = {
   werift: [46_000, 46_999],
+  'werift-threads': [44_000, 44_999],
   mediasoup: [47_000, 49_999],
   forward: [45_000, 45_999],
 };
@@ -103,6 +117,18 @@ async function bundleChild(): Promise<{ dir: string; script: string; cleanup(): 
   await build({
     entryPoints: [join(repoRoot, 'test/bench/media-relay-child.ts')],
     outfile: script,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    plugins: [runtimeSubpathsFromSource()],
+    logLevel: 'error',
+  });
+  // The threaded werift backend starts its threads from `media-thread.js` beside its own module.
+  await build({
+    entryPoints: [join(repoRoot, 'packages/gateway/src/media/werift/media-thread.ts')],
+    outfile: join(dir, 'media-thread.js'),
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -636,6 +662,8 @@ const waitCell = (backend: Backend, result: StepResult): string => {
   const waited = Number.isFinite(result.waited) ? pct(result.waited) : '—';
   if (backend === 'mediasoup') return `worker ${waited}`;
   const { gcMaxMs, gcTotalMs, gcCount } = result.loop;
+  if (backend === 'werift-threads')
+    return `${waited} (mean of the threads); GC of all threads ${fine(gcMaxMs)} / ${fine(gcTotalMs)} (${gcCount} pauses)`;
   return `${waited}; GC ${fine(gcMaxMs)} / ${fine(gcTotalMs)} (${gcCount} pauses)`;
 };
 const edgeCell = (figures: EdgeFigures | undefined): string =>
@@ -645,20 +673,21 @@ const added = (relayed: number, floor: number): number => Math.max(0, relayed - 
 
 /** What a step's figures say about the backend: why its run stops there, if it does. */
 function saturation(backend: Backend, result: StepResult): string | undefined {
-  const core = backend === 'mediasoup' ? result.workersCpu : result.relayCpu;
+  const core = coreShare(backend, result);
+  const name = label(backend);
   if (result.failed === result.calls)
-    return `Every ${backend} call set-up failed at ${result.calls} calls (no media either way): the test devices' DTLS did not complete, so nothing was measured.`;
+    return `Every ${name} call set-up failed at ${result.calls} calls (no media either way): the test devices' DTLS did not complete, so nothing was measured.`;
   if (core >= SATURATED_CPU)
-    return `${backend} saturated ${backend === 'mediasoup' ? 'its worker’s' : 'its'} core at ${result.calls} calls (${pct(core)}).`;
+    return `${name} saturated ${backend === 'mediasoup' ? 'its worker’s core' : backend === 'werift-threads' ? 'its threads’ cores' : 'its core'} at ${result.calls} calls (${pct(core)}).`;
   const lostInside = result.edges === undefined ? undefined : edgeLoss(result.edges.both);
   if (lostInside !== undefined && lostInside >= SATURATED_LOSS)
-    return `${backend} lost ${lossPct(lostInside)} of the packets entering it (at its edges) at ${result.calls} calls while using ${pct(core)} of a core: the loss came before the CPU limit.`;
+    return `${name} lost ${lossPct(lostInside)} of the packets entering it (at its edges) at ${result.calls} calls while using ${pct(core)} of ${backend === 'werift-threads' ? 'each core' : 'a core'}: the loss came before the CPU limit.`;
   if (result.loss >= SATURATED_LOSS)
     return lostInside === undefined
-      ? `${backend} lost ${lossPct(result.loss)} of the packets at ${result.calls} calls while using ${pct(core)} of a core: the loss came before the CPU limit.`
-      : `The test peers (the benchmark's process) fell behind at ${result.calls} ${backend} calls: ${lossPct(result.loss)} of the packets sent in the window were not received in time, while ${backend} relayed all but ${lossPct(lostInside)} of what entered it, using ${pct(core)} of a core.`;
+      ? `${name} lost ${lossPct(result.loss)} of the packets at ${result.calls} calls while using ${pct(core)} of ${backend === 'werift-threads' ? 'each core' : 'a core'}: the loss came before the CPU limit.`
+      : `The test peers (the benchmark's process) fell behind at ${result.calls} ${name} calls: ${lossPct(result.loss)} of the packets sent in the window were not received in time, while ${name} relayed all but ${lossPct(lostInside)} of what entered it, using ${pct(core)} of ${backend === 'werift-threads' ? 'each core' : 'a core'}.`;
   if (result.peersCpu >= PEERS_SATURATED_CPU)
-    return `The test peers (the benchmark's process) ran out of CPU at ${result.calls} ${backend} calls (${pct(result.peersCpu)}); ${backend} itself used ${pct(core)} of a core and did not saturate.`;
+    return `The test peers (the benchmark's process) ran out of CPU at ${result.calls} ${name} calls (${pct(result.peersCpu)}); ${name} itself used ${pct(core)} of ${backend === 'werift-threads' ? 'each core' : 'a core'} and did not saturate.`;
   return undefined;
 }
 
@@ -696,10 +725,10 @@ async function runBackend(
     run.results.push({ relayed, floor });
     const cpuPerCall = relayed.relayCpu / Math.max(1, calls - relayed.failed);
     console.log(
-      `  ${backend} ${calls} calls: ${pct(relayed.relayCpu)} CPU, forwarder ${pct(floor.relayCpu)}, peers ${pct(relayed.peersCpu)}, loss ${(relayed.loss * 100).toFixed(2)} %, at the edges p50/p99/max ${edgeCell(relayed.edges?.both)}, forwarder ${edgeCell(floor.edges?.both)}; ${waitCell(backend, relayed)}; loop delay p99 ${fine(relayed.loop.loopDelayP99Ms)}, max ${fine(relayed.loop.loopDelayMaxMs)}`,
+      `  ${label(backend)} ${calls} calls: ${pct(relayed.relayCpu)} CPU, forwarder ${pct(floor.relayCpu)}, peers ${pct(relayed.peersCpu)}, loss ${(relayed.loss * 100).toFixed(2)} %, at the edges p50/p99/max ${edgeCell(relayed.edges?.both)}, forwarder ${edgeCell(floor.edges?.both)}; ${waitCell(backend, relayed)}; loop delay p99 ${fine(relayed.loop.loopDelayP99Ms)}, max ${fine(relayed.loop.loopDelayMaxMs)}`,
     );
     rows.push([
-      backend,
+      label(backend),
       String(calls),
       backend === 'mediasoup'
         ? `${pct(relayed.relayCpu)} (worker ${pct(relayed.workersCpu)})`
@@ -724,8 +753,7 @@ async function runBackend(
     const reason = saturation(backend, relayed);
     if (reason !== undefined) {
       run.stopReason = reason;
-      if ((backend === 'mediasoup' ? relayed.workersCpu : relayed.relayCpu) >= SATURATED_CPU)
-        run.saturatedAt = calls;
+      if (coreShare(backend, relayed) >= SATURATED_CPU) run.saturatedAt = calls;
       break;
     }
   }
@@ -739,20 +767,24 @@ function verdicts(run: BackendRun, goalPerCore: number, busy: boolean): string[]
   const notes: string[] = [];
   const widest = below.at(-1);
   if (widest === undefined) {
-    notes.push(`${run.backend}: no step completed below saturation, so no goal can be judged from this run.`);
+    notes.push(
+      `${label(run.backend)}: no step completed below saturation, so no goal can be judged from this run.`,
+    );
     return notes;
   }
   // The CPU per call at the largest step below saturation: the figure that scales.
   const share = run.backend === 'mediasoup' ? widest.relayed.workersCpu : widest.relayed.relayCpu;
   const live = Math.max(1, widest.relayed.calls - widest.relayed.failed);
   const perCore = live / Math.max(share, 1e-6);
+  // werift on threads saturates all its threads' cores together.
+  const cores = run.backend === 'werift-threads' ? MEDIA_THREADS : 1;
   const capacity =
     run.saturatedAt !== undefined
-      ? `saturated its core at ${run.saturatedAt} calls`
-      : `did not saturate (largest step ${widest.relayed.calls} calls at ${pct(share)} of a core)`;
+      ? `saturated ${cores === 1 ? 'its core' : `its ${cores} threads’ cores`} at ${run.saturatedAt} calls`
+      : `did not saturate (largest step ${widest.relayed.calls} calls at ${pct(share)} of a core${cores === 1 ? '' : ` in all, over ${cores} threads`})`;
   const judged =
     run.saturatedAt !== undefined
-      ? run.saturatedAt >= goalPerCore
+      ? run.saturatedAt / cores >= goalPerCore
         ? 'met'
         : perCore >= goalPerCore
           ? 'not settled (the CPU per call says met, the saturating step came earlier)'
@@ -761,7 +793,7 @@ function verdicts(run: BackendRun, goalPerCore: number, busy: boolean): string[]
         ? 'met by extrapolation from the CPU per call (not driven to saturation here)'
         : 'missed (by the CPU per call)';
   notes.push(
-    `${run.backend}: ${capacity}; at ${widest.relayed.calls} calls one call costs ${((share / live) * 100).toFixed(2)} % of a core, about ${Math.round(perCore)} calls per core. Goal ≥ ${goalPerCore} calls per core: ${judged}${caveat}.`,
+    `${label(run.backend)}: ${capacity}; at ${widest.relayed.calls} calls one call costs ${((share / live) * 100).toFixed(2)} % of a core, about ${Math.round(perCore)} calls per core. Goal ≥ ${goalPerCore} calls per core: ${judged}${caveat}.`,
   );
   const captured = below.every(({ relayed }) => relayed.edges !== undefined);
   const worstLoss = Math.max(
@@ -790,11 +822,13 @@ function verdicts(run: BackendRun, goalPerCore: number, busy: boolean): string[]
   const captureMissed = captured && below.some(({ relayed }) => relayed.edges!.captureDropped > 0);
   const { loop, waited } = widest.relayed;
   const tail =
-    run.backend === 'werift'
-      ? ` At ${widest.relayed.calls} calls its event loop waited for a core ${Number.isFinite(waited) ? pct(waited) : '(not known)'} of the window and its garbage collector paused ${loop.gcCount} times (longest ${fine(loop.gcMaxMs)}, ${fine(loop.gcTotalMs)} in all).`
-      : ` At ${widest.relayed.calls} calls its worker waited for a core ${Number.isFinite(waited) ? pct(waited) : '(not known)'} of the window.`;
+    run.backend === 'werift-threads'
+      ? ` At ${widest.relayed.calls} calls its threads' event loops waited for a core ${Number.isFinite(waited) ? pct(waited) : '(not known)'} of the window (mean of the threads) and their garbage collectors paused ${loop.gcCount} times together (longest ${fine(loop.gcMaxMs)}, ${fine(loop.gcTotalMs)} in all).`
+      : run.backend === 'werift'
+        ? ` At ${widest.relayed.calls} calls its event loop waited for a core ${Number.isFinite(waited) ? pct(waited) : '(not known)'} of the window and its garbage collector paused ${loop.gcCount} times (longest ${fine(loop.gcMaxMs)}, ${fine(loop.gcTotalMs)} in all).`
+        : ` At ${widest.relayed.calls} calls its worker waited for a core ${Number.isFinite(waited) ? pct(waited) : '(not known)'} of the window.`;
   notes.push(
-    `${run.backend} below saturation (${below.map((r) => r.relayed.calls).join(', ')} calls): ${latencyText}; loss${captured ? ' at its edges' : ''} at most ${lossPct(worstLoss)} (goal 0: ${worstLoss === 0 ? 'met' : captureMissed ? 'not settled: the capture itself missed packets' : 'missed'})${caveat}.${tail}${stalledText}`,
+    `${label(run.backend)} below saturation (${below.map((r) => r.relayed.calls).join(', ')} calls): ${latencyText}; loss${captured ? ' at its edges' : ''} at most ${lossPct(worstLoss)} (goal 0: ${worstLoss === 0 ? 'met' : captureMissed ? 'not settled: the capture itself missed packets' : 'missed'})${caveat}.${tail}${stalledText}`,
   );
   return notes;
 }
@@ -813,6 +847,7 @@ export async function mediaBench(): Promise<BenchResult> {
   try {
     const plan: [Backend, number, string[] | undefined][] = [
       ['werift', 30, ['werift', ...portArgs(PORTS.werift)]],
+      ['werift-threads', 30, ['werift-threads', ...portArgs(PORTS['werift-threads']), String(MEDIA_THREADS)]],
       [
         'mediasoup',
         300,
@@ -830,12 +865,12 @@ export async function mediaBench(): Promise<BenchResult> {
       try {
         const run = await runBackend(backend, relay, forward, rows, dir);
         const load = loadavg()[0]!;
-        loads.push(`${load.toFixed(1)} after ${backend}`);
+        loads.push(`${load.toFixed(1)} after ${label(backend)}`);
         peakLoads.push(load);
         if (run.stopReason !== undefined) notes.push(run.stopReason);
         if (relay.nice !== undefined)
           notes.push(
-            `${backend} and the forwarder ran at nice ${relay.nice} (TELEGATE_BENCH_MEDIA_NICE), ahead of other work on the machine; the test peers and tcpdump did not.`,
+            `${label(backend)} and the forwarder ran at nice ${relay.nice} (TELEGATE_BENCH_MEDIA_NICE), ahead of other work on the machine; the test peers and tcpdump did not.`,
           );
         notes.push(...verdicts(run, goalPerCore, Math.max(loadAtStart, load) > cpus().length / 2));
       } finally {
@@ -863,14 +898,14 @@ export async function mediaBench(): Promise<BenchResult> {
       : `Added at the edges: not measured, ${captureMissing}; only the end-to-end figure below is given.`,
     'End to end: one-way, packet sent → packet received, both ends in the benchmark’s process, so it includes the test devices’ own SRTP work and their event loop; the backend’s figure less the forwarder’s at the same percentile and call count. Loss end to end counts packets sent in the measured window and not received within 300 ms after it; loss at the edges, packets that entered the backend during the capture and did not leave it within 1 s.',
     `Calls send at spread phases, as independent calls do: call i sends its packets in slot i mod 10 of each 20 ms, slots 2 ms apart (one timer for all calls sent every call at once, and the backend then worked through a burst of all calls’ packets every 20 ms). When the test peers’ process falls behind by more than ${LATE_SLOTS * SLOT_MS} ms, it skips the frames of the slots it missed (the share is in the last column) rather than sending every call’s overdue frames in one burst, which independent callers never do: a burst would time how long the backend takes to work through the test peers’ backlog, not what it adds to a packet. Their longest silence (no packet to the backend from any test endpoint, in the capture) says how long a stall lasted. A step where it passed ${STALL_MS} ms (five packet intervals) is shown but its latency is not judged against the goal.`,
-    'Waiting for a core: the time the backend’s event loop thread (mediasoup: its worker’s) was runnable but not running, from /proc/<pid>/schedstat, as a share of the window: latency the scheduler adds, not the backend’s own work. GC pauses: werift’s garbage collections over the window (longest, total), from a PerformanceObserver in its process; a pause holds every packet that arrives during it.',
+    'Waiting for a core: the time the backend’s event loop thread (mediasoup: its worker’s; werift on threads: the mean of its threads, each from /proc/thread-self/schedstat) was runnable but not running, from /proc/<pid>/schedstat, as a share of the window: latency the scheduler adds, not the backend’s own work. GC pauses: werift’s garbage collections over the window (longest, total), from a PerformanceObserver in its process (on threads: in each thread, together); a pause holds every packet that arrives during it (on threads: that thread’s packets).',
     'First packet: from the device starting its offer to the first packet the RTP peer receives (calls are set up 10 at a time, so it includes queueing behind the other set-ups).',
   );
   return {
     id: 'media',
     title: 'Media relay',
     description:
-      'Concurrent G.711 calls relayed by each media backend (WebRTC device ↔ backend ↔ plain RTP peer, 50 packets/s each way per call of 152–167 payload bytes, loopback): werift, then mediasoup with one worker, in the same run, each against a bare UDP forwarder between two plain RTP peers at the same call count. Latency is measured where the backend adds it: a capture of loopback gives each packet’s kernel time stamp entering the backend and leaving it. Goals: mediasoup ≥ 300 concurrent calls per core, werift ≥ 30, added one-way latency p99 < 5 ms and no loss below saturation.',
+      'Concurrent G.711 calls relayed by each media backend (WebRTC device ↔ backend ↔ plain RTP peer, 50 packets/s each way per call of 152–167 payload bytes, loopback): werift on its process’s main thread, werift on worker threads (`MEDIA_THREADS`, the gateway’s default: one per core), then mediasoup with one worker, in the same run, each against a bare UDP forwarder between two plain RTP peers at the same call count. Latency is measured where the backend adds it: a capture of loopback gives each packet’s kernel time stamp entering the backend and leaving it. Goals: mediasoup ≥ 300 concurrent calls per core, werift ≥ 30, added one-way latency p99 < 5 ms and no loss below saturation.',
     columns: [
       'backend',
       'calls',

@@ -14,6 +14,7 @@ export {
   transcodeG711,
 } from './g711.js';
 export { PortAllocator } from './port-allocator.js';
+export type { MediaThreadDiagnostics } from './werift/media-thread-protocol.js';
 export {
   DEFAULT_RTP_PORT_MAX,
   DEFAULT_RTP_PORT_MIN,

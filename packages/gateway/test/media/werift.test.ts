@@ -70,6 +70,15 @@ describe('werift on worker threads: beyond the contract', () => {
     await expectTonesBothWays(first, 'first thread');
     await expectTonesBothWays(second, 'second thread');
     expect(backend.stats()).toMatchObject({ endpoints: 2, webRtcTransports: 2 });
+    // Each running thread reports its own garbage collections and waits for a core.
+    const before = await backend.threadDiagnostics();
+    const after = await backend.threadDiagnostics();
+    expect(after).toHaveLength(2);
+    for (const [i, thread] of after.entries()) {
+      expect(thread.gcTotalMs).toBeGreaterThanOrEqual(thread.gcMaxMs);
+      expect(thread.gcCount).toBeGreaterThanOrEqual(before[i]!.gcCount);
+      expect(thread.runDelayMs).toBeGreaterThanOrEqual(before[i]!.runDelayMs);
+    }
   });
 
   it('a thread that ends fails its calls (once each), leaves the others, and the next call starts it again', async () => {

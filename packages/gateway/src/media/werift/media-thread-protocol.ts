@@ -33,7 +33,18 @@ export type MediaThreadRequest =
   | { op: 'create'; id: number; kind: 'rtp'; offer: CheckedRtpSdp }
   | { op: 'create'; id: number; kind: 'offers' }
   | { op: 'call'; id: number; endpoint: string; method: EndpointMethod; arg?: unknown }
+  | { op: 'diagnostics'; id: number; reset: boolean }
   | { op: 'close'; id: number };
+
+/** How a media thread's event loop fares: its garbage collections and its waits for a core. */
+export interface MediaThreadDiagnostics {
+  /** Garbage collections since the last reset, their total and longest pause. */
+  gcCount: number;
+  gcTotalMs: number;
+  gcMaxMs: number;
+  /** Time the thread was runnable but had no core, since it started (Linux schedstat; NaN elsewhere). */
+  runDelayMs: number;
+}
 
 /** An error as it crosses the thread boundary. */
 export type ThreadError =

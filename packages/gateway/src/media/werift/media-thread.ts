@@ -3,9 +3,16 @@
  * backend of its own, on its share of the port range, running what the main
  * thread asks and posting back results, errors and endpoint failures.
  */
+import { readFileSync } from 'node:fs';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { MediaEndpoint } from '../../network/media-backend.js';
-import type { MediaThreadData, MediaThreadReply, MediaThreadRequest } from './media-thread-protocol.js';
+import type {
+  MediaThreadData,
+  MediaThreadDiagnostics,
+  MediaThreadReply,
+  MediaThreadRequest,
+} from './media-thread-protocol.js';
 import { toThreadError } from './media-thread-protocol.js';
 import { WeriftMediaBackend } from './werift-media-backend.js';
 
@@ -14,6 +21,28 @@ if (port === null) throw new Error('media-thread runs as a worker thread');
 const backend = new WeriftMediaBackend((workerData as MediaThreadData).options);
 const endpoints = new Map<string, MediaEndpoint>();
 const post = (reply: MediaThreadReply) => port.postMessage(reply);
+
+const gc = { gcCount: 0, gcTotalMs: 0, gcMaxMs: 0 };
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    gc.gcCount++;
+    gc.gcTotalMs += entry.duration;
+    gc.gcMaxMs = Math.max(gc.gcMaxMs, entry.duration);
+  }
+}).observe({ entryTypes: ['gc'] });
+
+function diagnostics(reset: boolean): MediaThreadDiagnostics {
+  let runDelayMs = Number.NaN;
+  try {
+    // The second field: nanoseconds spent runnable, waiting for a core.
+    runDelayMs = Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[1]) / 1e6;
+  } catch {
+    // Not Linux, or a kernel without schedstats.
+  }
+  const result = { ...gc, runDelayMs };
+  if (reset) Object.assign(gc, { gcCount: 0, gcTotalMs: 0, gcMaxMs: 0 });
+  return result;
+}
 
 async function run(request: MediaThreadRequest): Promise<unknown> {
   switch (request.op) {
@@ -38,6 +67,8 @@ async function run(request: MediaThreadRequest): Promise<unknown> {
       if (endpoint === undefined) throw new Error(`media endpoint ${request.endpoint} is closed`);
       return (endpoint[request.method] as (arg: unknown) => Promise<unknown>).call(endpoint, request.arg);
     }
+    case 'diagnostics':
+      return diagnostics(request.reset);
     case 'close':
       endpoints.clear();
       return backend.close();

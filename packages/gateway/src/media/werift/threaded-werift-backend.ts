@@ -8,6 +8,7 @@ import {
   type EndpointMethod,
   fromThreadError,
   type MediaThreadData,
+  type MediaThreadDiagnostics,
   type MediaThreadReply,
   type MediaThreadRequest,
 } from './media-thread-protocol.js';
@@ -269,6 +270,17 @@ export class ThreadedWeriftMediaBackend implements MediaBackend {
       total.webRtcTransports += thread.stats.webRtcTransports;
     }
     return total;
+  }
+
+  /**
+   * How each running media thread fares (garbage collections since the last reset, time spent
+   * waiting for a core), for monitoring and benchmarks. `reset` starts the GC figures anew.
+   */
+  async threadDiagnostics(reset = false): Promise<MediaThreadDiagnostics[]> {
+    const running = this.#threads.filter((thread) => thread.running);
+    return (await Promise.all(
+      running.map((thread) => thread.request({ op: 'diagnostics', reset })),
+    )) as MediaThreadDiagnostics[];
   }
 
   /**
