@@ -135,6 +135,13 @@ async function start(env: Readonly<Record<string, string | undefined>>, io: CliI
   const config = loadConfig(env);
   const server = await buildGateway(config);
   const log = server.app.log;
+  try {
+    // Media threads load werift now: the first call then does not wait for it.
+    await server.gateway.media.start?.();
+  } catch (error) {
+    await server.close().catch(() => {});
+    throw new ConfigError(`the media backend did not start (${(error as Error).message})`);
+  }
   let url: string;
   try {
     await server.app.listen({ port: config.port, host: config.host });

@@ -44,6 +44,11 @@ export interface MediaBackendStats {
 export interface MediaBackend extends Closable {
   /** Open endpoints and sockets, for leak checks and metrics (optional: the loopback backend has none). */
   stats?(): MediaBackendStats;
+  /**
+   * Starts what the backend's calls run on (werift's media threads) ahead of the first call, so
+   * that call does not wait for it; a backend starts it anyway when a call needs it. Optional.
+   */
+  start?(): Promise<void>;
   /** Outgoing call: endpoint for the device's WebRTC offer, the gateway's WebRTC answer and the RTP offer for the INVITE. */
   createFromWebRtcOffer(
     offer: CheckedWebRtcSdp,

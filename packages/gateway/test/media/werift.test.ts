@@ -60,6 +60,10 @@ describe('werift on worker threads: beyond the contract', () => {
   });
 
   it('spreads calls over the threads, each on its share of the ports', async () => {
+    // start() runs every thread ahead of the first call.
+    expect(await backend.threadDiagnostics()).toEqual([]);
+    await backend.start();
+    expect(await backend.threadDiagnostics()).toHaveLength(2);
     const first = await openOutboundCall(backend, cleanups);
     const second = await openOutboundCall(backend, cleanups);
     const ports = [portOf(first.rtpSdp), portOf(second.rtpSdp)].sort();

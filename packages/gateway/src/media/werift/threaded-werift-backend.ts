@@ -272,6 +272,12 @@ export class ThreadedWeriftMediaBackend implements MediaBackend {
     return total;
   }
 
+  /** Starts every media thread now (each loads werift) rather than with its first call. */
+  async start(): Promise<void> {
+    if (this.#closed) return;
+    await Promise.all(this.#threads.map((thread) => thread.request({ op: 'diagnostics', reset: false })));
+  }
+
   /**
    * How each running media thread fares (garbage collections since the last reset, time spent
    * waiting for a core), for monitoring and benchmarks. `reset` starts the GC figures anew.
