@@ -10,7 +10,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { setPriority } from 'node:os';
-import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
   createThreadedWeriftMediaBackend,
   createWeriftMediaBackend,
@@ -18,6 +18,7 @@ import {
 } from '../../packages/gateway/src/media/index.js';
 import { createMediasoupMediaBackend } from '../../packages/gateway/src/media/mediasoup/index.js';
 import type { MediaBackend, MediaEndpoint } from '../../packages/gateway/src/network/media-backend.js';
+import { watchGcPauses } from '../../packages/gateway/src/observability/gc-pauses.js';
 import { parseSdp } from '../../packages/gateway/src/sdp/parse.js';
 import { checkRtpSdp } from '../../packages/gateway/src/sdp/rtp.js';
 import { checkWebRtcSdp } from '../../packages/gateway/src/sdp/webrtc.js';
@@ -90,14 +91,7 @@ function runDelayNs(pid: number | 'self'): number {
 /** The event loop's delays and the garbage collector's pauses since the last reset. */
 const loopDelay = monitorEventLoopDelay({ resolution: 1 });
 loopDelay.enable();
-const gc = { count: 0, totalMs: 0, maxMs: 0 };
-new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) {
-    gc.count++;
-    gc.totalMs += entry.duration;
-    gc.maxMs = Math.max(gc.maxMs, entry.duration);
-  }
-}).observe({ entryTypes: ['gc'] });
+const gcPauses = watchGcPauses();
 
 /**
  * The event loop's figures: this process's main thread, or with media threads theirs: GC pauses of
@@ -116,6 +110,7 @@ async function loopStats(reset: boolean): Promise<Record<string, number>> {
       workersRunDelayS: 0,
     };
   }
+  const gc = gcPauses.read(reset);
   const stats = {
     loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
     loopDelayMaxMs: loopDelay.max / 1e6,
@@ -125,10 +120,7 @@ async function loopStats(reset: boolean): Promise<Record<string, number>> {
     runDelayS: runDelayNs('self') / 1e9,
     workersRunDelayS: (backend.workerPids ?? []).reduce((sum, pid) => sum + runDelayNs(pid), 0) / 1e9,
   };
-  if (reset) {
-    loopDelay.reset();
-    Object.assign(gc, { count: 0, totalMs: 0, maxMs: 0 });
-  }
+  if (reset) loopDelay.reset();
   return stats;
 }
 

@@ -114,29 +114,21 @@ async function bundleChild(): Promise<{ dir: string; script: string; cleanup(): 
   mkdirSync(base, { recursive: true });
   const dir = await mkdtemp(join(base, 'bench-media-'));
   const script = join(dir, 'child.mjs');
-  await build({
-    entryPoints: [join(repoRoot, 'test/bench/media-relay-child.ts')],
-    outfile: script,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    plugins: [runtimeSubpathsFromSource()],
-    logLevel: 'error',
-  });
+  const bundle = (entry: string, outfile: string) =>
+    build({
+      entryPoints: [join(repoRoot, entry)],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      plugins: [runtimeSubpathsFromSource()],
+      logLevel: 'error',
+    });
+  await bundle('test/bench/media-relay-child.ts', script);
   // The threaded werift backend starts its threads from `media-thread.js` beside its own module.
-  await build({
-    entryPoints: [join(repoRoot, 'packages/gateway/src/media/werift/media-thread.ts')],
-    outfile: join(dir, 'media-thread.js'),
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    plugins: [runtimeSubpathsFromSource()],
-    logLevel: 'error',
-  });
+  await bundle('packages/gateway/src/media/werift/media-thread.ts', join(dir, 'media-thread.js'));
   return { dir, script, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 

@@ -4,9 +4,9 @@
  * thread asks and posting back results, errors and endpoint failures.
  */
 import { readFileSync } from 'node:fs';
-import { PerformanceObserver } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { MediaEndpoint } from '../../network/media-backend.js';
+import { watchGcPauses } from '../../observability/gc-pauses.js';
 import type {
   MediaThreadData,
   MediaThreadDiagnostics,
@@ -22,14 +22,7 @@ const backend = new WeriftMediaBackend((workerData as MediaThreadData).options);
 const endpoints = new Map<string, MediaEndpoint>();
 const post = (reply: MediaThreadReply) => port.postMessage(reply);
 
-const gc = { gcCount: 0, gcTotalMs: 0, gcMaxMs: 0 };
-new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) {
-    gc.gcCount++;
-    gc.gcTotalMs += entry.duration;
-    gc.gcMaxMs = Math.max(gc.gcMaxMs, entry.duration);
-  }
-}).observe({ entryTypes: ['gc'] });
+const gc = watchGcPauses();
 
 function diagnostics(reset: boolean): MediaThreadDiagnostics {
   let runDelayMs = Number.NaN;
@@ -39,9 +32,8 @@ function diagnostics(reset: boolean): MediaThreadDiagnostics {
   } catch {
     // Not Linux, or a kernel without schedstats.
   }
-  const result = { ...gc, runDelayMs };
-  if (reset) Object.assign(gc, { gcCount: 0, gcTotalMs: 0, gcMaxMs: 0 });
-  return result;
+  const { count, totalMs, maxMs } = gc.read(reset);
+  return { gcCount: count, gcTotalMs: totalMs, gcMaxMs: maxMs, runDelayMs };
 }
 
 async function run(request: MediaThreadRequest): Promise<unknown> {
