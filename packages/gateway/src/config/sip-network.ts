@@ -43,7 +43,7 @@ async function sipTls(
 }
 
 /** The media backend `MEDIA_BACKEND` names, on the configured address and ports. */
-async function createMediaBackend(config: GatewayConfig): Promise<MediaBackend> {
+async function createMediaBackend(config: GatewayConfig, logger: Logger): Promise<MediaBackend> {
   const announced =
     config.mediaAnnouncedAddress === undefined ? {} : { announcedAddress: config.mediaAnnouncedAddress };
   switch (config.mediaBackend) {
@@ -60,7 +60,7 @@ async function createMediaBackend(config: GatewayConfig): Promise<MediaBackend> 
         Math.min(availableParallelism(), callsInPortRange(config.rtpPortMin, config.rtpPortMax));
       return threads === 0
         ? createWeriftMediaBackend(options)
-        : createThreadedWeriftMediaBackend({ ...options, threads });
+        : createThreadedWeriftMediaBackend({ ...options, threads, logger });
     }
     case 'mediasoup':
       try {
@@ -104,7 +104,7 @@ export async function createSipNetwork(
 ): Promise<SipNetwork | undefined> {
   const logger = loggers.sip;
   if (config.sipNetwork === 'loopback') return undefined;
-  const media = await createMediaBackend(config);
+  const media = await createMediaBackend(config, logger);
   if (config.drachtioHost !== undefined) {
     try {
       const sip = await createDrachtioSipBackend({

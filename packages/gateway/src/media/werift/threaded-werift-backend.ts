@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { type Logger, silentLogger } from '../../core/logger.js';
 import { unavailable } from '../../errors.js';
 import type { MediaBackend, MediaBackendStats, MediaEndpoint } from '../../network/media-backend.js';
 import type { CheckedRtpSdp } from '../../sdp/rtp.js';
@@ -22,6 +23,8 @@ import {
 export interface ThreadedWeriftMediaOptions extends WeriftMediaOptions {
   /** Worker threads relaying media (`MEDIA_THREADS`), each with its share of the port range. Default 2. */
   threads?: number;
+  /** Where a thread that stops on an error is reported (default: nowhere). */
+  logger?: Logger;
 }
 
 const NOTHING: MediaBackendStats = { endpoints: 0, udpSockets: 0, webRtcTransports: 0 };
@@ -55,6 +58,7 @@ function startThread(data: MediaThreadData): Worker {
 /** One worker thread running a werift backend on its share of the ports. */
 class MediaThread {
   readonly #data: MediaThreadData;
+  readonly #logger: Logger;
   #worker: Worker | undefined;
   #nextId = 1;
   readonly #pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
@@ -67,8 +71,9 @@ class MediaThread {
   /** Counts the thread's starts: an endpoint of an earlier one ended with it. */
   generation = 0;
 
-  constructor(data: MediaThreadData) {
+  constructor(data: MediaThreadData, logger: Logger) {
     this.#data = data;
+    this.#logger = logger;
   }
 
   get running(): boolean {
@@ -107,7 +112,12 @@ class MediaThread {
     this.#worker = worker;
     this.generation++;
     worker.on('message', (reply: MediaThreadReply) => this.#onReply(reply));
-    worker.on('error', () => {}); // reported through 'exit'
+    worker.on('error', (error) =>
+      this.#logger.error(
+        { err: error, rtpPorts: `${this.#data.options.rtpPortMin}-${this.#data.options.rtpPortMax}` },
+        'media thread stopped on an error; its calls end',
+      ),
+    );
     worker.on('exit', () => this.#onExit(worker));
     return worker;
   }
@@ -238,14 +248,17 @@ export class ThreadedWeriftMediaBackend implements MediaBackend {
     this.#threads = Array.from({ length: threads }, (_, i) => {
       const from = Math.floor((blocks * i) / threads);
       const to = Math.floor((blocks * (i + 1)) / threads);
-      return new MediaThread({
-        options: {
-          bindAddress: resolved.bindAddress,
-          announcedAddress: resolved.announcedAddress,
-          rtpPortMin: first + from * PortAllocator.BLOCK,
-          rtpPortMax: first + to * PortAllocator.BLOCK - 1,
+      return new MediaThread(
+        {
+          options: {
+            bindAddress: resolved.bindAddress,
+            announcedAddress: resolved.announcedAddress,
+            rtpPortMin: first + from * PortAllocator.BLOCK,
+            rtpPortMax: first + to * PortAllocator.BLOCK - 1,
+          },
         },
-      });
+        options.logger ?? silentLogger,
+      );
     });
   }
 
