@@ -2,7 +2,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createSinkGuard } from '@telegate/runtime/callbacks';
 import { checkWorkerBin } from '../media/mediasoup/worker-bin.js';
-import { callsInPortRange, resolveWeriftMediaOptions } from '../media/werift/options.js';
+import { portBlocks } from '../media/port-allocator.js';
+import { resolveWeriftMediaOptions } from '../media/werift/options.js';
 import { parseTransportSpec } from '../sip/transport/transport.js';
 import { blockListOf } from '../sip/ua/embedded-sip-backend.js';
 import { sipHost } from '../sip/uri.js';
@@ -511,18 +512,7 @@ function checkMedia(config: GatewayConfig): void {
       rtpPortMin: config.rtpPortMin,
       rtpPortMax: config.rtpPortMax,
     });
-    const calls = callsInPortRange(config.rtpPortMin, config.rtpPortMax);
-    if (
-      config.mediaBackend === 'werift' &&
-      config.mediaThreads !== undefined &&
-      calls < config.mediaThreads
-    ) {
-      throw new ConfigError(
-        `RTP_PORT_MIN-RTP_PORT_MAX holds ports for ${calls} calls: too few for ${config.mediaThreads} MEDIA_THREADS (each thread needs its own four ports)`,
-      );
-    }
   } catch (error) {
-    if (error instanceof ConfigError) throw error;
     const message = (error as Error).message
       .replace(/^media bindAddress/, 'MEDIA_BIND_ADDRESS')
       .replace(/^media announcedAddress/, 'MEDIA_ANNOUNCED_ADDRESS')
@@ -531,6 +521,12 @@ function checkMedia(config: GatewayConfig): void {
         'RTP_PORT_MIN $1 must be below RTP_PORT_MAX $2',
       );
     throw new ConfigError(message);
+  }
+  const calls = portBlocks(config.rtpPortMin, config.rtpPortMax).count;
+  if (config.mediaBackend === 'werift' && config.mediaThreads !== undefined && calls < config.mediaThreads) {
+    throw new ConfigError(
+      `RTP_PORT_MIN-RTP_PORT_MAX holds ports for ${calls} calls: too few for ${config.mediaThreads} MEDIA_THREADS (each thread needs its own four ports)`,
+    );
   }
   if (config.mediaBackend === 'mediasoup') {
     try {

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { rootCertificates } from 'node:tls';
 import type { Logger } from '../core/logger.js';
 import { createMediasoupMediaBackend } from '../media/mediasoup/mediasoup-backend.js';
-import { callsInPortRange } from '../media/werift/options.js';
+import { portBlocks } from '../media/port-allocator.js';
 import { createThreadedWeriftMediaBackend } from '../media/werift/threaded-werift-backend.js';
 import { createWeriftMediaBackend } from '../media/werift/werift-media-backend.js';
 import { LoopbackMediaBackend } from '../network/loopback/loopback-media.js';
@@ -57,7 +57,7 @@ async function createMediaBackend(config: GatewayConfig, logger: Logger): Promis
       // By default one thread per core, as far as the port range holds a call for each.
       const threads =
         config.mediaThreads ??
-        Math.min(availableParallelism(), callsInPortRange(config.rtpPortMin, config.rtpPortMax));
+        Math.min(availableParallelism(), portBlocks(config.rtpPortMin, config.rtpPortMax).count);
       return threads === 0
         ? createWeriftMediaBackend(options)
         : createThreadedWeriftMediaBackend({ ...options, threads, logger });

@@ -17,9 +17,10 @@ export class PortAllocator {
     if (!Number.isInteger(min) || !Number.isInteger(max) || min < 1024 || max > 65_535) {
       throw new RangeError(`RTP port range ${min}-${max} must lie within 1024-65535`);
     }
-    this.min = min % 2 === 0 ? min : min + 1;
+    const { first, count } = portBlocks(min, max);
+    this.min = first;
     this.max = max;
-    this.#blocks = Math.floor((this.max - this.min + 1) / PortAllocator.BLOCK);
+    this.#blocks = count;
     if (this.#blocks < 1) throw new RangeError(`RTP port range ${min}-${max} holds fewer than 4 ports`);
   }
 
@@ -49,4 +50,10 @@ export class PortAllocator {
   release(base: number): void {
     this.#inUse.delete(base);
   }
+}
+
+/** The blocks a port range holds: the first port of the first one (even) and how many (calls). */
+export function portBlocks(min: number, max: number): { first: number; count: number } {
+  const first = min % 2 === 0 ? min : min + 1;
+  return { first, count: Math.max(0, Math.floor((max - first + 1) / PortAllocator.BLOCK)) };
 }

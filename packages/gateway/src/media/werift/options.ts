@@ -47,9 +47,3 @@ export function resolveWeriftMediaOptions(options: WeriftMediaOptions = {}): Res
     throw new RangeError(`rtpPortMin ${rtpPortMin} must be below rtpPortMax ${rtpPortMax}`);
   return { bindAddress, announcedAddress, rtpPortMin, rtpPortMax };
 }
-
-/** How many calls (blocks of four ports, the first one even) the port range holds. */
-export function callsInPortRange(rtpPortMin: number, rtpPortMax: number): number {
-  const first = rtpPortMin % 2 === 0 ? rtpPortMin : rtpPortMin + 1;
-  return Math.max(0, Math.floor((rtpPortMax - first + 1) / 4));
-}

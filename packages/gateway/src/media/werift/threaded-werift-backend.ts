@@ -4,7 +4,7 @@ import { unavailable } from '../../errors.js';
 import type { MediaBackend, MediaBackendStats, MediaEndpoint } from '../../network/media-backend.js';
 import type { CheckedRtpSdp } from '../../sdp/rtp.js';
 import type { CheckedWebRtcSdp } from '../../sdp/webrtc.js';
-import { PortAllocator } from '../port-allocator.js';
+import { PortAllocator, portBlocks } from '../port-allocator.js';
 import {
   type EndpointMethod,
   fromThreadError,
@@ -14,7 +14,6 @@ import {
   type MediaThreadRequest,
 } from './media-thread-protocol.js';
 import {
-  callsInPortRange,
   type ResolvedWeriftMediaOptions,
   resolveWeriftMediaOptions,
   type WeriftMediaOptions,
@@ -236,7 +235,7 @@ export class ThreadedWeriftMediaBackend implements MediaBackend {
     const threads = options.threads ?? 2;
     if (!Number.isInteger(threads) || threads < 1)
       throw new RangeError(`media threads ${threads} must be 1 or more`);
-    const blocks = callsInPortRange(resolved.rtpPortMin, resolved.rtpPortMax);
+    const { first, count: blocks } = portBlocks(resolved.rtpPortMin, resolved.rtpPortMax);
     if (blocks < threads) {
       throw new RangeError(
         `RTP port range ${resolved.rtpPortMin}-${resolved.rtpPortMax} holds fewer than 4 ports per media thread`,
@@ -244,7 +243,6 @@ export class ThreadedWeriftMediaBackend implements MediaBackend {
     }
     this.options = { ...resolved, threads };
     // Each thread gets whole blocks of four ports, the first one even (as PortAllocator hands them out).
-    const first = resolved.rtpPortMin % 2 === 0 ? resolved.rtpPortMin : resolved.rtpPortMin + 1;
     this.#threads = Array.from({ length: threads }, (_, i) => {
       const from = Math.floor((blocks * i) / threads);
       const to = Math.floor((blocks * (i + 1)) / threads);
