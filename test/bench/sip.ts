@@ -279,10 +279,19 @@ async function startProfiler(): Promise<{ stop(): Promise<void> } | undefined> {
   await post('Profiler.enable');
   await post('Profiler.setSamplingInterval', { interval: 500 });
   await post('Profiler.start');
+  await post('HeapProfiler.enable');
+  // Every 32 KiB allocated on average; objects collected since count too, so this is the allocation, not what is kept.
+  await post('HeapProfiler.startSampling', {
+    samplingInterval: 32 * 1024,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
   return {
     async stop() {
       const { profile } = (await post('Profiler.stop')) as { profile: unknown };
       writeFileSync(file, JSON.stringify(profile));
+      const { profile: heap } = (await post('HeapProfiler.stopSampling')) as { profile: unknown };
+      writeFileSync(file.replace(/(\.cpuprofile)?$/, '.heapprofile'), JSON.stringify(heap));
       session.disconnect();
     },
   };

@@ -230,65 +230,75 @@ local function set_lifetime(key, ttl_ms)
 end
 `;
 
+/** How many values each create brings to `CREATE_REGISTRATIONS` (see there). */
+const CREATE_REGISTRATION_ARGS = 11;
+
 /**
- * ARGV: prefix, record JSON, its registrationId, phoneNumber, deviceId, userKey, now,
- * expiresAt, how long Redis keeps the record (ms), maxPerUser, maxPerMsisdn,
- * maxDevicesPerUser ('' = no limit). The fields come apart from the JSON so that
- * the script decodes nothing on its way to an insert. Returns {'OK'} |
- * {'ALREADY_EXISTS', existing JSON} | {limit reason}. Same rules, in the same order,
- * as `MemoryStore.createRegistration`.
+ * ARGV: prefix, then for each registration to create, in order: record JSON,
+ * its registrationId, phoneNumber, deviceId, userKey, now, expiresAt, how long
+ * Redis keeps the record (ms), maxPerUser, maxPerMsisdn, maxDevicesPerUser
+ * ('' = no limit). The fields come apart from the JSON so that the script
+ * decodes nothing on its way to an insert. Returns one answer per registration,
+ * in order: {'OK'} | {'ALREADY_EXISTS', existing JSON} | {limit reason}. Same
+ * rules, in the same order, as `MemoryStore.createRegistration`; the creates of
+ * one call run one after the other, exactly as if each were a script of its own.
  */
-const CREATE_REGISTRATION = `${REG_COMMON}
-local id, phone, device, user = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local now = tonumber(ARGV[7])
-local after_now = '(' .. ARGV[7]
-local due, ttl = ARGV[8], ARGV[9]
-local max_user, max_msisdn, max_devices = tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
+const CREATE_REGISTRATIONS = `${REG_COMMON}
+local function create(a)
+  local json, id, phone, device, user = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
+  local now = tonumber(ARGV[a + 5])
+  local after_now = '(' .. ARGV[a + 5]
+  local due, ttl = ARGV[a + 6], ARGV[a + 7]
+  local max_user, max_msisdn, max_devices = tonumber(ARGV[a + 8]), tonumber(ARGV[a + 9]), tonumber(ARGV[a + 10])
 
--- The same (deviceId, phoneNumber): at most one record, active or lapsed; its
--- expiry is its score in the expiry index (no record decoded).
-local same_id = pair_id(phone, device)
-if same_id then
-  local ends = redis.call('ZSCORE', P .. 'regidx:due', same_id)
-  if ends and tonumber(ends) > now then
+  -- The same (deviceId, phoneNumber): at most one record, active or lapsed; its
+  -- expiry is its score in the expiry index (no record decoded).
+  local same_id = pair_id(phone, device)
+  if same_id then
+    local ends = redis.call('ZSCORE', P .. 'regidx:due', same_id)
+    if ends and tonumber(ends) > now then
+      local raw = redis.call('GET', P .. 'reg:' .. same_id)
+      if raw then return { 'ALREADY_EXISTS', raw } end
+    end
+  end
+  if max_user and redis.call('ZCOUNT', P .. 'regidx:user:' .. user, after_now, '+inf') >= max_user then
+    return { 'MAX_REGISTRATION_PER_USER' }
+  end
+  if max_msisdn and redis.call('ZCOUNT', P .. 'regidx:phone:' .. phone, after_now, '+inf') >= max_msisdn then
+    return { 'MAX_REGISTRATION_PER_MSISDN' }
+  end
+  if max_devices then
+    local devices = P .. 'regidx:userdev:' .. user
+    local latest = redis.call('ZSCORE', devices, device)
+    local has_device = latest and tonumber(latest) > now
+    if not has_device and redis.call('ZCOUNT', devices, after_now, '+inf') >= max_devices then
+      return { 'MAX_DEVICES_PER_USER' }
+    end
+  end
+
+  -- A lapsed record of the same pair whose timer has not fired yet is replaced
+  -- (decoded for its user, which may differ).
+  if same_id then
     local raw = redis.call('GET', P .. 'reg:' .. same_id)
-    if raw then return { 'ALREADY_EXISTS', raw } end
+    if raw then
+      local same = cjson.decode(raw)
+      remove_registration(same_id, same.phoneNumber, same.deviceId, same.userKey)
+    end
   end
-end
-if max_user and redis.call('ZCOUNT', P .. 'regidx:user:' .. user, after_now, '+inf') >= max_user then
-  return { 'MAX_REGISTRATION_PER_USER' }
-end
-if max_msisdn and redis.call('ZCOUNT', P .. 'regidx:phone:' .. phone, after_now, '+inf') >= max_msisdn then
-  return { 'MAX_REGISTRATION_PER_MSISDN' }
-end
-if max_devices then
-  local devices = P .. 'regidx:userdev:' .. user
-  local latest = redis.call('ZSCORE', devices, device)
-  local has_device = latest and tonumber(latest) > now
-  if not has_device and redis.call('ZCOUNT', devices, after_now, '+inf') >= max_devices then
-    return { 'MAX_DEVICES_PER_USER' }
+  redis.call('SET', P .. 'reg:' .. id, json, 'PX', ttl)
+  redis.call('HSET', P .. 'regidx:dev:' .. device, phone, id)
+  redis.call('ZADD', P .. 'regidx:phone:' .. phone, due, id)
+  redis.call('ZADD', P .. 'regidx:due', due, id)
+  if max_user then redis.call('ZADD', P .. 'regidx:user:' .. user, due, id) end
+  if max_devices then
+    redis.call('ZADD', P .. 'regidx:ud:' .. device .. ':' .. user, due, id)
+    redis.call('ZADD', P .. 'regidx:userdev:' .. user, 'GT', due, device)
   end
+  return { 'OK' }
 end
-
--- A lapsed record of the same pair whose timer has not fired yet is replaced
--- (decoded for its user, which may differ).
-if same_id then
-  local raw = redis.call('GET', P .. 'reg:' .. same_id)
-  if raw then
-    local same = cjson.decode(raw)
-    remove_registration(same_id, same.phoneNumber, same.deviceId, same.userKey)
-  end
-end
-redis.call('SET', P .. 'reg:' .. id, ARGV[2], 'PX', ttl)
-redis.call('HSET', P .. 'regidx:dev:' .. device, phone, id)
-redis.call('ZADD', P .. 'regidx:phone:' .. phone, due, id)
-redis.call('ZADD', P .. 'regidx:due', due, id)
-if max_user then redis.call('ZADD', P .. 'regidx:user:' .. user, due, id) end
-if max_devices then
-  redis.call('ZADD', P .. 'regidx:ud:' .. device .. ':' .. user, due, id)
-  redis.call('ZADD', P .. 'regidx:userdev:' .. user, 'GT', due, device)
-end
-return { 'OK' }
+local answers = {}
+for a = 2, #ARGV, ${CREATE_REGISTRATION_ARGS} do answers[#answers + 1] = create(a) end
+return answers
 `;
 
 /**
@@ -590,7 +600,7 @@ return 1
 `;
 
 const SCRIPTS = {
-  telegateCreateRegistration: { numberOfKeys: 0, lua: CREATE_REGISTRATION },
+  telegateCreateRegistrations: { numberOfKeys: 0, lua: CREATE_REGISTRATIONS },
   telegateTakeRegistration: { numberOfKeys: 0, lua: TAKE_REGISTRATION },
   telegateRefreshRegistration: { numberOfKeys: 0, lua: REFRESH_REGISTRATION },
   telegateLapsedRegistrations: { numberOfKeys: 0, lua: LAPSED_REGISTRATIONS },
@@ -642,6 +652,15 @@ const LIMIT_REASONS: ReadonlySet<string> = new Set<RegistrationLimitReason>([
   'MAX_DEVICES_PER_USER',
 ]);
 
+/** At most this many registrations per call of the create script: a larger batch would hold Redis longer. */
+const MAX_CREATES_PER_CALL = 32;
+
+interface QueuedCreate {
+  args: string[];
+  resolve(answer: [string, string?]): void;
+  reject(error: unknown): void;
+}
+
 const limitArg = (value: number | undefined): string => (value === undefined ? '' : String(value));
 
 const byCreation =
@@ -665,6 +684,8 @@ export class RedisStore implements Store {
   /** Set from the first failed command until one succeeds again: an outage is logged once. */
   #failing = false;
   #closed: Promise<void> | undefined;
+  /** Creates asked for in this turn of the event loop, sent together at its end (`#queueCreate`). */
+  #createQueue: QueuedCreate[] | undefined;
 
   /**
    * Connects to `url` (`redis://[user:password@]host:port[/db]`, `rediss://` for
@@ -815,8 +836,7 @@ export class RedisStore implements Store {
     limits: RegistrationLimits,
     now: number,
   ): Promise<CreateRegistrationOutcome> {
-    const [reason, existing] = (await this.#scripts.telegateCreateRegistration(
-      this.#prefix,
+    const [reason, existing] = await this.#queueCreate([
       JSON.stringify(record),
       record.registrationId,
       record.phoneNumber,
@@ -828,7 +848,7 @@ export class RedisStore implements Store {
       limitArg(limits.maxPerUser),
       limitArg(limits.maxPerMsisdn),
       limitArg(limits.maxDevicesPerUser),
-    )) as [string, string?];
+    ]);
     if (reason === 'OK') return { ok: true };
     if (reason === 'ALREADY_EXISTS') {
       return {
@@ -839,6 +859,46 @@ export class RedisStore implements Store {
     }
     if (LIMIT_REASONS.has(reason)) return { ok: false, reason: reason as RegistrationLimitReason };
     throw new Error(`unexpected answer from the Redis registration script: ${reason}`);
+  }
+
+  /**
+   * Group commit: the creates asked for in one turn of the event loop (the
+   * requests that arrived together) go to Redis as one script call, in the
+   * order they were asked, at most `MAX_CREATES_PER_CALL` per call. Redis then
+   * reads, runs and answers once for all of them, and this process sends and
+   * parses one command: under load, most of a create's cost. A lone create
+   * waits only for the end of the current turn.
+   */
+  #queueCreate(args: string[]): Promise<[string, string?]> {
+    return new Promise((resolve, reject) => {
+      if (this.#createQueue === undefined) {
+        this.#createQueue = [];
+        setImmediate(() => this.#sendCreates());
+      }
+      this.#createQueue.push({ args, resolve, reject });
+    });
+  }
+
+  #sendCreates(): void {
+    const queued = this.#createQueue ?? [];
+    this.#createQueue = undefined;
+    for (let from = 0; from < queued.length; from += MAX_CREATES_PER_CALL) {
+      const creates = queued.slice(from, from + MAX_CREATES_PER_CALL);
+      this.#scripts.telegateCreateRegistrations(this.#prefix, ...creates.flatMap((c) => c.args)).then(
+        (answers) => {
+          const list = answers as [string, string?][];
+          for (const [i, create] of creates.entries()) {
+            const answer = list[i];
+            if (answer === undefined)
+              create.reject(new Error('the Redis registration script answered too few creates'));
+            else create.resolve(answer);
+          }
+        },
+        (error: unknown) => {
+          for (const create of creates) create.reject(error);
+        },
+      );
+    }
   }
 
   getRegistration(registrationId: string): Promise<RegistrationRecord | undefined> {

@@ -7,6 +7,7 @@ import {
   RedisConnectError,
   RedisStore,
   type RegistrationRecord,
+  StoreUnavailableError,
   type SubscriptionRecord,
 } from '../../src/index.js';
 
@@ -294,6 +295,62 @@ describe('RedisStore keys and connection', () => {
     }
     expect(await costOfCreates(2_000)).toBe(few);
     await store.close();
+  });
+
+  it('creates asked for in one turn go to Redis together (at most 32 per script call) and answer as if sent one by one', async () => {
+    const store = await RedisStore.connect(redis().url, { keyPrefix: 'batch:' });
+    const limit = { maxPerUser: 3 };
+    const first = registration({ deviceId: 'device-same', userKey: 'user-a' });
+    const asked: [RegistrationRecord, typeof limit][] = [
+      // The same pair twice: the first is stored, the second finds it.
+      [first, limit],
+      [registration({ deviceId: 'device-same', userKey: 'user-a' }), limit],
+      // user-b reaches its limit of 3 within the batch: the fourth is refused.
+      ...Array.from({ length: 4 }, (_, i): [RegistrationRecord, typeof limit] => [
+        registration({ deviceId: `device-b${i}`, userKey: 'user-b' }),
+        limit,
+      ]),
+      // Enough others that the creates need two calls.
+      ...Array.from({ length: 34 }, (_, i): [RegistrationRecord, typeof limit] => [
+        registration({ deviceId: `device-c${i}`, userKey: `user-c${i}` }),
+        limit,
+      ]),
+    ];
+    // Redis learns the script on the first call (EVAL); later ones run it by SHA.
+    await store.createRegistration(
+      registration({ deviceId: 'device-warm', phoneNumber: '+818000000002' }),
+      {},
+      NOW,
+    );
+    await raw.config('RESETSTAT');
+    const outcomes = await Promise.all(
+      asked.map(([record, limits]) => store.createRegistration(record, limits, NOW)),
+    );
+    const stats = (await raw.info('commandstats')) as string;
+    expect(Number(/^cmdstat_evalsha:calls=(\d+)/m.exec(stats)?.[1] ?? 0)).toBe(2);
+
+    expect(outcomes[0]).toEqual({ ok: true });
+    expect(outcomes[1]).toEqual({ ok: false, reason: 'ALREADY_EXISTS', existing: first });
+    expect(outcomes.slice(2, 6)).toEqual([
+      { ok: true },
+      { ok: true },
+      { ok: true },
+      { ok: false, reason: 'MAX_REGISTRATION_PER_USER' },
+    ]);
+    expect(outcomes.slice(6).every((o) => o.ok)).toBe(true);
+    expect(await store.findRegistrations({ phoneNumber: ALICE })).toHaveLength(1 + 3 + 34);
+
+    // A failed call fails every create it carried, with the store's 503 error, and stores nothing.
+    await store.close();
+    const failed = await Promise.allSettled(
+      Array.from({ length: 3 }, (_, i) =>
+        store.createRegistration(registration({ deviceId: `late-${i}` }), {}, NOW),
+      ),
+    );
+    for (const outcome of failed) {
+      expect(outcome.status === 'rejected' && outcome.reason).toBeInstanceOf(StoreUnavailableError);
+    }
+    expect(await raw.exists(...Array.from({ length: 3 }, (_, i) => `batch:regidx:dev:late-${i}`))).toBe(0);
   });
 
   it('another key prefix or database is another store', async () => {
