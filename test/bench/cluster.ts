@@ -14,6 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { Redis } from 'ioredis';
+import { RedisStore } from '../../packages/gateway/src/index.ts';
 import { startRedis } from '../support/redis-server.ts';
 import {
   type AutocannonOptions,
@@ -212,6 +213,44 @@ async function redisRoundTripFloor(client: Redis): Promise<number> {
   return ((await redisCpuMicros(client)) - before) / FLOOR_PINGS;
 }
 
+const ALONE_CREATES = 12_000;
+
+/**
+ * Redis CPU per registration created by this process alone, after the scenarios (no node, no load
+ * generator competing for the cores): `perCall` creates asked for in each turn (so sent as one call
+ * of the create script), one call in flight. What a create costs Redis with a core to itself.
+ */
+async function redisCreateAlone(url: string, client: Redis, perCall: number): Promise<number> {
+  const store = await RedisStore.connect(url, { keyPrefix: `alone${perCall}:` });
+  try {
+    const turn = () =>
+      Promise.all(
+        Array.from({ length: perCall }, () => {
+          const now = Date.now();
+          return store.createRegistration(
+            {
+              registrationId: randomUUID(),
+              deviceId: randomUUID(),
+              // As in the scenarios: one number (one user), a fresh device each time.
+              phoneNumber: '+818000000001',
+              userKey: '+818000000001',
+              createdAt: now,
+              expiresAt: now + 3_600_000,
+            },
+            {},
+            now,
+          );
+        }),
+      );
+    for (let i = 0; i < ALONE_CREATES / perCall / 10; i++) await turn();
+    const before = await redisCpuMicros(client);
+    for (let i = 0; i < ALONE_CREATES / perCall; i++) await turn();
+    return ((await redisCpuMicros(client)) - before) / ALONE_CREATES;
+  } finally {
+    await store.close();
+  }
+}
+
 export async function clusterBench(): Promise<BenchResult> {
   const { script, cleanup } = await bundleChild();
   const redisServer = await startRedis();
@@ -255,6 +294,10 @@ export async function clusterBench(): Promise<BenchResult> {
       }
     }
     const floorUs = await redisRoundTripFloor(redis);
+    const aloneUs = [
+      await redisCreateAlone(redisServer.url, redis, 1),
+      await redisCreateAlone(redisServer.url, redis, 3),
+    ];
     for (const [i, scenario] of scenarios.entries()) {
       const { reg, pairs, errors, non2xx } = best[i]!;
       results.push({ scenario, reg: reg!, pairs: pairs!, errors, non2xx });
@@ -308,7 +351,10 @@ export async function clusterBench(): Promise<BenchResult> {
         `registration costs it ${us(oneRedis.reg.redisUs === undefined ? undefined : oneRedis.reg.redisUs - floorUs)} more. ` +
         `Of a registration's Redis CPU, the script itself ran ${us(oneRedis.reg.redisScriptUs)} (in parentheses: the time ` +
         `INFO commandstats gives the scripts, the commands they run included); the rest is reading requests, writing answers ` +
-        `and waking up for them, which creates that reach Redis together share.`,
+        `and waking up for them, which creates that reach Redis together share. ` +
+        `With a core to itself (creates sent from this process alone after the scenarios, no node or load generator running) ` +
+        `a registration cost Redis ${us(aloneUs[0])} one per call and ${us(aloneUs[1])} three per call (one call in flight): ` +
+        `the round trip, not the script, is most of a lone create's cost, and creates that share a call share it.`,
       `Redis commands per operation: INFO commandstats calls over the measured run, divided by the successful operations; ` +
         `the commands a script runs count too, the scripts (EVALSHA, in parentheses) are the round trips that carry them. ` +
         `A registration is six commands of one script (${commands(oneRedis.reg)} with one node): the pair's field in the device's hash read ` +
