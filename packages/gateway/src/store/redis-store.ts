@@ -239,9 +239,11 @@ const CREATE_REGISTRATION_ARGS = 11;
  * Redis keeps the record (ms), maxPerUser, maxPerMsisdn, maxDevicesPerUser
  * ('' = no limit). The fields come apart from the JSON so that the script
  * decodes nothing on its way to an insert. Returns one answer per registration,
- * in order: {'OK'} | {'ALREADY_EXISTS', existing JSON} | {limit reason}. Same
- * rules, in the same order, as `MemoryStore.createRegistration`; the creates of
- * one call run one after the other, exactly as if each were a script of its own.
+ * in order: {'OK'} | {'ALREADY_EXISTS', existing JSON} | {limit reason} |
+ * {'ERROR', message}. Same rules, in the same order, as
+ * `MemoryStore.createRegistration`; the creates of one call run one after the
+ * other, exactly as if each were a script of its own, and one that fails with an
+ * error fails alone.
  */
 const CREATE_REGISTRATIONS = `${REG_COMMON}
 local function create(a)
@@ -296,8 +298,13 @@ local function create(a)
   end
   return { 'OK' }
 end
+-- A create that raises an error (a stored record that is not JSON, say) fails alone.
 local answers = {}
-for a = 2, #ARGV, ${CREATE_REGISTRATION_ARGS} do answers[#answers + 1] = create(a) end
+for a = 2, #ARGV, ${CREATE_REGISTRATION_ARGS} do
+  local ok, answer = pcall(create, a)
+  if not ok then answer = { 'ERROR', type(answer) == 'table' and tostring(answer.err) or tostring(answer) } end
+  answers[#answers + 1] = answer
+end
 return answers
 `;
 
@@ -889,9 +896,16 @@ export class RedisStore implements Store {
           const list = answers as [string, string?][];
           for (const [i, create] of creates.entries()) {
             const answer = list[i];
-            if (answer === undefined)
-              create.reject(new Error('the Redis registration script answered too few creates'));
-            else create.resolve(answer);
+            if (answer === undefined || answer[0] === 'ERROR') {
+              const error = new Error(
+                answer?.[1] ?? 'the Redis registration script answered too few creates',
+              );
+              this.#logger.warn(
+                { err: error },
+                'a registration create failed in Redis; its request gets 503',
+              );
+              create.reject(new StoreUnavailableError(error));
+            } else create.resolve(answer);
           }
         },
         (error: unknown) => {

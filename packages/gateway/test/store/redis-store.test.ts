@@ -353,6 +353,27 @@ describe('RedisStore keys and connection', () => {
     expect(await raw.exists(...Array.from({ length: 3 }, (_, i) => `batch:regidx:dev:late-${i}`))).toBe(0);
   });
 
+  it('a create that fails in Redis fails alone: the others of its call are stored and answered', async () => {
+    const store = await RedisStore.connect(redis().url, { keyPrefix: 'batchfail:' });
+    // A lapsed registration of the pair whose record is not JSON: replacing it raises a Lua error.
+    await raw.hset(`batchfail:regidx:dev:${DEVICE}`, ALICE, 'broken');
+    await raw.zadd('batchfail:regidx:due', NOW - 1, 'broken');
+    await raw.set('batchfail:reg:broken', 'not json');
+    const before = registration({ deviceId: 'device-before' });
+    const after = registration({ deviceId: 'device-after' });
+    const outcomes = await Promise.allSettled([
+      store.createRegistration(before, {}, NOW),
+      store.createRegistration(registration(), {}, NOW),
+      store.createRegistration(after, {}, NOW),
+    ]);
+    expect(outcomes[0]).toEqual({ status: 'fulfilled', value: { ok: true } });
+    expect(outcomes[1]!.status === 'rejected' && outcomes[1]!.reason).toBeInstanceOf(StoreUnavailableError);
+    expect(outcomes[2]).toEqual({ status: 'fulfilled', value: { ok: true } });
+    expect(await store.getRegistration(before.registrationId)).toEqual(before);
+    expect(await store.getRegistration(after.registrationId)).toEqual(after);
+    await store.close();
+  });
+
   it('another key prefix or database is another store', async () => {
     const a = await RedisStore.connect(redis().url, { keyPrefix: 'tenant-a:' });
     const b = await RedisStore.connect(redis().url, { keyPrefix: 'tenant-b:' });
