@@ -45,16 +45,16 @@ const RATE = Number(process.env.TELEGATE_BENCH_SIP_RATE ?? 200);
 const SECONDS = Number(process.env.TELEGATE_BENCH_SIP_SECONDS ?? 60);
 const INBOUND_SECONDS = Math.min(SECONDS, 30);
 /**
- * Before the measured outbound run, the same load for this long: a freshly started process runs its
- * code unoptimized at first (V8 compiles the hot paths as they warm up), so its first seconds are
- * reported on a row of their own rather than mixed into the steady state the goal is about.
- */
-/**
  * A run paced at exactly the target rate measures a little under it: its time includes its start and the
  * last call's set-up (outbound: first request to last Connected; inbound: sipp's whole run, the last
  * hang-up included). 2% is that margin, not a lower goal; every offered call must still succeed.
  */
 const RATE_MARGIN = 0.98;
+/**
+ * Before the measured outbound run, the same load for this long: a freshly started process runs its
+ * code unoptimized at first (V8 compiles the hot paths as they warm up), so its first seconds are
+ * reported on a row of their own rather than mixed into the steady state the goal is about.
+ */
 const WARMUP_SECONDS = Number(process.env.TELEGATE_BENCH_SIP_WARMUP_SECONDS ?? 10);
 const CALLERS = 100;
 const LOAD_GENERATOR_NICE = 10;
@@ -277,7 +277,8 @@ const HEAP_SNAPSHOT = process.env.TELEGATE_BENCH_SIP_HEAP_SNAPSHOT || undefined;
 
 /**
  * With `TELEGATE_BENCH_SIP_PROFILE=<file>`, a V8 CPU profile of this process
- * during the outbound run (open it in Chrome DevTools or speedscope).
+ * during the outbound run (open it in Chrome DevTools or speedscope), and beside
+ * it (`.heapprofile` for `.cpuprofile`) a sampling profile of what the run allocated.
  */
 async function startProfiler(): Promise<{ stop(): Promise<void> } | undefined> {
   const file = process.env.TELEGATE_BENCH_SIP_PROFILE;
