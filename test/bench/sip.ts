@@ -495,6 +495,8 @@ export async function sipBench(): Promise<BenchResult> {
     // Signalling only: the media backend's own cost is `npm run bench -- media`.
     mediaBackend: 'loopback',
   });
+  // As the CLI does before it listens: the webhook delivery thread starts now, not with the first event.
+  await gw.built.start();
   const sip = gw.gateway.sip as EmbeddedSipBackend;
   let wire: WireCapture | undefined;
   // Epoch ms (sub-ms precision, comparable with the application process's clock) of each first INVITE.

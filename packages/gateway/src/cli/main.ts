@@ -136,11 +136,11 @@ async function start(env: Readonly<Record<string, string | undefined>>, io: CliI
   const server = await buildGateway(config);
   const log = server.app.log;
   try {
-    // Media threads load werift now: the first call then does not wait for it.
-    await server.gateway.media.start?.();
+    // Media threads load werift and the delivery thread its module now: the first call and event do not wait.
+    await server.start();
   } catch (error) {
     await server.close().catch(() => {});
-    throw new ConfigError(`the media backend did not start (${(error as Error).message})`);
+    throw new ConfigError((error as Error).message);
   }
   let url: string;
   try {

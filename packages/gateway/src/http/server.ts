@@ -77,6 +77,13 @@ export interface GatewayServer {
   config: GatewayConfig;
   /** A dev-mode access token for `phoneNumber`; throws unless `authMode` is `dev`. */
   issueToken(phoneNumber: string, opts?: IssueTokenOptions): Promise<string>;
+  /**
+   * Starts now what would otherwise start with the first call or event: the media backend's
+   * threads and the webhook delivery thread, so neither the first call nor the first event waits
+   * for a thread to load. Call it before `app.listen`; it rejects, naming the part, when one
+   * cannot start (then `close()`).
+   */
+  start(): Promise<void>;
   /** Stops accepting requests, finishes those in flight, ends every call (BYE), delivers the last events. */
   close(): Promise<void>;
 }
@@ -389,6 +396,20 @@ export async function buildGateway(
           ...(opts.ttlSeconds === undefined ? {} : { ttlSeconds: opts.ttlSeconds }),
           ...(opts.deviceId === undefined ? {} : { deviceId: opts.deviceId }),
         });
+      },
+      async start() {
+        try {
+          await gateway.media.start?.();
+        } catch (error) {
+          throw new Error(`the media backend did not start (${(error as Error).message})`, { cause: error });
+        }
+        try {
+          await transport.start?.();
+        } catch (error) {
+          throw new Error(`the webhook delivery thread did not start (${(error as Error).message})`, {
+            cause: error,
+          });
+        }
       },
       close: () => {
         closing = true;

@@ -52,3 +52,6 @@ port.on('message', (message: ThreadMessage) => {
     }
   }
 });
+
+// Built the exchange (its TLS context included) and listening: the transport's `start()` resolves.
+port.postMessage({ ready: true } satisfies ThreadReply);

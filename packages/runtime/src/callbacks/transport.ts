@@ -24,6 +24,11 @@ export type CallbackTransport = (request: TransportRequest) => Promise<Transport
 /** A transport that is closed with the sender (keep-alive sockets). */
 export interface ClosableTransport {
   send: CallbackTransport;
+  /**
+   * Starts, ahead of the first request, what the transport would otherwise start then (the worker
+   * transport's thread); rejects when that cannot start. Optional: a transport with nothing to start has none.
+   */
+  start?(): Promise<void>;
   close(): void;
 }
 

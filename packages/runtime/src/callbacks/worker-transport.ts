@@ -23,8 +23,9 @@ export type ThreadMessage =
   | { kind: 'abort'; id: number; reason: string }
   | { kind: 'close' };
 
-/** What the transport thread posts back, one per `send`. */
+/** What the transport thread posts back: once `ready` when it has started, then one per `send`. */
 export type ThreadReply =
+  | { ready: true }
   | { id: number; status: number; headers: IncomingHttpHeaders }
   | { id: number; error: { name?: string; message: string; code?: string } };
 
@@ -65,12 +66,14 @@ function errorFrom(reply: Extract<ThreadReply, { error: unknown }>['error']): Er
  * requests' HTTP and TLS work (encryption, parsing, socket events, and the
  * garbage they leave) stays off the thread that answers the API and signals
  * calls. The main thread posts each request and gets back its status and
- * headers. The thread starts with the first request, keeps the process alive
- * only while a request is in flight, and, should it ever stop, fails the
- * requests in flight and is started again by the next one.
+ * headers. The thread starts with `start()` or else the first request, keeps
+ * the process alive only while a request is in flight, and, should it ever
+ * stop, fails the requests in flight and is started again by the next one.
  */
 export function createWorkerTransport(options: NodeTransportOptions = {}): ClosableTransport {
   let thread: Worker | undefined;
+  /** Settles when the current thread has started (its module loaded, its TLS context built) or failed to. */
+  let ready: Promise<void> = Promise.resolve();
   let closed = false;
   let nextId = 1;
   const pending = new Map<number, Pending>();
@@ -91,13 +94,26 @@ export function createWorkerTransport(options: NodeTransportOptions = {}): Closa
   const threadFor = (): Worker => {
     if (thread !== undefined) return thread;
     const started = startThread(options);
+    let markReady = () => {};
+    let failReady = (_error: Error) => {};
+    ready = new Promise<void>((resolve, reject) => {
+      markReady = resolve;
+      failReady = reject;
+    });
+    // Awaited by `start()` only; a thread that fails unawaited fails its requests instead.
+    ready.catch(() => {});
     started.on('message', (reply: ThreadReply) => {
+      if ('ready' in reply) {
+        markReady();
+        return;
+      }
       const entry = settle(reply.id);
       if (entry === undefined) return;
       if ('error' in reply) entry.reject(errorFrom(reply.error));
       else entry.resolve({ status: reply.status, headers: headerReader(reply.headers) });
     });
     const stopped = (error: Error) => {
+      failReady(error);
       if (thread !== started) return;
       thread = undefined;
       failAll(error);
@@ -144,6 +160,12 @@ export function createWorkerTransport(options: NodeTransportOptions = {}): Closa
 
   return {
     send,
+    async start() {
+      if (closed) throw new Error('transport closed');
+      threadFor();
+      await ready;
+      if (pending.size === 0) thread?.unref();
+    },
     close() {
       if (closed) return;
       closed = true;

@@ -149,6 +149,21 @@ describe('createWorkerTransport (the node transport on a thread of its own)', ()
     expect(sink.requests).toHaveLength(0);
   });
 
+  it('start() starts the thread ahead of the first request; one that cannot start rejects it', async () => {
+    const sink = await startSink(() => ({ status: 204 }));
+    cleanup.push(sink.close);
+    const transport = transportUnderTest();
+    await transport.start!();
+    await transport.start!(); // already running: resolves at once
+    expect(sink.requests).toHaveLength(0);
+    expect((await transport.send(request(pinned(sink.port)))).status).toBe(204);
+
+    const broken = transportUnderTest({ ca: 42 as never });
+    await expect(broken.start!()).rejects.toThrow(/callback transport thread (failed|exited)/);
+    transport.close();
+    await expect(transport.start!()).rejects.toThrow('transport closed');
+  });
+
   it('close() fails what is in flight and refuses later requests', async () => {
     const sink = await startSink(() => ({ status: 204, delayMs: 5_000 }));
     cleanup.push(sink.close);
@@ -172,6 +187,7 @@ describe.skipIf(!existsSync(built))('createWorkerTransport from the built packag
     cleanup.push(sink.close);
     const transport = fromDist();
     cleanup.push(() => transport.close());
+    await transport.start!();
     expect((await transport.send(request(pinned(sink.port)))).status).toBe(201);
   });
 });
