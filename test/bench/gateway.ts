@@ -27,7 +27,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import { createTestPki, type TestPki } from '../conformance/support/pki.ts';
-import { type BenchResult, fmtInt, fmtRatio, repoRoot } from './util.ts';
+import { type BenchResult, fmtInt, fmtRatio, GATEWAY_NODE_FLAGS, repoRoot } from './util.ts';
 
 /** Goals (issue 7): on the embedded defaults. */
 const GOAL_REGISTRATIONS_PER_S = 3_000;
@@ -163,7 +163,11 @@ export class ServerProcess {
     const child = fork(script, [mode], {
       cwd: repoRoot,
       // TELEGATE_BENCH_CPU_PROF=<dir>: write a V8 CPU profile of each server process there.
-      execArgv: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+      // The gateway's Node flags (as `npm start` runs it) for the peer too: both on equal terms.
+      execArgv: [
+        ...GATEWAY_NODE_FLAGS,
+        ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+      ],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       env: { ...process.env, NODE_ENV: 'development', TELEGATE_BENCH_CONFIG: JSON.stringify(config) },
     });

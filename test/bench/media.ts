@@ -34,7 +34,7 @@ import { locateWorkerBin } from '../../packages/gateway/test/media/mediasoup-wor
 import { LoopbackCapture, tcpdumpMissing } from './loopback-capture.ts';
 import { readUdpDatagrams } from './pcap.ts';
 import { type DirectionLatency, longestSilenceMs, type RelayFlow, relayLatencies } from './relay-latency.ts';
-import { type BenchResult, fmtInt, fmtRatio, repoRoot } from './util.ts';
+import { type BenchResult, fmtInt, fmtRatio, GATEWAY_NODE_FLAGS, repoRoot } from './util.ts';
 
 type Backend = 'werift' | 'werift-threads' | 'mediasoup';
 /** Media threads of the `werift-threads` runs: the gateway's default, one per core. */
@@ -167,9 +167,13 @@ class RelayProcess {
     const child = fork(script, args, {
       cwd: repoRoot,
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-      execArgv: [
-        ...(profile === undefined || args[0] === 'forward' ? [] : ['--cpu-prof', '--cpu-prof-dir', profile]),
-      ],
+      execArgv:
+        args[0] === 'forward'
+          ? []
+          : [
+              ...GATEWAY_NODE_FLAGS,
+              ...(profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profile]),
+            ],
     });
     const relay = new RelayProcess(child, ports, args[0]!);
     await new Promise<void>((resolve) => {

@@ -39,7 +39,15 @@ import { LoopbackCapture, tcpdumpMissing } from './loopback-capture.ts';
 import { readTcpSegments, readUdpDatagrams } from './pcap.ts';
 import { postDialDelays } from './post-dial.ts';
 import type { AppRequest, BenchCaller, OutboundReport } from './sip-app-child.ts';
-import { type BenchResult, fmtInt, fmtMs, fmtRatio, repoRoot } from './util.ts';
+import {
+  type BenchResult,
+  fmtInt,
+  fmtMs,
+  fmtRatio,
+  GATEWAY_NODE_FLAGS,
+  gatewayFlagsHere,
+  repoRoot,
+} from './util.ts';
 
 const RATE = Number(process.env.TELEGATE_BENCH_SIP_RATE ?? 200);
 const SECONDS = Number(process.env.TELEGATE_BENCH_SIP_SECONDS ?? 60);
@@ -713,6 +721,9 @@ export async function sipBench(): Promise<BenchResult> {
   base.notes.push(
     `The application (the HTTP driver placing calls and the HTTPS webhook receiver reacting to events with DELETE) runs in its own Node process, so the gateway row is the gateway process alone. The driver keeps up to 64 keep-alive connections to the gateway; after a stall of its own it sends the overdue calls spaced, at most two per tick of about 2 ms (about 800/s), not at once: independent callers do not arrive together. The load generators (sipp and the application process) run at nice ${LOAD_GENERATOR_NICE}, so the gateway gets a core first, as it would on cores of its own.`,
     'Media is not set up (`MEDIA_BACKEND=loopback`: SDP only), so the rows measure signalling; relaying media is measured by `npm run bench -- media`.',
+    gatewayFlagsHere()
+      ? `The gateway runs in this process with the Node flags \`npm start\` gives it (\`${GATEWAY_NODE_FLAGS.join(' ')}\`: a young generation large enough that a call's short-lived objects die in it, so fewer are copied by scavenges and promoted to the old generation, than with Node's default of 16 MiB).`
+      : `The gateway runs in this process without the Node flags \`npm start\` gives it (\`${GATEWAY_NODE_FLAGS.join(' ')}\`): run through \`npm run bench\` to measure it as it runs.`,
   );
   const loadAtEnd = loadavg()[0]!;
   const cores = cpus().length;
