@@ -446,6 +446,33 @@ const CONTRACT: Case[] = [
     },
   ],
   [
+    'an ended session reads back as saved, each read a copy of its own, until it is deleted',
+    async (store) => {
+      const record = session({ registrationIds: ['reg-ended'] });
+      await store.createSession(record);
+      const ended: MediaSessionRecord = {
+        ...record,
+        status: 'Terminated',
+        answer: 'v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\n',
+        endedAt: NOW + 9,
+        updatedAt: NOW + 9,
+      };
+      await store.saveSession(ended);
+      const read = (await store.getSession(record.mediaSessionId))!;
+      expect(read).toEqual(ended);
+      read.registrationIds.push('reg-changed');
+      read.locationDetails!.coordinates.latitude = 0;
+      const [found] = await store.findSessions({ registrationId: 'reg-ended' });
+      expect(found).toEqual(ended);
+      found!.deviceIds.length = 0;
+      expect(await store.getSession(record.mediaSessionId)).toEqual(ended);
+      expect(await store.countActiveSessions(ALICE)).toBe(0);
+      await store.deleteSession(record.mediaSessionId);
+      expect(await store.getSession(record.mediaSessionId)).toBeUndefined();
+      expect(await store.findSessions({ registrationId: 'reg-ended' })).toEqual([]);
+    },
+  ],
+  [
     'findSessions by registration id, by phone number, by owning node, or any combination',
     async (store) => {
       const a = session({ registrationIds: ['reg-1', 'reg-2'], owner: 'node-1' });
