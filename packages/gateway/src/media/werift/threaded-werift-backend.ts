@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { type Logger, silentLogger } from '../../core/logger.js';
+import { workerWithDefaultYoungGeneration } from '../../core/young-generation.js';
 import { unavailable } from '../../errors.js';
 import type { MediaBackend, MediaBackendStats, MediaEndpoint } from '../../network/media-backend.js';
 import type { CheckedRtpSdp } from '../../sdp/rtp.js';
@@ -44,13 +45,15 @@ type Request = MediaThreadRequest extends infer R
  * loaded through tsx, which is then among the dev dependencies.
  */
 function startThread(data: MediaThreadData): Worker {
-  if (!import.meta.url.endsWith('.ts')) {
-    return new Worker(new URL('./media-thread.js', import.meta.url), { workerData: data });
-  }
-  const entry = JSON.stringify(new URL('./media-thread.ts', import.meta.url).href);
-  return new Worker(`import('tsx/esm/api').then(({ tsImport }) => tsImport(${entry}, ${entry}));`, {
-    eval: true,
-    workerData: data,
+  return workerWithDefaultYoungGeneration(() => {
+    if (!import.meta.url.endsWith('.ts')) {
+      return new Worker(new URL('./media-thread.js', import.meta.url), { workerData: data });
+    }
+    const entry = JSON.stringify(new URL('./media-thread.ts', import.meta.url).href);
+    return new Worker(`import('tsx/esm/api').then(({ tsImport }) => tsImport(${entry}, ${entry}));`, {
+      eval: true,
+      workerData: data,
+    });
   });
 }
 
