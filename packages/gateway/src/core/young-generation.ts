@@ -34,8 +34,8 @@ let creating = 0;
  *
  * `npm start` gives the gateway 64 MiB semi-spaces: right for its main thread, where
  * nearly everything a call allocates dies within milliseconds. A media thread differs:
- * the packets of every relayed call stay alive for a while (werift keeps recent ones
- * for retransmission requests), so each scavenge of a large young generation copies
+ * the packets of every relayed call stay alive for a while (werift keeps each sender's
+ * last 128 for retransmission requests, 2.5 s of audio), so each scavenge of a large young generation copies
  * all of them, and the thread pauses longer the more calls it relays. V8 reads the
  * flag when it creates an isolate, and the flag wins over a Worker's
  * `resourceLimits`; so it is set back to V8's default (0: sized from the heap) while
