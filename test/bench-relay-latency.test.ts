@@ -224,6 +224,19 @@ describe('relayLatencies (packet in → relayed packet out, per direction)', () 
     expect(toSip).toMatchObject({ entered: 20, matched: 19 });
   });
 
+  it('counts a packet sent again (a retransmission) once, relayed once or twice', () => {
+    const datagrams = relayedCall(20, () => 0.2);
+    // The device sends its sixth packet again 30 ms later, as after a NACK; the relay does not pass it on.
+    const [sixth] = datagrams.filter(
+      (d) => d.srcPort === device && rtpHeaderOf(d.payload)?.sequence === (65_530 + 5) % 65_536,
+    );
+    const again = { ...sixth!, timeNs: sixth!.timeNs + 30e6 };
+    const toSip = relayLatencies([...datagrams, again], flows).get('toSip')!;
+    expect(toSip).toMatchObject({ entered: 20, repeated: 1, matched: 20 });
+    // Timed from the first copy.
+    expect(Math.max(...toSip.latenciesMs)).toBeCloseTo(0.2, 6);
+  });
+
   it('leaves out the packets that entered in the last moments of the capture', () => {
     // 20 packets 20 ms apart each way, the last one leaving at 383.4 ms (toDevice).
     const datagrams = relayedCall(20, () => 0.2);

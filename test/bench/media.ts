@@ -414,6 +414,8 @@ interface EdgeFigures {
   p99: number;
   max: number;
   entered: number;
+  /** Packets that entered again (a retransmission), counted once in `entered`. */
+  repeated: number;
   matched: number;
 }
 
@@ -428,6 +430,7 @@ function edgeFigures(direction: DirectionLatency | undefined): EdgeFigures {
     p99: percentile(latencies, 99),
     max: latencies.length === 0 ? Number.NaN : latencies.reduce((a, b) => Math.max(a, b)),
     entered: direction?.entered ?? 0,
+    repeated: direction?.repeated ?? 0,
     matched: direction?.matched ?? 0,
   };
 }
@@ -483,6 +486,7 @@ async function edgeLatency(
       both: edgeFigures({
         latenciesMs: [...(toSip?.latenciesMs ?? []), ...(toDevice?.latenciesMs ?? [])],
         entered: (toSip?.entered ?? 0) + (toDevice?.entered ?? 0),
+        repeated: (toSip?.repeated ?? 0) + (toDevice?.repeated ?? 0),
         matched: (toSip?.matched ?? 0) + (toDevice?.matched ?? 0),
       }),
       captureDropped: dropped,
@@ -736,7 +740,7 @@ async function runBackend(
       `${ms(added(relayed.p50, floor.p50))} / ${ms(added(relayed.p99, floor.p99))}`,
       relayed.edges === undefined
         ? lossPct(relayed.loss)
-        : `${lossPct(edgeLoss(relayed.edges.both))} (end to end ${lossPct(relayed.loss)})${relayed.edges.captureDropped > 0 ? `; the capture missed ${relayed.edges.captureDropped} packets` : ''}`,
+        : `${lossPct(edgeLoss(relayed.edges.both))} (end to end ${lossPct(relayed.loss)})${relayed.edges.captureDropped > 0 ? `; the capture missed ${relayed.edges.captureDropped} packets` : ''}${relayed.edges.both.repeated > 0 ? `; ${relayed.edges.both.repeated} sent again (toward SIP ${relayed.edges.toSip.repeated}), counted once` : ''}`,
       String(relayed.failed),
       waitCell(backend, relayed),
       `${ms(relayed.firstP50)} / ${ms(relayed.firstP99)}`,

@@ -47,8 +47,14 @@ interface TimedRtp extends RtpHeaderFields {
 export interface DirectionLatency {
   /** Milliseconds from a packet entering the relay to its copy leaving it, one per matched packet. */
   latenciesMs: number[];
-  /** RTP packets that entered the relay in the capture (before its last `tailMs`). */
+  /**
+   * RTP packets that entered the relay in the capture (before its last `tailMs`), each once: a
+   * packet sent again with the same sequence number and timestamp (a retransmission the relay's
+   * NACK asked for) is the same packet.
+   */
   entered: number;
+  /** Packets that entered again (the same sequence number and timestamp), not counted in `entered`. */
+  repeated: number;
   /** Those matched with a packet leaving the relay. */
   matched: number;
 }
@@ -88,16 +94,25 @@ export function relayLatencies<Direction extends string>(
   for (const flow of flows) {
     let total = result.get(flow.direction);
     if (total === undefined) {
-      total = { latenciesMs: [], entered: 0, matched: 0 };
+      total = { latenciesMs: [], entered: 0, repeated: 0, matched: 0 };
       result.set(flow.direction, total);
     }
     const entering = byTime(bySource.get(flow.from) ?? []);
     const leaving = byTime(byDestination.get(flow.to) ?? []);
-    total.entered += entering.filter((packet) => packet.timeNs <= enteredBy).length;
+    // Each packet by its first copy: a later one with the same sequence number and timestamp is a retransmission.
+    const entered = new Map<string, TimedRtp>();
+    for (const packet of entering) {
+      const key = `${packet.sequence}/${packet.timestamp}`;
+      const counted = packet.timeNs <= enteredBy;
+      if (entered.has(key)) {
+        if (counted) total.repeated++;
+        continue;
+      }
+      entered.set(key, packet);
+      if (counted) total.entered++;
+    }
     const offsets = learnOffsets(entering, leaving);
     if (offsets === undefined) continue;
-    const entered = new Map<string, TimedRtp>();
-    for (const packet of entering) entered.set(`${packet.sequence}/${packet.timestamp}`, packet);
     for (const packet of leaving) {
       const key = `${(packet.sequence - offsets.sequence) & 0xffff}/${(packet.timestamp - offsets.timestamp) >>> 0}`;
       const source = entered.get(key);
