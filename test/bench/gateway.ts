@@ -147,6 +147,22 @@ export async function bundleChild(): Promise<{ script: string; cleanup(): Promis
     plugins: [telegateFromSource()],
     logLevel: 'error',
   });
+  // The threads the gateway starts (webhook delivery, werift media) load their entry from beside the
+  // module that starts them, which in the bundle is the child: bundled there under the names it asks for.
+  await build({
+    entryPoints: {
+      'transport-thread': join(repoRoot, 'packages/runtime/src/callbacks/transport-thread.ts'),
+      'media-thread': join(repoRoot, 'packages/gateway/src/media/werift/media-thread.ts'),
+    },
+    outdir: dir,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    plugins: [telegateFromSource()],
+    logLevel: 'error',
+  });
   return { script, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
@@ -525,7 +541,8 @@ export async function gatewayBench(): Promise<BenchResult> {
         `response validation on (\`validateResponses\` defaults to true unless NODE_ENV=production), ` +
         `\`maxRegistrationsPerUser\` raised to 1,000,000 (default 20).`,
       `autocannon ${CONNECTIONS} connections, pipelining 1, in this process; the server in a child process ` +
-        `(bundled from source by esbuild); the HTTPS webhook receiver of (b) (generated receiver, payload validation on) in this process too.`,
+        `(bundled from source by esbuild, with the threads it starts beside it), run with the gateway's Node flags (\`${GATEWAY_NODE_FLAGS.join(' ')}\`, as \`npm start\` runs it), and so is the peer; ` +
+        `the HTTPS webhook receiver of (b) (generated receiver, payload validation on) in this process too.`,
       `Peer: a Fastify route \`POST ${REG_PATH}\` that inserts \`{ registrationId, deviceId, ... }\` into a Map and answers 201, ` +
         `with no schema, no auth, no x-correlator handling; same load, same machine, same run.`,
     );
