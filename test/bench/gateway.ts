@@ -25,7 +25,7 @@ import { createServer } from 'node:https';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { build, type Plugin } from 'esbuild';
+import { type BuildOptions, build, type Plugin } from 'esbuild';
 import { createTestPki, type TestPki } from '../conformance/support/pki.ts';
 import { type BenchResult, fmtInt, fmtRatio, GATEWAY_NODE_FLAGS, repoRoot } from './util.ts';
 
@@ -136,9 +136,7 @@ export async function bundleChild(): Promise<{ script: string; cleanup(): Promis
   const entry = join(dir, 'child.ts');
   await writeFile(entry, CHILD_SOURCE);
   const script = join(dir, 'child.mjs');
-  await build({
-    entryPoints: [entry],
-    outfile: script,
+  const bundled: BuildOptions = {
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -146,22 +144,17 @@ export async function bundleChild(): Promise<{ script: string; cleanup(): Promis
     packages: 'external',
     plugins: [telegateFromSource()],
     logLevel: 'error',
-  });
+  };
+  await build({ ...bundled, entryPoints: [entry], outfile: script });
   // The threads the gateway starts (webhook delivery, werift media) load their entry from beside the
   // module that starts them, which in the bundle is the child: bundled there under the names it asks for.
   await build({
+    ...bundled,
     entryPoints: {
       'transport-thread': join(repoRoot, 'packages/runtime/src/callbacks/transport-thread.ts'),
       'media-thread': join(repoRoot, 'packages/gateway/src/media/werift/media-thread.ts'),
     },
     outdir: dir,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    plugins: [telegateFromSource()],
-    logLevel: 'error',
   });
   return { script, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
