@@ -335,6 +335,7 @@ export async function clusterBench(): Promise<BenchResult> {
     const perCall = (o: Outcome) =>
       o.redisScripts === undefined || o.redisScripts === 0 ? '–' : (1 / o.redisScripts).toFixed(1);
     const cpuRatio = oneRedis.reg.nodeUs / peer.reg.nodeUs;
+    const pairCpuRatio = oneRedis.pairs.nodeUs / peer.pairs.nodeUs;
     notes.push(
       `Machine load average (1 min) ${loadBefore.toFixed(1)} at the start and ${(loadavg()[0] ?? 0).toFixed(1)} at the end, ` +
         `on ${cpus().length} cores. Above the core count other work shares the CPU: the rates then say more about that than about ` +
@@ -345,7 +346,9 @@ export async function clusterBench(): Promise<BenchResult> {
         .join(', ')} with ${redisRows.map((r) => r.scenario.nodes).join(', ')} nodes); ` +
         `node CPU per registration within ${GOAL_NODE_CPU_RATIO}× the memory store's: ${
           cpuRatio <= GOAL_NODE_CPU_RATIO ? 'met' : 'missed'
-        } (${fmtRatio(cpuRatio)}).`,
+        } (${fmtRatio(cpuRatio)}); node CPU per create+delete pair within ${GOAL_NODE_CPU_RATIO}× the memory store's: ${
+          pairCpuRatio <= GOAL_NODE_CPU_RATIO ? 'met' : 'missed'
+        } (${fmtRatio(pairCpuRatio)}).`,
       `Redis's floor on this machine: a PING, one in flight at a time (sent from this process after the scenarios), costs ` +
         `redis-server ${us(floorUs)} of CPU, the system calls that read a request and write its answer; with one node a ` +
         `registration costs it ${us(oneRedis.reg.redisUs === undefined ? undefined : oneRedis.reg.redisUs - floorUs)} more. ` +
