@@ -118,6 +118,28 @@ describe('createSession errors', () => {
     await create(createBody());
     await create(createBody());
     await expectError(create(createBody()), 429, 'TOO_MANY_REQUESTS');
+    // The refused call left nothing: no record, no media endpoint, no live session, no INVITE.
+    expect(h.store.counts().sessions).toBe(2);
+    expect(h.net.media.endpoints.size).toBe(2);
+    expect(h.gw.calls.live).toHaveLength(2);
+    expect(h.net.outgoingCallId(1)).toBeDefined();
+    expect(h.net.outgoingCallId(2)).toBeUndefined();
+  });
+
+  it('429 for concurrent creates past the limit: the limit is checked and the call stored in one step', async () => {
+    await h.gw.close();
+    h = harness({ calls: { maxActiveSessionsPerNumber: 3 } });
+    ids = await onboard(h.gw);
+    const outcomes = await Promise.allSettled(Array.from({ length: 8 }, () => create(createBody())));
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(3);
+    for (const refused of outcomes.filter((o) => o.status === 'rejected')) {
+      expect((refused as PromiseRejectedResult).reason).toMatchObject({
+        status: 429,
+        code: 'TOO_MANY_REQUESTS',
+      });
+    }
+    expect(h.store.counts().sessions).toBe(3);
+    expect(h.net.media.endpoints.size).toBe(3);
   });
 
   it('503 UNAVAILABLE when the INVITE cannot be sent; nothing stays behind', async () => {

@@ -362,11 +362,6 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
       }
     }
 
-    const active = await this.#deps.store.countActiveSessions(auth.phoneNumber);
-    if (active >= this.#options.maxActiveSessionsPerNumber) {
-      throw new TooManyRequestsError('Too many calls in progress for this phone number.');
-    }
-
     const now = this.#deps.clock.now();
     const { endpoint, webrtcAnswer, rtpOffer } = await this.#deps.media.createFromWebRtcOffer(offer);
     const record: MediaSessionRecord = {
@@ -400,7 +395,12 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
     );
     const session = new CallSession(this.#sessionDeps(), { record, endpoint, pendingAnswer: webrtcAnswer });
     this.#adopt(session);
-    const created = await session.startOutbound(() => this.#deps.sip.invite(invite));
+    const created = await session.startOutbound(() => this.#deps.sip.invite(invite), {
+      maxActivePerNumber: this.#options.maxActiveSessionsPerNumber,
+    });
+    if (created === undefined) {
+      throw new TooManyRequestsError('Too many calls in progress for this phone number.');
+    }
     this.emit('created', { session: created });
     return toMediaSessionResponse(created);
   }

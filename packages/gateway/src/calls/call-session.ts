@@ -21,7 +21,7 @@ import { type CheckedRtpSdp, checkRtpSdp } from '../sdp/rtp.js';
 import type { CheckedWebRtcSdp } from '../sdp/webrtc.js';
 import type { DeferredWrites } from '../store/deferred-writes.js';
 import { isFinalStatus, type MediaSessionRecord } from '../store/records.js';
-import type { Store } from '../store/store.js';
+import type { SessionLimits, Store } from '../store/store.js';
 import { ESTABLISHED, failureStatus, PRE_ANSWER, provisionalStatus } from './status-rules.js';
 
 export interface CallTimings {
@@ -184,22 +184,36 @@ export class CallSession extends TypedEmitter<CallSessionEvents> {
 
   /** The record was never stored, or must not stay: frees the session, as if it had ended, and rethrows. */
   async #abandon(error: unknown): Promise<never> {
+    await this.#free(true);
+    throw error;
+  }
+
+  /** Frees a session whose record is not to stay (removed from the store when `stored` may be), as if it had ended. */
+  async #free(stored: boolean): Promise<undefined> {
     this.#ended = true;
     this.#resolveEnded();
     this.#timers.clear();
-    await this.#deps.writes.run(`session:${this.id}`, () => this.#deps.store.deleteSession(this.id));
+    if (stored) {
+      await this.#deps.writes.run(`session:${this.id}`, () => this.#deps.store.deleteSession(this.id));
+    }
     await this.#endpoint.close().catch(() => {});
     this.emit('ended', { session: this.record });
-    throw error;
+    return undefined;
   }
 
   // ---------------------------------------------------------------- lifecycle
 
-  /** Outgoing call: persists the record, sends the INVITE and arms the no-answer timer. */
-  async startOutbound(invite: () => Promise<void>): Promise<MediaSessionRecord> {
+  /**
+   * Outgoing call: persists the record, sends the INVITE and arms the no-answer timer.
+   * `undefined`, the session freed, when the store refused it for `limits`.
+   */
+  async startOutbound(
+    invite: () => Promise<void>,
+    limits: SessionLimits = {},
+  ): Promise<MediaSessionRecord | undefined> {
     return this.#queue.run(async () => {
       try {
-        await this.#deps.store.createSession(this.#record);
+        if (!(await this.#deps.store.createSession(this.#record, limits))) return this.#free(false);
       } catch (error) {
         return this.#abandon(error);
       }
@@ -268,8 +282,9 @@ export class CallSession extends TypedEmitter<CallSessionEvents> {
     this.#record.updatedAt = now;
     const final = isFinalStatus(status);
     if (final) this.#record.endedAt = now;
-    await this.#persist();
-    const sequenceNumber = options.notify ? await this.#nextSequence(status) : undefined;
+    let sequenceNumber: number | undefined;
+    if (options.notify) sequenceNumber = await this.#persistNumbered(status);
+    else await this.#persist();
     if (sequenceNumber !== undefined) {
       this.#deps.publish({
         type: 'session-status',
@@ -282,6 +297,27 @@ export class CallSession extends TypedEmitter<CallSessionEvents> {
     }
     this.emit('status', { session: this.record, previous, cause: options.cause, reason: options.reason });
     if (final) await this.#finish();
+  }
+
+  /**
+   * Stores the current record and takes the next `sequenceNumber` of the session's events in
+   * the same store call. When that write cannot be made now (it is then retried in the
+   * background, as `#persist`'s), the number is asked for on its own.
+   */
+  async #persistNumbered(status: SessionStatus): Promise<number | undefined> {
+    const key = `session:${this.id}`;
+    let sequenceNumber: number | undefined;
+    let first = true;
+    const written = await this.#deps.writes.run(key, async () => {
+      // A retry in the background stores the record only: its event was not sent.
+      if (!first) return this.#deps.store.saveSession(this.record);
+      first = false;
+      sequenceNumber = await this.#deps.store.saveSession(this.record, key);
+    });
+    if (written) return sequenceNumber;
+    // Kept for later, or put in the place of a write already waiting: it will store the record only.
+    first = false;
+    return this.#nextSequence(status);
   }
 
   /** The next `sequenceNumber` of the session's events; `undefined` (the event is not sent) when the store fails. */

@@ -15,9 +15,10 @@ export interface QueuedEntry {
 export interface EventQueue {
   /**
    * Appends an entry to the subscription's queue, unless `max` (> 0) entries
-   * are queued already, every subscription together: `false` then.
+   * are queued already, every subscription together (`appended: false` then);
+   * with the entries queued after it, every subscription together.
    */
-  append(subscriptionId: string, entry: string, max?: number): Promise<boolean>;
+  append(subscriptionId: string, entry: string, max?: number): Promise<{ appended: boolean; size: number }>;
   /** Entries queued, every subscription together. */
   size(): Promise<number>;
   /** Ids of the subscriptions with entries waiting. */
@@ -31,6 +32,9 @@ export interface EventQueue {
    * finished (by any node: they are claimed for `nodeId`), else new ones.
    */
   next(subscriptionId: string, nodeId: string, count: number): Promise<QueuedEntry[]>;
-  /** The entry is finished (delivered or given up): removed; an empty queue leaves `waiting()`. */
-  done(subscriptionId: string, id: string): Promise<void>;
+  /**
+   * The entry is finished (delivered or given up): removed; an empty queue leaves `waiting()`.
+   * Answers the entries still queued, every subscription together.
+   */
+  done(subscriptionId: string, id: string): Promise<number>;
 }

@@ -16,6 +16,12 @@ export interface StreamDeliveryOptions {
   lockMs: number;
   /** Pause between two looks for subscriptions with events waiting, e.g. a dead node's (default 1 000 ms). */
   pollMs: number;
+  /**
+   * How old the count of queued events that `size()` answers may be (default 100 ms). The
+   * count comes back with each append and each finished entry, so this node's own work keeps
+   * it exact; the other nodes' shows within this time.
+   */
+  sizeMaxAgeMs: number;
 }
 
 /**
@@ -41,6 +47,9 @@ export class StreamDelivery {
   readonly #again = new Set<string>();
   #poll: TimerHandle | undefined;
   #closed = false;
+  /** The last count of queued events the store answered, and when. */
+  #size = 0;
+  #sizeAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     deps: { nodeId: string; queue: EventQueue; clock: Clock; logger: Logger },
@@ -52,7 +61,11 @@ export class StreamDelivery {
     this.#queue = deps.queue;
     this.#clock = deps.clock;
     this.#logger = deps.logger;
-    this.#options = { lockMs: options.lockMs ?? 15_000, pollMs: options.pollMs ?? 1000 };
+    this.#options = {
+      lockMs: options.lockMs ?? 15_000,
+      pollMs: options.pollMs ?? 1000,
+      sizeMaxAgeMs: options.sizeMaxAgeMs ?? 100,
+    };
     this.#send = send;
   }
 
@@ -61,14 +74,31 @@ export class StreamDelivery {
    * when `max` (> 0) events are queued already (rejects when the store fails).
    */
   async enqueue(queued: QueuedEvent, max = 0): Promise<boolean> {
-    if (!(await this.#queue.append(queued.target.subscriptionId, JSON.stringify(queued), max))) return false;
+    const { appended, size } = await this.#queue.append(
+      queued.target.subscriptionId,
+      JSON.stringify(queued),
+      max,
+    );
+    this.#counted(size);
+    if (!appended) return false;
     this.kick(queued.target.subscriptionId);
     return true;
   }
 
-  /** Events queued in the store, every node's. */
-  size(): Promise<number> {
-    return this.#queue.size();
+  /**
+   * Events queued in the store, every node's: the last count the store answered when it is at
+   * most `sizeMaxAgeMs` old, else asked for again (what admitting API work reads on each request).
+   */
+  async size(): Promise<number> {
+    if (this.#clock.now() - this.#sizeAt <= this.#options.sizeMaxAgeMs) return this.#size;
+    const size = await this.#queue.size();
+    this.#counted(size);
+    return size;
+  }
+
+  #counted(size: number): void {
+    this.#size = size;
+    this.#sizeAt = this.#clock.now();
   }
 
   /** Starts sending a subscription's waiting events, unless this node is at it already. */
@@ -132,7 +162,7 @@ export class StreamDelivery {
         for (const { id, entry } of entries) {
           if (lost) break;
           await this.#send(JSON.parse(entry) as QueuedEvent);
-          await this.#queue.done(subscriptionId, id);
+          this.#counted(await this.#queue.done(subscriptionId, id));
         }
       }
     } catch (error) {

@@ -9,7 +9,7 @@ export interface DeferredWritesOptions {
 }
 
 interface Pending {
-  write: () => Promise<void>;
+  write: () => Promise<unknown>;
   since: number;
 }
 
@@ -46,7 +46,7 @@ export class DeferredWrites {
    * in that one's place. Resolves `true` when written now, `false` when kept
    * for later; never rejects.
    */
-  async run(key: string, write: () => Promise<void>): Promise<boolean> {
+  async run(key: string, write: () => Promise<unknown>): Promise<boolean> {
     const waiting = this.#pending.get(key);
     if (waiting !== undefined) {
       waiting.write = write;
@@ -61,7 +61,7 @@ export class DeferredWrites {
     }
   }
 
-  #keep(key: string, write: () => Promise<void>, error: unknown): void {
+  #keep(key: string, write: () => Promise<unknown>, error: unknown): void {
     if (this.#closed) {
       this.#logger.warn({ err: error, key }, 'store write failed while closing; not retried');
       return;

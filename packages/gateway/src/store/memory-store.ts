@@ -10,7 +10,7 @@ import {
   type SubscriptionRecord,
   subscriptionEnd,
 } from './records.js';
-import type { NodeHeartbeat, SessionQuery, Store } from './store.js';
+import type { NodeHeartbeat, SessionLimits, SessionQuery, Store } from './store.js';
 
 const copy = copyRecord;
 
@@ -184,10 +184,13 @@ export class MemoryStore implements Store {
     return [...this.#registrations.values()].filter((r) => r.expiresAt <= now).map((r) => r.registrationId);
   }
 
-  async createSession(record: MediaSessionRecord): Promise<void> {
+  async createSession(record: MediaSessionRecord, limits: SessionLimits = {}): Promise<boolean> {
     if (this.#sessions.has(record.mediaSessionId))
       throw new Error(`media session ${record.mediaSessionId} exists`);
+    const max = limits.maxActivePerNumber;
+    if (max !== undefined && (this.#activeByPhone.get(record.phoneNumber)?.size ?? 0) >= max) return false;
     this.#putSession(record);
+    return true;
   }
 
   #putSession(record: MediaSessionRecord): void {
@@ -218,8 +221,9 @@ export class MemoryStore implements Store {
     return stored === undefined ? undefined : readSession(stored);
   }
 
-  async saveSession(record: MediaSessionRecord): Promise<void> {
+  async saveSession(record: MediaSessionRecord, sequenceKey?: string): Promise<number | undefined> {
     this.#putSession(record);
+    return sequenceKey === undefined ? undefined : this.#next(sequenceKey);
   }
 
   async findSessions(query: SessionQuery): Promise<MediaSessionRecord[]> {
@@ -306,6 +310,10 @@ export class MemoryStore implements Store {
   }
 
   async nextSequence(key: string): Promise<number> {
+    return this.#next(key);
+  }
+
+  #next(key: string): number {
     const next = (this.#sequences.get(key) ?? 0) + 1;
     this.#sequences.set(key, next);
     return next;

@@ -14,7 +14,7 @@ import {
   subscriptionEnd,
 } from './records.js';
 import { isSentinelUrl, parseSentinelUrl, redactRedisUrl } from './redis-url.js';
-import type { NodeHeartbeat, SessionQuery, Store } from './store.js';
+import type { NodeHeartbeat, SessionLimits, SessionQuery, Store } from './store.js';
 
 export { redactRedisUrl } from './redis-url.js';
 
@@ -214,6 +214,15 @@ local function reindex_session(id, before, after)
     if not before[key] then redis.call('SADD', key, id) end
   end
 end
+-- How many sessions of the number are stored unfinished (ids whose record expired leave the index).
+local function count_live(phone)
+  local key = P .. 'sessidx:live:' .. phone
+  local n = 0
+  for _, id in ipairs(redis.call('SMEMBERS', key)) do
+    if redis.call('EXISTS', P .. 'sess:' .. id) == 1 then n = n + 1 else redis.call('SREM', key, id) end
+  end
+  return n
+end
 -- due: the score in the end index ('' = never ends by itself), for SADD.
 local function index_subscription(op, s, due)
   local id = s.id
@@ -356,34 +365,41 @@ end
 return out
 `;
 
-/** ARGV: prefix, session JSON, its lifetime in ms. Returns 1, or 0 when the id is taken. */
+/**
+ * ARGV: prefix, session JSON, its lifetime in ms, the most unfinished sessions of its
+ * number ('' = no limit). Returns 1, 0 when the id is taken, -1 when the number has
+ * as many unfinished sessions as the limit.
+ */
 const CREATE_SESSION = `${LUA_COMMON}
 local s = cjson.decode(ARGV[2])
 local key = P .. 'sess:' .. s.mediaSessionId
 if redis.call('EXISTS', key) == 1 then return 0 end
+if ARGV[4] ~= '' and count_live(s.phoneNumber) >= tonumber(ARGV[4]) then return -1 end
 redis.call('SET', key, ARGV[2], 'PX', ARGV[3])
 reindex_session(s.mediaSessionId, {}, session_indexes(s))
 return 1
 `;
 
-/** ARGV: prefix, session JSON, its lifetime in ms. Stores it (creating it if need be), re-indexed. */
+/**
+ * ARGV: prefix, session JSON, its lifetime in ms[, a counter's key, the counter's lifetime in ms].
+ * Stores it (creating it if need be), re-indexed; with a counter, answers its next value
+ * (as NEXT_SEQUENCE), else 0.
+ */
 const SAVE_SESSION = `${LUA_COMMON}
 local s = cjson.decode(ARGV[2])
 local key = P .. 'sess:' .. s.mediaSessionId
 local old = redis.call('GET', key)
 redis.call('SET', key, ARGV[2], 'PX', ARGV[3])
 reindex_session(s.mediaSessionId, old and session_indexes(cjson.decode(old)) or {}, session_indexes(s))
-return 1
+if not ARGV[4] then return 0 end
+local n = redis.call('INCR', ARGV[4])
+redis.call('PEXPIRE', ARGV[4], ARGV[5])
+return n
 `;
 
 /** ARGV: prefix, phone number. Its unfinished sessions still stored (ids whose record expired leave the index). */
-const COUNT_LIVE_SESSIONS = `
-local key = ARGV[1] .. 'sessidx:live:' .. ARGV[2]
-local n = 0
-for _, id in ipairs(redis.call('SMEMBERS', key)) do
-  if redis.call('EXISTS', ARGV[1] .. 'sess:' .. id) == 1 then n = n + 1 else redis.call('SREM', key, id) end
-end
-return n
+const COUNT_LIVE_SESSIONS = `${LUA_COMMON}
+return count_live(ARGV[2])
 `;
 
 /** ARGV: prefix, session id. */
@@ -534,19 +550,18 @@ return dead
 
 /**
  * ARGV: prefix, subscription id, entry JSON, max. Appends it to the subscription's stream
- * (group `d`) and counts it in `evq:count`; 0 (nothing appended) when `max` > 0 entries are
- * counted already.
+ * (group `d`) and counts it in `evq:count`, unless `max` > 0 entries are counted already.
+ * Returns {1 appended | 0 not, the count after}.
  */
 const QUEUE_APPEND = `
 local count = tonumber(redis.call('GET', ARGV[1] .. 'evq:count') or '0')
 local max = tonumber(ARGV[4])
-if max > 0 and count >= max then return 0 end
+if max > 0 and count >= max then return { 0, count } end
 local key = ARGV[1] .. 'evq:' .. ARGV[2]
 redis.pcall('XGROUP', 'CREATE', key, 'd', '0', 'MKSTREAM')
 redis.call('XADD', key, '*', 'e', ARGV[3])
 redis.call('SADD', ARGV[1] .. 'evq:waiting', ARGV[2])
-redis.call('INCR', ARGV[1] .. 'evq:count')
-return 1
+return { 1, redis.call('INCR', ARGV[1] .. 'evq:count') }
 `;
 
 /** ARGV: prefix, subscription id, node id, lock ms. 1 when the node holds the delivery lock (taken or extended). */
@@ -592,18 +607,22 @@ end
 return out
 `;
 
-/** ARGV: prefix, subscription id, entry id. Acknowledges and removes it; an empty stream goes. */
+/**
+ * ARGV: prefix, subscription id, entry id. Acknowledges and removes it; an empty stream goes.
+ * Returns the count of entries after.
+ */
 const QUEUE_DONE = `
 local key = ARGV[1] .. 'evq:' .. ARGV[2]
+local counter = ARGV[1] .. 'evq:count'
 redis.call('XACK', key, 'd', ARGV[3])
-if redis.call('XDEL', key, ARGV[3]) == 1 and redis.call('DECR', ARGV[1] .. 'evq:count') < 0 then
-  redis.call('SET', ARGV[1] .. 'evq:count', 0)
+if redis.call('XDEL', key, ARGV[3]) == 1 and redis.call('DECR', counter) < 0 then
+  redis.call('SET', counter, 0)
 end
 if redis.call('XLEN', key) == 0 then
   redis.call('DEL', key)
   redis.call('SREM', ARGV[1] .. 'evq:waiting', ARGV[2])
 end
-return 1
+return tonumber(redis.call('GET', counter) or '0')
 `;
 
 const SCRIPTS = {
@@ -995,13 +1014,15 @@ export class RedisStore implements Store {
 
   // ---------------------------------------------------------------- media sessions
 
-  async createSession(record: MediaSessionRecord): Promise<void> {
+  async createSession(record: MediaSessionRecord, limits: SessionLimits = {}): Promise<boolean> {
     const created = await this.#scripts.telegateCreateSession(
       this.#prefix,
       JSON.stringify(record),
       String(this.#sessionTtl(record)),
+      limits.maxActivePerNumber === undefined ? '' : String(limits.maxActivePerNumber),
     );
-    if (created !== 1) throw new Error(`media session ${record.mediaSessionId} exists`);
+    if (created === 0) throw new Error(`media session ${record.mediaSessionId} exists`);
+    return created === 1;
   }
 
   getSession(mediaSessionId: string): Promise<MediaSessionRecord | undefined> {
@@ -1015,12 +1036,17 @@ export class RedisStore implements Store {
       : this.#lifetimes.endedSessionTtlMs;
   }
 
-  async saveSession(record: MediaSessionRecord): Promise<void> {
-    await this.#scripts.telegateSaveSession(
-      this.#prefix,
-      JSON.stringify(record),
-      String(this.#sessionTtl(record)),
-    );
+  async saveSession(record: MediaSessionRecord, sequenceKey?: string): Promise<number | undefined> {
+    const args = [this.#prefix, JSON.stringify(record), String(this.#sessionTtl(record))];
+    if (sequenceKey === undefined) {
+      await this.#scripts.telegateSaveSession(...args);
+      return undefined;
+    }
+    return (await this.#scripts.telegateSaveSession(
+      ...args,
+      this.#sequenceKey(sequenceKey),
+      String(this.#lifetimes.sequenceTtlMs),
+    )) as number;
   }
 
   async findSessions(query: SessionQuery): Promise<MediaSessionRecord[]> {
@@ -1166,13 +1192,17 @@ export class RedisStore implements Store {
 
   async nextSequence(key: string): Promise<number> {
     return (await this.#scripts.telegateNextSequence(
-      `${this.#prefix}seq:${key}`,
+      this.#sequenceKey(key),
       String(this.#lifetimes.sequenceTtlMs),
     )) as number;
   }
 
+  #sequenceKey(key: string): string {
+    return `${this.#prefix}seq:${key}`;
+  }
+
   async deleteSequence(key: string): Promise<void> {
-    await this.#guard('DEL', () => this.#redis.del(`${this.#prefix}seq:${key}`));
+    await this.#guard('DEL', () => this.#redis.del(this.#sequenceKey(key)));
   }
 
   // ---------------------------------------------------------------- gateway nodes
@@ -1200,8 +1230,15 @@ export class RedisStore implements Store {
     const p = this.#prefix;
     const scripts = this.#scripts;
     return {
-      append: async (subscriptionId, entry, max = 0) =>
-        (await scripts.telegateQueueAppend(p, subscriptionId, entry, String(max))) === 1,
+      append: async (subscriptionId, entry, max = 0) => {
+        const [appended, size] = (await scripts.telegateQueueAppend(
+          p,
+          subscriptionId,
+          entry,
+          String(max),
+        )) as [number, number];
+        return { appended: appended === 1, size };
+      },
       size: async () => Number((await this.#guard('GET', () => this.#redis.get(`${p}evq:count`))) ?? 0),
       waiting: () => this.#guard('SMEMBERS', () => this.#redis.smembers(`${p}evq:waiting`)),
       lock: async (subscriptionId, nodeId, ms) =>
@@ -1215,9 +1252,7 @@ export class RedisStore implements Store {
         for (let i = 0; i + 1 < flat.length; i += 2) entries.push({ id: flat[i]!, entry: flat[i + 1]! });
         return entries;
       },
-      done: async (subscriptionId, id) => {
-        await scripts.telegateQueueDone(p, subscriptionId, id);
-      },
+      done: async (subscriptionId, id) => (await scripts.telegateQueueDone(p, subscriptionId, id)) as number,
     };
   }
 

@@ -54,10 +54,19 @@ export interface Store extends Closable {
   /** How many registrations have `expiresAt` after `now` (metrics), from the expiry index. */
   countActiveRegistrations(now: number): Promise<number>;
 
-  createSession(record: MediaSessionRecord): Promise<void>;
+  /**
+   * Stores a new session; rejects when its id is taken. With `maxActivePerNumber`,
+   * only while fewer sessions of its number are stored without `endedAt`, checked
+   * and inserted atomically: resolves `false`, storing nothing, when as many are.
+   */
+  createSession(record: MediaSessionRecord, limits?: SessionLimits): Promise<boolean>;
   getSession(mediaSessionId: string): Promise<MediaSessionRecord | undefined>;
-  /** Replaces a stored session (its owning `CallSession` is the only writer). */
-  saveSession(record: MediaSessionRecord): Promise<void>;
+  /**
+   * Replaces a stored session (its owning `CallSession` is the only writer). With
+   * `sequenceKey`, also takes that counter's next value (as `nextSequence`) in the
+   * same step and answers it: a status change and the number of its event together.
+   */
+  saveSession(record: MediaSessionRecord, sequenceKey?: string): Promise<number | undefined>;
   /** Sessions matching every given field; at least one must be given. */
   findSessions(query: SessionQuery): Promise<MediaSessionRecord[]>;
   deleteSession(mediaSessionId: string): Promise<void>;
@@ -109,6 +118,11 @@ export interface Store extends Closable {
   claimDeadNodes(now: number): Promise<string[]>;
   /** Takes a node off the list (it stops cleanly, its calls ended). */
   leave(nodeId: string): Promise<void>;
+}
+
+export interface SessionLimits {
+  /** Sessions of one phone number stored without `endedAt`, at most. */
+  maxActivePerNumber?: number;
 }
 
 export interface SessionQuery {

@@ -506,6 +506,43 @@ const CONTRACT: Case[] = [
     },
   ],
   [
+    'createSession with maxActivePerNumber stores nothing once the number has as many unfinished sessions',
+    async (store) => {
+      const limits = { maxActivePerNumber: 2 };
+      const [a, b, c] = [session(), session(), session()];
+      expect(await store.createSession(a, limits)).toBe(true);
+      expect(await store.createSession(b, limits)).toBe(true);
+      expect(await store.createSession(c, limits)).toBe(false);
+      expect(await store.getSession(c.mediaSessionId)).toBeUndefined();
+      expect(ids(await store.findSessions({ phoneNumber: ALICE }))).toEqual(ids([a, b]));
+      expect(await store.countActiveSessions(ALICE)).toBe(2);
+      // Another number has a limit of its own; no limit given, none applies.
+      expect(await store.createSession(session({ phoneNumber: BOB }), limits)).toBe(true);
+      const unlimited = session();
+      expect(await store.createSession(unlimited)).toBe(true);
+      await store.deleteSession(unlimited.mediaSessionId);
+      // An ended session no longer counts.
+      await store.saveSession({ ...a, status: 'Terminated', endedAt: NOW + 1 });
+      expect(await store.createSession(c, limits)).toBe(true);
+      expect(await store.countActiveSessions(ALICE)).toBe(2);
+      // A taken id is still an error, not a refusal.
+      await expect(
+        store.createSession(session({ mediaSessionId: b.mediaSessionId }), limits),
+      ).rejects.toThrow(/exists/);
+    },
+  ],
+  [
+    'concurrent creates under maxActivePerNumber: exactly as many succeed as the limit',
+    async (store) => {
+      const outcomes = await Promise.all(
+        Array.from({ length: 12 }, () => store.createSession(session(), { maxActivePerNumber: 5 })),
+      );
+      expect(outcomes.filter(Boolean)).toHaveLength(5);
+      expect(await store.countActiveSessions(ALICE)).toBe(5);
+      expect(await store.findSessions({ phoneNumber: ALICE })).toHaveLength(5);
+    },
+  ],
+  [
     'deleteSession removes it from get and every index; unknown ids are ignored',
     async (store) => {
       const a = session({ registrationIds: ['reg-1'], owner: 'node-1' });
