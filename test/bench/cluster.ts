@@ -371,7 +371,13 @@ export async function clusterBench(): Promise<BenchResult> {
       `Each registration has a fresh deviceId of one user (one token), the per-user limit off, so the user's registrations ` +
         `grow through the run: a create's cost does not depend on them (no store operation reads records in proportion to their number).`,
       `Pairs: each node's autocannon creates and deletes its own calls (${CALLERS_PER_NODE} callers per node, a loopback number that answers); ` +
-        `no subscription, so no events. A DELETE sent to another node than the call's would add one signed pub/sub round trip.`,
+        `no subscription, so no event is sent. A DELETE sent to another node than the call's would add one signed pub/sub round trip. ` +
+        `A pair is ${oneRedis.pairs.redisScripts?.toFixed(1) ?? '–'} round trips to Redis with one node (scripts per pair): ` +
+        `the registration read, the create (the number's limit of unfinished calls checked in the same script), the ended record ` +
+        `written with the sequenceNumber of its event, and the look for the subscriptions to send that event to; admitting the ` +
+        `requests reads the count of queued events from the store's last answers (at most 100 ms old), not once per request. ` +
+        `The node CPU a pair costs beyond the memory store's is mostly those round trips: on loopback each write to Redis's socket ` +
+        `runs the kernel's receive path and wakes Redis in the writer's system call, and each answer wakes the node again.`,
       `Each scenario ran ${ROUNDS} times, in turn; each row is the round with the least node CPU per operation ` +
         `(registrations and pairs chosen separately), the least disturbed by other work on the machine.`,
       `CPU per operation: user+system time of all node processes (process.cpuUsage) and of redis-server (INFO cpu) over the measured ` +

@@ -49,6 +49,12 @@ import { CLIENT_SETTABLE } from './status-rules.js';
 export interface ActiveRegistrations {
   /** The registration if it exists and has not expired. */
   active(registrationId: string): Promise<RegistrationRecord | undefined>;
+  /**
+   * As `active`, but possibly as this node read it earlier (`fresh`: read now); acting on it,
+   * the caller has the store confirm it is unchanged, and `forget`s it when it is not.
+   */
+  recent(registrationId: string, fresh: boolean): Promise<RegistrationRecord | undefined>;
+  forget(registrationId: string): void;
   /** Active registrations of a subscriber number. */
   activeFor(phoneNumber: string): Promise<RegistrationRecord[]>;
 }
@@ -309,6 +315,24 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
     registrationIdHeader: unknown,
     body: unknown,
   ): Promise<MediaSessionResponse> {
+    // The registration as this node last read it, confirmed by the store as the call is
+    // stored; when it changed meanwhile, everything again with the registration read now.
+    return (
+      (await this.#create(auth, registrationIdHeader, body, false)) ??
+      (await this.#create(auth, registrationIdHeader, body, true))!
+    );
+  }
+
+  /**
+   * `create`, the registration read now (`fresh`) or as this node last read it. `undefined`
+   * (nothing stored, nothing sent) when that earlier read is no longer what the store holds.
+   */
+  async #create(
+    auth: AuthContext,
+    registrationIdHeader: unknown,
+    body: unknown,
+    fresh: boolean,
+  ): Promise<MediaSessionResponse | undefined> {
     this.#assertOpen();
     assertSubscriber(auth);
     // 400: everything syntactic, before anything is looked up or allocated.
@@ -340,7 +364,7 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
     const offer = readWebRtcDescriptor(input.offer, 'offer', 'offer', this.#options.sdpLimits);
 
     // 403: the registration and the originator must be the caller's.
-    const registration = await this.#deps.registrations.active(registrationId);
+    const registration = await this.#deps.registrations.recent(registrationId, fresh);
     if (
       registration === undefined ||
       registration.phoneNumber !== auth.phoneNumber ||
@@ -397,12 +421,20 @@ export class CallService extends TypedEmitter<CallServiceEvents> {
     this.#adopt(session);
     const created = await session.startOutbound(() => this.#deps.sip.invite(invite), {
       maxActivePerNumber: this.#options.maxActiveSessionsPerNumber,
+      // A registration read now was checked against the store just before: no condition (a
+      // difference in how it reads back must never refuse every call).
+      ...(fresh ? {} : { registration }),
     });
-    if (created === undefined) {
-      throw new TooManyRequestsError('Too many calls in progress for this phone number.');
+    if (!created.ok) {
+      if (created.reason === 'MAX_ACTIVE_SESSIONS') {
+        throw new TooManyRequestsError('Too many calls in progress for this phone number.');
+      }
+      this.#deps.registrations.forget(registrationId);
+      if (fresh) throw new Error('a registration read now was found changed');
+      return undefined;
     }
-    this.emit('created', { session: created });
-    return toMediaSessionResponse(created);
+    this.emit('created', { session: created.record });
+    return toMediaSessionResponse(created.record);
   }
 
   #isCallers(address: PartyAddress, phoneNumber: string): boolean {

@@ -20,8 +20,8 @@ import { parseSdp } from '../sdp/parse.js';
 import { type CheckedRtpSdp, checkRtpSdp } from '../sdp/rtp.js';
 import type { CheckedWebRtcSdp } from '../sdp/webrtc.js';
 import type { DeferredWrites } from '../store/deferred-writes.js';
-import { isFinalStatus, type MediaSessionRecord } from '../store/records.js';
-import type { SessionLimits, Store } from '../store/store.js';
+import { type CreateSessionOutcome, isFinalStatus, type MediaSessionRecord } from '../store/records.js';
+import type { SessionConditions, Store } from '../store/store.js';
 import { ESTABLISHED, failureStatus, PRE_ANSWER, provisionalStatus } from './status-rules.js';
 
 export interface CallTimings {
@@ -189,7 +189,7 @@ export class CallSession extends TypedEmitter<CallSessionEvents> {
   }
 
   /** Frees a session whose record is not to stay (removed from the store when `stored` may be), as if it had ended. */
-  async #free(stored: boolean): Promise<undefined> {
+  async #free(stored: boolean): Promise<void> {
     this.#ended = true;
     this.#resolveEnded();
     this.#timers.clear();
@@ -198,22 +198,26 @@ export class CallSession extends TypedEmitter<CallSessionEvents> {
     }
     await this.#endpoint.close().catch(() => {});
     this.emit('ended', { session: this.record });
-    return undefined;
   }
 
   // ---------------------------------------------------------------- lifecycle
 
   /**
-   * Outgoing call: persists the record, sends the INVITE and arms the no-answer timer.
-   * `undefined`, the session freed, when the store refused it for `limits`.
+   * Outgoing call: persists the record under `conditions`, sends the INVITE and arms the
+   * no-answer timer. A condition the store found unmet frees the session (nothing was sent)
+   * and is answered.
    */
   async startOutbound(
     invite: () => Promise<void>,
-    limits: SessionLimits = {},
-  ): Promise<MediaSessionRecord | undefined> {
+    conditions: SessionConditions = {},
+  ): Promise<{ ok: true; record: MediaSessionRecord } | Extract<CreateSessionOutcome, { ok: false }>> {
     return this.#queue.run(async () => {
       try {
-        if (!(await this.#deps.store.createSession(this.#record, limits))) return this.#free(false);
+        const created = await this.#deps.store.createSession(this.#record, conditions);
+        if (!created.ok) {
+          await this.#free(false);
+          return created;
+        }
       } catch (error) {
         return this.#abandon(error);
       }
@@ -234,7 +238,7 @@ export class CallSession extends TypedEmitter<CallSessionEvents> {
           ),
         ),
       );
-      return this.record;
+      return { ok: true, record: this.record };
     });
   }
 

@@ -80,6 +80,9 @@ const DESCRIPTIONS: Record<RegistrationTerminationReason, string> = {
   NETWORK_TERMINATED: 'Registration removed by the network; register again',
 };
 
+/** How many registrations `recent` keeps as last read (a few hundred bytes each). */
+const RECENT_MAX = 10_000;
+
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -126,6 +129,8 @@ export class RegistrationService extends TypedEmitter<RegistrationServiceEvents>
     this.#deps.logger.error({ err: error }, 'registration work failed'),
   );
   readonly #unsubscribe: (() => void) | undefined;
+  /** Registrations as this node last read them for `recent` (at most RECENT_MAX, the oldest read dropped first). */
+  readonly #recent = new Map<string, RegistrationRecord>();
   #closing = false;
 
   constructor(deps: RegistrationServiceDeps, options: RegistrationOptions, hooks: RegistrationHooks = {}) {
@@ -337,6 +342,7 @@ export class RegistrationService extends TypedEmitter<RegistrationServiceEvents>
       throw unavailable('The telephony network refused the refresh; try again later.');
     }
     const updated = await this.#deps.store.refreshRegistration(record.registrationId, expiresAt);
+    this.#recent.delete(record.registrationId);
     if (updated === undefined) throw notFound('No active registration with this registrationId.');
     this.#arm(updated);
     this.emit('refreshed', { registration: updated });
@@ -371,6 +377,7 @@ export class RegistrationService extends TypedEmitter<RegistrationServiceEvents>
     expected?: RegistrationRecord,
   ): Promise<RegistrationRecord | undefined> {
     const record = await this.#deps.store.takeRegistration(registrationId, expected);
+    this.#recent.delete(registrationId);
     if (record === undefined) return undefined;
     this.#expiry.delete(registrationId);
     if (this.#options.sipRegister) {
@@ -409,6 +416,29 @@ export class RegistrationService extends TypedEmitter<RegistrationServiceEvents>
   async active(registrationId: string): Promise<RegistrationRecord | undefined> {
     const record = await this.#deps.store.getRegistration(registrationId);
     return record !== undefined && record.expiresAt > this.#deps.clock.now() ? record : undefined;
+  }
+
+  /**
+   * An active registration as this node last read it (`fresh`: read now, as `active`). One
+   * from an earlier read may have changed in the store since: whoever acts on it has the
+   * store confirm it is still that record (createSession's `registration` condition), and
+   * drops it with `forget` when it is not.
+   */
+  async recent(registrationId: string, fresh = false): Promise<RegistrationRecord | undefined> {
+    const now = this.#deps.clock.now();
+    const known = fresh ? undefined : this.#recent.get(registrationId);
+    if (known !== undefined && known.expiresAt > now) return known;
+    const record = await this.#deps.store.getRegistration(registrationId);
+    this.#recent.delete(registrationId);
+    if (record === undefined || record.expiresAt <= now) return undefined;
+    if (this.#recent.size >= RECENT_MAX) this.#recent.delete(this.#recent.keys().next().value as string);
+    this.#recent.set(registrationId, record);
+    return record;
+  }
+
+  /** Drops a registration from the recent reads (`recent`). */
+  forget(registrationId: string): void {
+    this.#recent.delete(registrationId);
   }
 
   async activeFor(phoneNumber: string): Promise<RegistrationRecord[]> {

@@ -3,6 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { copyRecord } from '../core/copy.js';
 import {
   type CreateRegistrationOutcome,
+  type CreateSessionOutcome,
   type CreateSubscriptionOutcome,
   type MediaSessionRecord,
   type RegistrationLimits,
@@ -10,7 +11,7 @@ import {
   type SubscriptionRecord,
   subscriptionEnd,
 } from './records.js';
-import type { NodeHeartbeat, SessionLimits, SessionQuery, Store } from './store.js';
+import type { NodeHeartbeat, SessionConditions, SessionQuery, Store } from './store.js';
 
 const copy = copyRecord;
 
@@ -184,13 +185,24 @@ export class MemoryStore implements Store {
     return [...this.#registrations.values()].filter((r) => r.expiresAt <= now).map((r) => r.registrationId);
   }
 
-  async createSession(record: MediaSessionRecord, limits: SessionLimits = {}): Promise<boolean> {
+  async createSession(
+    record: MediaSessionRecord,
+    conditions: SessionConditions = {},
+  ): Promise<CreateSessionOutcome> {
     if (this.#sessions.has(record.mediaSessionId))
       throw new Error(`media session ${record.mediaSessionId} exists`);
-    const max = limits.maxActivePerNumber;
-    if (max !== undefined && (this.#activeByPhone.get(record.phoneNumber)?.size ?? 0) >= max) return false;
+    const { maxActivePerNumber: max, registration } = conditions;
+    if (max !== undefined && (this.#activeByPhone.get(record.phoneNumber)?.size ?? 0) >= max) {
+      return { ok: false, reason: 'MAX_ACTIVE_SESSIONS' };
+    }
+    if (
+      registration !== undefined &&
+      !isDeepStrictEqual(this.#registrations.get(registration.registrationId), registration)
+    ) {
+      return { ok: false, reason: 'REGISTRATION_CHANGED' };
+    }
     this.#putSession(record);
-    return true;
+    return { ok: true };
   }
 
   #putSession(record: MediaSessionRecord): void {

@@ -104,6 +104,11 @@ export function subscriptionEnd(
   return own === undefined ? undefined : { at: own, reason: 'SUBSCRIPTION_EXPIRED' };
 }
 
+/** Why `createSession` stored nothing: the number's limit of unfinished calls, or the registration is no longer the one read. */
+export type CreateSessionOutcome =
+  | { ok: true }
+  | { ok: false; reason: 'MAX_ACTIVE_SESSIONS' | 'REGISTRATION_CHANGED' };
+
 export type CreateSubscriptionOutcome =
   | { ok: true }
   | { ok: false; reason: 'ALREADY_EXISTS' | 'QUOTA_EXCEEDED'; existing?: SubscriptionRecord };

@@ -6,6 +6,7 @@ import { StoreUnavailableError } from '../errors.js';
 import type { EventQueue, QueuedEntry } from '../events/event-queue.js';
 import {
   type CreateRegistrationOutcome,
+  type CreateSessionOutcome,
   type CreateSubscriptionOutcome,
   type MediaSessionRecord,
   type RegistrationLimits,
@@ -14,7 +15,7 @@ import {
   subscriptionEnd,
 } from './records.js';
 import { isSentinelUrl, parseSentinelUrl, redactRedisUrl } from './redis-url.js';
-import type { NodeHeartbeat, SessionLimits, SessionQuery, Store } from './store.js';
+import type { NodeHeartbeat, SessionConditions, SessionQuery, Store } from './store.js';
 
 export { redactRedisUrl } from './redis-url.js';
 
@@ -367,14 +368,16 @@ return out
 
 /**
  * ARGV: prefix, session JSON, its lifetime in ms, the most unfinished sessions of its
- * number ('' = no limit). Returns 1, 0 when the id is taken, -1 when the number has
- * as many unfinished sessions as the limit.
+ * number ('' = no limit), a registration id and the JSON it must still have ('' = no
+ * condition). Returns 1, 0 when the id is taken, -1 when the number has as many
+ * unfinished sessions as the limit, -2 when the registration is not that JSON.
  */
 const CREATE_SESSION = `${LUA_COMMON}
 local s = cjson.decode(ARGV[2])
 local key = P .. 'sess:' .. s.mediaSessionId
 if redis.call('EXISTS', key) == 1 then return 0 end
 if ARGV[4] ~= '' and count_live(s.phoneNumber) >= tonumber(ARGV[4]) then return -1 end
+if ARGV[6] ~= '' and redis.call('GET', P .. 'reg:' .. ARGV[5]) ~= ARGV[6] then return -2 end
 redis.call('SET', key, ARGV[2], 'PX', ARGV[3])
 reindex_session(s.mediaSessionId, {}, session_indexes(s))
 return 1
@@ -1014,15 +1017,29 @@ export class RedisStore implements Store {
 
   // ---------------------------------------------------------------- media sessions
 
-  async createSession(record: MediaSessionRecord, limits: SessionLimits = {}): Promise<boolean> {
+  async createSession(
+    record: MediaSessionRecord,
+    conditions: SessionConditions = {},
+  ): Promise<CreateSessionOutcome> {
+    const { maxActivePerNumber: max, registration } = conditions;
     const created = await this.#scripts.telegateCreateSession(
       this.#prefix,
       JSON.stringify(record),
       String(this.#sessionTtl(record)),
-      limits.maxActivePerNumber === undefined ? '' : String(limits.maxActivePerNumber),
+      max === undefined ? '' : String(max),
+      registration?.registrationId ?? '',
+      registration === undefined ? '' : JSON.stringify(registration),
     );
-    if (created === 0) throw new Error(`media session ${record.mediaSessionId} exists`);
-    return created === 1;
+    switch (created) {
+      case 1:
+        return { ok: true };
+      case -1:
+        return { ok: false, reason: 'MAX_ACTIVE_SESSIONS' };
+      case -2:
+        return { ok: false, reason: 'REGISTRATION_CHANGED' };
+      default:
+        throw new Error(`media session ${record.mediaSessionId} exists`);
+    }
   }
 
   getSession(mediaSessionId: string): Promise<MediaSessionRecord | undefined> {

@@ -1,6 +1,7 @@
 import type { Closable } from '../core/closable.js';
 import type {
   CreateRegistrationOutcome,
+  CreateSessionOutcome,
   CreateSubscriptionOutcome,
   MediaSessionRecord,
   RegistrationLimits,
@@ -55,11 +56,10 @@ export interface Store extends Closable {
   countActiveRegistrations(now: number): Promise<number>;
 
   /**
-   * Stores a new session; rejects when its id is taken. With `maxActivePerNumber`,
-   * only while fewer sessions of its number are stored without `endedAt`, checked
-   * and inserted atomically: resolves `false`, storing nothing, when as many are.
+   * Stores a new session; rejects when its id is taken. Each of `conditions` is
+   * checked atomically with the insert, and one not met stores nothing.
    */
-  createSession(record: MediaSessionRecord, limits?: SessionLimits): Promise<boolean>;
+  createSession(record: MediaSessionRecord, conditions?: SessionConditions): Promise<CreateSessionOutcome>;
   getSession(mediaSessionId: string): Promise<MediaSessionRecord | undefined>;
   /**
    * Replaces a stored session (its owning `CallSession` is the only writer). With
@@ -120,9 +120,14 @@ export interface Store extends Closable {
   leave(nodeId: string): Promise<void>;
 }
 
-export interface SessionLimits {
-  /** Sessions of one phone number stored without `endedAt`, at most. */
+export interface SessionConditions {
+  /** Fewer sessions of the record's number are stored without `endedAt` (else `MAX_ACTIVE_SESSIONS`). */
   maxActivePerNumber?: number;
+  /**
+   * A registration as the caller read it: the registration of that id is still stored
+   * and exactly this record (as `takeRegistration`'s `expected`; else `REGISTRATION_CHANGED`).
+   */
+  registration?: RegistrationRecord;
 }
 
 export interface SessionQuery {

@@ -510,20 +510,21 @@ const CONTRACT: Case[] = [
     async (store) => {
       const limits = { maxActivePerNumber: 2 };
       const [a, b, c] = [session(), session(), session()];
-      expect(await store.createSession(a, limits)).toBe(true);
-      expect(await store.createSession(b, limits)).toBe(true);
-      expect(await store.createSession(c, limits)).toBe(false);
+      const refused = { ok: false, reason: 'MAX_ACTIVE_SESSIONS' };
+      expect(await store.createSession(a, limits)).toEqual({ ok: true });
+      expect(await store.createSession(b, limits)).toEqual({ ok: true });
+      expect(await store.createSession(c, limits)).toEqual(refused);
       expect(await store.getSession(c.mediaSessionId)).toBeUndefined();
       expect(ids(await store.findSessions({ phoneNumber: ALICE }))).toEqual(ids([a, b]));
       expect(await store.countActiveSessions(ALICE)).toBe(2);
       // Another number has a limit of its own; no limit given, none applies.
-      expect(await store.createSession(session({ phoneNumber: BOB }), limits)).toBe(true);
+      expect(await store.createSession(session({ phoneNumber: BOB }), limits)).toEqual({ ok: true });
       const unlimited = session();
-      expect(await store.createSession(unlimited)).toBe(true);
+      expect(await store.createSession(unlimited)).toEqual({ ok: true });
       await store.deleteSession(unlimited.mediaSessionId);
       // An ended session no longer counts.
       await store.saveSession({ ...a, status: 'Terminated', endedAt: NOW + 1 });
-      expect(await store.createSession(c, limits)).toBe(true);
+      expect(await store.createSession(c, limits)).toEqual({ ok: true });
       expect(await store.countActiveSessions(ALICE)).toBe(2);
       // A taken id is still an error, not a refusal.
       await expect(
@@ -537,9 +538,38 @@ const CONTRACT: Case[] = [
       const outcomes = await Promise.all(
         Array.from({ length: 12 }, () => store.createSession(session(), { maxActivePerNumber: 5 })),
       );
-      expect(outcomes.filter(Boolean)).toHaveLength(5);
+      expect(outcomes.filter((o) => o.ok)).toHaveLength(5);
       expect(await store.countActiveSessions(ALICE)).toBe(5);
       expect(await store.findSessions({ phoneNumber: ALICE })).toHaveLength(5);
+    },
+  ],
+  [
+    'createSession with a registration: stored only while that registration is still exactly the record given',
+    async (store) => {
+      const reg = registration();
+      expect(await store.createRegistration(reg, {}, NOW)).toEqual({ ok: true });
+      const read = (await store.getRegistration(reg.registrationId))!;
+      const changed = { ok: false, reason: 'REGISTRATION_CHANGED' };
+      const first = session({ registrationIds: [reg.registrationId] });
+      expect(await store.createSession(first, { registration: read })).toEqual({ ok: true });
+      expect(await store.getSession(first.mediaSessionId)).toEqual(first);
+      // Refreshed since it was read: refused, nothing stored.
+      await store.refreshRegistration(reg.registrationId, NOW + 7_200_000);
+      const second = session({ registrationIds: [reg.registrationId] });
+      expect(await store.createSession(second, { registration: read })).toEqual(changed);
+      expect(await store.getSession(second.mediaSessionId)).toBeUndefined();
+      // Read again: accepted.
+      const reread = (await store.getRegistration(reg.registrationId))!;
+      expect(await store.createSession(second, { registration: reread })).toEqual({ ok: true });
+      // Gone: refused.
+      await store.takeRegistration(reg.registrationId);
+      const third = session({ registrationIds: [reg.registrationId] });
+      expect(await store.createSession(third, { registration: reread })).toEqual(changed);
+      expect(await store.createSession(third, { registration: registration() })).toEqual(changed);
+      expect(await store.getSession(third.mediaSessionId)).toBeUndefined();
+      expect(ids(await store.findSessions({ registrationId: reg.registrationId }))).toEqual(
+        ids([first, second]),
+      );
     },
   ],
   [
