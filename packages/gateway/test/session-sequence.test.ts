@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { StoreUnavailableError } from '../src/errors.js';
-import { type MediaSessionRecord, MemoryStore } from '../src/index.js';
+import { type MediaSessionRecord, MemoryStore, type NumberedSave } from '../src/index.js';
 import { ALICE, auth, createBody, type Harness, harness, onboard, settle, summary } from './helpers.js';
 
 /** A memory store whose next numbered saves fail, as a store that just went away. */
@@ -13,7 +13,10 @@ class FlakyStore extends MemoryStore {
   failNumberedSaves = 0;
   readonly saves: { status: string; numbered: boolean }[] = [];
 
-  override async saveSession(record: MediaSessionRecord, sequenceKey?: string): Promise<number | undefined> {
+  override async saveSession(
+    record: MediaSessionRecord,
+    sequenceKey?: string,
+  ): Promise<NumberedSave | undefined> {
     this.saves.push({ status: record.status, numbered: sequenceKey !== undefined });
     if (sequenceKey !== undefined && this.failNumberedSaves > 0) {
       this.failNumberedSaves--;

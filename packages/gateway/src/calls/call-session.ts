@@ -21,7 +21,7 @@ import { type CheckedRtpSdp, checkRtpSdp } from '../sdp/rtp.js';
 import type { CheckedWebRtcSdp } from '../sdp/webrtc.js';
 import type { DeferredWrites } from '../store/deferred-writes.js';
 import { type CreateSessionOutcome, isFinalStatus, type MediaSessionRecord } from '../store/records.js';
-import type { SessionConditions, Store } from '../store/store.js';
+import type { NumberedSave, SessionConditions, Store } from '../store/store.js';
 import { ESTABLISHED, failureStatus, PRE_ANSWER, provisionalStatus } from './status-rules.js';
 
 export interface CallTimings {
@@ -286,15 +286,18 @@ export class CallSession extends TypedEmitter<CallSessionEvents> {
     this.#record.updatedAt = now;
     const final = isFinalStatus(status);
     if (final) this.#record.endedAt = now;
-    let sequenceNumber: number | undefined;
-    if (options.notify) sequenceNumber = await this.#persistNumbered(status);
+    let numbered: Partial<NumberedSave> | undefined;
+    if (options.notify) numbered = await this.#persistNumbered(status);
     else await this.#persist();
-    if (sequenceNumber !== undefined) {
+    if (numbered?.sequenceNumber !== undefined) {
       this.#deps.publish({
         type: 'session-status',
         at: now,
         session: this.record,
-        sequenceNumber,
+        sequenceNumber: numbered.sequenceNumber,
+        ...(numbered.subscriptionsVersion === undefined
+          ? {}
+          : { subscriptionsVersion: numbered.subscriptionsVersion }),
         reason: options.reason,
         includeSdp: options.includeSdp ?? false,
       });
@@ -305,23 +308,25 @@ export class CallSession extends TypedEmitter<CallSessionEvents> {
 
   /**
    * Stores the current record and takes the next `sequenceNumber` of the session's events in
-   * the same store call. When that write cannot be made now (it is then retried in the
-   * background, as `#persist`'s), the number is asked for on its own.
+   * the same store call (with the version of the number's subscriptions then). When that
+   * write cannot be made now (it is then retried in the background, as `#persist`'s), the
+   * number is asked for on its own; `undefined` when the store gives none.
    */
-  async #persistNumbered(status: SessionStatus): Promise<number | undefined> {
+  async #persistNumbered(status: SessionStatus): Promise<Partial<NumberedSave> | undefined> {
     const key = `session:${this.id}`;
-    let sequenceNumber: number | undefined;
+    let numbered: NumberedSave | undefined;
     let first = true;
     const written = await this.#deps.writes.run(key, async () => {
       // A retry in the background stores the record only: its event was not sent.
       if (!first) return this.#deps.store.saveSession(this.record);
       first = false;
-      sequenceNumber = await this.#deps.store.saveSession(this.record, key);
+      numbered = await this.#deps.store.saveSession(this.record, key);
     });
-    if (written) return sequenceNumber;
+    if (written) return numbered;
     // Kept for later, or put in the place of a write already waiting: it will store the record only.
     first = false;
-    return this.#nextSequence(status);
+    const sequenceNumber = await this.#nextSequence(status);
+    return sequenceNumber === undefined ? undefined : { sequenceNumber };
   }
 
   /** The next `sequenceNumber` of the session's events; `undefined` (the event is not sent) when the store fails. */

@@ -20,6 +20,12 @@ export type DomainEvent =
       session: MediaSessionRecord;
       /** Per media session, increasing by one per notified change. */
       sequenceNumber: number;
+      /**
+       * The version of the subscriptions of the session's number when the change was stored
+       * (`Store.numberSubscriptions`), when known: matching may then use subscriptions read
+       * at that version.
+       */
+      subscriptionsVersion?: string;
       reason: string;
       /** Whether the change came with SDP (183/200/re-INVITE), so the event carries `offer`/`answer`. */
       includeSdp: boolean;

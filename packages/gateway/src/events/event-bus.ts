@@ -98,6 +98,9 @@ const CLOUD_EVENT_TYPE: Record<DomainEvent['type'], string> = {
   'subscription-ended': EVENT_TYPES.subscriptionEnded,
 };
 
+/** How many phone numbers' subscriptions matching keeps as last read (the oldest read dropped first). */
+const NUMBERS_KEPT = 10_000;
+
 /** Share of `maxQueued` past which API work is refused; the rest is headroom for work already admitted. */
 const ADMIT_SHARE = 0.9;
 
@@ -112,6 +115,11 @@ export class EventBus extends TypedEmitter<EventBusEvents> {
   readonly #options: EventBusOptions;
   readonly #dispatch = new SerialQueue();
   readonly #queues = new Map<string, SerialQueue>();
+  /**
+   * The subscriptions of phone numbers as last read, with the version read with them: an
+   * event stamped with the same version goes to them without reading the store again.
+   */
+  readonly #byNumber = new Map<string, { version: string; subscriptions: SubscriptionRecord[] }>();
   /** Subscriptions whose sink answered 410: what is still queued for them is dropped. */
   readonly #gone = new Set<string>();
   readonly #shared: StreamDelivery | undefined;
@@ -180,6 +188,8 @@ export class EventBus extends TypedEmitter<EventBusEvents> {
       return;
     }
     if (this.#maxQueued > 0 && this.waiting >= this.#maxQueued) {
+      // Not matched, so not seen there either: what was read of its number no longer holds.
+      if (event.type === 'subscription-ended') this.#byNumber.delete(event.subscription.phoneNumber);
       this.#drop(
         CLOUD_EVENT_TYPE[event.type],
         event.type === 'subscription-ended' ? event.subscription.id : undefined,
@@ -219,7 +229,10 @@ export class EventBus extends TypedEmitter<EventBusEvents> {
       case 'session-invitation':
       case 'session-status': {
         const type = SESSION_EVENT_TYPE[event.type];
-        const all = await this.#deps.store.findSubscriptions({ phoneNumber: event.session.phoneNumber });
+        const all = await this.#numberSubscriptions(
+          event.session.phoneNumber,
+          event.type === 'session-status' ? event.subscriptionsVersion : undefined,
+        );
         return all.filter(
           (s) => live(s) && s.types.includes(type) && event.session.deviceIds.includes(s.deviceId),
         );
@@ -230,8 +243,29 @@ export class EventBus extends TypedEmitter<EventBusEvents> {
         return all.filter((s) => live(s) && s.types.includes(EVENT_TYPES.registrationEnds));
       }
       case 'subscription-ended':
+        // Its number's subscriptions as read before no longer hold: an event stamped with a
+        // version from before the end must not reach the subscription after its last event.
+        this.#byNumber.delete(event.subscription.phoneNumber);
         return event.deliver ? [event.subscription] : [];
     }
+  }
+
+  /**
+   * The subscriptions of a number: as last read when `version` (the one the event was stamped
+   * with) is the version read with them, else read now (and kept with their version).
+   */
+  async #numberSubscriptions(
+    phoneNumber: string,
+    version: string | undefined,
+  ): Promise<SubscriptionRecord[]> {
+    const known = this.#byNumber.get(phoneNumber);
+    if (version !== undefined && known?.version === version) return known.subscriptions;
+    const read = await this.#deps.store.numberSubscriptions(phoneNumber);
+    this.#byNumber.delete(phoneNumber);
+    if (this.#byNumber.size >= NUMBERS_KEPT)
+      this.#byNumber.delete(this.#byNumber.keys().next().value as string);
+    this.#byNumber.set(phoneNumber, read);
+    return read.subscriptions;
   }
 
   async #route(event: DomainEvent): Promise<void> {

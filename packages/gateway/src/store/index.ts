@@ -10,4 +10,4 @@ export {
   type RedisStoreOptions,
   redactRedisUrl,
 } from './redis-store.js';
-export type { SessionConditions, Store } from './store.js';
+export type { NumberedSave, SessionConditions, Store } from './store.js';

@@ -11,7 +11,7 @@ import {
   type SubscriptionRecord,
   subscriptionEnd,
 } from './records.js';
-import type { NodeHeartbeat, SessionConditions, SessionQuery, Store } from './store.js';
+import type { NodeHeartbeat, NumberedSave, SessionConditions, SessionQuery, Store } from './store.js';
 
 const copy = copyRecord;
 
@@ -92,6 +92,8 @@ export class MemoryStore implements Store {
   readonly #activeByPhone = new Map<string, Set<string>>();
   readonly #subscriptions = new Map<string, SubscriptionRecord>();
   readonly #sequences = new Map<string, number>();
+  /** Per phone number, how many times its subscriptions changed: their version. */
+  readonly #subscriptionVersions = new Map<string, number>();
 
   async createRegistration(
     record: RegistrationRecord,
@@ -233,9 +235,13 @@ export class MemoryStore implements Store {
     return stored === undefined ? undefined : readSession(stored);
   }
 
-  async saveSession(record: MediaSessionRecord, sequenceKey?: string): Promise<number | undefined> {
+  async saveSession(record: MediaSessionRecord, sequenceKey?: string): Promise<NumberedSave | undefined> {
     this.#putSession(record);
-    return sequenceKey === undefined ? undefined : this.#next(sequenceKey);
+    if (sequenceKey === undefined) return undefined;
+    return {
+      sequenceNumber: this.#next(sequenceKey),
+      subscriptionsVersion: this.#subscriptionsVersion(record.phoneNumber),
+    };
   }
 
   async findSessions(query: SessionQuery): Promise<MediaSessionRecord[]> {
@@ -276,7 +282,25 @@ export class MemoryStore implements Store {
     if (limits.maxPerOwner !== undefined && owned.length >= limits.maxPerOwner)
       return { ok: false, reason: 'QUOTA_EXCEEDED' };
     this.#subscriptions.set(record.id, copy(record));
+    this.#subscriptionsChanged(record.phoneNumber);
     return { ok: true };
+  }
+
+  #subscriptionsChanged(phoneNumber: string): void {
+    this.#subscriptionVersions.set(phoneNumber, (this.#subscriptionVersions.get(phoneNumber) ?? 0) + 1);
+  }
+
+  #subscriptionsVersion(phoneNumber: string): string {
+    return String(this.#subscriptionVersions.get(phoneNumber) ?? 0);
+  }
+
+  async numberSubscriptions(
+    phoneNumber: string,
+  ): Promise<{ subscriptions: SubscriptionRecord[]; version: string }> {
+    return {
+      subscriptions: await this.findSubscriptions({ phoneNumber }),
+      version: this.#subscriptionsVersion(phoneNumber),
+    };
   }
 
   async getSubscription(id: string): Promise<SubscriptionRecord | undefined> {
@@ -300,8 +324,11 @@ export class MemoryStore implements Store {
   }
 
   async saveSubscription(record: SubscriptionRecord): Promise<boolean> {
-    if (!this.#subscriptions.has(record.id)) return false;
+    const previous = this.#subscriptions.get(record.id);
+    if (previous === undefined) return false;
     this.#subscriptions.set(record.id, copy(record));
+    this.#subscriptionsChanged(previous.phoneNumber);
+    if (record.phoneNumber !== previous.phoneNumber) this.#subscriptionsChanged(record.phoneNumber);
     return true;
   }
 
@@ -309,6 +336,7 @@ export class MemoryStore implements Store {
     const record = this.#subscriptions.get(id);
     if (expected !== undefined && !isDeepStrictEqual(record, expected)) return undefined;
     this.#subscriptions.delete(id);
+    if (record !== undefined) this.#subscriptionsChanged(record.phoneNumber);
     return record;
   }
 

@@ -15,7 +15,7 @@ import {
   subscriptionEnd,
 } from './records.js';
 import { isSentinelUrl, parseSentinelUrl, redactRedisUrl } from './redis-url.js';
-import type { NodeHeartbeat, SessionConditions, SessionQuery, Store } from './store.js';
+import type { NodeHeartbeat, NumberedSave, SessionConditions, SessionQuery, Store } from './store.js';
 
 export { redactRedisUrl } from './redis-url.js';
 
@@ -234,6 +234,15 @@ local function index_subscription(op, s, due)
   if op == 'SADD' and due ~= '' then redis.call('ZADD', P .. 'subidx:due', due, id)
   else redis.call('ZREM', P .. 'subidx:due', id) end
 end
+-- The subscriptions of a number changed: their version becomes \`token\` (a value never used
+-- before), or '' (no key) while the number has none: '' always stands for the empty set.
+local function subscriptions_changed(phone, token)
+  if redis.call('SCARD', P .. 'subidx:phone:' .. phone) > 0 then
+    redis.call('SET', P .. 'subver:' .. phone, token)
+  else
+    redis.call('DEL', P .. 'subver:' .. phone)
+  end
+end
 -- A record's lifetime: ttl_ms '' = none (PERSIST), else milliseconds from now.
 local function set_lifetime(key, ttl_ms)
   if ttl_ms == '' then redis.call('PERSIST', key) else redis.call('PEXPIRE', key, ttl_ms) end
@@ -385,8 +394,9 @@ return 1
 
 /**
  * ARGV: prefix, session JSON, its lifetime in ms[, a counter's key, the counter's lifetime in ms].
- * Stores it (creating it if need be), re-indexed; with a counter, answers its next value
- * (as NEXT_SEQUENCE), else 0.
+ * Stores it (creating it if need be), re-indexed; with a counter, answers {its next value (as
+ * NEXT_SEQUENCE), the version of the subscriptions of the session's number ('' = none known)},
+ * else 0.
  */
 const SAVE_SESSION = `${LUA_COMMON}
 local s = cjson.decode(ARGV[2])
@@ -397,7 +407,7 @@ reindex_session(s.mediaSessionId, old and session_indexes(cjson.decode(old)) or 
 if not ARGV[4] then return 0 end
 local n = redis.call('INCR', ARGV[4])
 redis.call('PEXPIRE', ARGV[4], ARGV[5])
-return n
+return { n, redis.call('GET', P .. 'subver:' .. s.phoneNumber) or '' }
 `;
 
 /** ARGV: prefix, phone number. Its unfinished sessions still stored (ids whose record expired leave the index). */
@@ -417,7 +427,8 @@ return 1
 
 /**
  * ARGV: prefix, subscription JSON, maxPerOwner ('' = no limit), its end ('' = none),
- * the key of its duplicates (subidx:same:…), how long Redis keeps it in ms ('' = always).
+ * the key of its duplicates (subidx:same:…), how long Redis keeps it in ms ('' = always),
+ * the new version of its number's subscriptions.
  * Returns {'OK'} | {'ALREADY_EXISTS', existing JSON} | {'QUOTA_EXCEEDED'}.
  */
 const CREATE_SUBSCRIPTION = `${LUA_COMMON}
@@ -439,30 +450,35 @@ redis.call('SET', same_key, rec.id)
 set_lifetime(key, ARGV[6])
 set_lifetime(same_key, ARGV[6])
 index_subscription('SADD', rec, ARGV[4])
+subscriptions_changed(rec.phoneNumber, ARGV[7])
 return { 'OK' }
 `;
 
 /**
  * ARGV: prefix, subscription JSON, its end ('' = none), its duplicates key, how long
- * Redis keeps it in ms ('' = always). Returns 1, or 0 when it no longer exists.
+ * Redis keeps it in ms ('' = always), the new version of its number's subscriptions.
+ * Returns 1, or 0 when it no longer exists.
  */
 const SAVE_SUBSCRIPTION = `${LUA_COMMON}
 local s = cjson.decode(ARGV[2])
 local key = P .. 'sub:' .. s.id
 local old = redis.call('GET', key)
 if not old then return 0 end
-index_subscription('SREM', cjson.decode(old))
+local before = cjson.decode(old)
+index_subscription('SREM', before)
 redis.call('SET', key, ARGV[2])
 set_lifetime(key, ARGV[5])
 local same_key = P .. ARGV[4]
 if redis.call('GET', same_key) == s.id then set_lifetime(same_key, ARGV[5]) end
 index_subscription('SADD', s, ARGV[3])
+subscriptions_changed(before.phoneNumber, ARGV[6])
+if s.phoneNumber ~= before.phoneNumber then subscriptions_changed(s.phoneNumber, ARGV[6]) end
 return 1
 `;
 
 /**
- * ARGV: prefix, subscription id, the JSON it must still have ('' = any).
- * Returns the removed record's JSON, or nil.
+ * ARGV: prefix, subscription id, the JSON it must still have ('' = any), the new version
+ * of its number's subscriptions. Returns the removed record's JSON, or nil.
  */
 const TAKE_SUBSCRIPTION = `${LUA_COMMON}
 local key = P .. 'sub:' .. ARGV[2]
@@ -470,7 +486,9 @@ local raw = redis.call('GET', key)
 if not raw then return false end
 if ARGV[3] ~= '' and raw ~= ARGV[3] then return false end
 redis.call('DEL', key)
-index_subscription('SREM', cjson.decode(raw))
+local rec = cjson.decode(raw)
+index_subscription('SREM', rec)
+subscriptions_changed(rec.phoneNumber, ARGV[4])
 return raw
 `;
 
@@ -483,11 +501,13 @@ return 1
 /**
  * KEYS[1]: an index (a set, or a sorted set with ARGV[2] = 'z'); ARGV[1]: the key prefix
  * of its records. The records, as one snapshot; ids whose record is gone leave the index.
+ * With ARGV[3], a key read in the same snapshot: its value ('' when absent) comes first.
  */
 const MEMBERS = `
 local sorted = ARGV[2] == 'z'
 local ids = sorted and redis.call('ZRANGE', KEYS[1], 0, -1) or redis.call('SMEMBERS', KEYS[1])
 local out = {}
+if ARGV[3] then out[1] = redis.call('GET', ARGV[3]) or '' end
 for _, id in ipairs(ids) do
   local raw = redis.call('GET', ARGV[1] .. id)
   if raw then out[#out + 1] = raw
@@ -1053,17 +1073,18 @@ export class RedisStore implements Store {
       : this.#lifetimes.endedSessionTtlMs;
   }
 
-  async saveSession(record: MediaSessionRecord, sequenceKey?: string): Promise<number | undefined> {
+  async saveSession(record: MediaSessionRecord, sequenceKey?: string): Promise<NumberedSave | undefined> {
     const args = [this.#prefix, JSON.stringify(record), String(this.#sessionTtl(record))];
     if (sequenceKey === undefined) {
       await this.#scripts.telegateSaveSession(...args);
       return undefined;
     }
-    return (await this.#scripts.telegateSaveSession(
+    const [sequenceNumber, subscriptionsVersion] = (await this.#scripts.telegateSaveSession(
       ...args,
       this.#sequenceKey(sequenceKey),
       String(this.#lifetimes.sequenceTtlMs),
-    )) as number;
+    )) as [number, string];
+    return { sequenceNumber, subscriptionsVersion };
   }
 
   async findSessions(query: SessionQuery): Promise<MediaSessionRecord[]> {
@@ -1110,6 +1131,7 @@ export class RedisStore implements Store {
       endArg(record),
       sameSubscriptionKey(record),
       this.#subscriptionTtlAt(record),
+      randomUUID(),
     )) as [string, string?];
     if (reason === 'OK') return { ok: true };
     if (reason === 'ALREADY_EXISTS') {
@@ -1156,6 +1178,27 @@ export class RedisStore implements Store {
       );
   }
 
+  async numberSubscriptions(
+    phoneNumber: string,
+  ): Promise<{ subscriptions: SubscriptionRecord[]; version: string }> {
+    const [version, ...raw] = (await this.#scripts.telegateMembers(
+      `${this.#prefix}subidx:phone:${phoneNumber}`,
+      `${this.#prefix}sub:`,
+      's',
+      `${this.#prefix}subver:${phoneNumber}`,
+    )) as string[];
+    const subscriptions = raw
+      .map((json) => JSON.parse(json) as SubscriptionRecord)
+      .filter((s) => s.phoneNumber === phoneNumber)
+      .sort(
+        byCreation(
+          (s) => s.startsAt,
+          (s) => s.id,
+        ),
+      );
+    return { subscriptions, version: version ?? '' };
+  }
+
   /** How long Redis keeps a subscription: a grace after its end ('' = it has none). */
   #subscriptionTtlAt(record: SubscriptionRecord): string {
     const end = subscriptionEnd(record);
@@ -1179,6 +1222,7 @@ export class RedisStore implements Store {
         endArg(record),
         sameSubscriptionKey(record),
         this.#subscriptionTtlAt(record),
+        randomUUID(),
       )) === 1
     );
   }
@@ -1195,6 +1239,7 @@ export class RedisStore implements Store {
       this.#prefix,
       id,
       expected === undefined ? '' : JSON.stringify(expected),
+      randomUUID(),
     )) as string | null;
     if (raw === null) return undefined;
     const record = JSON.parse(raw) as SubscriptionRecord;

@@ -64,9 +64,11 @@ export interface Store extends Closable {
   /**
    * Replaces a stored session (its owning `CallSession` is the only writer). With
    * `sequenceKey`, also takes that counter's next value (as `nextSequence`) in the
-   * same step and answers it: a status change and the number of its event together.
+   * same step and answers it, with the version of the subscriptions of the record's
+   * number at that moment: a status change, the number of its event and whom it
+   * goes to, together.
    */
-  saveSession(record: MediaSessionRecord, sequenceKey?: string): Promise<number | undefined>;
+  saveSession(record: MediaSessionRecord, sequenceKey?: string): Promise<NumberedSave | undefined>;
   /** Sessions matching every given field; at least one must be given. */
   findSessions(query: SessionQuery): Promise<MediaSessionRecord[]>;
   deleteSession(mediaSessionId: string): Promise<void>;
@@ -82,6 +84,13 @@ export interface Store extends Closable {
     limits: { maxPerOwner?: number },
   ): Promise<CreateSubscriptionOutcome>;
   getSubscription(id: string): Promise<SubscriptionRecord | undefined>;
+  /**
+   * The subscriptions of a phone number (as `findSubscriptions`), with the version of
+   * that set, read together: a value that changes with every subscription of the number
+   * created, saved or taken and never returns to an earlier one, except `''`, which a
+   * store may use for a number with no subscriptions. The same version, the same set.
+   */
+  numberSubscriptions(phoneNumber: string): Promise<{ subscriptions: SubscriptionRecord[]; version: string }>;
   findSubscriptions(query: {
     ownerKey?: string;
     phoneNumber?: string;
@@ -118,6 +127,12 @@ export interface Store extends Closable {
   claimDeadNodes(now: number): Promise<string[]>;
   /** Takes a node off the list (it stops cleanly, its calls ended). */
   leave(nodeId: string): Promise<void>;
+}
+
+export interface NumberedSave {
+  sequenceNumber: number;
+  /** The version of the subscriptions of the session's number (see `numberSubscriptions`). */
+  subscriptionsVersion: string;
 }
 
 export interface SessionConditions {

@@ -593,6 +593,76 @@ const CONTRACT: Case[] = [
 
   // ------------------------------------------------------------------ subscriptions
   [
+    'numberSubscriptions: a number’s subscriptions with a version that changes with each of their changes and never comes back',
+    async (store) => {
+      const seen = new Map<string, string[]>();
+      const read = async (phone = ALICE) => {
+        const { subscriptions, version } = await store.numberSubscriptions(phone);
+        const ids = subscriptions.map((s) => s.id);
+        // The same version of a number always stands for the same set.
+        const key = `${phone} ${version}`;
+        if (seen.has(key)) expect(ids).toEqual(seen.get(key));
+        seen.set(key, ids);
+        return { ids, version };
+      };
+      const empty = await read();
+      expect(empty.ids).toEqual([]);
+      // Reads change nothing.
+      expect((await read()).version).toBe(empty.version);
+
+      const a = subscription();
+      const b = subscription({ sink: OTHER_SINK });
+      await store.createSubscription(a, {});
+      const one = await read();
+      expect(one.ids).toEqual([a.id]);
+      expect(one.version).not.toBe(empty.version);
+      await store.createSubscription(b, {});
+      const two = await read();
+      expect(two.ids.sort()).toEqual([a.id, b.id].sort());
+      // Another number's changes leave this version alone.
+      const bobs = subscription({ phoneNumber: BOB });
+      await store.createSubscription(bobs, {});
+      expect((await read()).version).toBe(two.version);
+      expect((await read(BOB)).ids).toEqual([bobs.id]);
+      // A refused create changes nothing.
+      await store.createSubscription(subscription({ id: nextId('sub') }), { maxPerOwner: 0 });
+      expect((await read()).version).toBe(two.version);
+
+      await store.saveSubscription({ ...a, types: [EVENT_TYPES.sessionStatus] });
+      const saved = await read();
+      expect(saved.version).not.toBe(two.version);
+      await store.takeSubscription(b.id);
+      const taken = await read();
+      expect(taken.ids).toEqual([a.id]);
+      expect(new Set([one, two, saved, taken].map((r) => r.version)).size).toBe(4);
+      // Back to the same set of ids, not to an earlier version (unless the store marks the empty set so).
+      expect(taken.version).not.toBe(one.version);
+      await store.takeSubscription(a.id);
+      const none = await read();
+      expect(none.ids).toEqual([]);
+      expect([one, two, saved, taken].map((r) => r.version)).not.toContain(none.version);
+
+      // A status change numbered with saveSession reads the same version in the same step.
+      const call = session();
+      await store.createSession(call);
+      const numbered = await store.saveSession(
+        { ...call, status: 'Ringing' },
+        `session:${call.mediaSessionId}`,
+      );
+      expect(numbered).toEqual({ sequenceNumber: 1, subscriptionsVersion: none.version });
+      const c = subscription();
+      await store.createSubscription(c, {});
+      const again = await store.saveSession(
+        { ...call, status: 'Connected' },
+        `session:${call.mediaSessionId}`,
+      );
+      expect(again).toEqual({ sequenceNumber: 2, subscriptionsVersion: (await read()).version });
+      expect(again?.subscriptionsVersion).not.toBe(none.version);
+      // Without a counter, nothing is answered.
+      expect(await store.saveSession({ ...call, status: 'Connected' })).toBeUndefined();
+    },
+  ],
+  [
     'createSubscription stores a copy; getSubscription returns copies, undefined for unknown ids',
     async (store) => {
       const record = subscription();
