@@ -29,7 +29,7 @@ import { type BenchResult, fmtInt, fmtRatio } from './util.ts';
 
 const DURATION_S = 6;
 /** Each scenario is measured this many times; the least disturbed round is kept. */
-const ROUNDS = 2;
+const ROUNDS = 3;
 const WARMUP_S = 1;
 /** Seconds of no load measured per scenario, to subtract what nodes and Redis spend idle. */
 const IDLE_S = 2;
@@ -372,10 +372,12 @@ export async function clusterBench(): Promise<BenchResult> {
         `grow through the run: a create's cost does not depend on them (no store operation reads records in proportion to their number).`,
       `Pairs: each node's autocannon creates and deletes its own calls (${CALLERS_PER_NODE} callers per node, a loopback number that answers); ` +
         `no subscription, so no event is sent. A DELETE sent to another node than the call's would add one signed pub/sub round trip. ` +
-        `A pair is ${oneRedis.pairs.redisScripts?.toFixed(1) ?? '–'} round trips to Redis with one node (scripts per pair): ` +
-        `the registration read, the create (the number's limit of unfinished calls checked in the same script), the ended record ` +
-        `written with the sequenceNumber of its event, and the look for the subscriptions to send that event to; admitting the ` +
-        `requests reads the count of queued events from the store's last answers (at most 100 ms old), not once per request. ` +
+        `A pair is ${oneRedis.pairs.redisScripts?.toFixed(1) ?? '–'} scripts with one node, and as many round trips to Redis: ` +
+        `the create (in the same script the number's limit of unfinished calls, and the caller's registration as the node last read it, ` +
+        `confirmed unchanged) and the ended record written with the sequenceNumber of its event and the version of the number's ` +
+        `subscriptions, which lets matching reuse the subscriptions it last read while that version stays. The registration and ` +
+        `the subscriptions are thus read once per node while unchanged, not once per call; admitting a request reads the count ` +
+        `of queued events from the store's last answers (at most 100 ms old), not once per request. ` +
         `The node CPU a pair costs beyond the memory store's is mostly those round trips: on loopback each write to Redis's socket ` +
         `runs the kernel's receive path and wakes Redis in the writer's system call, and each answer wakes the node again.`,
       `Each scenario ran ${ROUNDS} times, in turn; each row is the round with the least node CPU per operation ` +

@@ -96,6 +96,8 @@ export const DEFAULT_KEY_PREFIX = 'telegate:';
  *   P subidx:device:<deviceId>       ids of a device's subscriptions
  *   P subidx:all                     every subscription id
  *   P subidx:due                     sorted set: subscription ids by end, those that have one (findDueSubscriptions)
+ *   P subver:<phoneNumber>           the version of a number's subscriptions: a random token, new with each
+ *                                    change; none while the number has no subscription (numberSubscriptions)
  *   P seq:<key>                      a counter (INCR; TTL 30 days from its last use)
  *   P nodes                          sorted set: gateway node ids, by the end of their lease
  *   P epoch                          a random value written by the first node to find it missing
