@@ -42,15 +42,21 @@ afterEach(async () => {
   vi.useRealTimers();
 });
 
+/** Places a call that is answered; every event it raised arrived, numbered 1, 2, 3. */
+async function answeredCall() {
+  const created = await h.gw.calls.create(auth(ALICE), ids.registrationId, createBody());
+  await settle(h.gw, 1000);
+  expect(summary(h.sink, ids.subscriptionId).map((e) => [e.status, e.seq])).toEqual([
+    ['InProgress', 1],
+    ['Ringing', 2],
+    ['Connected', 3],
+  ]);
+  return created;
+}
+
 describe('session-status numbers taken with the write of the status', () => {
   it('each status change is one store call that stores the record and numbers its event', async () => {
-    const created = await h.gw.calls.create(auth(ALICE), ids.registrationId, createBody());
-    await settle(h.gw, 1000);
-    expect(summary(h.sink, ids.subscriptionId).map((e) => [e.status, e.seq])).toEqual([
-      ['InProgress', 1],
-      ['Ringing', 2],
-      ['Connected', 3],
-    ]);
+    const created = await answeredCall();
     expect(store.saves.filter((s) => s.numbered).map((s) => s.status)).toEqual([
       'InProgress',
       'Ringing',
@@ -62,14 +68,8 @@ describe('session-status numbers taken with the write of the status', () => {
 
   it('a failed write: the event is numbered on its own, the record written later without a number, none skipped', async () => {
     store.failNumberedSaves = 1;
-    const created = await h.gw.calls.create(auth(ALICE), ids.registrationId, createBody());
-    await settle(h.gw, 1000);
     // Every event sent, numbered without a gap.
-    expect(summary(h.sink, ids.subscriptionId).map((e) => [e.status, e.seq])).toEqual([
-      ['InProgress', 1],
-      ['Ringing', 2],
-      ['Connected', 3],
-    ]);
+    const created = await answeredCall();
     // The later writes of the session wait behind the failed one (the store never goes back to an older state).
     expect((await store.getSession(created.mediaSessionId))?.status).toBe('Initial');
     expect(h.gw.writes.size).toBe(1);
