@@ -72,6 +72,14 @@ describe('session-status events and the subscriptions of the number as last read
     expect(store.numberReads).toBe(1);
   });
 
+  it('a read serves events for at most 10 s, whatever their version', async () => {
+    await call();
+    expect(store.numberReads).toBe(1);
+    await vi.advanceTimersByTimeAsync(10_000);
+    await call();
+    expect(store.numberReads).toBe(2);
+  });
+
   it('a subscription created on another node gets the next event; one ended there gets none after its end', async () => {
     const id = await call();
     expect(store.numberReads).toBe(1);

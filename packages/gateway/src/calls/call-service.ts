@@ -47,11 +47,10 @@ import { CLIENT_SETTABLE } from './status-rules.js';
 
 /** What the call service needs to know about registrations (implemented by `RegistrationService`). */
 export interface ActiveRegistrations {
-  /** The registration if it exists and has not expired. */
-  active(registrationId: string): Promise<RegistrationRecord | undefined>;
   /**
-   * As `active`, but possibly as this node read it earlier (`fresh`: read now); acting on it,
-   * the caller has the store confirm it is unchanged, and `forget`s it when it is not.
+   * The registration if it exists and has not expired, possibly as this node read it earlier
+   * (`fresh`: read now); acting on it, the caller has the store confirm it is unchanged, and
+   * `forget`s it when it is not.
    */
   recent(registrationId: string, fresh: boolean): Promise<RegistrationRecord | undefined>;
   forget(registrationId: string): void;

@@ -100,6 +100,12 @@ const CLOUD_EVENT_TYPE: Record<DomainEvent['type'], string> = {
 
 /** How many phone numbers' subscriptions matching keeps as last read (the oldest read dropped first). */
 const NUMBERS_KEPT = 10_000;
+/**
+ * How long a read of a number's subscriptions serves events of its version. The version alone
+ * decides; this bounds what a writer that keeps no version (a node of an earlier version
+ * sharing the store during an upgrade) can leave unseen.
+ */
+const NUMBER_READ_MAX_AGE_MS = 10_000;
 
 /** Share of `maxQueued` past which API work is refused; the rest is headroom for work already admitted. */
 const ADMIT_SHARE = 0.9;
@@ -119,7 +125,10 @@ export class EventBus extends TypedEmitter<EventBusEvents> {
    * The subscriptions of phone numbers as last read, with the version read with them: an
    * event stamped with the same version goes to them without reading the store again.
    */
-  readonly #byNumber = new Map<string, { version: string; subscriptions: SubscriptionRecord[] }>();
+  readonly #byNumber = new Map<
+    string,
+    { version: string; subscriptions: SubscriptionRecord[]; at: number }
+  >();
   /** Subscriptions whose sink answered 410: what is still queued for them is dropped. */
   readonly #gone = new Set<string>();
   readonly #shared: StreamDelivery | undefined;
@@ -259,12 +268,15 @@ export class EventBus extends TypedEmitter<EventBusEvents> {
     version: string | undefined,
   ): Promise<SubscriptionRecord[]> {
     const known = this.#byNumber.get(phoneNumber);
-    if (version !== undefined && known?.version === version) return known.subscriptions;
+    const now = this.#deps.clock.now();
+    if (version !== undefined && known?.version === version && now - known.at <= NUMBER_READ_MAX_AGE_MS) {
+      return known.subscriptions;
+    }
     const read = await this.#deps.store.numberSubscriptions(phoneNumber);
     this.#byNumber.delete(phoneNumber);
     if (this.#byNumber.size >= NUMBERS_KEPT)
       this.#byNumber.delete(this.#byNumber.keys().next().value as string);
-    this.#byNumber.set(phoneNumber, read);
+    this.#byNumber.set(phoneNumber, { ...read, at: now });
     return read.subscriptions;
   }
 
