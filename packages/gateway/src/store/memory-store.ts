@@ -92,8 +92,12 @@ export class MemoryStore implements Store {
   readonly #activeByPhone = new Map<string, Set<string>>();
   readonly #subscriptions = new Map<string, SubscriptionRecord>();
   readonly #sequences = new Map<string, number>();
-  /** Per phone number, how many times its subscriptions changed: their version. */
+  /**
+   * The version of a number's subscriptions: the count of every number's subscription changes
+   * at its last change, kept while it has subscriptions (none, '0', stands for the empty set).
+   */
   readonly #subscriptionVersions = new Map<string, number>();
+  #subscriptionChanges = 0;
 
   async createRegistration(
     record: RegistrationRecord,
@@ -287,7 +291,15 @@ export class MemoryStore implements Store {
   }
 
   #subscriptionsChanged(phoneNumber: string): void {
-    this.#subscriptionVersions.set(phoneNumber, (this.#subscriptionVersions.get(phoneNumber) ?? 0) + 1);
+    let left = false;
+    for (const s of this.#subscriptions.values()) {
+      if (s.phoneNumber === phoneNumber) {
+        left = true;
+        break;
+      }
+    }
+    if (left) this.#subscriptionVersions.set(phoneNumber, ++this.#subscriptionChanges);
+    else this.#subscriptionVersions.delete(phoneNumber);
   }
 
   #subscriptionsVersion(phoneNumber: string): string {
