@@ -16,7 +16,7 @@ import { generationBench } from './generation.ts';
 import { mediaBench } from './media.ts';
 import { serverStubsBench } from './server-stubs.ts';
 import { sipBench } from './sip.ts';
-import { type BenchResult, errorMessage, repoRoot } from './util.ts';
+import { type BenchResult, errorMessage, GATEWAY_NODE_FLAGS, repoRoot } from './util.ts';
 import { validatorsBench } from './validators.ts';
 
 const BENCHMARKS: { id: string; title: string; run: () => Promise<BenchResult> }[] = [
@@ -36,7 +36,7 @@ const OUTPUT = join(repoRoot, 'BENCHMARKS.md');
 
 const INTRO = `# Benchmarks
 
-Measured by \`npm run bench\` (\`node --max-semi-space-size=64 --import tsx test/bench/run.ts\`: the Node flags \`npm start\` runs the gateway with), which runs every benchmark and rewrites this
+Measured by \`npm run bench\` (\`node ${GATEWAY_NODE_FLAGS.join(' ')} --import tsx test/bench/run.ts\`: the Node flags \`npm start\` runs the gateway with), which runs every benchmark and rewrites this
 file. \`npm run bench -- generation\` (or \`client-overhead\`, \`bundle-size\`, \`validators\`, \`callbacks\`, \`gateway\`, \`server-stubs\`, \`sip\`, \`cluster\`, \`media\`) runs only the named ones and
 rewrites only their sections. Every figure is a ratio against a named peer measured in the same run on the
 same machine, so the ratios, not the absolute numbers, are what to compare across machines.

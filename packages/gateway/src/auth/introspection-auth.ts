@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setNewest } from '../core/bounded-map.js';
 import type { Logger } from '../core/logger.js';
 import { PermissionDeniedError, ServiceUnavailableError, UnauthenticatedError } from '../errors.js';
 import { PHONE_NUMBER_PATTERN } from '../sip/address.js';
@@ -130,14 +131,7 @@ export class IntrospectionAuth implements Auth {
       until = Math.min(until, now + this.#options.maxCacheSeconds * 1000);
     }
     if (until <= now) return;
-    this.#cache.delete(key);
-    this.#cache.set(key, { claims, until });
-    const limit = Math.max(1, this.#options.cacheSize ?? 10_000);
-    while (this.#cache.size > limit) {
-      const oldest = this.#cache.keys().next().value;
-      if (oldest === undefined) break;
-      this.#cache.delete(oldest);
-    }
+    setNewest(this.#cache, key, { claims, until }, Math.max(1, this.#options.cacheSize ?? 10_000));
   }
 
   async #introspect(token: string): Promise<IntrospectionResponse> {

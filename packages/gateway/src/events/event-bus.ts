@@ -1,5 +1,6 @@
 import type { TerminationReason } from '../api-types.js';
 import { EVENT_TYPES } from '../api-types.js';
+import { setNewest } from '../core/bounded-map.js';
 import type { Clock } from '../core/clock.js';
 import { TypedEmitter } from '../core/emitter.js';
 import type { IdGenerator } from '../core/ids.js';
@@ -273,10 +274,7 @@ export class EventBus extends TypedEmitter<EventBusEvents> {
       return known.subscriptions;
     }
     const read = await this.#deps.store.numberSubscriptions(phoneNumber);
-    this.#byNumber.delete(phoneNumber);
-    if (this.#byNumber.size >= NUMBERS_KEPT)
-      this.#byNumber.delete(this.#byNumber.keys().next().value as string);
-    this.#byNumber.set(phoneNumber, { ...read, at: now });
+    setNewest(this.#byNumber, phoneNumber, { ...read, at: now }, NUMBERS_KEPT);
     return read.subscriptions;
   }
 

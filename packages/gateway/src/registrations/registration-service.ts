@@ -1,5 +1,6 @@
 import type { RegistrationTerminationReason, RegSessionResponse } from '../api-types.js';
 import { type AuthContext, assertSubscriber, boundToOtherDevice } from '../auth/auth.js';
+import { setNewest } from '../core/bounded-map.js';
 import { type Clock, TimerSet } from '../core/clock.js';
 import { TypedEmitter } from '../core/emitter.js';
 import type { IdGenerator } from '../core/ids.js';
@@ -431,8 +432,7 @@ export class RegistrationService extends TypedEmitter<RegistrationServiceEvents>
     const record = await this.#deps.store.getRegistration(registrationId);
     this.#recent.delete(registrationId);
     if (record === undefined || record.expiresAt <= now) return undefined;
-    if (this.#recent.size >= RECENT_MAX) this.#recent.delete(this.#recent.keys().next().value as string);
-    this.#recent.set(registrationId, record);
+    setNewest(this.#recent, registrationId, record, RECENT_MAX);
     return record;
   }
 

@@ -719,6 +719,25 @@ const byCreation =
   (a: T, b: T): number =>
     time(a) - time(b) || (id(a) < id(b) ? -1 : id(a) > id(b) ? 1 : 0);
 
+/** The subscriptions among `records` that match every given field, oldest first. */
+const matchingSubscriptions = (
+  records: SubscriptionRecord[],
+  query: { ownerKey?: string; phoneNumber?: string; deviceId?: string },
+): SubscriptionRecord[] =>
+  records
+    .filter(
+      (s) =>
+        (query.ownerKey === undefined || s.ownerKey === query.ownerKey) &&
+        (query.phoneNumber === undefined || s.phoneNumber === query.phoneNumber) &&
+        (query.deviceId === undefined || s.deviceId === query.deviceId),
+    )
+    .sort(
+      byCreation(
+        (s) => s.startsAt,
+        (s) => s.id,
+      ),
+    );
+
 /**
  * The `Store` of several gateway nodes: records as JSON in one Redis, under
  * `keyPrefix`, with index sets; checks and inserts in Lua scripts (see above).
@@ -1164,20 +1183,7 @@ export class RedisStore implements Store {
           : query.deviceId !== undefined
             ? `subidx:device:${query.deviceId}`
             : 'subidx:all';
-    const records = await this.#members<SubscriptionRecord>(index, 'sub:');
-    return records
-      .filter(
-        (s) =>
-          (query.ownerKey === undefined || s.ownerKey === query.ownerKey) &&
-          (query.phoneNumber === undefined || s.phoneNumber === query.phoneNumber) &&
-          (query.deviceId === undefined || s.deviceId === query.deviceId),
-      )
-      .sort(
-        byCreation(
-          (s) => s.startsAt,
-          (s) => s.id,
-        ),
-      );
+    return matchingSubscriptions(await this.#members<SubscriptionRecord>(index, 'sub:'), query);
   }
 
   async numberSubscriptions(
@@ -1189,16 +1195,8 @@ export class RedisStore implements Store {
       's',
       `${this.#prefix}subver:${phoneNumber}`,
     )) as string[];
-    const subscriptions = raw
-      .map((json) => JSON.parse(json) as SubscriptionRecord)
-      .filter((s) => s.phoneNumber === phoneNumber)
-      .sort(
-        byCreation(
-          (s) => s.startsAt,
-          (s) => s.id,
-        ),
-      );
-    return { subscriptions, version: version ?? '' };
+    const records = raw.map((json) => JSON.parse(json) as SubscriptionRecord);
+    return { subscriptions: matchingSubscriptions(records, { phoneNumber }), version: version ?? '' };
   }
 
   /** How long Redis keeps a subscription: a grace after its end ('' = it has none). */
