@@ -75,12 +75,13 @@ describe('postDialDelays (request on the wire → its INVITE on the wire)', () =
     const result = delaysWith((correlator) => calls[correlator]);
     expect(result.requests).toBe(3);
     expect(result.delaysMs).toEqual([3.25, 1.5]);
+    expect(result.callIds).toEqual(['call-a', 'call-b']);
     // corr-c: its INVITE went to another port, so it is not this peer's.
     expect(result.unmatched).toBe(1);
   });
 
   it('counts a request whose call the run does not know as unmatched', () => {
     const result = delaysWith(() => undefined);
-    expect(result).toEqual({ delaysMs: [], requests: 3, unmatched: 3 });
+    expect(result).toEqual({ delaysMs: [], callIds: [], requests: 3, unmatched: 3 });
   });
 });

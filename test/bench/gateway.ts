@@ -129,12 +129,19 @@ function telegateFromSource(): Plugin {
   };
 }
 
-export async function bundleChild(): Promise<{ script: string; cleanup(): Promise<void> }> {
+/**
+ * Bundles a server process's script from the repo's sources: the gateway/peer child above, or the module
+ * at `entryFile` (a path from the repo's root).
+ */
+export async function bundleChild(entryFile?: string): Promise<{ script: string; cleanup(): Promise<void> }> {
   const base = join(repoRoot, '.tmp');
   mkdirSync(base, { recursive: true });
   const dir = await mkdtemp(join(base, 'bench-gateway-'));
-  const entry = join(dir, 'child.ts');
-  await writeFile(entry, CHILD_SOURCE);
+  let entry = join(repoRoot, entryFile ?? '');
+  if (entryFile === undefined) {
+    entry = join(dir, 'child.ts');
+    await writeFile(entry, CHILD_SOURCE);
+  }
   const script = join(dir, 'child.mjs');
   const bundled: BuildOptions = {
     bundle: true,

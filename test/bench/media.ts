@@ -890,7 +890,7 @@ export async function mediaBench(): Promise<BenchResult> {
         ]
       : []),
     'CPU: the backend process’s (user + system) over the measured window, as a share of one core; for mediasoup the worker (a separate process, from /proc/<pid>/stat) plus the Node process driving it. mediasoup runs one worker here, so its saturation is that worker’s core; in production one worker runs per core. CPU per call and calls per core count the calls whose media flowed (failed set-ups left out): calls per core is those calls of the largest step below saturation divided by its CPU share.',
-    `Node flags: werift on threads and mediasoup run in a process started with the gateway’s (\`${GATEWAY_NODE_FLAGS.join(' ')}\`, as \`npm start\` runs it), whose media threads keep V8’s default young generation; werift on the main thread runs without them, as the README advises for \`MEDIA_THREADS=0\`.`,
+    `Node flags: werift on threads and mediasoup run in a process started with the gateway’s (\`${GATEWAY_NODE_FLAGS.join(' ')}\`, as \`npm start\` runs it), whose media threads keep V8’s default young generation; werift on the main thread runs without them (the README advises against the first for \`MEDIA_THREADS=0\`).`,
     'The test devices are werift peer connections in the benchmark’s process (DTLS once, then SRTP on the same fast path as the werift backend’s relay) and the SIP side plain RTP sockets; their CPU is the "test peers" column. When it nears a core the devices, not the backend, limit the step.',
     'Failed set-ups: calls with no media either way 15 s after the last set-up, left out of loss and latency. The measured window starts once every call has media (or those 15 s are over) and 1 s more has passed.',
     captureMissing === undefined

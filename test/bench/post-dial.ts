@@ -24,6 +24,8 @@ export interface PostDialInput {
 export interface PostDial {
   /** One per call whose request and INVITE were both captured, in ms, in the order of the requests. */
   delaysMs: number[];
+  /** The Call-ID of each of those calls, in the same order. */
+  callIds: string[];
   /** createSession requests seen on the wire (with an `x-correlator`). */
   requests: number;
   /** Requests whose call's INVITE was not captured (or that created no call). */
@@ -56,12 +58,16 @@ export function postDialDelays(input: PostDialInput): PostDial {
   const requests = firstTimes(input.segments, input.apiPort, POST, CORRELATOR);
   const invites = firstTimes(input.datagrams, input.sipPeerPort, INVITE, CALL_ID);
   const delaysMs: number[] = [];
+  const callIds: string[] = [];
   let unmatched = 0;
   for (const [correlator, requestNs] of requests) {
     const callId = input.callIdOf(correlator);
     const inviteNs = callId === undefined ? undefined : invites.get(callId);
-    if (inviteNs === undefined) unmatched++;
-    else delaysMs.push((inviteNs - requestNs) / 1e6);
+    if (callId === undefined || inviteNs === undefined) unmatched++;
+    else {
+      delaysMs.push((inviteNs - requestNs) / 1e6);
+      callIds.push(callId);
+    }
   }
-  return { delaysMs, requests: requests.size, unmatched };
+  return { delaysMs, callIds, requests: requests.size, unmatched };
 }

@@ -36,8 +36,8 @@ const OUTPUT = join(repoRoot, 'BENCHMARKS.md');
 
 const INTRO = `# Benchmarks
 
-Measured by \`npm run bench\` (\`node ${GATEWAY_NODE_FLAGS.join(' ')} --import tsx test/bench/run.ts\`: the Node flags \`npm start\` runs the gateway with), which runs every benchmark and rewrites this
-file. \`npm run bench -- generation\` (or \`client-overhead\`, \`bundle-size\`, \`validators\`, \`callbacks\`, \`gateway\`, \`server-stubs\`, \`sip\`, \`cluster\`, \`media\`) runs only the named ones and
+Measured by \`npm run bench\` (\`node --import tsx test/bench/run.ts\`), which runs every benchmark and rewrites this
+file; the gateways they measure run in processes of their own with the Node flags \`npm start\` gives the gateway (\`${GATEWAY_NODE_FLAGS.join(' ')}\`). \`npm run bench -- generation\` (or \`client-overhead\`, \`bundle-size\`, \`validators\`, \`callbacks\`, \`gateway\`, \`server-stubs\`, \`sip\`, \`cluster\`, \`media\`) runs only the named ones and
 rewrites only their sections. Every figure is a ratio against a named peer measured in the same run on the
 same machine, so the ratios, not the absolute numbers, are what to compare across machines.
 

@@ -22,9 +22,9 @@ export interface BenchResult {
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
- * The Node flags the gateway runs with under `npm start`, read from its script in package.json
- * (a 64 MiB young-generation semi-space): gateway processes the benchmarks start get them, and so
- * does this process through `npm run bench`, where gateways run in-process.
+ * The Node flags the gateway runs with under `npm start`, read from its script in package.json (a
+ * 64 MiB young-generation semi-space, an old generation that grows to twice what survives a major
+ * collection): the gateway processes the benchmarks start get them.
  */
 export const GATEWAY_NODE_FLAGS: string[] = (() => {
   const { scripts } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
@@ -35,10 +35,6 @@ export const GATEWAY_NODE_FLAGS: string[] = (() => {
     throw new Error('package.json: the start script does not run the gateway with node');
   return flags.split(' ').filter((flag) => flag !== '');
 })();
-
-/** Whether this process runs with the gateway's Node flags (`npm run bench` starts it so). */
-export const gatewayFlagsHere = (): boolean =>
-  GATEWAY_NODE_FLAGS.every((flag) => process.execArgv.includes(flag));
 
 /** Where the CAMARA upstream documents live when `spec/` does not hold ours yet. */
 const upstreamSpecDir = process.env.TELEGATE_BENCH_UPSTREAM ?? '/work/shared/camara';
