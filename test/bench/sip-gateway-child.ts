@@ -194,7 +194,7 @@ async function startProfiler(): Promise<{ stop(): Promise<void> } | undefined> {
   await post('HeapProfiler.startSampling', {
     samplingInterval: 32 * 1024,
     includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: process.env.TELEGATE_BENCH_SIP_PROFILE_PROMOTED !== '1',
+    includeObjectsCollectedByMinorGC: true,
   });
   return {
     async stop() {
