@@ -1,4 +1,4 @@
-import { type Cipher, createCipheriv, createHmac, timingSafeEqual } from 'node:crypto';
+import { type Cipher, createCipheriv, hash, timingSafeEqual } from 'node:crypto';
 import { RTP_HEADER_BYTES } from '../rtp-packet.js';
 
 /**
@@ -7,8 +7,11 @@ import { RTP_HEADER_BYTES } from '../rtp-packet.js';
  * an AES-CTR cipher per packet and parses each header bit by bit through strings.
  *
  * The AES counter mode keystream is AES-ECB of the counter blocks (RFC 3711 §4.1.1), so one
- * ECB cipher per session key serves every packet. The HMAC stays Node's (one per packet): a
- * native HMAC is as fast as any reuse of precomputed pads measured here.
+ * ECB cipher per session key serves every packet. The HMAC-SHA1 tag is computed from the key's
+ * pads (RFC 2104) with two one-shot SHA-1 digests (`crypto.hash`) into buffers kept per session, not
+ * with an `Hmac` object per packet: each such object is a native one that V8 must call back for as
+ * it dies, and those callbacks, thousands per scavenge at a few hundred calls, paused a media thread
+ * up to 8 ms each time (V8's `--trace-gc-nvp`: `heap.external_weak_global_handles`).
  */
 
 /** Bytes of the authentication tag the profile appends (80 bits). */
@@ -18,6 +21,10 @@ const KEY_BYTES = 16;
 const SALT_BYTES = 14;
 const AUTH_KEY_BYTES = 20;
 const BLOCK = 16;
+/** SHA-1's block and digest sizes, for HMAC's pads (RFC 2104). */
+const SHA1_BLOCK = 64;
+const SHA1_BYTES = 20;
+const ROC_BYTES = 4;
 
 /** RFC 3711 §4.3.2 key derivation labels for SRTP. */
 const LABEL_ENCRYPTION = 0x00;
@@ -54,11 +61,13 @@ interface StreamIndex {
 export class SrtpAesCm128HmacSha1 {
   readonly #keystream: Cipher;
   readonly #salt: Buffer;
-  readonly #authKey: Buffer;
+  /** HMAC's inner input: the key XOR ipad, then the authenticated bytes and the ROC, grown as needed. */
+  #inner = Buffer.alloc(SHA1_BLOCK + 256);
+  /** HMAC's outer input: the key XOR opad, then the inner digest. */
+  readonly #outer = Buffer.alloc(SHA1_BLOCK + SHA1_BYTES);
   readonly #streams = new Map<number, StreamIndex>();
   /** Counter blocks, grown to the largest payload seen. */
   #counters = Buffer.alloc(BLOCK * 16);
-  readonly #roc = Buffer.alloc(4);
 
   constructor(masterKey: Buffer, masterSalt: Buffer) {
     if (masterKey.length !== KEY_BYTES || masterSalt.length !== SALT_BYTES) {
@@ -66,7 +75,13 @@ export class SrtpAesCm128HmacSha1 {
     }
     this.#keystream = ecb(deriveSessionKey(masterKey, masterSalt, LABEL_ENCRYPTION, KEY_BYTES));
     this.#salt = deriveSessionKey(masterKey, masterSalt, LABEL_SALT, SALT_BYTES);
-    this.#authKey = deriveSessionKey(masterKey, masterSalt, LABEL_AUTHENTICATION, AUTH_KEY_BYTES);
+    const authKey = deriveSessionKey(masterKey, masterSalt, LABEL_AUTHENTICATION, AUTH_KEY_BYTES);
+    this.#inner.fill(0x36, 0, SHA1_BLOCK);
+    this.#outer.fill(0x5c, 0, SHA1_BLOCK);
+    for (let i = 0; i < AUTH_KEY_BYTES; i++) {
+      this.#inner[i]! ^= authKey[i]!;
+      this.#outer[i]! ^= authKey[i]!;
+    }
   }
 
   /**
@@ -123,10 +138,22 @@ export class SrtpAesCm128HmacSha1 {
     return packet.subarray(0, length);
   }
 
-  /** HMAC-SHA1 over the authenticated portion and the ROC (RFC 3711 §4.2). */
+  /**
+   * HMAC-SHA1 over the authenticated portion and the ROC (RFC 3711 §4.2):
+   * SHA-1((key XOR opad) ‖ SHA-1((key XOR ipad) ‖ packet ‖ ROC)).
+   */
   #tag(packet: Buffer, length: number, rollover: number): Buffer {
-    this.#roc.writeUInt32BE(rollover, 0);
-    return createHmac('sha1', this.#authKey).update(packet.subarray(0, length)).update(this.#roc).digest();
+    const size = SHA1_BLOCK + length + ROC_BYTES;
+    if (this.#inner.length < size) {
+      const grown = Buffer.alloc(size);
+      this.#inner.copy(grown, 0, 0, SHA1_BLOCK);
+      this.#inner = grown;
+    }
+    const inner = this.#inner;
+    packet.copy(inner, SHA1_BLOCK, 0, length);
+    inner.writeUInt32BE(rollover, SHA1_BLOCK + length);
+    hash('sha1', inner.subarray(0, size), 'buffer').copy(this.#outer, SHA1_BLOCK);
+    return hash('sha1', this.#outer, 'buffer');
   }
 
   /** XORs bytes `start`..`end` of `packet` with the AES-CM keystream of its index (RFC 3711 §4.1.1). */
