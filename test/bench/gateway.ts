@@ -27,7 +27,14 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type BuildOptions, build, type Plugin } from 'esbuild';
 import { createTestPki, type TestPki } from '../conformance/support/pki.ts';
-import { type BenchResult, fmtInt, fmtRatio, GATEWAY_NODE_FLAGS, repoRoot } from './util.ts';
+import {
+  type BenchResult,
+  fmtInt,
+  fmtRatio,
+  GATEWAY_NODE_FLAGS,
+  repoRoot,
+  sinkSubscription,
+} from './util.ts';
 
 /** Goals (issue 7): on the embedded defaults. */
 const GOAL_REGISTRATIONS_PER_S = 3_000;
@@ -334,18 +341,7 @@ export async function onboardCallers(server: ServerProcess, sink: string) {
     const subscribed = await fetch(`${server.origin}${SUB_PATH}`, {
       method: 'POST',
       headers,
-      body: JSON.stringify({
-        protocol: 'HTTP',
-        sink,
-        sinkCredential: {
-          credentialType: 'ACCESSTOKEN',
-          accessToken: SINK_TOKEN,
-          accessTokenExpiresUtc: new Date(Date.now() + 3_600_000).toISOString(),
-          accessTokenType: 'bearer',
-        },
-        types: [SESSION_STATUS],
-        config: { subscriptionDetail: { deviceId } },
-      }),
+      body: JSON.stringify(sinkSubscription(sink, SINK_TOKEN, [SESSION_STATUS], deviceId)),
     });
     if (subscribed.status !== 201)
       throw new Error(`subscribe: ${subscribed.status} ${await subscribed.text()}`);

@@ -32,7 +32,15 @@ import { readTcpSegments, readUdpDatagrams } from './pcap.ts';
 import { postDialDelays } from './post-dial.ts';
 import type { AppRequest, BenchCaller, OutboundReport } from './sip-app-child.ts';
 import type { GatewayCalls, GatewayReady, GatewayRequest, GatewayWatch } from './sip-gateway-child.ts';
-import { type BenchResult, fmtInt, fmtMs, fmtRatio, GATEWAY_NODE_FLAGS, repoRoot } from './util.ts';
+import {
+  type BenchResult,
+  fmtInt,
+  fmtMs,
+  fmtRatio,
+  GATEWAY_NODE_FLAGS,
+  repoRoot,
+  sinkSubscription,
+} from './util.ts';
 
 const RATE = Number(process.env.TELEGATE_BENCH_SIP_RATE ?? 200);
 const SECONDS = Number(process.env.TELEGATE_BENCH_SIP_SECONDS ?? 60);
@@ -469,18 +477,11 @@ export async function sipBench(): Promise<BenchResult> {
       const { token } = await gw.request<{ token: string }>({ kind: 'token', phone });
       const deviceId = randomUUID();
       const reg = await post('/webrtc-registration/vwip/sessions', token, { deviceId });
-      const sub = await post('/webrtc-events/vwip/subscriptions', token, {
-        protocol: 'HTTP',
-        sink,
-        sinkCredential: {
-          credentialType: 'ACCESSTOKEN',
-          accessToken: SINK_TOKEN,
-          accessTokenExpiresUtc: new Date(Date.now() + 3_600_000).toISOString(),
-          accessTokenType: 'bearer',
-        },
-        types: [STATUS, INVITATION],
-        config: { subscriptionDetail: { deviceId } },
-      });
+      const sub = await post(
+        '/webrtc-events/vwip/subscriptions',
+        token,
+        sinkSubscription(sink, SINK_TOKEN, [STATUS, INVITATION], deviceId),
+      );
       callers.push({
         phone,
         token,

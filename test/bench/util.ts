@@ -224,3 +224,22 @@ export function runtimeFromSource(): Plugin {
 }
 
 export const nodePaths = [join(repoRoot, 'node_modules')];
+
+/**
+ * A webhook subscription's body for createNotificationChannelSubscription: the device's events of
+ * `types`, to `sink` with `accessToken` as its bearer credential (valid for an hour).
+ */
+export function sinkSubscription(sink: string, accessToken: string, types: string[], deviceId: string) {
+  return {
+    protocol: 'HTTP',
+    sink,
+    sinkCredential: {
+      credentialType: 'ACCESSTOKEN',
+      accessToken,
+      accessTokenExpiresUtc: new Date(Date.now() + 3_600_000).toISOString(),
+      accessTokenType: 'bearer',
+    },
+    types,
+    config: { subscriptionDetail: { deviceId } },
+  };
+}
