@@ -144,11 +144,8 @@ export async function bundleChild(entryFile?: string): Promise<{ script: string;
   const base = join(repoRoot, '.tmp');
   mkdirSync(base, { recursive: true });
   const dir = await mkdtemp(join(base, 'bench-gateway-'));
-  let entry = join(repoRoot, entryFile ?? '');
-  if (entryFile === undefined) {
-    entry = join(dir, 'child.ts');
-    await writeFile(entry, CHILD_SOURCE);
-  }
+  const entry = entryFile === undefined ? join(dir, 'child.ts') : join(repoRoot, entryFile);
+  if (entryFile === undefined) await writeFile(entry, CHILD_SOURCE);
   const script = join(dir, 'child.mjs');
   const bundled: BuildOptions = {
     bundle: true,
