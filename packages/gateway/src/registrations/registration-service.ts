@@ -426,13 +426,11 @@ export class RegistrationService extends TypedEmitter<RegistrationServiceEvents>
    * drops it with `forget` when it is not.
    */
   async recent(registrationId: string, fresh = false): Promise<RegistrationRecord | undefined> {
-    const now = this.#deps.clock.now();
     const known = fresh ? undefined : this.#recent.get(registrationId);
-    if (known !== undefined && known.expiresAt > now) return known;
-    const record = await this.#deps.store.getRegistration(registrationId);
-    this.#recent.delete(registrationId);
-    if (record === undefined || record.expiresAt <= now) return undefined;
-    setNewest(this.#recent, registrationId, record, RECENT_MAX);
+    if (known !== undefined && known.expiresAt > this.#deps.clock.now()) return known;
+    const record = await this.active(registrationId);
+    if (record === undefined) this.#recent.delete(registrationId);
+    else setNewest(this.#recent, registrationId, record, RECENT_MAX);
     return record;
   }
 
