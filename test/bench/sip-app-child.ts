@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import type { TestPki } from '../conformance/support/pki.ts';
 import { startWebhookReceiver } from '../conformance/support/receiver.ts';
+import { answerRequests } from './ipc-child.ts';
 
 export interface BenchCaller {
   phone: string;
@@ -239,13 +240,4 @@ async function handle(message: AppRequest): Promise<unknown> {
   }
 }
 
-process.on('message', (raw) => {
-  const { requestId, ...message } = raw as AppRequest & { requestId: number };
-  handle(message as AppRequest).then(
-    (result) => {
-      process.send?.({ requestId, ok: true, result });
-      if (message.kind === 'exit') process.disconnect();
-    },
-    (error: unknown) => process.send?.({ requestId, ok: false, error: String(error) }),
-  );
-});
+answerRequests(handle, 'exit');

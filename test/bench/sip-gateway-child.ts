@@ -25,6 +25,7 @@ import {
   type EmbeddedSipBackend,
   type GatewayConfig,
 } from '../../packages/gateway/src/index.ts';
+import { answerRequests } from './ipc-child.ts';
 
 export type GatewayRequest =
   /** A dev token for the number with every scope. */
@@ -305,16 +306,7 @@ async function handle(message: GatewayRequest): Promise<unknown> {
   }
 }
 
-process.on('message', (raw) => {
-  const { requestId, ...message } = raw as GatewayRequest & { requestId: number };
-  handle(message as GatewayRequest).then(
-    (result) => {
-      process.send?.({ requestId, ok: true, result });
-      if (message.kind === 'close') process.disconnect();
-    },
-    (error: unknown) => process.send?.({ requestId, ok: false, error: String(error) }),
-  );
-});
+answerRequests(handle, 'close');
 
 const ready: GatewayReady = {
   port: (built.app.server.address() as AddressInfo).port,
