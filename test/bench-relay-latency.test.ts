@@ -246,6 +246,18 @@ describe('relayLatencies (packet in → relayed packet out, per direction)', () 
     expect(byWay.get('toDevice')).toMatchObject({ entered: 17, matched: 17 });
   });
 
+  it('leaves out the packets that entered in the first moments of the capture, relayed or not', () => {
+    // The relay's copy of the device's first packet is missing, as when tcpdump missed it.
+    const datagrams = relayedCall(20, () => 0.2).filter(
+      (d) => !(d.srcPort === relayRtp && rtpHeaderOf(d.payload)?.sequence === 65_530),
+    );
+    expect(relayLatencies(datagrams, flows).get('toSip')).toMatchObject({ entered: 20, matched: 19 });
+    // The capture's first packet is the device's at 0 ms: 30 ms leave out the first two packets each way.
+    const byWay = relayLatencies(datagrams, flows, { headMs: 30 });
+    expect(byWay.get('toSip')).toMatchObject({ entered: 18, matched: 18 });
+    expect(byWay.get('toDevice')).toMatchObject({ entered: 18, matched: 18 });
+  });
+
   it('sums the flows of many calls per direction', () => {
     const one = relayedCall(10, () => 1);
     const other = one.map((d) => ({

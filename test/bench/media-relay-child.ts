@@ -9,9 +9,10 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { setPriority } from 'node:os';
+import { getPriority, setPriority } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
+  checkNicePermitted,
   createThreadedWeriftMediaBackend,
   createWeriftMediaBackend,
   type ThreadedWeriftMediaBackend,
@@ -33,6 +34,27 @@ type Request =
   | { kind: 'exit' };
 
 const mode = process.argv[2];
+
+/**
+ * The nice value the relay runs at: `TELEGATE_BENCH_MEDIA_NICE`, by default -10, the `MEDIA_NICE`
+ * the README advises for production (`none`: every process at its own). werift on threads and
+ * mediasoup take it as the gateway does (their threads, their workers); werift on the main thread and
+ * the forwarder on this process's main thread, as `nice -n` would start them. Without the privilege
+ * to lower it, nothing is changed and the bench says so.
+ */
+const niceSetting = process.env.TELEGATE_BENCH_MEDIA_NICE ?? '-10';
+let nice: number | undefined;
+let niceApplied: string | undefined;
+if (niceSetting !== 'none') {
+  try {
+    checkNicePermitted(Number(niceSetting));
+    nice = Number(niceSetting);
+    niceApplied = niceSetting;
+  } catch (error) {
+    niceApplied = `not applied (${error instanceof Error ? error.message : String(error)})`;
+  }
+}
+
 /** The ports this process relays on, from the arguments `<mode> <lowest> <highest> [worker | threads]`. */
 const portMin = Number(process.argv[3]);
 const portMax = Number(process.argv[4]);
@@ -41,6 +63,7 @@ const backend: MediaBackend & { workerPids?: number[] } =
     ? await createMediasoupMediaBackend({
         workerBin: process.argv[5]!,
         workers: 1,
+        ...(nice === undefined ? {} : { nice }),
         listenIp: '127.0.0.1',
         rtcMinPort: portMin,
         rtcMaxPort: portMax,
@@ -48,6 +71,7 @@ const backend: MediaBackend & { workerPids?: number[] } =
     : mode === 'werift-threads'
       ? createThreadedWeriftMediaBackend({
           threads: Number(process.argv[5]),
+          ...(nice === undefined ? {} : { nice }),
           bindAddress: '127.0.0.1',
           rtpPortMin: portMin,
           rtpPortMax: portMax,
@@ -199,18 +223,14 @@ process.on('message', (request: Request & { requestId: number }) => {
       process.send?.({ ok: false, requestId, error: error instanceof Error ? error.message : String(error) }),
   );
 });
-/**
- * `TELEGATE_BENCH_MEDIA_NICE=<n>` runs this process and its workers at that nice value (a
- * negative one needs root), as an operator may run media processes ahead of other work.
- */
-const nice = process.env.TELEGATE_BENCH_MEDIA_NICE;
-let niceApplied: string | undefined;
 if (nice !== undefined) {
-  try {
-    for (const pid of [process.pid, ...(backend.workerPids ?? [])]) setPriority(pid, Number(nice));
-    niceApplied = nice;
-  } catch (error) {
-    niceApplied = `not applied (${error instanceof Error ? error.message : String(error)})`;
-  }
+  if (mode === 'werift' || mode === 'forward') setPriority(0, nice);
+  // As the relaying threads and processes report it: the media threads (started now), the workers, this one.
+  await threaded?.start();
+  const actual =
+    threaded !== undefined
+      ? (await threaded.threadDiagnostics()).map((thread) => thread.nice)
+      : (backend.workerPids ?? [0]).map((pid) => getPriority(pid));
+  niceApplied = [...new Set(actual)].join(', ');
 }
 process.send?.({ ok: true, ready: mode, nice: niceApplied });

@@ -67,10 +67,14 @@ const SETTLE_MS = 15_000;
 const WARMUP_MS = 1_000;
 const WINDOW_MS = 3_000;
 const GRACE_MS = 300;
-/** A step saturates when the backend uses this share of one core (mediasoup: its worker's), loses this much, or the test peers run out of CPU. */
+/**
+ * A step saturates when the backend uses this share of one core (mediasoup: its worker's), loses this
+ * much, or the test peers run out of CPU or cannot keep time (they skip this share of their frames).
+ */
 const SATURATED_CPU = 0.85;
 const SATURATED_LOSS = 0.01;
 const PEERS_SATURATED_CPU = 0.9;
+const PEERS_SATURATED_SKIPPED = 0.01;
 const SETUP_BATCH = 10;
 /** The 20 ms packet interval in slots: each call sends in its own slot. */
 const SLOTS = 10;
@@ -136,7 +140,7 @@ class RelayProcess {
   readonly #pending = new Map<number, (message: Record<string, unknown>) => void>();
   #nextId = 1;
   #ready: (() => void) | undefined;
-  /** The nice value the process (and its workers) runs at, when `TELEGATE_BENCH_MEDIA_NICE` asked for one. */
+  /** The nice value the relay runs at (its media threads, its workers or its main thread), unless `TELEGATE_BENCH_MEDIA_NICE=none`. */
   nice: string | undefined;
 
   private constructor(
@@ -473,10 +477,11 @@ async function edgeLatency(
   try {
     const datagrams = readUdpDatagrams(await readFile(file));
     // The capture runs on for a second after the grace period: a packet still inside the backend then is lost.
+    // Its first 100 ms are left out: tcpdump may miss packets of its first moment.
     const byWay = relayLatencies(
       datagrams,
       calls.flatMap((call) => call.flows),
-      { tailMs: 1_000 },
+      { headMs: 100, tailMs: 1_000 },
     );
     const toSip = byWay.get('toSip');
     const toDevice = byWay.get('toDevice');
@@ -687,6 +692,8 @@ function saturation(backend: Backend, result: StepResult): string | undefined {
       : `The test peers (the benchmark's process) fell behind at ${result.calls} ${name} calls: ${lossPct(result.loss)} of the packets sent in the window were not received in time, while ${name} relayed all but ${lossPct(lostInside)} of what entered it, using ${pct(core)} of ${backend === 'werift-threads' ? 'each core' : 'a core'}.`;
   if (result.peersCpu >= PEERS_SATURATED_CPU)
     return `The test peers (the benchmark's process) ran out of CPU at ${result.calls} ${name} calls (${pct(result.peersCpu)}); ${name} itself used ${pct(core)} of ${backend === 'werift-threads' ? 'each core' : 'a core'} and did not saturate.`;
+  if (result.peersSkipped >= PEERS_SATURATED_SKIPPED)
+    return `The test peers (the benchmark's process) could not keep time at ${result.calls} ${name} calls: they skipped ${lossPct(result.peersSkipped)} of their frames, being over ${LATE_SLOTS * SLOT_MS} ms late, and sent others late together, so the backend got bursts rather than the calls' load (they used ${pct(result.peersCpu)} of a core, sharing the cores with ${name} and tcpdump). ${name} itself used ${pct(core)} of ${backend === 'werift-threads' ? 'each core' : 'a core'} and did not saturate; its latency there (p99 ${result.edges === undefined ? ms(result.p99) : fine(result.edges.both.p99)}) is shown, not judged.`;
   return undefined;
 }
 
@@ -869,7 +876,11 @@ export async function mediaBench(): Promise<BenchResult> {
         if (run.stopReason !== undefined) notes.push(run.stopReason);
         if (relay.nice !== undefined)
           notes.push(
-            `${label(backend)} and the forwarder ran at nice ${relay.nice} (TELEGATE_BENCH_MEDIA_NICE), ahead of other work on the machine; the test peers and tcpdump did not.`,
+            `${label(backend)} ran at nice ${relay.nice}${backend === 'werift' ? ' (its process, as `nice -n` starts it: `MEDIA_NICE` applies to media threads)' : ' (`MEDIA_NICE`, on its media threads or worker)'} and the forwarder at ${forward.nice}, ahead of the test peers and tcpdump, which ran at 0.`,
+          );
+        else
+          notes.push(
+            `${label(backend)}, the forwarder, the test peers and tcpdump ran at the same nice value (TELEGATE_BENCH_MEDIA_NICE=none).`,
           );
         notes.push(...verdicts(run, goalPerCore, Math.max(loadAtStart, load) > cpus().length / 2));
       } finally {
@@ -896,9 +907,9 @@ export async function mediaBench(): Promise<BenchResult> {
     captureMissing === undefined
       ? 'Added at the edges: a `tcpdump` of the loopback interface on the backend’s ports over the measured window (kernel time stamps, ns); each RTP packet entering the backend is matched with the packet it relays (by RTP sequence number and timestamp, both in clear in SRTP too, less the constant offsets a backend that rewrites them applies, learnt per call and direction from the packets’ lengths, which the test peers vary), and the latency is relayed packet out − packet in. On loopback the kernel stamps a packet as its sender hands it over, so this is the backend’s own delay: the wait in its socket queue for its event loop (or worker) and a core, its SRTP and rewriting, and nothing of the test devices’ work. The forwarder is measured the same way. `tcpdump` itself takes some CPU during the window, on the same cores.'
       : `Added at the edges: not measured, ${captureMissing}; only the end-to-end figure below is given.`,
-    'End to end: one-way, packet sent → packet received, both ends in the benchmark’s process, so it includes the test devices’ own SRTP work and their event loop; the backend’s figure less the forwarder’s at the same percentile and call count. Loss end to end counts packets sent in the measured window and not received within 300 ms after it; loss at the edges, packets that entered the backend during the capture and did not leave it within 1 s (a packet sent into it again, with the same sequence number and timestamp, counts once).',
+    'End to end: one-way, packet sent → packet received, both ends in the benchmark’s process, so it includes the test devices’ own SRTP work and their event loop; the backend’s figure less the forwarder’s at the same percentile and call count. Loss end to end counts packets sent in the measured window and not received within 300 ms after it; loss at the edges, packets that entered the backend during the capture (after its first 100 ms: tcpdump may miss packets of its first moment, the relayed copy of a packet it saw enter among them) and did not leave it within 1 s (a packet sent into it again, with the same sequence number and timestamp, counts once).',
     `Calls send at spread phases, as independent calls do: call i sends its packets in slot i mod 10 of each 20 ms, slots 2 ms apart (one timer for all calls sent every call at once, and the backend then worked through a burst of all calls’ packets every 20 ms). When the test peers’ process falls behind by more than ${LATE_SLOTS * SLOT_MS} ms, it skips the frames of the slots it missed (the share is in the last column) rather than sending every call’s overdue frames in one burst, which independent callers never do: a burst would time how long the backend takes to work through the test peers’ backlog, not what it adds to a packet. Their longest silence (no packet to the backend from any test endpoint, in the capture) says how long a stall lasted. A step where it passed ${STALL_MS} ms (five packet intervals) is shown but its latency is not judged against the goal.`,
-    'Waiting for a core: the time the backend’s event loop thread (mediasoup: its worker’s; werift on threads: the mean of its threads, each from /proc/thread-self/schedstat) was runnable but not running, from /proc/<pid>/schedstat, as a share of the window: latency the scheduler adds, not the backend’s own work. GC pauses: werift’s garbage collections over the window (longest, total), from a PerformanceObserver in its process (on threads: in each thread, together); a pause holds every packet that arrives during it (on threads: that thread’s packets).',
+    'Waiting for a core: the time the backend’s event loop thread (mediasoup: its worker’s; werift on threads: the mean of its threads, each from /proc/thread-self/schedstat) was runnable but not running, from /proc/<pid>/schedstat, as a share of the window: latency the scheduler adds, not the backend’s own work. The backends and the forwarder run at nice -10 by default (`TELEGATE_BENCH_MEDIA_NICE`; `none` leaves them at the test peers’ 0), as the README advises `MEDIA_NICE` for a gateway that shares its cores: on this 2-core machine the test peers take about as much CPU as the backend, which a gateway in service does not share its cores with, and the scheduler otherwise lets them run first about as often. GC pauses: werift’s garbage collections over the window (longest, total), from a PerformanceObserver in its process (on threads: in each thread, together); a pause holds every packet that arrives during it (on threads: that thread’s packets).',
     'First packet: from the device starting its offer to the first packet the RTP peer receives (calls are set up 10 at a time, so it includes queueing behind the other set-ups).',
   );
   return {

@@ -48,7 +48,7 @@ export interface DirectionLatency {
   /** Milliseconds from a packet entering the relay to its copy leaving it, one per matched packet. */
   latenciesMs: number[];
   /**
-   * RTP packets that entered the relay in the capture (before its last `tailMs`), each once: a
+   * RTP packets that entered the relay in the capture (after its first `headMs`, before its last `tailMs`), each once: a
    * packet sent again with the same sequence number and timestamp (a retransmission the relay's
    * NACK asked for) is the same packet.
    */
@@ -71,16 +71,27 @@ export interface DirectionLatency {
  * less than one interval. Every packet leaving is then paired with the one that entered
  * with its sequence number and timestamp less those offsets. A pair out of causal order,
  * or a packet leaving twice, is not counted.
+ *
+ * The packets of the capture's first `headMs` are not counted either: tcpdump may miss packets
+ * of its first moment (a packet entering then was seen, its relayed copy 0.2 ms later was not, in
+ * 2 of about 35,000 entering packets at 100 calls, and never later in the capture), which would
+ * count as a loss.
  */
 export function relayLatencies<Direction extends string>(
   datagrams: readonly CapturedDatagram[],
   flows: readonly RelayFlow<Direction>[],
-  options: { tailMs?: number } = {},
+  options: { headMs?: number; tailMs?: number } = {},
 ): Map<Direction, DirectionLatency> {
   // Packets entering in the capture's last `tailMs` may leave after it: they are not counted.
+  let startNs = Number.POSITIVE_INFINITY;
   let endNs = Number.NEGATIVE_INFINITY;
-  for (const datagram of datagrams) endNs = Math.max(endNs, datagram.timeNs);
+  for (const datagram of datagrams) {
+    startNs = Math.min(startNs, datagram.timeNs);
+    endNs = Math.max(endNs, datagram.timeNs);
+  }
+  const enteredFrom = startNs + (options.headMs ?? 0) * 1e6;
   const enteredBy = endNs - (options.tailMs ?? 0) * 1e6;
+  const counted = (timeNs: number) => timeNs >= enteredFrom && timeNs <= enteredBy;
   const bySource = new Map<number, TimedRtp[]>();
   const byDestination = new Map<number, TimedRtp[]>();
   for (const datagram of datagrams) {
@@ -103,20 +114,19 @@ export function relayLatencies<Direction extends string>(
     const entered = new Map<string, TimedRtp>();
     for (const packet of entering) {
       const key = `${packet.sequence}/${packet.timestamp}`;
-      const counted = packet.timeNs <= enteredBy;
       if (entered.has(key)) {
-        if (counted) total.repeated++;
+        if (counted(packet.timeNs)) total.repeated++;
         continue;
       }
       entered.set(key, packet);
-      if (counted) total.entered++;
+      if (counted(packet.timeNs)) total.entered++;
     }
     const offsets = learnOffsets(entering, leaving);
     if (offsets === undefined) continue;
     for (const packet of leaving) {
       const key = `${(packet.sequence - offsets.sequence) & 0xffff}/${(packet.timestamp - offsets.timestamp) >>> 0}`;
       const source = entered.get(key);
-      if (source === undefined || packet.timeNs < source.timeNs || source.timeNs > enteredBy) continue;
+      if (source === undefined || packet.timeNs < source.timeNs || !counted(source.timeNs)) continue;
       entered.delete(key);
       total.matched++;
       total.latenciesMs.push((packet.timeNs - source.timeNs) / 1e6);

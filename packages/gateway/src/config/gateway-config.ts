@@ -186,6 +186,11 @@ export interface GatewayConfig {
    * werift on the main thread, beside the API and the SIP stack.
    */
   mediaThreads: number | undefined;
+  /**
+   * `MEDIA_NICE`: the nice value (-20 to 19) of werift's media threads or mediasoup's workers, so the
+   * relay runs ahead of other work on the machine (below the gateway's own: root or CAP_SYS_NICE).
+   */
+  mediaNice: number | undefined;
   /** `MEDIA_BIND_ADDRESS`: the local address media sockets (RTP leg, ICE) bind to. */
   mediaBindAddress: string;
   /** `MEDIA_ANNOUNCED_ADDRESS`: the address written into SDP (default: the bind address). */
@@ -295,6 +300,7 @@ export function defaultConfig(
     mediasoupWorkerBin: undefined,
     mediasoupWorkers: undefined,
     mediaThreads: undefined,
+    mediaNice: undefined,
     mediaBindAddress: '127.0.0.1',
     mediaAnnouncedAddress: undefined,
     rtpPortMin: 40_000,
@@ -322,7 +328,7 @@ const integer =
   (min: number, max: number): Parse<number> =>
   (raw, name) => {
     const value = Number(raw);
-    if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+    if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
       throw new ConfigError(`${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`);
     }
     return value;
@@ -428,6 +434,7 @@ const SETTINGS: { [K in keyof GatewayConfig]: { env: string; parse: Parse<Gatewa
   mediasoupWorkerBin: { env: 'MEDIASOUP_WORKER_BIN', parse: text },
   mediasoupWorkers: { env: 'MEDIASOUP_WORKERS', parse: integer(1, 1024) },
   mediaThreads: { env: 'MEDIA_THREADS', parse: integer(0, 256) },
+  mediaNice: { env: 'MEDIA_NICE', parse: integer(-20, 19) },
   mediaBindAddress: { env: 'MEDIA_BIND_ADDRESS', parse: text },
   mediaAnnouncedAddress: { env: 'MEDIA_ANNOUNCED_ADDRESS', parse: text },
   rtpPortMin: { env: 'RTP_PORT_MIN', parse: integer(1024, 65_534) },
@@ -526,6 +533,11 @@ function checkMedia(config: GatewayConfig): void {
   if (config.mediaBackend === 'werift' && config.mediaThreads !== undefined && calls < config.mediaThreads) {
     throw new ConfigError(
       `RTP_PORT_MIN-RTP_PORT_MAX holds ports for ${calls} calls: too few for ${config.mediaThreads} MEDIA_THREADS (each thread needs its own four ports)`,
+    );
+  }
+  if (config.mediaNice !== undefined && config.mediaBackend === 'werift' && config.mediaThreads === 0) {
+    throw new ConfigError(
+      'MEDIA_NICE applies to media threads, and MEDIA_THREADS=0 relays on the main thread: start the gateway with `nice` instead',
     );
   }
   if (config.mediaBackend === 'mediasoup') {

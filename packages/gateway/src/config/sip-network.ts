@@ -4,6 +4,7 @@ import { rootCertificates } from 'node:tls';
 import type { Logger } from '../core/logger.js';
 import { createMediasoupMediaBackend } from '../media/mediasoup/mediasoup-backend.js';
 import { portBlocks } from '../media/port-allocator.js';
+import { checkNicePermitted } from '../media/priority.js';
 import { createThreadedWeriftMediaBackend } from '../media/werift/threaded-werift-backend.js';
 import { createWeriftMediaBackend } from '../media/werift/werift-media-backend.js';
 import { LoopbackMediaBackend } from '../network/loopback/loopback-media.js';
@@ -58,15 +59,27 @@ async function createMediaBackend(config: GatewayConfig, logger: Logger): Promis
       const threads =
         config.mediaThreads ??
         Math.min(availableParallelism(), portBlocks(config.rtpPortMin, config.rtpPortMax).count);
-      return threads === 0
-        ? createWeriftMediaBackend(options)
-        : createThreadedWeriftMediaBackend({ ...options, threads, logger });
+      if (threads === 0) return createWeriftMediaBackend(options);
+      if (config.mediaNice !== undefined) {
+        try {
+          checkNicePermitted(config.mediaNice);
+        } catch (error) {
+          throw new ConfigError(`MEDIA_NICE=${config.mediaNice}: ${(error as Error).message}`);
+        }
+      }
+      return createThreadedWeriftMediaBackend({
+        ...options,
+        threads,
+        logger,
+        ...(config.mediaNice === undefined ? {} : { nice: config.mediaNice }),
+      });
     }
     case 'mediasoup':
       try {
         return await createMediasoupMediaBackend({
           ...(config.mediasoupWorkerBin === undefined ? {} : { workerBin: config.mediasoupWorkerBin }),
           ...(config.mediasoupWorkers === undefined ? {} : { workers: config.mediasoupWorkers }),
+          ...(config.mediaNice === undefined ? {} : { nice: config.mediaNice }),
           listenIp: config.mediaBindAddress,
           ...announced,
           rtcMinPort: config.rtpPortMin,

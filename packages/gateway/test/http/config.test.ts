@@ -165,6 +165,12 @@ describe('loadConfig: settings from the environment', () => {
       { MEDIA_THREADS: '3', RTP_PORT_MIN: '42000', RTP_PORT_MAX: '42007' },
       'RTP_PORT_MIN-RTP_PORT_MAX holds ports for 2 calls: too few for 3 MEDIA_THREADS',
     ],
+    [{ MEDIA_NICE: '-21' }, 'MEDIA_NICE must be an integer from -20 to 19 (got "-21")'],
+    [{ MEDIA_NICE: '-5.5' }, 'MEDIA_NICE must be an integer from -20 to 19 (got "-5.5")'],
+    [
+      { MEDIA_NICE: '-10', MEDIA_THREADS: '0' },
+      'MEDIA_NICE applies to media threads, and MEDIA_THREADS=0 relays on the main thread: start the gateway with `nice` instead',
+    ],
   ])('%j → ConfigError "%s…"', (env, message) => {
     let error: unknown;
     try {
@@ -200,6 +206,14 @@ describe('loadConfig: settings from the environment', () => {
     expect(loadConfig({ DEV_KEY_FILE: KEY_FILE }).mediaThreads).toBeUndefined();
     expect(loadConfig({ DEV_KEY_FILE: KEY_FILE, MEDIA_THREADS: '0' }).mediaThreads).toBe(0);
     expect(loadConfig({ DEV_KEY_FILE: KEY_FILE, MEDIA_THREADS: '4' }).mediaThreads).toBe(4);
+  });
+
+  it('MEDIA_NICE: the media threads’ or workers’ nice value, negative too; unset, the gateway’s own', () => {
+    expect(loadConfig({ DEV_KEY_FILE: KEY_FILE }).mediaNice).toBeUndefined();
+    expect(loadConfig({ DEV_KEY_FILE: KEY_FILE, MEDIA_NICE: '-10' }).mediaNice).toBe(-10);
+    expect(loadConfig({ DEV_KEY_FILE: KEY_FILE, MEDIA_NICE: '5', MEDIA_BACKEND: 'werift' }).mediaNice).toBe(
+      5,
+    );
   });
 
   it('production is fine with jwt auth, and turns response validation off', () => {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
+import { getPriority } from 'node:os';
 import type { types } from 'mediasoup';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/errors.js';
@@ -60,6 +61,33 @@ describe.skipIf(workerBin === undefined)('mediasoup', () => {
       }),
     { rtpPortMin: 43_200, rtpPortMax: 43_399 },
   );
+});
+
+describe.skipIf(workerBin === undefined)('mediasoup workers at a nice value (MEDIA_NICE)', () => {
+  it('runs every worker at it and relays; the gateway keeps its own', async () => {
+    const main = getPriority(0);
+    // Raising a nice value needs no privilege; lowering one needs root or CAP_SYS_NICE.
+    const nice = Math.min(19, main + 5);
+    const niced = await createMediasoupMediaBackend({
+      workerBin: workerBin!,
+      workers: 2,
+      nice,
+      rtcMinPort: 43_400,
+      rtcMaxPort: 43_439,
+    });
+    const cleanups: Cleanups = [];
+    try {
+      expect(niced.workerPids.map((pid) => getPriority(pid))).toEqual([nice, nice]);
+      expect(getPriority(0)).toBe(main);
+      await expectTonesBothWays(await openOutboundCall(niced, cleanups), 'a worker at nice +5');
+    } finally {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+      await niced.close();
+    }
+    await expect(createMediasoupMediaBackend({ workerBin: workerBin!, nice: 20 })).rejects.toThrow(
+      'media nice 20 must be an integer from -20 to 19',
+    );
+  });
 });
 
 describe.skipIf(workerBin === undefined)('mediasoup media backend: beyond the contract', () => {

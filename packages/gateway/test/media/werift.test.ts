@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { getPriority } from 'node:os';
+import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   checkWebRtcSdp,
@@ -102,6 +105,53 @@ describe('werift on worker threads: beyond the contract', () => {
     expect(portOf(again.rtpSdp)).toBeLessThan(48_440);
     await expectTonesBothWays(again, 'the restarted thread');
     expect(reasons).toEqual(['the media thread ended']);
+  });
+
+  it('MEDIA_NICE: each media thread runs at the nice value asked for; the main thread keeps its own', async () => {
+    await backend.close();
+    const main = getPriority(0);
+    // Raising a nice value needs no privilege (lowering one does: see the next test).
+    const nice = Math.min(19, main + 5);
+    backend = createThreadedWeriftMediaBackend({ threads: 2, nice, rtpPortMin: 48_400, rtpPortMax: 48_479 });
+    await backend.start();
+    expect((await backend.threadDiagnostics()).map((thread) => thread.nice)).toEqual([nice, nice]);
+    expect(getPriority(0)).toBe(main);
+    await expectTonesBothWays(await openOutboundCall(backend, cleanups), 'a thread at nice +5');
+    expect(() => createThreadedWeriftMediaBackend({ threads: 1, nice: -21 })).toThrow(
+      'media nice -21 must be an integer from -20 to 19',
+    );
+  });
+
+  it('without the privilege to lower it: checkNicePermitted says why, and a thread asked anyway logs a warning and runs at the nice value it has', async () => {
+    // Run as a process that may not lower a nice value: root without CAP_SYS_NICE (setpriv, util-linux).
+    const script = `
+      import { checkNicePermitted, createThreadedWeriftMediaBackend } from './packages/gateway/src/index.ts';
+      let refusal;
+      try { checkNicePermitted(-5); } catch (error) { refusal = error.message; }
+      const warnings = [];
+      const logger = { debug() {}, info() {}, error() {}, warn: (_details, message) => warnings.push(message) };
+      const backend = createThreadedWeriftMediaBackend({ threads: 1, nice: -5, logger, rtpPortMin: 48_580, rtpPortMax: 48_599 });
+      await backend.start();
+      const [thread] = await backend.threadDiagnostics();
+      await backend.close();
+      console.log(JSON.stringify({ refusal, warnings, nice: thread.nice }));`;
+    const node = [process.execPath, '--import', 'tsx', '--input-type=module', '-e', script];
+    const command = process.getuid?.() === 0 ? ['setpriv', '--bounding-set=-sys_nice', ...node] : node;
+    const { stdout } = await promisify(execFile)(command[0]!, command.slice(1), {
+      cwd: new URL('../../../../', import.meta.url),
+    });
+    const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+      refusal?: string;
+      warnings: string[];
+      nice: number;
+    };
+    expect(result.refusal).toMatch(
+      /^cannot run media at nice -5 \(EACCES\): a value below the gateway's own \(\d+\) needs root or CAP_SYS_NICE$/,
+    );
+    expect(result.warnings).toEqual([
+      expect.stringMatching(/^media thread runs at nice \d+, not -5 \(MEDIA_NICE\): EACCES$/),
+    ]);
+    expect(result.nice).toBeGreaterThanOrEqual(0);
   });
 
   it('refuses more threads than the port range has calls for', () => {

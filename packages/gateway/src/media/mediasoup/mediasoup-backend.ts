@@ -1,9 +1,10 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, setPriority } from 'node:os';
 import type { types } from 'mediasoup';
 import { unavailable } from '../../errors.js';
 import type { MediaBackend, MediaBackendStats } from '../../network/media-backend.js';
 import type { CheckedRtpSdp } from '../../sdp/rtp.js';
 import type { CheckedWebRtcSdp } from '../../sdp/webrtc.js';
+import { checkNiceValue, failureCode } from '../priority.js';
 import {
   type CallCodecs,
   chooseCallCodecs,
@@ -42,6 +43,11 @@ export interface MediasoupMediaBackendOptions {
   outboundCodecs?: readonly RelayedCodecName[];
   /** Worker log level (default `warn`). */
   logLevel?: types.WorkerLogLevel;
+  /**
+   * The nice value the workers run at (`MEDIA_NICE`, -20 to 19; on Linux their main threads, which
+   * relay the media). Default: the gateway's. Below it needs root or CAP_SYS_NICE.
+   */
+  nice?: number;
 }
 
 /** Live mediasoup objects of a backend, from the workers' own observers: all zero after every call ended. */
@@ -95,6 +101,17 @@ function countObjects(worker: types.Worker, stats: MediasoupMediaStats): void {
   });
 }
 
+function setWorkerNice(worker: types.Worker, nice: number): void {
+  try {
+    setPriority(worker.pid, nice);
+  } catch (error) {
+    const reason = failureCode(error);
+    throw new Error(
+      `cannot run the mediasoup workers at nice ${nice} (${reason}): a value below the gateway's own needs root or CAP_SYS_NICE`,
+    );
+  }
+}
+
 /**
  * The production media backend: mediasoup workers (one per core) relaying audio between a
  * WebRtcTransport towards the device and a PlainTransport towards the SIP side, one Router per call.
@@ -134,6 +151,7 @@ export class MediasoupMediaBackend implements MediaBackend {
 
   static async create(options: MediasoupMediaBackendOptions = {}): Promise<MediasoupMediaBackend> {
     const workerBin = checkWorkerBin(options.workerBin ?? process.env.MEDIASOUP_WORKER_BIN);
+    if (options.nice !== undefined) checkNiceValue(options.nice);
     const mediasoup = await loadMediasoup(workerBin);
     const rtcMinPort = options.rtcMinPort ?? 40_000;
     const rtcMaxPort = options.rtcMaxPort ?? 49_999;
@@ -167,6 +185,7 @@ export class MediasoupMediaBackend implements MediaBackend {
         });
         countObjects(worker, counts);
         workers.push(worker);
+        if (options.nice !== undefined) setWorkerNice(worker, options.nice);
       }
     } catch (error) {
       for (const worker of workers) worker.close();

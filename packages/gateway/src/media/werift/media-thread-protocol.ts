@@ -16,6 +16,8 @@ import type { WeriftMediaOptions } from './options.js';
 export interface MediaThreadData {
   /** The thread's own werift options: its share of the RTP port range. */
   options: WeriftMediaOptions;
+  /** The nice value the thread runs at (`MEDIA_NICE`); unset, the one it started with. */
+  nice?: number;
 }
 
 /** The `MediaEndpoint` methods a thread runs for the main thread. */
@@ -44,6 +46,8 @@ export interface MediaThreadDiagnostics {
   gcMaxMs: number;
   /** Time the thread was runnable but had no core, since it started (Linux schedstat; NaN elsewhere). */
   runDelayMs: number;
+  /** The nice value the thread runs at. */
+  nice: number;
 }
 
 /** An error as it crosses the thread boundary. */
@@ -59,7 +63,9 @@ export type ThreadError =
 export type MediaThreadReply =
   | { id: number; value: unknown; stats: MediaBackendStats }
   | { id: number; error: ThreadError; stats: MediaBackendStats }
-  | { failure: string; reason: string };
+  | { failure: string; reason: string }
+  /** Something the main thread logs: the thread could not take the nice value asked for. */
+  | { warning: string };
 
 export function toThreadError(error: unknown): ThreadError {
   if (error instanceof ApiError) {

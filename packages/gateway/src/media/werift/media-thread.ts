@@ -4,9 +4,11 @@
  * thread asks and posting back results, errors and endpoint failures.
  */
 import { readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { MediaEndpoint } from '../../network/media-backend.js';
 import { watchGcPauses } from '../../observability/gc-pauses.js';
+import { failureCode, setThreadNice } from '../priority.js';
 import type {
   MediaThreadData,
   MediaThreadDiagnostics,
@@ -18,9 +20,21 @@ import { WeriftMediaBackend } from './werift-media-backend.js';
 
 const port = parentPort;
 if (port === null) throw new Error('media-thread runs as a worker thread');
-const backend = new WeriftMediaBackend((workerData as MediaThreadData).options);
+const data = workerData as MediaThreadData;
+const backend = new WeriftMediaBackend(data.options);
 const endpoints = new Map<string, MediaEndpoint>();
 const post = (reply: MediaThreadReply) => port.postMessage(reply);
+
+// Before any packet: the relay runs ahead of other work on the machine from the start.
+if (data.nice !== undefined) {
+  try {
+    setThreadNice(data.nice);
+  } catch (error) {
+    post({
+      warning: `media thread runs at nice ${getPriority(0)}, not ${data.nice} (MEDIA_NICE): ${failureCode(error)}`,
+    });
+  }
+}
 
 const gc = watchGcPauses();
 
@@ -33,7 +47,7 @@ function diagnostics(reset: boolean): MediaThreadDiagnostics {
     // Not Linux, or a kernel without schedstats.
   }
   const { count, totalMs, maxMs } = gc.read(reset);
-  return { gcCount: count, gcTotalMs: totalMs, gcMaxMs: maxMs, runDelayMs };
+  return { gcCount: count, gcTotalMs: totalMs, gcMaxMs: maxMs, runDelayMs, nice: getPriority(0) };
 }
 
 async function run(request: MediaThreadRequest): Promise<unknown> {

@@ -6,6 +6,7 @@ import type { MediaBackend, MediaBackendStats, MediaEndpoint } from '../../netwo
 import type { CheckedRtpSdp } from '../../sdp/rtp.js';
 import type { CheckedWebRtcSdp } from '../../sdp/webrtc.js';
 import { PortAllocator, portBlocks } from '../port-allocator.js';
+import { checkNiceValue } from '../priority.js';
 import {
   type EndpointMethod,
   fromThreadError,
@@ -25,6 +26,12 @@ export interface ThreadedWeriftMediaOptions extends WeriftMediaOptions {
   threads?: number;
   /** Where a thread that stops on an error is reported (default: nowhere). */
   logger?: Logger;
+  /**
+   * The nice value of the media threads (`MEDIA_NICE`, -20 to 19; on Linux each thread's own, the
+   * main thread keeps the process's). Default: the process's. Below it needs root or CAP_SYS_NICE;
+   * a thread that cannot take it logs a warning and relays at the one it has.
+   */
+  nice?: number;
 }
 
 const NOTHING: MediaBackendStats = { endpoints: 0, udpSockets: 0, webRtcTransports: 0 };
@@ -125,6 +132,13 @@ class MediaThread {
   }
 
   #onReply(reply: MediaThreadReply): void {
+    if ('warning' in reply) {
+      this.#logger.warn(
+        { rtpPorts: `${this.#data.options.rtpPortMin}-${this.#data.options.rtpPortMax}` },
+        reply.warning,
+      );
+      return;
+    }
     if ('failure' in reply) {
       for (const listener of this.failures.get(reply.failure) ?? []) listener(reply.reason);
       return;
@@ -244,6 +258,7 @@ export class ThreadedWeriftMediaBackend implements MediaBackend {
         `RTP port range ${resolved.rtpPortMin}-${resolved.rtpPortMax} holds fewer than 4 ports per media thread`,
       );
     }
+    if (options.nice !== undefined) checkNiceValue(options.nice);
     this.options = { ...resolved, threads };
     // Each thread gets whole blocks of four ports, the first one even (as PortAllocator hands them out).
     this.#threads = Array.from({ length: threads }, (_, i) => {
@@ -257,6 +272,7 @@ export class ThreadedWeriftMediaBackend implements MediaBackend {
             rtpPortMin: first + from * PortAllocator.BLOCK,
             rtpPortMax: first + to * PortAllocator.BLOCK - 1,
           },
+          ...(options.nice === undefined ? {} : { nice: options.nice }),
         },
         options.logger ?? silentLogger,
       );
