@@ -377,39 +377,56 @@ end
 return out
 `;
 
-/**
- * ARGV: prefix, session JSON, its lifetime in ms, the most unfinished sessions of its
- * number ('' = no limit), a registration id and the JSON it must still have ('' = no
- * condition). Returns 1, 0 when the id is taken, -1 when the number has as many
- * unfinished sessions as the limit, -2 when the registration is not that JSON.
- */
-const CREATE_SESSION = `${LUA_COMMON}
-local s = cjson.decode(ARGV[2])
-local key = P .. 'sess:' .. s.mediaSessionId
-if redis.call('EXISTS', key) == 1 then return 0 end
-if ARGV[4] ~= '' and count_live(s.phoneNumber) >= tonumber(ARGV[4]) then return -1 end
-if ARGV[6] ~= '' and redis.call('GET', P .. 'reg:' .. ARGV[5]) ~= ARGV[6] then return -2 end
-redis.call('SET', key, ARGV[2], 'PX', ARGV[3])
-reindex_session(s.mediaSessionId, {}, session_indexes(s))
-return 1
-`;
+/** Arguments of one operation in a call of SESSION_WRITES: its kind, then five. */
+const SESSION_WRITE_ARGS = 6;
 
 /**
- * ARGV: prefix, session JSON, its lifetime in ms[, a counter's key, the counter's lifetime in ms].
- * Stores it (creating it if need be), re-indexed; with a counter, answers {its next value (as
- * NEXT_SEQUENCE), the version of the subscriptions of the session's number ('' = none known)},
- * else 0.
+ * ARGV: prefix, then operations of SESSION_WRITE_ARGS arguments each, run in order:
+ * - 'create', session JSON, its lifetime in ms, the most unfinished sessions of its number
+ *   ('' = no limit), a registration id and the JSON it must still have ('' = no condition).
+ *   Answers 1, 0 when the id is taken, -1 when the number has as many unfinished sessions as
+ *   the limit, -2 when the registration is not that JSON.
+ * - 'save', session JSON, its lifetime in ms, a counter's key and the counter's lifetime in ms
+ *   ('' and '' = no counter), ''. Stores it (creating it if need be), re-indexed; with a counter,
+ *   answers {its next value (as NEXT_SEQUENCE), the version of the subscriptions of the
+ *   session's number ('' = none known)}, else 0.
+ * One answer per operation, in order; an operation that raises an error answers {'ERROR',
+ * message} and fails alone, as if each were a script of its own.
  */
-const SAVE_SESSION = `${LUA_COMMON}
-local s = cjson.decode(ARGV[2])
-local key = P .. 'sess:' .. s.mediaSessionId
-local old = redis.call('GET', key)
-redis.call('SET', key, ARGV[2], 'PX', ARGV[3])
-reindex_session(s.mediaSessionId, old and session_indexes(cjson.decode(old)) or {}, session_indexes(s))
-if not ARGV[4] then return 0 end
-local n = redis.call('INCR', ARGV[4])
-redis.call('PEXPIRE', ARGV[4], ARGV[5])
-return { n, redis.call('GET', P .. 'subver:' .. s.phoneNumber) or '' }
+const SESSION_WRITES = `${LUA_COMMON}
+local function create(a)
+  local json = ARGV[a + 1]
+  local s = cjson.decode(json)
+  local key = P .. 'sess:' .. s.mediaSessionId
+  if redis.call('EXISTS', key) == 1 then return 0 end
+  if ARGV[a + 3] ~= '' and count_live(s.phoneNumber) >= tonumber(ARGV[a + 3]) then return -1 end
+  if ARGV[a + 5] ~= '' and redis.call('GET', P .. 'reg:' .. ARGV[a + 4]) ~= ARGV[a + 5] then return -2 end
+  redis.call('SET', key, json, 'PX', ARGV[a + 2])
+  reindex_session(s.mediaSessionId, {}, session_indexes(s))
+  return 1
+end
+local function save(a)
+  local json = ARGV[a + 1]
+  local s = cjson.decode(json)
+  local key = P .. 'sess:' .. s.mediaSessionId
+  local old = redis.call('GET', key)
+  -- Decoded before anything is written: a stored record that is not JSON fails the save untouched.
+  local before = old and session_indexes(cjson.decode(old)) or {}
+  redis.call('SET', key, json, 'PX', ARGV[a + 2])
+  reindex_session(s.mediaSessionId, before, session_indexes(s))
+  local counter = ARGV[a + 3]
+  if counter == '' then return 0 end
+  local n = redis.call('INCR', counter)
+  redis.call('PEXPIRE', counter, ARGV[a + 4])
+  return { n, redis.call('GET', P .. 'subver:' .. s.phoneNumber) or '' }
+end
+local answers = {}
+for a = 2, #ARGV, ${SESSION_WRITE_ARGS} do
+  local ok, answer = pcall(ARGV[a] == 'create' and create or save, a)
+  if not ok then answer = { 'ERROR', type(answer) == 'table' and tostring(answer.err) or tostring(answer) } end
+  answers[#answers + 1] = answer
+end
+return answers
 `;
 
 /** ARGV: prefix, phone number. Its unfinished sessions still stored (ids whose record expired leave the index). */
@@ -655,8 +672,7 @@ const SCRIPTS = {
   telegateTakeRegistration: { numberOfKeys: 0, lua: TAKE_REGISTRATION },
   telegateRefreshRegistration: { numberOfKeys: 0, lua: REFRESH_REGISTRATION },
   telegateLapsedRegistrations: { numberOfKeys: 0, lua: LAPSED_REGISTRATIONS },
-  telegateCreateSession: { numberOfKeys: 0, lua: CREATE_SESSION },
-  telegateSaveSession: { numberOfKeys: 0, lua: SAVE_SESSION },
+  telegateSessionWrites: { numberOfKeys: 0, lua: SESSION_WRITES },
   telegateDeleteSession: { numberOfKeys: 0, lua: DELETE_SESSION },
   telegateCountLiveSessions: { numberOfKeys: 0, lua: COUNT_LIVE_SESSIONS },
   telegateCreateSubscription: { numberOfKeys: 0, lua: CREATE_SUBSCRIPTION },
@@ -703,13 +719,68 @@ const LIMIT_REASONS: ReadonlySet<string> = new Set<RegistrationLimitReason>([
   'MAX_DEVICES_PER_USER',
 ]);
 
-/** At most this many registrations per call of the create script: a larger batch would hold Redis longer. */
-const MAX_CREATES_PER_CALL = 32;
+/** At most this many operations per call of a batching script: a larger batch would hold Redis longer. */
+const MAX_OPERATIONS_PER_CALL = 32;
 
-interface QueuedCreate {
-  args: string[];
-  resolve(answer: [string, string?]): void;
-  reject(error: unknown): void;
+/**
+ * Group commit: the operations asked for in one turn of the event loop (the requests that arrived
+ * together) go to Redis as one call of a script that runs them in order, at most
+ * `MAX_OPERATIONS_PER_CALL` per call. Redis then reads, runs and answers once for all of them, and
+ * this process sends and parses one command: under load, most of an operation's cost. A lone
+ * operation waits only for the end of the current turn. An operation the script answers
+ * {'ERROR', message} for fails alone, with `StoreUnavailableError`.
+ */
+class TurnBatches {
+  #queue: { args: string[]; resolve(answer: unknown): void; reject(error: unknown): void }[] | undefined;
+  readonly #send: (args: string[]) => Promise<unknown>;
+  readonly #logger: Logger;
+  readonly #what: string;
+
+  /** `send` calls the script with the operations' arguments one after the other; `what` names them in logs. */
+  constructor(send: (args: string[]) => Promise<unknown>, logger: Logger, what: string) {
+    this.#send = send;
+    this.#logger = logger;
+    this.#what = what;
+  }
+
+  /** Queues one operation's arguments; resolves with the script's answer to it. */
+  add(args: string[]): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      if (this.#queue === undefined) {
+        this.#queue = [];
+        setImmediate(() => this.#flush());
+      }
+      this.#queue.push({ args, resolve, reject });
+    });
+  }
+
+  #flush(): void {
+    const queued = this.#queue ?? [];
+    this.#queue = undefined;
+    for (let from = 0; from < queued.length; from += MAX_OPERATIONS_PER_CALL) {
+      const batch = queued.slice(from, from + MAX_OPERATIONS_PER_CALL);
+      this.#send(batch.flatMap((operation) => operation.args)).then(
+        (answers) => {
+          const list = answers as unknown[];
+          for (const [i, operation] of batch.entries()) {
+            const answer = list[i];
+            if (answer === undefined || (Array.isArray(answer) && answer[0] === 'ERROR')) {
+              const error = new Error(
+                (answer as unknown[] | undefined)?.[1] === undefined
+                  ? `the Redis script answered too few ${this.#what}`
+                  : String((answer as unknown[])[1]),
+              );
+              this.#logger.warn({ err: error }, `one of the ${this.#what} failed in Redis; its request gets 503`);
+              operation.reject(new StoreUnavailableError(error));
+            } else operation.resolve(answer);
+          }
+        },
+        (error: unknown) => {
+          for (const operation of batch) operation.reject(error);
+        },
+      );
+    }
+  }
 }
 
 const limitArg = (value: number | undefined): string => (value === undefined ? '' : String(value));
@@ -754,8 +825,10 @@ export class RedisStore implements Store {
   /** Set from the first failed command until one succeeds again: an outage is logged once. */
   #failing = false;
   #closed: Promise<void> | undefined;
-  /** Creates asked for in this turn of the event loop, sent together at its end (`#queueCreate`). */
-  #createQueue: QueuedCreate[] | undefined;
+  /** Registration creates, sent together per turn of the event loop. */
+  readonly #registrationCreates: TurnBatches;
+  /** Session creates and saves, sent together per turn of the event loop. */
+  readonly #sessionWrites: TurnBatches;
 
   /**
    * Connects to `url` (`redis://[user:password@]host:port[/db]`, `rediss://` for
@@ -857,6 +930,16 @@ export class RedisStore implements Store {
         (...args: string[]) => this.#guard(name, () => client[name as ScriptName](...args)),
       ]),
     ) as ScriptClient;
+    this.#registrationCreates = new TurnBatches(
+      (args) => this.#scripts.telegateCreateRegistrations(this.#prefix, ...args),
+      this.#logger,
+      'registration creates',
+    );
+    this.#sessionWrites = new TurnBatches(
+      (args) => this.#scripts.telegateSessionWrites(this.#prefix, ...args),
+      this.#logger,
+      'session writes',
+    );
   }
 
   get keyPrefix(): string {
@@ -906,7 +989,7 @@ export class RedisStore implements Store {
     limits: RegistrationLimits,
     now: number,
   ): Promise<CreateRegistrationOutcome> {
-    const [reason, existing] = await this.#queueCreate([
+    const [reason, existing] = (await this.#registrationCreates.add([
       JSON.stringify(record),
       record.registrationId,
       record.phoneNumber,
@@ -918,7 +1001,7 @@ export class RedisStore implements Store {
       limitArg(limits.maxPerUser),
       limitArg(limits.maxPerMsisdn),
       limitArg(limits.maxDevicesPerUser),
-    ]);
+    ])) as [string, string?];
     if (reason === 'OK') return { ok: true };
     if (reason === 'ALREADY_EXISTS') {
       return {
@@ -929,53 +1012,6 @@ export class RedisStore implements Store {
     }
     if (LIMIT_REASONS.has(reason)) return { ok: false, reason: reason as RegistrationLimitReason };
     throw new Error(`unexpected answer from the Redis registration script: ${reason}`);
-  }
-
-  /**
-   * Group commit: the creates asked for in one turn of the event loop (the
-   * requests that arrived together) go to Redis as one script call, in the
-   * order they were asked, at most `MAX_CREATES_PER_CALL` per call. Redis then
-   * reads, runs and answers once for all of them, and this process sends and
-   * parses one command: under load, most of a create's cost. A lone create
-   * waits only for the end of the current turn.
-   */
-  #queueCreate(args: string[]): Promise<[string, string?]> {
-    return new Promise((resolve, reject) => {
-      if (this.#createQueue === undefined) {
-        this.#createQueue = [];
-        setImmediate(() => this.#sendCreates());
-      }
-      this.#createQueue.push({ args, resolve, reject });
-    });
-  }
-
-  #sendCreates(): void {
-    const queued = this.#createQueue ?? [];
-    this.#createQueue = undefined;
-    for (let from = 0; from < queued.length; from += MAX_CREATES_PER_CALL) {
-      const creates = queued.slice(from, from + MAX_CREATES_PER_CALL);
-      this.#scripts.telegateCreateRegistrations(this.#prefix, ...creates.flatMap((c) => c.args)).then(
-        (answers) => {
-          const list = answers as [string, string?][];
-          for (const [i, create] of creates.entries()) {
-            const answer = list[i];
-            if (answer === undefined || answer[0] === 'ERROR') {
-              const error = new Error(
-                answer?.[1] ?? 'the Redis registration script answered too few creates',
-              );
-              this.#logger.warn(
-                { err: error },
-                'a registration create failed in Redis; its request gets 503',
-              );
-              create.reject(new StoreUnavailableError(error));
-            } else create.resolve(answer);
-          }
-        },
-        (error: unknown) => {
-          for (const create of creates) create.reject(error);
-        },
-      );
-    }
   }
 
   getRegistration(registrationId: string): Promise<RegistrationRecord | undefined> {
@@ -1063,14 +1099,15 @@ export class RedisStore implements Store {
     conditions: SessionConditions = {},
   ): Promise<CreateSessionOutcome> {
     const { maxActivePerNumber: max, registration } = conditions;
-    const created = await this.#scripts.telegateCreateSession(
-      this.#prefix,
+    // Sent with the other session writes of this turn of the event loop (group commit).
+    const created = await this.#sessionWrites.add([
+      'create',
       JSON.stringify(record),
       String(this.#sessionTtl(record)),
       max === undefined ? '' : String(max),
       registration?.registrationId ?? '',
       registration === undefined ? '' : JSON.stringify(registration),
-    );
+    ]);
     switch (created) {
       case 1:
         return { ok: true };
@@ -1095,16 +1132,17 @@ export class RedisStore implements Store {
   }
 
   async saveSession(record: MediaSessionRecord, sequenceKey?: string): Promise<NumberedSave | undefined> {
-    const args = [this.#prefix, JSON.stringify(record), String(this.#sessionTtl(record))];
-    if (sequenceKey === undefined) {
-      await this.#scripts.telegateSaveSession(...args);
-      return undefined;
-    }
-    const [sequenceNumber, subscriptionsVersion] = (await this.#scripts.telegateSaveSession(
-      ...args,
-      this.#sequenceKey(sequenceKey),
-      String(this.#lifetimes.sequenceTtlMs),
-    )) as [number, string];
+    // Sent with the other session writes of this turn of the event loop (group commit).
+    const answer = await this.#sessionWrites.add([
+      'save',
+      JSON.stringify(record),
+      String(this.#sessionTtl(record)),
+      sequenceKey === undefined ? '' : this.#sequenceKey(sequenceKey),
+      sequenceKey === undefined ? '' : String(this.#lifetimes.sequenceTtlMs),
+      '',
+    ]);
+    if (sequenceKey === undefined) return undefined;
+    const [sequenceNumber, subscriptionsVersion] = answer as [number, string];
     return { sequenceNumber, subscriptionsVersion };
   }
 

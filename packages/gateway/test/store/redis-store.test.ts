@@ -6,6 +6,7 @@ import {
   EVENT_TYPES,
   RedisConnectError,
   RedisStore,
+  type MediaSessionRecord,
   type RegistrationRecord,
   StoreUnavailableError,
   type SubscriptionRecord,
@@ -37,6 +38,21 @@ const subscription = (over: Partial<SubscriptionRecord> = {}): SubscriptionRecor
   deviceId: DEVICE,
   config: {},
   startsAt: NOW,
+  ...over,
+});
+
+const session = (over: Partial<MediaSessionRecord> = {}): MediaSessionRecord => ({
+  mediaSessionId: `sess-${++serial}`,
+  direction: 'outbound',
+  phoneNumber: ALICE,
+  registrationIds: [],
+  deviceIds: [DEVICE],
+  originatorAddress: ALICE,
+  receiverAddress: '+818000000099',
+  status: 'Initial',
+  callId: `call-${serial}`,
+  createdAt: NOW,
+  updatedAt: NOW,
   ...over,
 });
 
@@ -371,6 +387,68 @@ describe('RedisStore keys and connection', () => {
     expect(outcomes[2]).toEqual({ status: 'fulfilled', value: { ok: true } });
     expect(await store.getRegistration(before.registrationId)).toEqual(before);
     expect(await store.getRegistration(after.registrationId)).toEqual(after);
+    await store.close();
+  });
+
+  it('session creates and saves asked for in one turn go to Redis together and answer as if sent one by one', async () => {
+    const store = await RedisStore.connect(redis().url, { keyPrefix: 'sessbatch:' });
+    const reg = registration();
+    expect(await store.createRegistration(reg, {}, NOW)).toEqual({ ok: true });
+    // Redis learns the script on the first call (EVAL); later ones run it by SHA.
+    const warm = session();
+    await store.createSession(warm);
+    await raw.config('RESETSTAT');
+    const first = session({ registrationIds: [reg.registrationId] });
+    const second = session();
+    const third = session();
+    const outcomes = await Promise.allSettled([
+      store.createSession(first, { registration: reg, maxActivePerNumber: 3 }),
+      // The number's third unfinished session (with the warm one) reaches the limit of 3: the next is refused.
+      store.createSession(second, { maxActivePerNumber: 3 }),
+      store.createSession(third, { maxActivePerNumber: 3 }),
+      // The same id again, and a registration that is no longer as read.
+      store.createSession(first),
+      store.createSession(session(), { registration: { ...reg, expiresAt: NOW + 1 } }),
+      // A save of the session created just before in the same call, numbered, then one not numbered.
+      store.saveSession({ ...first, status: 'Connected', updatedAt: NOW + 1 }, `seq-${first.mediaSessionId}`),
+      store.saveSession({ ...second, status: 'Terminated', endedAt: NOW + 2, updatedAt: NOW + 2 }),
+    ]);
+    const stats = (await raw.info('commandstats')) as string;
+    expect(Number(/^cmdstat_evalsha:calls=(\d+)/m.exec(stats)?.[1] ?? 0)).toBe(1);
+    expect(outcomes.slice(0, 3)).toEqual([
+      { status: 'fulfilled', value: { ok: true } },
+      { status: 'fulfilled', value: { ok: true } },
+      { status: 'fulfilled', value: { ok: false, reason: 'MAX_ACTIVE_SESSIONS' } },
+    ]);
+    expect(outcomes[3]).toMatchObject({ status: 'rejected', reason: { message: expect.stringMatching(/exists/) } });
+    expect(outcomes[4]).toEqual({ status: 'fulfilled', value: { ok: false, reason: 'REGISTRATION_CHANGED' } });
+    expect(outcomes[5]).toEqual({ status: 'fulfilled', value: { sequenceNumber: 1, subscriptionsVersion: '' } });
+    expect(outcomes[6]).toEqual({ status: 'fulfilled', value: undefined });
+    expect(await store.getSession(first.mediaSessionId)).toMatchObject({ status: 'Connected' });
+    expect(await store.getSession(second.mediaSessionId)).toMatchObject({ status: 'Terminated' });
+    expect(await store.getSession(third.mediaSessionId)).toBeUndefined();
+    await store.close();
+  });
+
+  it('a session write that fails in Redis fails alone: the others of its call are stored and answered', async () => {
+    const store = await RedisStore.connect(redis().url, { keyPrefix: 'sessfail:' });
+    const broken = session();
+    // A stored record that is not JSON: re-indexing it on a save raises a Lua error.
+    await raw.set(`sessfail:sess:${broken.mediaSessionId}`, 'not json');
+    const before = session();
+    const after = session();
+    const outcomes = await Promise.allSettled([
+      store.createSession(before),
+      store.saveSession(broken),
+      store.createSession(after),
+    ]);
+    expect(outcomes[0]).toEqual({ status: 'fulfilled', value: { ok: true } });
+    expect(outcomes[1]!.status === 'rejected' && outcomes[1]!.reason).toBeInstanceOf(StoreUnavailableError);
+    expect(outcomes[2]).toEqual({ status: 'fulfilled', value: { ok: true } });
+    // The failed save wrote nothing.
+    expect(await raw.get(`sessfail:sess:${broken.mediaSessionId}`)).toBe('not json');
+    expect(await store.getSession(before.mediaSessionId)).toEqual(before);
+    expect(await store.getSession(after.mediaSessionId)).toEqual(after);
     await store.close();
   });
 
