@@ -770,7 +770,10 @@ class TurnBatches {
                   ? `the Redis script answered too few ${this.#what}`
                   : String((answer as unknown[])[1]),
               );
-              this.#logger.warn({ err: error }, `one of the ${this.#what} failed in Redis; its request gets 503`);
+              this.#logger.warn(
+                { err: error },
+                `one of the ${this.#what} failed in Redis; its request gets 503`,
+              );
               operation.reject(new StoreUnavailableError(error));
             } else operation.resolve(answer);
           }

@@ -4,9 +4,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { useRedis } from '../../../../test/support/redis.js';
 import {
   EVENT_TYPES,
+  type MediaSessionRecord,
   RedisConnectError,
   RedisStore,
-  type MediaSessionRecord,
   type RegistrationRecord,
   StoreUnavailableError,
   type SubscriptionRecord,
@@ -420,9 +420,18 @@ describe('RedisStore keys and connection', () => {
       { status: 'fulfilled', value: { ok: true } },
       { status: 'fulfilled', value: { ok: false, reason: 'MAX_ACTIVE_SESSIONS' } },
     ]);
-    expect(outcomes[3]).toMatchObject({ status: 'rejected', reason: { message: expect.stringMatching(/exists/) } });
-    expect(outcomes[4]).toEqual({ status: 'fulfilled', value: { ok: false, reason: 'REGISTRATION_CHANGED' } });
-    expect(outcomes[5]).toEqual({ status: 'fulfilled', value: { sequenceNumber: 1, subscriptionsVersion: '' } });
+    expect(outcomes[3]).toMatchObject({
+      status: 'rejected',
+      reason: { message: expect.stringMatching(/exists/) },
+    });
+    expect(outcomes[4]).toEqual({
+      status: 'fulfilled',
+      value: { ok: false, reason: 'REGISTRATION_CHANGED' },
+    });
+    expect(outcomes[5]).toEqual({
+      status: 'fulfilled',
+      value: { sequenceNumber: 1, subscriptionsVersion: '' },
+    });
     expect(outcomes[6]).toEqual({ status: 'fulfilled', value: undefined });
     expect(await store.getSession(first.mediaSessionId)).toMatchObject({ status: 'Connected' });
     expect(await store.getSession(second.mediaSessionId)).toMatchObject({ status: 'Terminated' });
