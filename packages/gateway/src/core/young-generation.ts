@@ -33,10 +33,9 @@ let creating = 0;
  * `--max-semi-space-size` the process runs with.
  *
  * `npm start` gives the gateway 64 MiB semi-spaces: right for its main thread, where
- * nearly everything a call allocates dies within milliseconds. A media thread differs:
- * the packets of every relayed call stay alive for a while (werift keeps each sender's
- * last 128 for retransmission requests, 2.5 s of audio), so each scavenge of a large young generation copies
- * all of them, and the thread pauses longer the more calls it relays. V8 reads the
+ * nearly everything a call allocates dies within milliseconds. A media thread fared worse
+ * with them: at 150 relayed calls on 2 threads the added latency p99 was 11.6 ms with them
+ * against 5.5 and 7.6 ms without (`npm run bench -- media`). V8 reads the
  * flag when it creates an isolate, and the flag wins over a Worker's
  * `resourceLimits`; so it is set back to V8's default (0: sized from the heap) while
  * the thread's isolate is created, and restored once the thread is online (its
