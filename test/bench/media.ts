@@ -874,7 +874,11 @@ export async function mediaBench(): Promise<BenchResult> {
         loads.push(`${load.toFixed(1)} after ${label(backend)}`);
         peakLoads.push(load);
         if (run.stopReason !== undefined) notes.push(run.stopReason);
-        if (relay.nice !== undefined)
+        if (relay.nice?.startsWith('not applied') === true)
+          notes.push(
+            `${label(backend)}, the forwarder, the test peers and tcpdump ran at the same nice value: lowering it was ${relay.nice}.`,
+          );
+        else if (relay.nice !== undefined)
           notes.push(
             `${label(backend)} ran at nice ${relay.nice}${backend === 'werift' ? ' (its process, as `nice -n` starts it: `MEDIA_NICE` applies to media threads)' : ' (`MEDIA_NICE`, on its media threads or worker)'} and the forwarder at ${forward.nice}, ahead of the test peers and tcpdump, which ran at 0.`,
           );
