@@ -1,5 +1,5 @@
 /**
- * The child side of a benchmark process's IPC (`IpcProcess` in sip.ts is the parent side): each request
+ * The child side of a benchmark process's IPC (`IpcProcess` in ipc.ts is the parent side): each request
  * comes with an id and its answer goes back with it, `{ ok: true, result }` or `{ ok: false, error }`;
  * once the `last` kind of request is answered, the channel closes so the process can exit.
  */
@@ -14,7 +14,12 @@ export function answerRequests<Request extends { kind: string }>(
         process.send?.({ requestId, ok: true, result });
         if (message.kind === last) process.disconnect();
       },
-      (error: unknown) => process.send?.({ requestId, ok: false, error: String(error) }),
+      (error: unknown) =>
+        process.send?.({
+          requestId,
+          ok: false,
+          error: error instanceof Error ? error.message : String(error),
+        }),
     );
   });
 }

@@ -23,6 +23,7 @@ import { watchGcPauses } from '../../packages/gateway/src/observability/gc-pause
 import { parseSdp } from '../../packages/gateway/src/sdp/parse.js';
 import { checkRtpSdp } from '../../packages/gateway/src/sdp/rtp.js';
 import { checkWebRtcSdp } from '../../packages/gateway/src/sdp/webrtc.js';
+import { answerRequests } from './ipc-child.ts';
 
 type Request =
   | { kind: 'create'; offer: string }
@@ -215,14 +216,7 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
   }
 }
 
-process.on('message', (request: Request & { requestId: number }) => {
-  const { requestId } = request;
-  handle(request).then(
-    (reply) => process.send?.({ ok: true, requestId, ...reply }),
-    (error: unknown) =>
-      process.send?.({ ok: false, requestId, error: error instanceof Error ? error.message : String(error) }),
-  );
-});
+answerRequests(handle, 'exit');
 if (nice !== undefined) {
   if (mode === 'werift' || mode === 'forward') setPriority(0, nice);
   // As the relaying threads and processes report it: the media threads (started now), the workers, this one.

@@ -1,18 +1,3 @@
-/**
- * The media backends under load (loopback only): N concurrent relayed G.711
- * calls, each a WebRTC device and a plain RTP peer sending one 20 ms packet
- * every 20 ms both ways through the backend, which runs alone in a child
- * process: werift on the main thread, werift on worker threads (the gateway's default, one per
- * core), then mediasoup (one worker process) in the same run.
- * Measured per step: the backend's CPU (share of one core; for mediasoup the
- * worker's, read from /proc, plus the Node process driving it), one-way
- * latency through it, loss, and the time from the device's offer to the first
- * packet relayed to the RTP peer. The peer, measured the same way in the same
- * run, is a bare UDP forwarder (two sockets per call, no ICE, DTLS, SRTP or
- * rewriting) between two plain RTP peers: the floor any relay pays; latency
- * above it is what the backend adds.
- */
-import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -31,6 +16,7 @@ import {
 } from '../../packages/gateway/src/media/srtp/aes-cm-hmac-sha1.ts';
 import { RtpPeer, WeriftDevice } from '../../packages/gateway/src/testing/index.ts';
 import { locateWorkerBin } from '../../packages/gateway/test/media/mediasoup-worker.ts';
+import { IpcProcess } from './ipc.ts';
 import { LoopbackCapture, tcpdumpMissing } from './loopback-capture.ts';
 import { readUdpDatagrams } from './pcap.ts';
 import { type DirectionLatency, longestSilenceMs, type RelayFlow, relayLatencies } from './relay-latency.ts';
@@ -136,31 +122,20 @@ async function bundleChild(): Promise<{ dir: string; script: string; cleanup(): 
   return { dir, script, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
+type RelayRequest = { kind: string } & Record<string, unknown>;
+
+/** A media bench child (media-relay-child.ts): a backend under test, or the forwarder. */
 class RelayProcess {
-  readonly #pending = new Map<number, (message: Record<string, unknown>) => void>();
-  #nextId = 1;
-  #ready: (() => void) | undefined;
   /** The nice value the relay runs at (its media threads, its workers or its main thread), unless `TELEGATE_BENCH_MEDIA_NICE=none`. */
   nice: string | undefined;
 
   private constructor(
-    readonly child: ChildProcess,
+    readonly ipc: IpcProcess<RelayRequest>,
     /** The UDP ports the process relays from and to (its own side), for the capture's filter. */
     readonly ports: [number, number],
     /** `werift`, `mediasoup` or `forward`. */
     readonly mode: string,
-  ) {
-    child.on('message', (raw) => {
-      const message = raw as Record<string, unknown>;
-      if (message.ready !== undefined) {
-        this.nice = message.nice as string | undefined;
-        this.#ready?.();
-      }
-      const id = message.requestId as number;
-      this.#pending.get(id)?.(message);
-      this.#pending.delete(id);
-    });
-  }
+  ) {}
 
   /**
    * `TELEGATE_BENCH_MEDIA_PROFILE=<dir>` writes a V8 CPU profile of the backend's process
@@ -168,39 +143,26 @@ class RelayProcess {
    */
   static async start(script: string, args: string[], ports: [number, number]): Promise<RelayProcess> {
     const profile = process.env.TELEGATE_BENCH_MEDIA_PROFILE;
-    const child = fork(script, args, {
-      cwd: repoRoot,
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    const ipc = IpcProcess.fork<RelayRequest>('media bench child', script, {
+      args,
       // The backends on threads or in a worker process run with the gateway's Node flags, as under
       // `npm start`; werift on the main thread without them, as the README advises for MEDIA_THREADS=0.
       execArgv: [
         ...(args[0] === 'werift-threads' || args[0] === 'mediasoup' ? GATEWAY_NODE_FLAGS : []),
         ...(profile === undefined || args[0] === 'forward' ? [] : ['--cpu-prof', '--cpu-prof-dir', profile]),
       ],
+      quiet: true,
+      exitRequest: { kind: 'exit' },
+      timeoutMs: 30_000,
     });
-    const relay = new RelayProcess(child, ports, args[0]!);
-    await new Promise<void>((resolve) => {
-      relay.#ready = resolve;
-    });
+    const relay = new RelayProcess(ipc, ports, args[0]!);
+    relay.nice = (await ipc.ready).nice as string | undefined;
     return relay;
   }
 
   /** Requests run concurrently in the child; replies carry the request's id. */
-  async request(message: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const requestId = this.#nextId++;
-    const answer = await new Promise<Record<string, unknown>>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`media bench child did not answer ${String(message.kind)} in 30 s`)),
-        30_000,
-      );
-      this.#pending.set(requestId, (reply) => {
-        clearTimeout(timer);
-        resolve(reply);
-      });
-      this.child.send({ ...message, requestId });
-    });
-    if (answer.ok !== true) throw new Error(`media bench child: ${String(answer.error)}`);
-    return answer;
+  request(message: RelayRequest): Promise<Record<string, unknown>> {
+    return this.ipc.request(message);
   }
 
   /**
@@ -216,12 +178,8 @@ class RelayProcess {
     };
   }
 
-  async stop(): Promise<void> {
-    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    this.child.send({ kind: 'exit' });
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
+  stop(): Promise<void> {
+    return this.ipc.stop();
   }
 }
 

@@ -18,7 +18,7 @@
  * process's counters.
  */
 
-import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, setPriority, tmpdir } from 'node:os';
@@ -27,6 +27,7 @@ import { FLOW_WEBRTC_OFFER } from '../../packages/gateway/src/testing/index.ts';
 import { createTestPki } from '../conformance/support/pki.ts';
 import { freeUdpPort, haveSipp, SCENARIOS } from '../sip/support/sipp.ts';
 import { bundleChild } from './gateway.ts';
+import { IpcProcess } from './ipc.ts';
 import { LoopbackCapture, tcpdumpMissing } from './loopback-capture.ts';
 import { readTcpSegments, readUdpDatagrams } from './pcap.ts';
 import { postDialDelays } from './post-dial.ts';
@@ -248,73 +249,6 @@ async function startWireCapture(apiPort: number, sipPeerPort: number) {
 
 type WireCapture = Awaited<ReturnType<typeof startWireCapture>>;
 
-/**
- * A child process of the benchmark taking requests over IPC, answered by id: the application (driver +
- * webhook receiver) or the gateway. A message without an id is the child's first, saying it is ready.
- */
-class IpcProcess<Request extends { kind: string }> {
-  readonly #pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
-  #nextId = 1;
-  readonly ready: Promise<Record<string, unknown>>;
-
-  private constructor(
-    readonly child: ChildProcess,
-    readonly name: string,
-    readonly exitRequest: Request,
-  ) {
-    let ready: (message: Record<string, unknown>) => void = () => {};
-    this.ready = new Promise((resolve, reject) => {
-      ready = resolve;
-      child.once('exit', (code) => reject(new Error(`${name} exited (${code}) before it was ready`)));
-    });
-    this.ready.catch(() => {});
-    child.on('message', (raw) => {
-      const answer = raw as { requestId?: number; ok: boolean; result?: unknown; error?: string };
-      if (answer.requestId === undefined) return ready(raw as Record<string, unknown>);
-      const pending = this.#pending.get(answer.requestId);
-      this.#pending.delete(answer.requestId);
-      if (answer.ok) pending?.resolve(answer.result);
-      else pending?.reject(new Error(`${name}: ${answer.error}`));
-    });
-    child.on('exit', () => {
-      for (const pending of this.#pending.values()) pending.reject(new Error(`${name} exited`));
-      this.#pending.clear();
-    });
-  }
-
-  static fork<Request extends { kind: string }>(
-    name: string,
-    script: string,
-    options: { execArgv: string[]; env?: NodeJS.ProcessEnv; loadGenerator: boolean; exitRequest: Request },
-  ): IpcProcess<Request> {
-    const child = fork(script, [], {
-      cwd: repoRoot,
-      execArgv: options.execArgv,
-      stdio: ['ignore', options.loadGenerator ? 'ignore' : 'inherit', 'inherit', 'ipc'],
-      ...(options.env === undefined ? {} : { env: options.env }),
-    });
-    if (options.loadGenerator) yieldCpu(child.pid);
-    return new IpcProcess(child, name, options.exitRequest);
-  }
-
-  request<T>(message: Request): Promise<T> {
-    const requestId = this.#nextId++;
-    return new Promise<T>((resolve, reject) => {
-      this.#pending.set(requestId, { resolve: resolve as (v: unknown) => void, reject });
-      this.child.send({ ...message, requestId });
-    });
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
-    await this.request(this.exitRequest).catch(() => {});
-    await exited;
-    clearTimeout(timer);
-  }
-}
-
 /** The post-dial delay goal's bound: a call slower than this counts as slow. */
 const POST_DIAL_GOAL_MS = 10;
 
@@ -424,10 +358,11 @@ export async function sipBench(): Promise<BenchResult> {
     join(repoRoot, 'test/bench/sip-app-child.ts'),
     {
       execArgv: ['--import', 'tsx'],
-      loadGenerator: true,
+      quiet: true,
       exitRequest: { kind: 'exit' },
     },
   );
+  yieldCpu(app.child.pid);
   const uasPort = await freeUdpPort();
   const bundle = await bundleChild('test/bench/sip-gateway-child.ts');
   const config = {
@@ -447,7 +382,7 @@ export async function sipBench(): Promise<BenchResult> {
   const gw = IpcProcess.fork<GatewayRequest>('SIP bench gateway', bundle.script, {
     execArgv: [...GATEWAY_NODE_FLAGS, ...EXTRA_GATEWAY_FLAGS],
     env: { ...process.env, NODE_ENV: 'development', TELEGATE_BENCH_CONFIG: JSON.stringify(config) },
-    loadGenerator: false,
+    quiet: false,
     exitRequest: { kind: 'close' },
   });
   let wire: WireCapture | undefined;
