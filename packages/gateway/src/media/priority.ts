@@ -1,13 +1,13 @@
 import { getPriority, setPriority } from 'node:os';
 
 /** The nice values setpriority(2) takes: -20 runs first, 19 last; 0 is a process's default. */
-export const NICE_MIN = -20;
-export const NICE_MAX = 19;
+const NICE_MIN = -20;
+const NICE_MAX = 19;
 
 /** Throws a RangeError unless `nice` is a whole number from -20 to 19. */
-export function checkNiceValue(nice: number, name = 'media nice'): void {
+export function checkNiceValue(nice: number): void {
   if (!Number.isInteger(nice) || nice < NICE_MIN || nice > NICE_MAX)
-    throw new RangeError(`${name} ${nice} must be an integer from ${NICE_MIN} to ${NICE_MAX}`);
+    throw new RangeError(`media nice ${nice} must be an integer from ${NICE_MIN} to ${NICE_MAX}`);
 }
 
 /**
