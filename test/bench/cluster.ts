@@ -25,6 +25,8 @@ import {
   ServerProcess,
   sessionPairLoad,
 } from './gateway.ts';
+import { commandsBetween, redisCommandCalls, redisCpuMicros } from './redis-stats.ts';
+import { FEW, GROWTH_LIMIT, MANY, SCALING_RUN, storeScaling } from './store-scaling.ts';
 import { type BenchResult, fmtInt, fmtRatio, median } from './util.ts';
 
 const DURATION_S = 6;
@@ -71,45 +73,6 @@ interface Outcome {
 }
 
 const cpuMicros = (u: NodeJS.CpuUsage) => u.user + u.system;
-
-async function redisCpuMicros(client: Redis): Promise<number> {
-  const info = await client.info('cpu');
-  const value = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
-  return (value('used_cpu_sys') + value('used_cpu_user')) * 1e6;
-}
-
-/** Calls per command name so far (INFO commandstats; commands run by scripts included). */
-async function redisCommandCalls(client: Redis): Promise<Map<string, { calls: number; usec: number }>> {
-  const info = await client.info('commandstats');
-  const stats = new Map<string, { calls: number; usec: number }>();
-  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
-    stats.set(match[1]!, { calls: Number(match[2]), usec: Number(match[3]) });
-  }
-  return stats;
-}
-
-/**
- * Commands (and scripts) run between two `redisCommandCalls`, leaving out the benchmark's own INFO,
- * and the µs Redis spent in the scripts (a script's figure includes the commands it runs).
- */
-function commandsBetween(
-  before: Map<string, { calls: number; usec: number }>,
-  after: Map<string, { calls: number; usec: number }>,
-) {
-  let commands = 0;
-  let scripts = 0;
-  let scriptUs = 0;
-  for (const [name, { calls, usec }] of after) {
-    if (name === 'info') continue;
-    const n = calls - (before.get(name)?.calls ?? 0);
-    commands += n;
-    if (name === 'evalsha' || name === 'eval') {
-      scripts += n;
-      scriptUs += usec - (before.get(name)?.usec ?? 0);
-    }
-  }
-  return { commands, scripts, scriptUs };
-}
 
 /** Runs one autocannon instance per node at once; sums what they measured. */
 async function loadAll(options: AutocannonOptions[], seconds: number): Promise<Measured[]> {
@@ -309,6 +272,7 @@ export async function clusterBench(): Promise<BenchResult> {
       await redisCreateAlone(redisServer.url, redis, 1),
       await redisCreateAlone(redisServer.url, redis, 3),
     ];
+    const scaling = await storeScaling(redisServer.url);
     for (const [i, scenario] of scenarios.entries()) {
       const { reg, pairs, errors, non2xx } = best[i]!;
       results.push({ scenario, reg: reg!, pairs: pairs!, errors, non2xx });
@@ -389,7 +353,9 @@ export async function clusterBench(): Promise<BenchResult> {
         `${redisRows.map((r) => r.scenario.nodes).join(', ')} nodes, so Redis reads, wakes and answers once for them. ` +
         `Heartbeats and looks for queued events add a few commands per second per node, left in.`,
       `Each registration has a fresh deviceId of one user (one token), the per-user limit off, so the user's registrations ` +
-        `grow through the run: a create's cost does not depend on them (no store operation reads records in proportion to their number).`,
+        `grow through the run: a create's cost does not depend on them. Goal no store cost growing with the records: ${
+          scaling.grew.length === 0 ? 'met' : `missed (${scaling.grew.join(', ')})`
+        }, every operation of a request measured with ${fmtInt(FEW)} and ${fmtInt(MANY)} records of other callers stored (below).`,
       `Pairs: each node's autocannon creates and deletes its own calls (${CALLERS_PER_NODE} callers per node, a loopback number that answers); ` +
         `no subscription, so no event is sent. A DELETE sent to another node than the call's would add one signed pub/sub round trip. ` +
         `A pair is two session writes: the create (with it the number's limit of unfinished calls, and the caller's registration as ` +
@@ -436,6 +402,29 @@ export async function clusterBench(): Promise<BenchResult> {
       ],
       rows,
       notes,
+      more: [
+        {
+          caption:
+            `Each store operation a request makes, with ${fmtInt(FEW)} and then ${fmtInt(MANY)} callers' records stored ` +
+            `(a registration, a session, ended for every other caller, and a subscription each), in a memory store in this ` +
+            `process and in a Redis store on the same redis-server, after the scenarios.`,
+          columns: scaling.columns,
+          rows: scaling.rows,
+          notes: [
+            `Goal: no operation's cost grows with the records stored: ${
+              scaling.grew.length === 0 ? 'met' : `missed (${scaling.grew.join(', ')})`
+            }. A cost counts as growing when it is over ${GROWTH_LIMIT}× with ${fmtInt(MANY / FEW)} times the records ` +
+              `(a scan of the records would grow about as much as they do), or when Redis runs more commands for it.`,
+            `Each operation runs ${fmtInt(SCALING_RUN.ops.memory)} times in a row in the memory store (${fmtInt(SCALING_RUN.ops.redis)} in Redis), ` +
+              `one at a time, each time for a caller of its own ` +
+              `(none of whose records is among those stored), in the order a caller's requests make them; ` +
+              `${SCALING_RUN.rounds} rounds, the least per operation kept. Memory store: this process's CPU per operation. ` +
+              `Redis store: redis-server's CPU per operation (INFO cpu), round trip included, and the commands it ran ` +
+              `(INFO commandstats, a script's own commands included). Some growth of CPU is the caches: a larger table's ` +
+              `entries are further apart in memory.`,
+          ],
+        },
+      ],
     };
   } finally {
     await redis.quit();

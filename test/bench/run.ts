@@ -83,7 +83,7 @@ function table(columns: string[], rows: string[][]): string {
 }
 
 function section(result: BenchResult, env: string): string {
-  const notes = result.notes.map((note) => `- ${note}`).join('\n');
+  const notes = (list: string[]) => list.map((note) => `- ${note}`).join('\n');
   return [
     `<!-- bench:${result.id} -->`,
     `## ${result.title}`,
@@ -94,7 +94,15 @@ function section(result: BenchResult, env: string): string {
     '',
     table(result.columns, result.rows),
     '',
-    notes,
+    notes(result.notes),
+    ...(result.more ?? []).flatMap((more) => [
+      '',
+      more.caption,
+      '',
+      table(more.columns, more.rows),
+      '',
+      notes(more.notes),
+    ]),
     `<!-- /bench:${result.id} -->`,
   ].join('\n');
 }

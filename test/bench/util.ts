@@ -17,6 +17,16 @@ export interface BenchResult {
   columns: string[];
   rows: string[][];
   notes: string[];
+  /** Further tables of the same run, each after the notes of the one before. */
+  more?: BenchTable[];
+}
+
+export interface BenchTable {
+  /** What the table measures, one short paragraph above it. */
+  caption: string;
+  columns: string[];
+  rows: string[][];
+  notes: string[];
 }
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));

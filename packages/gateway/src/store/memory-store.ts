@@ -15,16 +15,62 @@ import type { NodeHeartbeat, NumberedSave, SessionConditions, SessionQuery, Stor
 
 const copy = copyRecord;
 
+/** A stored session as a record: a live one as stored (not to be changed), an ended one parsed from its text. */
+const sessionOf = (stored: MediaSessionRecord | string): MediaSessionRecord =>
+  typeof stored === 'string' ? (JSON.parse(stored) as MediaSessionRecord) : stored;
+
 /** A stored session as a record of its own: a copy of a live one, an ended one parsed from its text. */
 const readSession = (stored: MediaSessionRecord | string): MediaSessionRecord =>
-  typeof stored === 'string' ? (JSON.parse(stored) as MediaSessionRecord) : copy(stored);
+  typeof stored === 'string' ? sessionOf(stored) : copy(stored);
 
 const sameTypes = (a: readonly string[], b: readonly string[]): boolean =>
   a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
 
+/** Ids by a key (a phone number, a user, ...): the records a query by that key looks at, and only those. */
+class IdIndex {
+  readonly #ids = new Map<string, Set<string>>();
+
+  add(key: string, id: string): void {
+    const ids = this.#ids.get(key);
+    if (ids === undefined) this.#ids.set(key, new Set([id]));
+    else ids.add(id);
+  }
+
+  delete(key: string, id: string): void {
+    const ids = this.#ids.get(key);
+    if (ids?.delete(id) && ids.size === 0) this.#ids.delete(key);
+  }
+
+  get(key: string): ReadonlySet<string> {
+    return this.#ids.get(key) ?? NONE;
+  }
+}
+const NONE: ReadonlySet<string> = new Set();
+
+const SUBSCRIPTION_FIELDS = ['ownerKey', 'phoneNumber', 'deviceId'] as const;
+
+/**
+ * The ids a query names through its defined fields, from the smallest of their
+ * indexes (each record found still has to match every field); `undefined` when
+ * the query names none, which lists everything.
+ */
+function candidates<Q>(query: Q, indexes: { [K in keyof Q]-?: IdIndex }): ReadonlySet<string> | undefined {
+  let smallest: ReadonlySet<string> | undefined;
+  for (const field of Object.keys(indexes) as (keyof Q)[]) {
+    const value = query[field];
+    if (value === undefined) continue;
+    const ids = indexes[field].get(value as string);
+    if (smallest === undefined || ids.size < smallest.size) smallest = ids;
+  }
+  return smallest;
+}
+
 /**
  * The in-process `Store` (single gateway node, tests). Each method runs
  * without awaiting in between, which makes it atomic on Node's event loop.
+ * Queries by a field read an index by that field, as the Redis store's do, so
+ * what a request costs does not grow with the records of other callers; only
+ * listing everything (a node's start, sweeps, the metrics' count) reads them all.
  */
 export class MemoryStore implements Store {
   readonly #registrations = new Map<string, RegistrationRecord>();
@@ -32,9 +78,11 @@ export class MemoryStore implements Store {
   // uniqueness and limit checks of a create look at that caller's registrations only.
   // As in the Redis store, a per-user index holds the registrations written while its
   // limit was set (the only ones that limit counts).
-  readonly #byPhone = new Map<string, Set<string>>();
-  readonly #byUser = new Map<string, Set<string>>();
-  readonly #devicesByUser = new Map<string, Set<string>>();
+  readonly #byPhone = new IdIndex();
+  readonly #byUser = new IdIndex();
+  readonly #devicesByUser = new IdIndex();
+  /** Every registration by deviceId (a subscription's check of the device). */
+  readonly #byDevice = new IdIndex();
   /** The registration id of each (phoneNumber, deviceId) pair. */
   readonly #byPair = new Map<string, string>();
 
@@ -43,45 +91,35 @@ export class MemoryStore implements Store {
   }
 
   #index(record: RegistrationRecord, limits: RegistrationLimits): void {
-    this.#byPair.set(MemoryStore.#pairKey(record), record.registrationId);
-    const indexes: [Map<string, Set<string>>, string][] = [[this.#byPhone, record.phoneNumber]];
-    if (limits.maxPerUser !== undefined) indexes.push([this.#byUser, record.userKey]);
-    if (limits.maxDevicesPerUser !== undefined) indexes.push([this.#devicesByUser, record.userKey]);
-    for (const [map, key] of indexes) {
-      const ids = map.get(key) ?? new Set<string>();
-      ids.add(record.registrationId);
-      map.set(key, ids);
-    }
+    const id = record.registrationId;
+    this.#byPair.set(MemoryStore.#pairKey(record), id);
+    this.#byPhone.add(record.phoneNumber, id);
+    this.#byDevice.add(record.deviceId, id);
+    if (limits.maxPerUser !== undefined) this.#byUser.add(record.userKey, id);
+    if (limits.maxDevicesPerUser !== undefined) this.#devicesByUser.add(record.userKey, id);
   }
 
   #unindex(record: RegistrationRecord): void {
     if (this.#byPair.get(MemoryStore.#pairKey(record)) === record.registrationId) {
       this.#byPair.delete(MemoryStore.#pairKey(record));
     }
-    for (const [map, key] of [
-      [this.#byPhone, record.phoneNumber],
-      [this.#byUser, record.userKey],
-      [this.#devicesByUser, record.userKey],
-    ] as const) {
-      const ids = map.get(key);
-      ids?.delete(record.registrationId);
-      if (ids?.size === 0) map.delete(key);
-    }
+    const id = record.registrationId;
+    this.#byPhone.delete(record.phoneNumber, id);
+    this.#byDevice.delete(record.deviceId, id);
+    this.#byUser.delete(record.userKey, id);
+    this.#devicesByUser.delete(record.userKey, id);
   }
 
   /** The active registrations among `ids`. */
-  #activeOf(ids: Set<string> | undefined, now: number): RegistrationRecord[] {
+  #activeOf(ids: ReadonlySet<string>, now: number): RegistrationRecord[] {
     const out: RegistrationRecord[] = [];
-    for (const id of ids ?? []) {
+    for (const id of ids) {
       const record = this.#registrations.get(id)!;
       if (record.expiresAt > now) out.push(record);
     }
     return out;
   }
 
-  #recordsOf(ids: Set<string> | undefined): RegistrationRecord[] {
-    return [...(ids ?? [])].map((id) => this.#registrations.get(id)!);
-  }
   /**
    * Sessions by id. An ended one is kept as its JSON text for the rest of its retention: one string
    * per call instead of a graph of a few dozen objects that every major collection marks and the
@@ -89,8 +127,20 @@ export class MemoryStore implements Store {
    */
   readonly #sessions = new Map<string, MediaSessionRecord | string>();
   /** Ids of the sessions not ended, by phone number: counted on every createSession. */
-  readonly #activeByPhone = new Map<string, Set<string>>();
+  readonly #activeByPhone = new IdIndex();
+  /** Every stored session, ended ones included, by each field `findSessions` takes. */
+  readonly #sessionIndexes = {
+    registrationId: new IdIndex(),
+    phoneNumber: new IdIndex(),
+    owner: new IdIndex(),
+  } satisfies Record<keyof SessionQuery, IdIndex>;
   readonly #subscriptions = new Map<string, SubscriptionRecord>();
+  /** Every subscription by each field `findSubscriptions` takes. */
+  readonly #subscriptionIndexes = {
+    ownerKey: new IdIndex(),
+    phoneNumber: new IdIndex(),
+    deviceId: new IdIndex(),
+  } satisfies Record<(typeof SUBSCRIPTION_FIELDS)[number], IdIndex>;
   readonly #sequences = new Map<string, number>();
   /**
    * The version of a number's subscriptions: the count of every number's subscription changes
@@ -147,11 +197,12 @@ export class MemoryStore implements Store {
   }
 
   async findRegistrations(query: { phoneNumber?: string; deviceId?: string }): Promise<RegistrationRecord[]> {
-    const candidates =
-      query.phoneNumber === undefined
+    const ids = candidates(query, { phoneNumber: this.#byPhone, deviceId: this.#byDevice });
+    const records =
+      ids === undefined
         ? [...this.#registrations.values()]
-        : this.#recordsOf(this.#byPhone.get(query.phoneNumber));
-    return candidates
+        : [...ids].map((id) => this.#registrations.get(id)!);
+    return records
       .filter(
         (r) =>
           (query.phoneNumber === undefined || r.phoneNumber === query.phoneNumber) &&
@@ -198,7 +249,7 @@ export class MemoryStore implements Store {
     if (this.#sessions.has(record.mediaSessionId))
       throw new Error(`media session ${record.mediaSessionId} exists`);
     const { maxActivePerNumber: max, registration } = conditions;
-    if (max !== undefined && (this.#activeByPhone.get(record.phoneNumber)?.size ?? 0) >= max) {
+    if (max !== undefined && this.#activeByPhone.get(record.phoneNumber).size >= max) {
       return { ok: false, reason: 'MAX_ACTIVE_SESSIONS' };
     }
     if (
@@ -213,25 +264,22 @@ export class MemoryStore implements Store {
 
   #putSession(record: MediaSessionRecord): void {
     const previous = this.#sessions.get(record.mediaSessionId);
-    // An ended session is in no index.
-    if (previous !== undefined && typeof previous !== 'string') this.#unindexSession(previous);
-    if (record.endedAt !== undefined) {
-      this.#sessions.set(record.mediaSessionId, JSON.stringify(record));
-      return;
-    }
-    this.#sessions.set(record.mediaSessionId, copy(record));
-    let active = this.#activeByPhone.get(record.phoneNumber);
-    if (active === undefined) {
-      active = new Set();
-      this.#activeByPhone.set(record.phoneNumber, active);
-    }
-    active.add(record.mediaSessionId);
+    if (previous !== undefined) this.#indexSession('delete', sessionOf(previous));
+    this.#sessions.set(
+      record.mediaSessionId,
+      record.endedAt === undefined ? copy(record) : JSON.stringify(record),
+    );
+    this.#indexSession('add', record);
   }
 
-  #unindexSession(record: MediaSessionRecord): void {
-    const active = this.#activeByPhone.get(record.phoneNumber);
-    if (active?.delete(record.mediaSessionId) && active.size === 0)
-      this.#activeByPhone.delete(record.phoneNumber);
+  /** Adds a session to its indexes, or takes it out; an ended one is in no index of unfinished ones. */
+  #indexSession(op: 'add' | 'delete', record: MediaSessionRecord): void {
+    const id = record.mediaSessionId;
+    const { registrationId, phoneNumber, owner } = this.#sessionIndexes;
+    for (const rid of record.registrationIds) registrationId[op](rid, id);
+    phoneNumber[op](record.phoneNumber, id);
+    if (record.owner !== undefined) owner[op](record.owner, id);
+    if (record.endedAt === undefined) this.#activeByPhone[op](record.phoneNumber, id);
   }
 
   async getSession(mediaSessionId: string): Promise<MediaSessionRecord | undefined> {
@@ -250,9 +298,12 @@ export class MemoryStore implements Store {
 
   async findSessions(query: SessionQuery): Promise<MediaSessionRecord[]> {
     const found: MediaSessionRecord[] = [];
-    for (const stored of this.#sessions.values()) {
+    const ids = candidates(query, this.#sessionIndexes);
+    const all =
+      ids === undefined ? [...this.#sessions.values()] : [...ids].map((id) => this.#sessions.get(id)!);
+    for (const stored of all) {
       // An ended session's text parsed is already a record of its own; a live one is copied if it matches.
-      const s = typeof stored === 'string' ? (JSON.parse(stored) as MediaSessionRecord) : stored;
+      const s = sessionOf(stored);
       if (
         (query.registrationId === undefined || s.registrationIds.includes(query.registrationId)) &&
         (query.phoneNumber === undefined || s.phoneNumber === query.phoneNumber) &&
@@ -264,13 +315,13 @@ export class MemoryStore implements Store {
   }
 
   async countActiveSessions(phoneNumber: string): Promise<number> {
-    return this.#activeByPhone.get(phoneNumber)?.size ?? 0;
+    return this.#activeByPhone.get(phoneNumber).size;
   }
 
   async deleteSession(mediaSessionId: string): Promise<void> {
     const previous = this.#sessions.get(mediaSessionId);
     if (previous === undefined) return;
-    if (typeof previous !== 'string') this.#unindexSession(previous);
+    this.#indexSession('delete', sessionOf(previous));
     this.#sessions.delete(mediaSessionId);
   }
 
@@ -278,27 +329,43 @@ export class MemoryStore implements Store {
     record: SubscriptionRecord,
     limits: { maxPerOwner?: number },
   ): Promise<CreateSubscriptionOutcome> {
-    const owned = [...this.#subscriptions.values()].filter((s) => s.ownerKey === record.ownerKey);
+    const owned = this.#subscriptionsOf(this.#subscriptionIndexes.ownerKey.get(record.ownerKey));
     const same = owned.find(
       (s) => s.deviceId === record.deviceId && s.sink === record.sink && sameTypes(s.types, record.types),
     );
     if (same) return { ok: false, reason: 'ALREADY_EXISTS', existing: copy(same) };
     if (limits.maxPerOwner !== undefined && owned.length >= limits.maxPerOwner)
       return { ok: false, reason: 'QUOTA_EXCEEDED' };
-    this.#subscriptions.set(record.id, copy(record));
-    this.#subscriptionsChanged(record.phoneNumber);
+    this.#putSubscription(record);
     return { ok: true };
   }
 
+  #subscriptionsOf(ids: ReadonlySet<string>): SubscriptionRecord[] {
+    return [...ids].map((id) => this.#subscriptions.get(id)!);
+  }
+
+  /** Stores a subscription new or changed, in its indexes, and moves the versions of the numbers it leaves or joins. */
+  #putSubscription(record: SubscriptionRecord): void {
+    const previous = this.#takeStoredSubscription(record.id);
+    this.#subscriptions.set(record.id, copy(record));
+    for (const field of SUBSCRIPTION_FIELDS) this.#subscriptionIndexes[field].add(record[field], record.id);
+    if (previous !== undefined && previous.phoneNumber !== record.phoneNumber)
+      this.#subscriptionsChanged(previous.phoneNumber);
+    this.#subscriptionsChanged(record.phoneNumber);
+  }
+
+  /** Removes a subscription and its index entries (the versions are the caller's to move). */
+  #takeStoredSubscription(id: string): SubscriptionRecord | undefined {
+    const record = this.#subscriptions.get(id);
+    if (record === undefined) return undefined;
+    this.#subscriptions.delete(id);
+    for (const field of SUBSCRIPTION_FIELDS) this.#subscriptionIndexes[field].delete(record[field], id);
+    return record;
+  }
+
   #subscriptionsChanged(phoneNumber: string): void {
-    let left = false;
-    for (const s of this.#subscriptions.values()) {
-      if (s.phoneNumber === phoneNumber) {
-        left = true;
-        break;
-      }
-    }
-    if (left) this.#subscriptionVersions.set(phoneNumber, ++this.#subscriptionChanges);
+    if (this.#subscriptionIndexes.phoneNumber.get(phoneNumber).size > 0)
+      this.#subscriptionVersions.set(phoneNumber, ++this.#subscriptionChanges);
     else this.#subscriptionVersions.delete(phoneNumber);
   }
 
@@ -325,7 +392,8 @@ export class MemoryStore implements Store {
     phoneNumber?: string;
     deviceId?: string;
   }): Promise<SubscriptionRecord[]> {
-    return [...this.#subscriptions.values()]
+    const ids = candidates(query, this.#subscriptionIndexes);
+    return (ids === undefined ? [...this.#subscriptions.values()] : this.#subscriptionsOf(ids))
       .filter(
         (s) =>
           (query.ownerKey === undefined || s.ownerKey === query.ownerKey) &&
@@ -336,18 +404,15 @@ export class MemoryStore implements Store {
   }
 
   async saveSubscription(record: SubscriptionRecord): Promise<boolean> {
-    const previous = this.#subscriptions.get(record.id);
-    if (previous === undefined) return false;
-    this.#subscriptions.set(record.id, copy(record));
-    this.#subscriptionsChanged(previous.phoneNumber);
-    if (record.phoneNumber !== previous.phoneNumber) this.#subscriptionsChanged(record.phoneNumber);
+    if (!this.#subscriptions.has(record.id)) return false;
+    this.#putSubscription(record);
     return true;
   }
 
   async takeSubscription(id: string, expected?: SubscriptionRecord): Promise<SubscriptionRecord | undefined> {
     const record = this.#subscriptions.get(id);
     if (expected !== undefined && !isDeepStrictEqual(record, expected)) return undefined;
-    this.#subscriptions.delete(id);
+    this.#takeStoredSubscription(id);
     if (record !== undefined) this.#subscriptionsChanged(record.phoneNumber);
     return record;
   }

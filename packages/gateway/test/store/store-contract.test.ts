@@ -490,6 +490,47 @@ const CONTRACT: Case[] = [
     },
   ],
   [
+    'a session saved with another number, owner or registrations leaves the indexes of the old ones; ended ones stay found until deleted',
+    async (store) => {
+      const record = session({ registrationIds: ['reg-1'], owner: 'node-1' });
+      await store.createSession(record);
+      const moved: MediaSessionRecord = {
+        ...record,
+        phoneNumber: BOB,
+        owner: 'node-2',
+        registrationIds: ['reg-2', 'reg-3'],
+        updatedAt: NOW + 1,
+      };
+      await store.saveSession(moved);
+      for (const query of [{ phoneNumber: ALICE }, { owner: 'node-1' }, { registrationId: 'reg-1' }]) {
+        expect(await store.findSessions(query)).toEqual([]);
+      }
+      expect(await store.countActiveSessions(ALICE)).toBe(0);
+      expect(await store.countActiveSessions(BOB)).toBe(1);
+      const ended: MediaSessionRecord = {
+        ...moved,
+        status: 'Terminated',
+        endedAt: NOW + 2,
+        updatedAt: NOW + 2,
+      };
+      await store.saveSession(ended);
+      const queries = [
+        { phoneNumber: BOB },
+        { owner: 'node-2' },
+        { registrationId: 'reg-2' },
+        { registrationId: 'reg-3' },
+      ];
+      for (const query of queries) expect(await store.findSessions(query)).toEqual([ended]);
+      expect(await store.countActiveSessions(BOB)).toBe(0);
+      // Saved again once ended (as a late event's save may): still one entry in each index.
+      await store.saveSession({ ...ended, updatedAt: NOW + 3 });
+      expect(await store.findSessions({ registrationId: 'reg-3' })).toHaveLength(1);
+      await store.deleteSession(record.mediaSessionId);
+      for (const query of queries) expect(await store.findSessions(query)).toEqual([]);
+      expect(await store.findSessions({})).toEqual([]);
+    },
+  ],
+  [
     'countActiveSessions counts the sessions of a number not ended, following saves and deletes',
     async (store) => {
       const a = session();
@@ -736,6 +777,42 @@ const CONTRACT: Case[] = [
       expect(await store.findSubscriptions({ ownerKey: a.ownerKey, deviceId: DEVICE_B })).toEqual([]);
       expect(await store.findSubscriptions({ ownerKey: c.ownerKey, phoneNumber: BOB })).toEqual([c]);
       expect(ids(await store.findSubscriptions({}))).toEqual(ids([a, b, c]));
+    },
+  ],
+  [
+    'a subscription saved with another number, device or owner leaves the old ones’ lists and versions; a take leaves every list',
+    async (store) => {
+      const record = subscription();
+      const other = subscription({ deviceId: DEVICE_C });
+      for (const s of [record, other]) await store.createSubscription(s, {});
+      const aliceBefore = (await store.numberSubscriptions(ALICE)).version;
+      const moved: SubscriptionRecord = {
+        ...record,
+        phoneNumber: BOB,
+        ownerKey: `${BOB}|client-1`,
+        deviceId: DEVICE_B,
+      };
+      expect(await store.saveSubscription(moved)).toBe(true);
+      expect(await store.findSubscriptions({ phoneNumber: ALICE })).toEqual([other]);
+      expect(await store.findSubscriptions({ ownerKey: record.ownerKey })).toEqual([other]);
+      expect(await store.findSubscriptions({ deviceId: DEVICE_A })).toEqual([]);
+      expect(await store.findSubscriptions({ deviceId: DEVICE_B })).toEqual([moved]);
+      expect(await store.findSubscriptions({ ownerKey: moved.ownerKey, phoneNumber: BOB })).toEqual([moved]);
+      const alice = await store.numberSubscriptions(ALICE);
+      expect(alice.subscriptions).toEqual([other]);
+      expect(alice.version).not.toBe(aliceBefore);
+      expect((await store.numberSubscriptions(BOB)).subscriptions).toEqual([moved]);
+      // The owner's quota counts the moved one under its new owner only.
+      expect(await store.createSubscription(subscription({ sink: OTHER_SINK }), { maxPerOwner: 2 })).toEqual({
+        ok: true,
+      });
+      expect(await store.takeSubscription(moved.id)).toEqual(moved);
+      for (const query of [{ phoneNumber: BOB }, { ownerKey: moved.ownerKey }, { deviceId: DEVICE_B }]) {
+        expect(await store.findSubscriptions(query)).toEqual([]);
+      }
+      expect((await store.numberSubscriptions(BOB)).version).toBe(
+        (await store.numberSubscriptions(CAROL)).version,
+      );
     },
   ],
   [
