@@ -117,6 +117,44 @@ describe('SRTP AES_CM_128_HMAC_SHA1_80 (RFC 3711)', () => {
     expect(receiver.unprotect(protectedA)?.equals(a)).toBe(true);
   });
 
+  it('keystreams made for the packets ahead agree with werift through loss, reordering, a wrap, a larger payload and two SSRCs', () => {
+    const sender = new SrtpAesCm128HmacSha1(masterKey, masterSalt);
+    const receiver = new SrtpAesCm128HmacSha1(masterKey, masterSalt);
+    const theirs = weriftSession();
+    // SSRC 1 wraps inside one batch of keystream, then jumps past it; SSRC 2 runs between its packets.
+    const sent: { plain: Buffer; packet: Buffer }[] = [];
+    const plan: [ssrc: number, sequence: number, size: number][] = [
+      [1, 65_526, 160],
+      [2, 10, 160],
+      [1, 65_527, 160],
+      [1, 65_529, 160], // 65_528 lost
+      [2, 11, 1_200], // more blocks than its batch was made for
+      [1, 65_535, 172],
+      [1, 0, 160],
+      [2, 12, 20],
+      [1, 1, 1_400],
+      [1, 2, 160],
+      [1, 300, 160], // far past the batch
+      [2, 13, 160],
+      [1, 301, 0],
+      [1, 302, 160],
+    ];
+    for (const [ssrc, sequence, size] of plan) {
+      const payload = randomBytes(size);
+      const plain = rtp(sequence, payload, ssrc);
+      const packet = Buffer.from(sender.protect(withTagRoom(plain), plain.length));
+      expect(packet.toString('hex')).toBe(
+        theirs.encrypt(payload, RtpHeader.deSerialize(plain)).toString('hex'),
+      );
+      sent.push({ plain, packet });
+    }
+    // Received with each pair swapped: every packet of a batch but the first arrives before the one ahead of it.
+    const order = sent.map((_, i) => (i % 2 === 0 ? Math.min(i + 1, sent.length - 1) : i - 1));
+    for (const i of order) {
+      expect(receiver.unprotect(Buffer.from(sent[i]!.packet))?.equals(sent[i]!.plain)).toBe(true);
+    }
+  });
+
   it('refuses keys of the wrong size', () => {
     expect(() => new SrtpAesCm128HmacSha1(masterKey.subarray(0, 15), masterSalt)).toThrow(/16-byte/);
   });

@@ -12,6 +12,12 @@ import { RTP_HEADER_BYTES } from '../rtp-packet.js';
  * with an `Hmac` object per packet: each such object is a native one that V8 must call back for as
  * it dies, and those callbacks, thousands per scavenge at a few hundred calls, paused a media thread
  * up to 8 ms each time (V8's `--trace-gc-nvp`: `heap.external_weak_global_handles`).
+ *
+ * For the same reason a packet makes no buffer of its own here. Every Buffer Node's crypto returns
+ * has memory outside V8's heap, which each scavenge frees for those that died (their sweep took
+ * 1.5–4 ms of a scavenge at 100 calls on one thread, `scavenge.sweep_array_buffers`). The digests
+ * come as `binary` (latin1) strings, on V8's heap, written into the session's buffers; the keystream
+ * is made for `KEYSTREAM_BATCH` consecutive packets of a stream at once, one buffer for them all.
  */
 
 /** Bytes of the authentication tag the profile appends (80 bits). */
@@ -25,6 +31,9 @@ const BLOCK = 16;
 const SHA1_BLOCK = 64;
 const SHA1_BYTES = 20;
 const ROC_BYTES = 4;
+/** Packets of a stream whose keystream one cipher call makes: the packets that follow (RFC 3711 indexes). */
+const KEYSTREAM_BATCH = 16;
+const SEQUENCE_SPAN = 0x10000;
 
 /** RFC 3711 §4.3.2 key derivation labels for SRTP. */
 const LABEL_ENCRYPTION = 0x00;
@@ -55,6 +64,8 @@ interface StreamIndex {
   sequence: number;
   /** Rollover counter (ROC): how many times the sequence number wrapped. */
   rollover: number;
+  /** The keystream of `KEYSTREAM_BATCH` packets from the index `first` on, `blocks` AES blocks each. */
+  keystream?: { first: number; blocks: number; bytes: Buffer };
 }
 
 /** One direction of an SRTP session: protects what the gateway sends, or unprotects what it receives. */
@@ -65,9 +76,11 @@ export class SrtpAesCm128HmacSha1 {
   #inner = Buffer.alloc(SHA1_BLOCK + 256);
   /** HMAC's outer input: the key XOR opad, then the inner digest. */
   readonly #outer = Buffer.alloc(SHA1_BLOCK + SHA1_BYTES);
+  /** The tag a received packet must carry. */
+  readonly #expected = Buffer.alloc(SRTP_AUTH_TAG_BYTES);
   readonly #streams = new Map<number, StreamIndex>();
-  /** Counter blocks, grown to the largest payload seen. */
-  #counters = Buffer.alloc(BLOCK * 16);
+  /** Counter blocks of a batch, grown to the largest payload seen. */
+  #counters = Buffer.alloc(BLOCK * 16 * KEYSTREAM_BATCH);
 
   constructor(masterKey: Buffer, masterSalt: Buffer) {
     if (masterKey.length !== KEY_BYTES || masterSalt.length !== SALT_BYTES) {
@@ -102,8 +115,8 @@ export class SrtpAesCm128HmacSha1 {
         stream.rollover = (stream.rollover + 1) >>> 0;
       stream.sequence = sequence;
     }
-    this.#crypt(packet, RTP_HEADER_BYTES, length, ssrc, stream.rollover, sequence);
-    this.#tag(packet, length, stream.rollover).copy(packet, length, 0, SRTP_AUTH_TAG_BYTES);
+    this.#crypt(packet, RTP_HEADER_BYTES, length, ssrc, stream, stream.rollover, sequence);
+    packet.write(this.#tag(packet, length, stream.rollover), length, SRTP_AUTH_TAG_BYTES, 'latin1');
     return packet.subarray(0, length + SRTP_AUTH_TAG_BYTES);
   }
 
@@ -123,26 +136,27 @@ export class SrtpAesCm128HmacSha1 {
     if (start > length) return undefined;
     const sequence = packet.readUInt16BE(2);
     const ssrc = packet.readUInt32BE(8);
-    const stream = this.#streams.get(ssrc);
+    let stream = this.#streams.get(ssrc);
     const rollover = stream === undefined ? 0 : guessRollover(stream, sequence);
-    const expected = this.#tag(packet, length, rollover);
-    if (!timingSafeEqual(expected.subarray(0, SRTP_AUTH_TAG_BYTES), packet.subarray(length)))
-      return undefined;
+    this.#expected.write(this.#tag(packet, length, rollover), 0, SRTP_AUTH_TAG_BYTES, 'latin1');
+    if (!timingSafeEqual(this.#expected, packet.subarray(length))) return undefined;
     // RFC 3711 §3.3.1: the stored index moves only after the packet authenticated.
-    if (stream === undefined) this.#streams.set(ssrc, { sequence, rollover });
-    else if (rollover > stream.rollover || (rollover === stream.rollover && sequence > stream.sequence)) {
+    if (stream === undefined) {
+      stream = { sequence, rollover };
+      this.#streams.set(ssrc, stream);
+    } else if (rollover > stream.rollover || (rollover === stream.rollover && sequence > stream.sequence)) {
       stream.rollover = rollover;
       stream.sequence = sequence;
     }
-    this.#crypt(packet, start, length, ssrc, rollover, sequence);
+    this.#crypt(packet, start, length, ssrc, stream, rollover, sequence);
     return packet.subarray(0, length);
   }
 
   /**
    * HMAC-SHA1 over the authenticated portion and the ROC (RFC 3711 §4.2):
-   * SHA-1((key XOR opad) ‖ SHA-1((key XOR ipad) ‖ packet ‖ ROC)).
+   * SHA-1((key XOR opad) ‖ SHA-1((key XOR ipad) ‖ packet ‖ ROC)), as a latin1 string of 20 bytes.
    */
-  #tag(packet: Buffer, length: number, rollover: number): Buffer {
+  #tag(packet: Buffer, length: number, rollover: number): string {
     const size = SHA1_BLOCK + length + ROC_BYTES;
     if (this.#inner.length < size) {
       const grown = Buffer.alloc(size);
@@ -152,29 +166,63 @@ export class SrtpAesCm128HmacSha1 {
     const inner = this.#inner;
     packet.copy(inner, SHA1_BLOCK, 0, length);
     inner.writeUInt32BE(rollover, SHA1_BLOCK + length);
-    hash('sha1', inner.subarray(0, size), 'buffer').copy(this.#outer, SHA1_BLOCK);
-    return hash('sha1', this.#outer, 'buffer');
+    this.#outer.write(hash('sha1', inner.subarray(0, size), 'binary'), SHA1_BLOCK, SHA1_BYTES, 'latin1');
+    return hash('sha1', this.#outer, 'binary');
   }
 
   /** XORs bytes `start`..`end` of `packet` with the AES-CM keystream of its index (RFC 3711 §4.1.1). */
-  #crypt(packet: Buffer, start: number, end: number, ssrc: number, rollover: number, sequence: number): void {
+  #crypt(
+    packet: Buffer,
+    start: number,
+    end: number,
+    ssrc: number,
+    stream: StreamIndex,
+    rollover: number,
+    sequence: number,
+  ): void {
     const length = end - start;
     if (length <= 0) return;
     const blocks = Math.ceil(length / BLOCK);
-    if (this.#counters.length < blocks * BLOCK) this.#counters = Buffer.alloc(blocks * BLOCK);
-    const counters = this.#counters;
-    // IV = (salt · 2^16) XOR (SSRC · 2^64) XOR (index · 2^16); the last two bytes count blocks.
-    for (let block = 0; block < blocks; block++) {
-      const offset = block * BLOCK;
-      counters.fill(0, offset, offset + 4);
-      counters.writeUInt32BE(ssrc, offset + 4);
-      counters.writeUInt32BE(rollover, offset + 8);
-      counters.writeUInt16BE(sequence, offset + 12);
-      counters.writeUInt16BE(block, offset + 14);
-      for (let i = 0; i < SALT_BYTES; i++) counters[offset + i]! ^= this.#salt[i]!;
+    const index = rollover * SEQUENCE_SPAN + sequence;
+    let keystream = stream.keystream;
+    if (
+      keystream === undefined ||
+      index < keystream.first ||
+      index >= keystream.first + KEYSTREAM_BATCH ||
+      blocks > keystream.blocks
+    ) {
+      keystream = this.#keystreamFrom(ssrc, index, Math.max(blocks, keystream?.blocks ?? 0));
+      stream.keystream = keystream;
     }
-    const keystream = this.#keystream.update(counters.subarray(0, blocks * BLOCK));
-    for (let i = 0; i < length; i++) packet[start + i]! ^= keystream[i]!;
+    const bytes = keystream.bytes;
+    const offset = (index - keystream.first) * keystream.blocks * BLOCK;
+    for (let i = 0; i < length; i++) packet[start + i]! ^= bytes[offset + i]!;
+  }
+
+  /**
+   * The keystream of `KEYSTREAM_BATCH` packets of `ssrc` from the packet index `first` on, `blocks`
+   * blocks each: one cipher call for them all (a packet lost or reordered past them makes a new one).
+   */
+  #keystreamFrom(ssrc: number, first: number, blocks: number): NonNullable<StreamIndex['keystream']> {
+    const bytes = KEYSTREAM_BATCH * blocks * BLOCK;
+    if (this.#counters.length < bytes) this.#counters = Buffer.alloc(bytes);
+    const counters = this.#counters;
+    for (let packet = 0; packet < KEYSTREAM_BATCH; packet++) {
+      const index = first + packet;
+      const rollover = Math.floor(index / SEQUENCE_SPAN) >>> 0;
+      const sequence = index % SEQUENCE_SPAN;
+      // IV = (salt · 2^16) XOR (SSRC · 2^64) XOR (index · 2^16); the last two bytes count blocks.
+      for (let block = 0; block < blocks; block++) {
+        const offset = (packet * blocks + block) * BLOCK;
+        counters.fill(0, offset, offset + 4);
+        counters.writeUInt32BE(ssrc, offset + 4);
+        counters.writeUInt32BE(rollover, offset + 8);
+        counters.writeUInt16BE(sequence, offset + 12);
+        counters.writeUInt16BE(block, offset + 14);
+        for (let i = 0; i < SALT_BYTES; i++) counters[offset + i]! ^= this.#salt[i]!;
+      }
+    }
+    return { first, blocks, bytes: this.#keystream.update(counters.subarray(0, bytes)) };
   }
 }
 
