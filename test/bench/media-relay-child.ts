@@ -7,7 +7,7 @@
  * Requests come over IPC and run concurrently.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { getPriority, setPriority } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -15,6 +15,9 @@ import {
   checkNicePermitted,
   createThreadedWeriftMediaBackend,
   createWeriftMediaBackend,
+  realtimePriority,
+  setHelperThreadsRealtime,
+  setRealtime,
   type ThreadedWeriftMediaBackend,
 } from '../../packages/gateway/src/media/index.js';
 import { createMediasoupMediaBackend } from '../../packages/gateway/src/media/mediasoup/index.js';
@@ -46,7 +49,26 @@ const mode = process.argv[2];
 const niceSetting = process.env.TELEGATE_BENCH_MEDIA_NICE ?? '-10';
 let nice: number | undefined;
 let niceApplied: string | undefined;
-if (niceSetting !== 'none') {
+
+/**
+ * The SCHED_RR priority the relay runs at instead: `TELEGATE_BENCH_MEDIA_REALTIME`, by default 1
+ * where this process may (root, CAP_SYS_NICE), the `MEDIA_REALTIME` the README advises for a
+ * gateway that shares its cores (`none`: the nice value above). werift on threads and mediasoup take
+ * it as the gateway does (the media threads and the process's helper threads, every thread of the
+ * workers); werift on the main thread and the forwarder on every thread of this process, as `chrt`
+ * would start them.
+ */
+const realtimeSetting = process.env.TELEGATE_BENCH_MEDIA_REALTIME ?? '1';
+let realtime: number | undefined;
+if (realtimeSetting !== 'none') {
+  try {
+    setHelperThreadsRealtime(Number(realtimeSetting));
+    realtime = Number(realtimeSetting);
+  } catch {
+    // Not permitted here: the nice value then.
+  }
+}
+if (niceSetting !== 'none' && realtime === undefined) {
   try {
     checkNicePermitted(Number(niceSetting));
     nice = Number(niceSetting);
@@ -65,6 +87,7 @@ const backend: MediaBackend & { workerPids?: number[] } =
         workerBin: process.argv[5]!,
         workers: 1,
         ...(nice === undefined ? {} : { nice }),
+        ...(realtime === undefined ? {} : { realtime }),
         listenIp: '127.0.0.1',
         rtcMinPort: portMin,
         rtcMaxPort: portMax,
@@ -73,6 +96,7 @@ const backend: MediaBackend & { workerPids?: number[] } =
       ? createThreadedWeriftMediaBackend({
           threads: Number(process.argv[5]),
           ...(nice === undefined ? {} : { nice }),
+          ...(realtime === undefined ? {} : { realtime }),
           bindAddress: '127.0.0.1',
           rtpPortMin: portMin,
           rtpPortMax: portMax,
@@ -227,4 +251,17 @@ if (nice !== undefined) {
       : (backend.workerPids ?? [0]).map((pid) => getPriority(pid));
   niceApplied = [...new Set(actual)].join(', ');
 }
-process.send?.({ ok: true, ready: mode, nice: niceApplied });
+let priority = niceApplied === undefined ? undefined : `nice ${niceApplied}`;
+if (realtime !== undefined) {
+  if (mode === 'werift' || mode === 'forward') setRealtime(process.pid, realtime, true);
+  await threaded?.start();
+  // As the relaying threads report it: the media threads, every thread of the workers, this process's.
+  const actual =
+    threaded !== undefined
+      ? (await threaded.threadDiagnostics()).map((thread) => thread.realtime)
+      : (backend.workerPids ?? [process.pid]).flatMap((pid) =>
+          readdirSync(`/proc/${pid}/task`).map((tid) => realtimePriority(Number(tid), pid)),
+        );
+  priority = `SCHED_RR ${[...new Set(actual)].join(', ')}`;
+}
+process.send?.({ ok: true, ready: mode, priority });

@@ -126,8 +126,12 @@ type RelayRequest = { kind: string } & Record<string, unknown>;
 
 /** A media bench child (media-relay-child.ts): a backend under test, or the forwarder. */
 class RelayProcess {
-  /** The nice value the relay runs at (its media threads, its workers or its main thread), unless `TELEGATE_BENCH_MEDIA_NICE=none`. */
-  nice: string | undefined;
+  /**
+   * How the relay is scheduled (its media threads, its workers or its main thread): `SCHED_RR <priority>`
+   * (`TELEGATE_BENCH_MEDIA_REALTIME`, where permitted), `nice <value>` or `nice not applied (why)`
+   * (`TELEGATE_BENCH_MEDIA_NICE`), or undefined with both `none`.
+   */
+  priority: string | undefined;
 
   private constructor(
     readonly ipc: IpcProcess<RelayRequest>,
@@ -156,7 +160,7 @@ class RelayProcess {
       timeoutMs: 30_000,
     });
     const relay = new RelayProcess(ipc, ports, args[0]!);
-    relay.nice = (await ipc.ready).nice as string | undefined;
+    relay.priority = (await ipc.ready).priority as string | undefined;
     return relay;
   }
 
@@ -832,13 +836,17 @@ export async function mediaBench(): Promise<BenchResult> {
         loads.push(`${load.toFixed(1)} after ${label(backend)}`);
         peakLoads.push(load);
         if (run.stopReason !== undefined) notes.push(run.stopReason);
-        if (relay.nice?.startsWith('not applied') === true)
+        if (relay.priority?.startsWith('nice not applied') === true)
           notes.push(
-            `${label(backend)}, the forwarder, the test peers and tcpdump ran at the same nice value: lowering it was ${relay.nice}.`,
+            `${label(backend)}, the forwarder, the test peers and tcpdump ran at the same nice value: lowering it was ${relay.priority.slice(5)}.`,
           );
-        else if (relay.nice !== undefined)
+        else if (relay.priority?.startsWith('SCHED_RR') === true)
           notes.push(
-            `${label(backend)} ran at nice ${relay.nice}${backend === 'werift' ? ' (its process, as `nice -n` starts it: `MEDIA_NICE` applies to media threads)' : ' (`MEDIA_NICE`, on its media threads or worker)'} and the forwarder at ${forward.nice}, ahead of the test peers and tcpdump, which ran at 0.`,
+            `${label(backend)} ran under ${relay.priority}${backend === 'werift' ? ' (every thread of its process, as `chrt` starts it: `MEDIA_REALTIME` applies to media threads)' : backend === 'mediasoup' ? ' (`MEDIA_REALTIME`, every thread of its worker)' : ' (`MEDIA_REALTIME`: its media threads, and its process’s other threads but the main one)'} and the forwarder under ${forward.priority} (every thread), ahead of the test peers and tcpdump, normal threads at nice 0.`,
+          );
+        else if (relay.priority !== undefined)
+          notes.push(
+            `${label(backend)} ran at ${relay.priority}${backend === 'werift' ? ' (its process, as `nice -n` starts it: `MEDIA_NICE` applies to media threads)' : ' (`MEDIA_NICE`, on its media threads or worker)'} and the forwarder at ${forward.priority}, ahead of the test peers and tcpdump, which ran at 0.`,
           );
         else
           notes.push(
@@ -871,7 +879,7 @@ export async function mediaBench(): Promise<BenchResult> {
       : `Added at the edges: not measured, ${captureMissing}; only the end-to-end figure below is given.`,
     'End to end: one-way, packet sent → packet received, both ends in the benchmark’s process, so it includes the test devices’ own SRTP work and their event loop; the backend’s figure less the forwarder’s at the same percentile and call count. Loss end to end counts packets sent in the measured window and not received within 300 ms after it; loss at the edges, packets that entered the backend during the capture (after its first 100 ms: tcpdump may miss packets of its first moment, the relayed copy of a packet it saw enter among them) and did not leave it within 1 s (a packet sent into it again, with the same sequence number and timestamp, counts once).',
     `Calls send at spread phases, as independent calls do: call i sends its packets in slot i mod 10 of each 20 ms, slots 2 ms apart (one timer for all calls sent every call at once, and the backend then worked through a burst of all calls’ packets every 20 ms). When the test peers’ process falls behind by more than ${LATE_SLOTS * SLOT_MS} ms, it skips the frames of the slots it missed (the share is in the last column) rather than sending every call’s overdue frames in one burst, which independent callers never do: a burst would time how long the backend takes to work through the test peers’ backlog, not what it adds to a packet. Their longest silence (no packet to the backend from any test endpoint, in the capture) says how long a stall lasted. A step where it passed ${STALL_MS} ms (five packet intervals) is shown but its latency is not judged against the goal.`,
-    'Waiting for a core: the time the backend’s event loop thread (mediasoup: its worker’s; werift on threads: the mean of its threads, each from /proc/thread-self/schedstat) was runnable but not running, from /proc/<pid>/schedstat, as a share of the window: latency the scheduler adds, not the backend’s own work. The backends and the forwarder run at nice -10 by default (`TELEGATE_BENCH_MEDIA_NICE`; `none` leaves them at the test peers’ 0), as the README advises `MEDIA_NICE` for a gateway that shares its cores: on this 2-core machine the test peers take about as much CPU as the backend, which a gateway in service does not share its cores with, and the scheduler otherwise lets them run first about as often. GC pauses: werift’s garbage collections over the window (longest, total), from a PerformanceObserver in its process (on threads: in each thread, together); a pause holds every packet that arrives during it (on threads: that thread’s packets).',
+    'Waiting for a core: the time the backend’s event loop thread (mediasoup: its worker’s; werift on threads: the mean of its threads, each from /proc/thread-self/schedstat) was runnable but not running, from /proc/<pid>/schedstat, as a share of the window: latency the scheduler adds, not the backend’s own work. The backends and the forwarder run under SCHED_RR at priority 1 by default where permitted (`TELEGATE_BENCH_MEDIA_REALTIME`), else at nice -10 (`TELEGATE_BENCH_MEDIA_NICE`; `none` for both leaves them at the test peers’ 0), as the README advises `MEDIA_REALTIME` (or `MEDIA_NICE`) for a gateway that shares its cores: on this 2-core machine the test peers take about as much CPU as the backend, which a gateway in service does not share its cores with, and the scheduler otherwise lets them run first about as often. A nice value only weighs a thread’s share: a woken relay thread still waited for the running test peer’s slice (5–8 % of the window on 2 threads at 100–150 calls), and so did V8’s helper threads, which a media thread’s scavenge waits for; under SCHED_RR both run as soon as they are woken. GC pauses: werift’s garbage collections over the window (longest, total), from a PerformanceObserver in its process (on threads: in each thread, together); a pause holds every packet that arrives during it (on threads: that thread’s packets).',
     'First packet: from the device starting its offer to the first packet the RTP peer receives (calls are set up 10 at a time, so it includes queueing behind the other set-ups).',
   );
   return {

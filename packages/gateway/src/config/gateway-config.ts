@@ -191,6 +191,12 @@ export interface GatewayConfig {
    * relay runs ahead of other work on the machine (below the gateway's own: root or CAP_SYS_NICE).
    */
   mediaNice: number | undefined;
+  /**
+   * `MEDIA_REALTIME`: the SCHED_RR priority (1 to 99, Linux) of werift's media threads and the
+   * process's helper threads, or of every thread of mediasoup's workers (root, CAP_SYS_NICE or
+   * RLIMIT_RTPRIO; util-linux's `chrt`).
+   */
+  mediaRealtime: number | undefined;
   /** `MEDIA_BIND_ADDRESS`: the local address media sockets (RTP leg, ICE) bind to. */
   mediaBindAddress: string;
   /** `MEDIA_ANNOUNCED_ADDRESS`: the address written into SDP (default: the bind address). */
@@ -301,6 +307,7 @@ export function defaultConfig(
     mediasoupWorkers: undefined,
     mediaThreads: undefined,
     mediaNice: undefined,
+    mediaRealtime: undefined,
     mediaBindAddress: '127.0.0.1',
     mediaAnnouncedAddress: undefined,
     rtpPortMin: 40_000,
@@ -435,6 +442,7 @@ const SETTINGS: { [K in keyof GatewayConfig]: { env: string; parse: Parse<Gatewa
   mediasoupWorkers: { env: 'MEDIASOUP_WORKERS', parse: integer(1, 1024) },
   mediaThreads: { env: 'MEDIA_THREADS', parse: integer(0, 256) },
   mediaNice: { env: 'MEDIA_NICE', parse: integer(-20, 19) },
+  mediaRealtime: { env: 'MEDIA_REALTIME', parse: integer(1, 99) },
   mediaBindAddress: { env: 'MEDIA_BIND_ADDRESS', parse: text },
   mediaAnnouncedAddress: { env: 'MEDIA_ANNOUNCED_ADDRESS', parse: text },
   rtpPortMin: { env: 'RTP_PORT_MIN', parse: integer(1024, 65_534) },
@@ -533,6 +541,16 @@ function checkMedia(config: GatewayConfig): void {
   if (config.mediaBackend === 'werift' && config.mediaThreads !== undefined && calls < config.mediaThreads) {
     throw new ConfigError(
       `RTP_PORT_MIN-RTP_PORT_MAX holds ports for ${calls} calls: too few for ${config.mediaThreads} MEDIA_THREADS (each thread needs its own four ports)`,
+    );
+  }
+  if (config.mediaRealtime !== undefined && config.mediaNice !== undefined) {
+    throw new ConfigError(
+      'MEDIA_REALTIME and MEDIA_NICE: set one; a thread under SCHED_RR runs before every normal one whatever its nice value',
+    );
+  }
+  if (config.mediaRealtime !== undefined && config.mediaBackend === 'werift' && config.mediaThreads === 0) {
+    throw new ConfigError(
+      'MEDIA_REALTIME applies to media threads, and MEDIA_THREADS=0 relays on the main thread, beside the API and SIP: start the gateway with `chrt` instead',
     );
   }
   if (config.mediaNice !== undefined && config.mediaBackend === 'werift' && config.mediaThreads === 0) {

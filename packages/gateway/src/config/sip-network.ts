@@ -4,7 +4,7 @@ import { rootCertificates } from 'node:tls';
 import type { Logger } from '../core/logger.js';
 import { createMediasoupMediaBackend } from '../media/mediasoup/mediasoup-backend.js';
 import { portBlocks } from '../media/port-allocator.js';
-import { checkNicePermitted } from '../media/priority.js';
+import { checkNicePermitted, setHelperThreadsRealtime } from '../media/priority.js';
 import { createThreadedWeriftMediaBackend } from '../media/werift/threaded-werift-backend.js';
 import { createWeriftMediaBackend } from '../media/werift/werift-media-backend.js';
 import { LoopbackMediaBackend } from '../network/loopback/loopback-media.js';
@@ -67,11 +67,21 @@ async function createMediaBackend(config: GatewayConfig, logger: Logger): Promis
           throw new ConfigError(`MEDIA_NICE=${config.mediaNice}: ${(error as Error).message}`);
         }
       }
+      if (config.mediaRealtime !== undefined) {
+        // V8's helper threads collect garbage with each media thread: they run as it does. Their
+        // change is also the check that this process may: a refusal stops the start.
+        try {
+          setHelperThreadsRealtime(config.mediaRealtime);
+        } catch (error) {
+          throw new ConfigError(`MEDIA_REALTIME=${config.mediaRealtime}: ${(error as Error).message}`);
+        }
+      }
       return createThreadedWeriftMediaBackend({
         ...options,
         threads,
         logger,
         ...(config.mediaNice === undefined ? {} : { nice: config.mediaNice }),
+        ...(config.mediaRealtime === undefined ? {} : { realtime: config.mediaRealtime }),
       });
     }
     case 'mediasoup':
@@ -80,6 +90,7 @@ async function createMediaBackend(config: GatewayConfig, logger: Logger): Promis
           ...(config.mediasoupWorkerBin === undefined ? {} : { workerBin: config.mediasoupWorkerBin }),
           ...(config.mediasoupWorkers === undefined ? {} : { workers: config.mediasoupWorkers }),
           ...(config.mediaNice === undefined ? {} : { nice: config.mediaNice }),
+          ...(config.mediaRealtime === undefined ? {} : { realtime: config.mediaRealtime }),
           listenIp: config.mediaBindAddress,
           ...announced,
           rtcMinPort: config.rtpPortMin,

@@ -14,7 +14,7 @@ export {
   transcodeG711,
 } from './g711.js';
 export { PortAllocator } from './port-allocator.js';
-export { checkNicePermitted } from './priority.js';
+export { checkNicePermitted, realtimePriority, setHelperThreadsRealtime, setRealtime } from './priority.js';
 export type { MediaThreadDiagnostics } from './werift/media-thread-protocol.js';
 export {
   DEFAULT_RTP_PORT_MAX,

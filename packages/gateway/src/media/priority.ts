@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 
 /** The nice values setpriority(2) takes: -20 runs first, 19 last; 0 is a process's default. */
@@ -42,4 +44,70 @@ export function checkNicePermitted(nice: number): void {
 export function failureCode(error: unknown): string {
   const system = error as { info?: { code?: string }; code?: string; message?: string };
   return system.info?.code ?? system.code ?? String(system.message ?? error);
+}
+
+/** The static priorities of SCHED_RR (sched(7)): 1 runs after 99, and both before every normal thread. */
+const REALTIME_MIN = 1;
+const REALTIME_MAX = 99;
+
+/** Throws a RangeError unless `priority` is a whole number from 1 to 99. */
+export function checkRealtimePriority(priority: number): void {
+  if (!Number.isInteger(priority) || priority < REALTIME_MIN || priority > REALTIME_MAX)
+    throw new RangeError(
+      `media realtime priority ${priority} must be an integer from ${REALTIME_MIN} to ${REALTIME_MAX}`,
+    );
+}
+
+/** The kernel's id of the calling thread (Linux: /proc/thread-self names it). */
+export function currentThreadId(): number {
+  return Number(readlinkSync('/proc/thread-self').split('/')[2]);
+}
+
+/**
+ * Runs thread `tid` (or with `allThreads`, every thread of process `tid`) under SCHED_RR at
+ * `priority`, through util-linux's `chrt`: Node has no call for sched_setscheduler(2). Throws
+ * with what `chrt` said; it needs root, CAP_SYS_NICE or an RLIMIT_RTPRIO of at least `priority`.
+ */
+export function setRealtime(tid: number, priority: number, allThreads = false): void {
+  try {
+    execFileSync('chrt', [...(allThreads ? ['-a'] : []), '-r', '-p', String(priority), String(tid)], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: 5_000,
+    });
+  } catch (error) {
+    const failed = error as { code?: string; stderr?: Buffer; message?: string };
+    const said = failed.code === 'ENOENT' ? 'chrt (util-linux) not found' : failed.stderr?.toString().trim();
+    throw new Error(
+      `cannot run thread ${tid} under SCHED_RR at priority ${priority}: ${said || failed.message}; ` +
+        'it needs root, CAP_SYS_NICE or an RLIMIT_RTPRIO of at least that',
+    );
+  }
+}
+
+/**
+ * Runs every thread of this process under SCHED_RR at `priority` except the main one: V8's
+ * threads that collect garbage beside every isolate's own (a media thread's scavenge waits for
+ * them) and libuv's pool. Returns how many.
+ */
+export function setHelperThreadsRealtime(priority: number): number {
+  const threads = readdirSync('/proc/self/task')
+    .map(Number)
+    .filter((tid) => tid !== process.pid);
+  for (const tid of threads) setRealtime(tid, priority);
+  return threads.length;
+}
+
+/**
+ * A thread's scheduling: its SCHED_RR or SCHED_FIFO priority, 0 for a normal thread (from /proc).
+ * Thread `tid` of this process, or of process `pid`; by default the calling thread.
+ */
+export function realtimePriority(
+  tid: number | 'thread-self' = 'thread-self',
+  pid: number | 'self' = 'self',
+): number {
+  const path = tid === 'thread-self' ? '/proc/thread-self/stat' : `/proc/${pid}/task/${tid}/stat`;
+  const stat = readFileSync(path, 'utf8');
+  // Fields after the command name (which may hold spaces): rt_priority is field 40, policy 41.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[37]);
 }

@@ -171,6 +171,16 @@ describe('loadConfig: settings from the environment', () => {
       { MEDIA_NICE: '-10', MEDIA_THREADS: '0' },
       'MEDIA_NICE applies to media threads, and MEDIA_THREADS=0 relays on the main thread: start the gateway with `nice` instead',
     ],
+    [{ MEDIA_REALTIME: '0' }, 'MEDIA_REALTIME must be an integer from 1 to 99 (got "0")'],
+    [{ MEDIA_REALTIME: '100' }, 'MEDIA_REALTIME must be an integer from 1 to 99 (got "100")'],
+    [
+      { MEDIA_REALTIME: '10', MEDIA_NICE: '-5' },
+      'MEDIA_REALTIME and MEDIA_NICE: set one; a thread under SCHED_RR runs before every normal one whatever its nice value',
+    ],
+    [
+      { MEDIA_REALTIME: '10', MEDIA_THREADS: '0' },
+      'MEDIA_REALTIME applies to media threads, and MEDIA_THREADS=0 relays on the main thread, beside the API and SIP: start the gateway with `chrt` instead',
+    ],
   ])('%j → ConfigError "%s…"', (env, message) => {
     let error: unknown;
     try {
@@ -214,6 +224,12 @@ describe('loadConfig: settings from the environment', () => {
     expect(loadConfig({ DEV_KEY_FILE: KEY_FILE, MEDIA_NICE: '5', MEDIA_BACKEND: 'werift' }).mediaNice).toBe(
       5,
     );
+  });
+
+  it('MEDIA_REALTIME: the SCHED_RR priority of the media threads or workers; unset, normal threads', () => {
+    expect(loadConfig({ DEV_KEY_FILE: KEY_FILE }).mediaRealtime).toBeUndefined();
+    expect(loadConfig({ DEV_KEY_FILE: KEY_FILE, MEDIA_REALTIME: '1' }).mediaRealtime).toBe(1);
+    expect(loadConfig({ DEV_KEY_FILE: KEY_FILE, MEDIA_REALTIME: '99' }).mediaRealtime).toBe(99);
   });
 
   it('production is fine with jwt auth, and turns response validation off', () => {

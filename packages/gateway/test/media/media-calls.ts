@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { expect } from 'vitest';
 import {
@@ -196,3 +197,13 @@ export function bindable(port: number): Promise<boolean> {
     socket.bind({ address: '127.0.0.1', port, exclusive: true }, () => socket.close(() => resolve(true)));
   });
 }
+
+/** Whether this process may put a thread under SCHED_RR (root or CAP_SYS_NICE): tried on a child. */
+export const mayRunRealtime = (() => {
+  try {
+    execFileSync('chrt', ['-r', '1', 'true'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();

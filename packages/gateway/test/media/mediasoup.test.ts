@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
+import { readdirSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import type { types } from 'mediasoup';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +11,7 @@ import {
   type MediasoupMediaBackend,
   type MediasoupMediaStats,
 } from '../../src/media/mediasoup/index.js';
+import { realtimePriority } from '../../src/media/priority.js';
 import { rtpPayloadBounds } from '../../src/media/rtp-packet.js';
 import { RtpPeer, WeriftDevice } from '../../src/testing/index.js';
 import {
@@ -17,6 +19,7 @@ import {
   type Cleanups,
   codecNames,
   expectTonesBothWays,
+  mayRunRealtime,
   openOutboundCall,
   rtpSdp,
   sleep,
@@ -89,6 +92,34 @@ describe.skipIf(workerBin === undefined)('mediasoup workers at a nice value (MED
     );
   });
 });
+
+// Putting a thread under SCHED_RR needs root or CAP_SYS_NICE: CI runs as root.
+describe.skipIf(workerBin === undefined || !mayRunRealtime)(
+  'mediasoup workers under SCHED_RR (MEDIA_REALTIME)',
+  () => {
+    it('runs every thread of every worker at the priority and relays; the gateway stays normal', async () => {
+      const realtime = await createMediasoupMediaBackend({
+        workerBin: workerBin!,
+        workers: 2,
+        realtime: 4,
+        rtcMinPort: 43_440,
+        rtcMaxPort: 43_479,
+      });
+      const cleanups: Cleanups = [];
+      try {
+        for (const pid of realtime.workerPids) {
+          const threads = readdirSync(`/proc/${pid}/task`).map(Number);
+          expect(threads.map((tid) => realtimePriority(tid, pid))).toEqual(threads.map(() => 4));
+        }
+        expect(realtimePriority(process.pid)).toBe(0);
+        await expectTonesBothWays(await openOutboundCall(realtime, cleanups), 'a worker under SCHED_RR');
+      } finally {
+        for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+        await realtime.close();
+      }
+    });
+  },
+);
 
 describe.skipIf(workerBin === undefined)('mediasoup media backend: beyond the contract', () => {
   // It relays one codec end to end and never transcodes; its objects live in worker processes.

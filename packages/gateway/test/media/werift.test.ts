@@ -9,6 +9,7 @@ import {
   createThreadedWeriftMediaBackend,
   createWeriftMediaBackend,
   parseSdp,
+  realtimePriority,
   type ThreadedWeriftMediaBackend,
   type WeriftMediaBackend,
   type WeriftMediaEndpoint,
@@ -19,6 +20,7 @@ import {
   DEVICE_TONE,
   expectTone,
   expectTonesBothWays,
+  mayRunRealtime,
   openInboundCall,
   openLateOfferCall,
   openOutboundCall,
@@ -161,6 +163,72 @@ describe('werift on worker threads: beyond the contract', () => {
     );
     expect(result.warnings).toEqual([`media thread runs at nice ${own}, not ${target} (MEDIA_NICE): EACCES`]);
     expect(result.nice).toBe(own);
+  });
+
+  // Putting a thread under SCHED_RR needs root or CAP_SYS_NICE: CI runs as root.
+  it.skipIf(!mayRunRealtime)(
+    'MEDIA_REALTIME: each media thread runs under SCHED_RR at the priority asked for; the main thread stays a normal one',
+    async () => {
+      await backend.close();
+      backend = createThreadedWeriftMediaBackend({
+        threads: 2,
+        realtime: 2,
+        rtpPortMin: 48_600,
+        rtpPortMax: 48_679,
+      });
+      await backend.start();
+      expect((await backend.threadDiagnostics()).map((thread) => thread.realtime)).toEqual([2, 2]);
+      expect(realtimePriority(process.pid)).toBe(0);
+      await expectTonesBothWays(await openOutboundCall(backend, cleanups), 'a thread under SCHED_RR');
+      expect(() => createThreadedWeriftMediaBackend({ threads: 1, realtime: 100 })).toThrow(
+        'media realtime priority 100 must be an integer from 1 to 99',
+      );
+    },
+  );
+
+  it('MEDIA_REALTIME in a gateway process: its helper threads follow the media threads, or, without the privilege, it says why and the threads relay as normal ones', async () => {
+    // A child process each time: the helper threads' scheduling is the whole process's to keep.
+    const script = `
+      import { createThreadedWeriftMediaBackend, realtimePriority, setHelperThreadsRealtime } from './packages/gateway/src/index.ts';
+      import { readdirSync } from 'node:fs';
+      let refusal;
+      try { setHelperThreadsRealtime(3); } catch (error) { refusal = error.message; }
+      const helpers = readdirSync('/proc/self/task').map(Number).filter((tid) => tid !== process.pid);
+      const helperPriorities = [...new Set(helpers.map((tid) => realtimePriority(tid)))];
+      const warnings = [];
+      const logger = { debug() {}, info() {}, error() {}, warn: (_details, message) => warnings.push(message) };
+      const backend = createThreadedWeriftMediaBackend({ threads: 1, realtime: 3, logger, rtpPortMin: 48_680, rtpPortMax: 48_699 });
+      await backend.start();
+      const [thread] = await backend.threadDiagnostics();
+      await backend.close();
+      console.log(JSON.stringify({ refusal, helperPriorities, main: realtimePriority(process.pid), warnings, thread: thread.realtime }));`;
+    const run = async (command: string[]) => {
+      const { stdout } = await promisify(execFile)(command[0]!, command.slice(1), {
+        cwd: new URL('../../../../', import.meta.url),
+      });
+      return JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+        refusal?: string;
+        helperPriorities: number[];
+        main: number;
+        warnings: string[];
+        thread: number;
+      };
+    };
+    const node = [process.execPath, '--import', 'tsx', '--input-type=module', '-e', script];
+    if (mayRunRealtime) {
+      expect(await run(node)).toEqual({ helperPriorities: [3], main: 0, warnings: [], thread: 3 });
+    }
+    // Without CAP_SYS_NICE (setpriv, util-linux) when this process has it; otherwise as it is.
+    const denied = await run(mayRunRealtime ? ['setpriv', '--bounding-set=-sys_nice', ...node] : node);
+    expect(denied.refusal).toMatch(
+      /^cannot run thread \d+ under SCHED_RR at priority 3: chrt: failed to set pid \d+'s policy: Operation not permitted; it needs root, CAP_SYS_NICE or an RLIMIT_RTPRIO of at least that$/,
+    );
+    expect(denied.helperPriorities).toEqual([0]);
+    expect(denied.warnings).toHaveLength(1);
+    expect(denied.warnings[0]).toMatch(
+      /^media thread runs as a normal thread \(MEDIA_REALTIME\): cannot run thread \d+ under SCHED_RR at priority 3: chrt: failed to set pid \d+'s policy: Operation not permitted;/,
+    );
+    expect(denied.thread).toBe(0);
   });
 
   it('refuses more threads than the port range has calls for', () => {

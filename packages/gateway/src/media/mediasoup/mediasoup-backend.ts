@@ -4,7 +4,7 @@ import { unavailable } from '../../errors.js';
 import type { MediaBackend, MediaBackendStats } from '../../network/media-backend.js';
 import type { CheckedRtpSdp } from '../../sdp/rtp.js';
 import type { CheckedWebRtcSdp } from '../../sdp/webrtc.js';
-import { checkNiceValue, failureCode } from '../priority.js';
+import { checkNiceValue, checkRealtimePriority, failureCode, setRealtime } from '../priority.js';
 import {
   type CallCodecs,
   chooseCallCodecs,
@@ -48,6 +48,11 @@ export interface MediasoupMediaBackendOptions {
    * relay the media). Default: the gateway's. Below it needs root or CAP_SYS_NICE.
    */
   nice?: number;
+  /**
+   * The SCHED_RR priority every thread of each worker runs at (`MEDIA_REALTIME`, 1 to 99; Linux,
+   * through util-linux's `chrt`). It needs root, CAP_SYS_NICE or RLIMIT_RTPRIO.
+   */
+  realtime?: number;
 }
 
 /** Live mediasoup objects of a backend, from the workers' own observers: all zero after every call ended. */
@@ -152,6 +157,7 @@ export class MediasoupMediaBackend implements MediaBackend {
   static async create(options: MediasoupMediaBackendOptions = {}): Promise<MediasoupMediaBackend> {
     const workerBin = checkWorkerBin(options.workerBin ?? process.env.MEDIASOUP_WORKER_BIN);
     if (options.nice !== undefined) checkNiceValue(options.nice);
+    if (options.realtime !== undefined) checkRealtimePriority(options.realtime);
     const mediasoup = await loadMediasoup(workerBin);
     const rtcMinPort = options.rtcMinPort ?? 40_000;
     const rtcMaxPort = options.rtcMaxPort ?? 49_999;
@@ -186,6 +192,7 @@ export class MediasoupMediaBackend implements MediaBackend {
         countObjects(worker, counts);
         workers.push(worker);
         if (options.nice !== undefined) setWorkerNice(worker, options.nice);
+        if (options.realtime !== undefined) setRealtime(worker.pid, options.realtime, true);
       }
     } catch (error) {
       for (const worker of workers) worker.close();

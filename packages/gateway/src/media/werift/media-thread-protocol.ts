@@ -18,6 +18,8 @@ export interface MediaThreadData {
   options: WeriftMediaOptions;
   /** The nice value the thread runs at (`MEDIA_NICE`); unset, the one it started with. */
   nice?: number;
+  /** The SCHED_RR priority the thread runs at (`MEDIA_REALTIME`); unset, a normal thread. */
+  realtime?: number;
 }
 
 /** The `MediaEndpoint` methods a thread runs for the main thread. */
@@ -48,6 +50,8 @@ export interface MediaThreadDiagnostics {
   runDelayMs: number;
   /** The nice value the thread runs at. */
   nice: number;
+  /** Its SCHED_RR priority, 0 for a normal thread (NaN where /proc does not say). */
+  realtime: number;
 }
 
 /** An error as it crosses the thread boundary. */
@@ -64,7 +68,7 @@ export type MediaThreadReply =
   | { id: number; value: unknown; stats: MediaBackendStats }
   | { id: number; error: ThreadError; stats: MediaBackendStats }
   | { failure: string; reason: string }
-  /** Something the main thread logs: the thread could not take the nice value asked for. */
+  /** Something the main thread logs: the thread could not take the nice value or priority asked for. */
   | { warning: string };
 
 export function toThreadError(error: unknown): ThreadError {

@@ -8,7 +8,7 @@ import { getPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { MediaEndpoint } from '../../network/media-backend.js';
 import { watchGcPauses } from '../../observability/gc-pauses.js';
-import { failureCode, setThreadNice } from '../priority.js';
+import { currentThreadId, failureCode, realtimePriority, setRealtime, setThreadNice } from '../priority.js';
 import type {
   MediaThreadData,
   MediaThreadDiagnostics,
@@ -36,7 +36,23 @@ if (data.nice !== undefined) {
   }
 }
 
+if (data.realtime !== undefined) {
+  try {
+    setRealtime(currentThreadId(), data.realtime);
+  } catch (error) {
+    post({ warning: `media thread runs as a normal thread (MEDIA_REALTIME): ${(error as Error).message}` });
+  }
+}
+
 const gc = watchGcPauses();
+
+function ownRealtimePriority(): number {
+  try {
+    return realtimePriority();
+  } catch {
+    return Number.NaN; // not Linux
+  }
+}
 
 function diagnostics(reset: boolean): MediaThreadDiagnostics {
   let runDelayMs = Number.NaN;
@@ -47,7 +63,14 @@ function diagnostics(reset: boolean): MediaThreadDiagnostics {
     // Not Linux, or a kernel without schedstats.
   }
   const { count, totalMs, maxMs } = gc.read(reset);
-  return { gcCount: count, gcTotalMs: totalMs, gcMaxMs: maxMs, runDelayMs, nice: getPriority(0) };
+  return {
+    gcCount: count,
+    gcTotalMs: totalMs,
+    gcMaxMs: maxMs,
+    runDelayMs,
+    nice: getPriority(0),
+    realtime: ownRealtimePriority(),
+  };
 }
 
 async function run(request: MediaThreadRequest): Promise<unknown> {

@@ -6,7 +6,7 @@ import type { MediaBackend, MediaBackendStats, MediaEndpoint } from '../../netwo
 import type { CheckedRtpSdp } from '../../sdp/rtp.js';
 import type { CheckedWebRtcSdp } from '../../sdp/webrtc.js';
 import { PortAllocator, portBlocks } from '../port-allocator.js';
-import { checkNiceValue } from '../priority.js';
+import { checkNiceValue, checkRealtimePriority } from '../priority.js';
 import {
   type EndpointMethod,
   fromThreadError,
@@ -32,6 +32,14 @@ export interface ThreadedWeriftMediaOptions extends WeriftMediaOptions {
    * a thread that cannot take it logs a warning and relays at the one it has.
    */
   nice?: number;
+  /**
+   * The SCHED_RR priority of the media threads (`MEDIA_REALTIME`, 1 to 99; Linux, through
+   * util-linux's `chrt`): they run before every normal thread on the machine. It needs root,
+   * CAP_SYS_NICE or RLIMIT_RTPRIO; a thread that cannot take it logs a warning and relays as a
+   * normal one. The process's other threads but the main one are the caller's to set
+   * (`setHelperThreadsRealtime`).
+   */
+  realtime?: number;
 }
 
 const NOTHING: MediaBackendStats = { endpoints: 0, udpSockets: 0, webRtcTransports: 0 };
@@ -259,6 +267,7 @@ export class ThreadedWeriftMediaBackend implements MediaBackend {
       );
     }
     if (options.nice !== undefined) checkNiceValue(options.nice);
+    if (options.realtime !== undefined) checkRealtimePriority(options.realtime);
     this.options = { ...resolved, threads };
     // Each thread gets whole blocks of four ports, the first one even (as PortAllocator hands them out).
     this.#threads = Array.from({ length: threads }, (_, i) => {
@@ -273,6 +282,7 @@ export class ThreadedWeriftMediaBackend implements MediaBackend {
             rtpPortMax: first + to * PortAllocator.BLOCK - 1,
           },
           ...(options.nice === undefined ? {} : { nice: options.nice }),
+          ...(options.realtime === undefined ? {} : { realtime: options.realtime }),
         },
         options.logger ?? silentLogger,
       );
