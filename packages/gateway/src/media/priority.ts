@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 
 /** The nice values setpriority(2) takes: -20 runs first, 19 last; 0 is a process's default. */
@@ -93,7 +93,14 @@ export function setHelperThreadsRealtime(priority: number): number {
   const threads = readdirSync('/proc/self/task')
     .map(Number)
     .filter((tid) => tid !== process.pid);
-  for (const tid of threads) setRealtime(tid, priority);
+  for (const tid of threads) {
+    try {
+      setRealtime(tid, priority);
+    } catch (error) {
+      // A thread that ended since the listing needs nothing.
+      if (existsSync(`/proc/self/task/${tid}`)) throw error;
+    }
+  }
   return threads.length;
 }
 
