@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { medianInterval, settledGoal } from './bench/util.js';
+import { medianInterval, percentile, settledGoal } from './bench/util.js';
 
 describe('medianInterval (sign-test interval for the median)', () => {
   const ranks = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
@@ -50,5 +50,19 @@ describe('settledGoal', () => {
     expect(settledGoal([0.9, 1.2], 0.9)).toBe('met');
     expect(settledGoal([0.85, 1.2], 0.9)).toBe('not settled');
     expect(settledGoal([0.7, 0.89], 0.9)).toBe('missed');
+  });
+});
+
+describe('percentile (nearest rank), the one every benchmark uses', () => {
+  it('is the smallest value with at least p % of the values at or below it, from unsorted input', () => {
+    const hundred = Array.from({ length: 100 }, (_, i) => 100 - i); // 100 … 1
+    expect(percentile(hundred, 99)).toBe(99);
+    expect(percentile(hundred, 50)).toBe(50);
+    expect(percentile(hundred, 100)).toBe(100);
+    expect(percentile(hundred, 0)).toBe(1);
+    expect(percentile([3, 1, 2], 50)).toBe(2);
+    expect(percentile(Float64Array.from([0.5, 10, 2]), 99)).toBe(10);
+    expect(hundred[0]).toBe(100); // the input is left as it was
+    expect(percentile([], 99)).toBeNaN();
   });
 });

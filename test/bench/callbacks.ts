@@ -18,7 +18,16 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type Plugin } from 'esbuild';
-import { type BenchResult, collectGarbage, fmtInt, fmtMs, fmtRatio, median, repoRoot } from './util.ts';
+import {
+  type BenchResult,
+  collectGarbage,
+  fmtInt,
+  fmtMs,
+  fmtRatio,
+  median,
+  percentile,
+  repoRoot,
+} from './util.ts';
 
 /** Goals (issue 6): burst throughput with validation on both sides, and p99 at the paced rate. */
 const THROUGHPUT_GOAL = 5_000;
@@ -314,10 +323,6 @@ function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
     );
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-function percentile(sorted: Float64Array, p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 interface RunResult {

@@ -20,7 +20,7 @@ import { IpcProcess } from './ipc.ts';
 import { LoopbackCapture, tcpdumpMissing } from './loopback-capture.ts';
 import { readUdpDatagrams } from './pcap.ts';
 import { type DirectionLatency, longestSilenceMs, type RelayFlow, relayLatencies } from './relay-latency.ts';
-import { type BenchResult, fmtInt, fmtRatio, GATEWAY_NODE_FLAGS, repoRoot } from './util.ts';
+import { type BenchResult, fmtInt, fmtRatio, GATEWAY_NODE_FLAGS, percentile, repoRoot } from './util.ts';
 
 type Backend = 'werift' | 'werift-threads' | 'mediasoup';
 /** Media threads of the `werift-threads` runs: the gateway's default, one per core. */
@@ -403,12 +403,6 @@ function edgeFigures(direction: DirectionLatency | undefined): EdgeFigures {
 
 /** Why the relay's edges are not captured on this machine (one line), or undefined when they are. */
 const captureMissing = tcpdumpMissing();
-
-const percentile = (values: number[], p: number): number => {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-};
 
 const cpuSeconds = (usage: NodeJS.CpuUsage): number => (usage.user + usage.system) / 1e6;
 

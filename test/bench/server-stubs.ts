@@ -29,6 +29,7 @@ import {
   fmtRatio,
   median,
   medianInterval,
+  percentile,
   repoRoot,
   resolveSpecs,
   settledGoal,
@@ -388,11 +389,6 @@ async function load(server: Server, seconds: number, record: boolean): Promise<v
   server.segments.push(ok / result.duration);
   server.clientCpu.push((used.user + used.system) / 1e6 / result.duration);
   server.cpuMicros += serverUsed;
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = Float64Array.from(values).sort();
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 export async function serverStubsBench(): Promise<BenchResult> {

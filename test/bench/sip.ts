@@ -39,6 +39,7 @@ import {
   fmtMs,
   fmtRatio,
   GATEWAY_NODE_FLAGS,
+  percentile,
   repoRoot,
   sinkSubscription,
 } from './util.ts';
@@ -153,12 +154,6 @@ function startSippServer(args: string[]): { pid: number | undefined; stop(): Pro
     },
   };
 }
-
-const percentile = (values: number[], p: number) => {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-};
 
 /**
  * The load generators (sipp and the application process) run at a lower priority (nice 10) than the

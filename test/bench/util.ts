@@ -77,6 +77,16 @@ export function describeSpecSources(specs: SpecFile[]): string {
     .join(', ');
 }
 
+/**
+ * The `p`th percentile by the nearest-rank method: the smallest value with at least p % of the
+ * values at or below it. NaN when there are none.
+ */
+export function percentile(values: ArrayLike<number>, p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = Float64Array.from(values).sort();
+  return sorted[Math.max(0, Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
