@@ -231,6 +231,30 @@ describe('werift on worker threads: beyond the contract', () => {
     expect(denied.thread).toBe(0);
   });
 
+  it('MEDIA_REALTIME without the privilege: the gateway does not start its SIP side, and the ConfigError says why', async () => {
+    const script = `
+      import { loadConfig } from './packages/gateway/src/config/index.ts';
+      import { createSipNetwork } from './packages/gateway/src/config/sip-network.ts';
+      const silent = { debug() {}, info() {}, warn() {}, error() {}, child() { return silent; } };
+      const config = loadConfig({
+        DEV_KEY_FILE: '/tmp/telegate-realtime-test/none/dev.key', SIP_NETWORK: 'demo', MEDIA_REALTIME: '5', MEDIA_THREADS: '1',
+        RTP_PORT_MIN: '48700', RTP_PORT_MAX: '48719',
+      });
+      let outcome;
+      try { await (await createSipNetwork(config, { sip: silent, demo: silent }))?.close(); outcome = 'started'; }
+      catch (error) { outcome = error.name + ': ' + error.message; }
+      console.log(JSON.stringify({ outcome }));`;
+    const node = [process.execPath, '--import', 'tsx', '--input-type=module', '-e', script];
+    const command = mayRunRealtime ? ['setpriv', '--bounding-set=-sys_nice', ...node] : node;
+    const { stdout } = await promisify(execFile)(command[0]!, command.slice(1), {
+      cwd: new URL('../../../../', import.meta.url),
+    });
+    const { outcome } = JSON.parse(stdout.trim().split('\n').at(-1)!) as { outcome: string };
+    expect(outcome).toMatch(
+      /^ConfigError: MEDIA_REALTIME=5: cannot run thread \d+ under SCHED_RR at priority 5: chrt: failed to set pid \d+'s policy: Operation not permitted; it needs root, CAP_SYS_NICE or an RLIMIT_RTPRIO of at least that$/,
+    );
+  });
+
   it('refuses more threads than the port range has calls for', () => {
     expect(() =>
       createThreadedWeriftMediaBackend({ threads: 3, rtpPortMin: 48_500, rtpPortMax: 48_507 }),
