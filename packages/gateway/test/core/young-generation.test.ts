@@ -59,7 +59,12 @@ describe('workerWithDefaultYoungGeneration', () => {
       process.execPath,
       ['--max-semi-space-size=64', '--import', 'tsx', script],
       { timeout: 60_000, env: { ...process.env, NODE_OPTIONS: '' } },
-    );
+    ).catch((error: { code?: number; signal?: string; stdout?: string; stderr?: string }) => {
+      // How the child ended, in the failure: an exit code or a signal, and whatever it printed.
+      throw new Error(
+        `the child ended with code ${error.code} signal ${error.signal}; stdout ${JSON.stringify(error.stdout)}; stderr ${JSON.stringify(error.stderr)}`,
+      );
+    });
     const sizes = JSON.parse(stdout.trim().split('\n').pop()!) as { media: number; plain: number };
     // V8's default semi-space on 64-bit is 16 MiB (new space at most 32); the flag's is 64.
     expect(sizes.media).toBeLessThanOrEqual(32);
