@@ -9,6 +9,7 @@ import { InvalidArgumentError } from '../../src/errors.js';
 import {
   createMediasoupMediaBackend,
   type MediasoupMediaBackend,
+  type MediasoupMediaBackendOptions,
   type MediasoupMediaStats,
 } from '../../src/media/mediasoup/index.js';
 import { realtimePriority } from '../../src/media/priority.js';
@@ -66,27 +67,39 @@ describe.skipIf(workerBin === undefined)('mediasoup', () => {
   );
 });
 
+/**
+ * Two workers started with `options`: `check` looks at how they were started, then a call through
+ * them relays tones both ways; everything is closed afterwards.
+ */
+async function relayOnTwoWorkers(
+  options: MediasoupMediaBackendOptions,
+  label: string,
+  check: (backend: MediasoupMediaBackend) => void,
+): Promise<void> {
+  const backend = await createMediasoupMediaBackend({ workerBin: workerBin!, workers: 2, ...options });
+  const cleanups: Cleanups = [];
+  try {
+    check(backend);
+    await expectTonesBothWays(await openOutboundCall(backend, cleanups), label);
+  } finally {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+    await backend.close();
+  }
+}
+
 describe.skipIf(workerBin === undefined)('mediasoup workers at a nice value (MEDIA_NICE)', () => {
   it('runs every worker at it and relays; the gateway keeps its own', async () => {
     const main = getPriority(0);
     // Raising a nice value needs no privilege; lowering one needs root or CAP_SYS_NICE.
     const nice = Math.min(19, main + 5);
-    const niced = await createMediasoupMediaBackend({
-      workerBin: workerBin!,
-      workers: 2,
-      nice,
-      rtcMinPort: 43_400,
-      rtcMaxPort: 43_439,
-    });
-    const cleanups: Cleanups = [];
-    try {
-      expect(niced.workerPids.map((pid) => getPriority(pid))).toEqual([nice, nice]);
-      expect(getPriority(0)).toBe(main);
-      await expectTonesBothWays(await openOutboundCall(niced, cleanups), 'a worker at nice +5');
-    } finally {
-      for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-      await niced.close();
-    }
+    await relayOnTwoWorkers(
+      { nice, rtcMinPort: 43_400, rtcMaxPort: 43_439 },
+      'a worker at nice +5',
+      (niced) => {
+        expect(niced.workerPids.map((pid) => getPriority(pid))).toEqual([nice, nice]);
+        expect(getPriority(0)).toBe(main);
+      },
+    );
     await expect(createMediasoupMediaBackend({ workerBin: workerBin!, nice: 20 })).rejects.toThrow(
       'media nice 20 must be an integer from -20 to 19',
     );
@@ -98,25 +111,17 @@ describe.skipIf(workerBin === undefined || !mayRunRealtime)(
   'mediasoup workers under SCHED_RR (MEDIA_REALTIME)',
   () => {
     it('runs every thread of every worker at the priority and relays; the gateway stays normal', async () => {
-      const realtime = await createMediasoupMediaBackend({
-        workerBin: workerBin!,
-        workers: 2,
-        realtime: 4,
-        rtcMinPort: 43_440,
-        rtcMaxPort: 43_479,
-      });
-      const cleanups: Cleanups = [];
-      try {
-        for (const pid of realtime.workerPids) {
-          const threads = readdirSync(`/proc/${pid}/task`).map(Number);
-          expect(threads.map((tid) => realtimePriority(tid, pid))).toEqual(threads.map(() => 4));
-        }
-        expect(realtimePriority(process.pid)).toBe(0);
-        await expectTonesBothWays(await openOutboundCall(realtime, cleanups), 'a worker under SCHED_RR');
-      } finally {
-        for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-        await realtime.close();
-      }
+      await relayOnTwoWorkers(
+        { realtime: 4, rtcMinPort: 43_440, rtcMaxPort: 43_479 },
+        'a worker under SCHED_RR',
+        (realtime) => {
+          for (const pid of realtime.workerPids) {
+            const threads = readdirSync(`/proc/${pid}/task`).map(Number);
+            expect(threads.map((tid) => realtimePriority(tid, pid))).toEqual(threads.map(() => 4));
+          }
+          expect(realtimePriority(process.pid)).toBe(0);
+        },
+      );
     });
   },
 );
