@@ -64,16 +64,16 @@ async function fill(store: Store, from: number, count: number): Promise<void> {
     const callers = Array.from({ length: Math.min(BATCH, from + count - start) }, (_, k) => start + k);
     await Promise.all(
       callers.map(async (i) => {
-        await s(store.createRegistration(registration(i), LIMITS, NOW));
+        await stored(store.createRegistration(registration(i), LIMITS, NOW));
         await store.createSession(i % 2 === 0 ? ended(i) : session(i));
-        await s(store.createSubscription(subscription(i), { maxPerOwner: 5 }));
+        await stored(store.createSubscription(subscription(i), { maxPerOwner: 5 }));
       }),
     );
   }
 }
 
 /** An outcome that must be `{ ok: true }`: the fill stores every record it makes. */
-async function s(outcome: Promise<{ ok: boolean }>): Promise<void> {
+async function stored(outcome: Promise<{ ok: boolean }>): Promise<void> {
   const { ok } = await outcome;
   if (!ok) throw new Error('store scaling: a record of the fill was refused');
 }

@@ -6,10 +6,15 @@ import { getPriority, setPriority } from 'node:os';
 const NICE_MIN = -20;
 const NICE_MAX = 19;
 
+/** Throws a RangeError, naming `what`, unless `value` is a whole number from `min` to `max`. */
+function checkWholeNumber(what: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new RangeError(`${what} ${value} must be an integer from ${min} to ${max}`);
+}
+
 /** Throws a RangeError unless `nice` is a whole number from -20 to 19. */
 export function checkNiceValue(nice: number): void {
-  if (!Number.isInteger(nice) || nice < NICE_MIN || nice > NICE_MAX)
-    throw new RangeError(`media nice ${nice} must be an integer from ${NICE_MIN} to ${NICE_MAX}`);
+  checkWholeNumber('media nice', nice, NICE_MIN, NICE_MAX);
 }
 
 /**
@@ -52,10 +57,7 @@ const REALTIME_MAX = 99;
 
 /** Throws a RangeError unless `priority` is a whole number from 1 to 99. */
 export function checkRealtimePriority(priority: number): void {
-  if (!Number.isInteger(priority) || priority < REALTIME_MIN || priority > REALTIME_MAX)
-    throw new RangeError(
-      `media realtime priority ${priority} must be an integer from ${REALTIME_MIN} to ${REALTIME_MAX}`,
-    );
+  checkWholeNumber('media realtime priority', priority, REALTIME_MIN, REALTIME_MAX);
 }
 
 /** The kernel's id of the calling thread (Linux: /proc/thread-self names it). */
@@ -87,9 +89,9 @@ export function setRealtime(tid: number, priority: number, allThreads = false): 
 /**
  * Runs every thread of this process under SCHED_RR at `priority` except the main one: V8's
  * threads that collect garbage beside every isolate's own (a media thread's scavenge waits for
- * them) and libuv's pool. Returns how many.
+ * them) and libuv's pool.
  */
-export function setHelperThreadsRealtime(priority: number): number {
+export function setHelperThreadsRealtime(priority: number): void {
   const threads = readdirSync('/proc/self/task')
     .map(Number)
     .filter((tid) => tid !== process.pid);
@@ -101,7 +103,6 @@ export function setHelperThreadsRealtime(priority: number): number {
       if (existsSync(`/proc/self/task/${tid}`)) throw error;
     }
   }
-  return threads.length;
 }
 
 /**
